@@ -1,0 +1,386 @@
+#include "chat.hpp"
+
+#include <poll.h>
+#include <readline/history.h>
+#include <readline/readline.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstring>
+#include <deque>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <sstream>
+
+#include "circle_client/requests.hpp"
+#include "circle_client/room_view.hpp"
+#include "circle_client/sync_client.hpp"
+#include "render.hpp"
+
+namespace circle::chat {
+namespace {
+
+using circle::client::RoomView;
+using circle::client::SyncClient;
+using circle::v1::ServerMessage;
+using namespace std::chrono_literals;
+
+constexpr auto kRequestTimeout = 10s;
+
+// Self-pipe: the I/O thread and the signal handler wake the main loop here.
+int g_wake_pipe[2] = {-1, -1};
+std::atomic<bool> g_interrupted{false};
+
+void wake() {
+  const char byte = 0;
+  [[maybe_unused]] auto ignored = ::write(g_wake_pipe[1], &byte, 1);
+}
+
+extern "C" void on_sigint(int) {
+  g_interrupted = true;
+  wake();
+}
+
+const char kHelp[] =
+    "Commands:\n"
+    "    /join <room>   join a room (it is created if it does not exist)\n"
+    "    /leave [room]  leave the current room (or the one named)\n"
+    "    /rooms         list the rooms on this server\n"
+    "    /who           who is in the current room\n"
+    "    /help          this list\n"
+    "    /quit          leave and exit (Ctrl-D and Ctrl-C do too)\n"
+    "Anything else is sent as a message to the current room.";
+
+// Output lines produced anywhere, printed by the main thread only (Readline
+// is not thread-safe).
+class Printer {
+ public:
+  explicit Printer(bool interactive) : interactive_(interactive) {}
+  void post(std::string line) {
+    {
+      std::lock_guard lock(mutex_);
+      pending_.push_back(std::move(line));
+    }
+    wake();
+  }
+  // Main thread: prints everything pending above the prompt line.
+  void flush() {
+    std::deque<std::string> lines;
+    {
+      std::lock_guard lock(mutex_);
+      lines.swap(pending_);
+    }
+    if (lines.empty()) return;
+    if (!interactive_ || !prompt_active_) {
+      for (const auto& line : lines) std::cout << line << '\n';
+      std::cout.flush();
+      return;
+    }
+    // Take the half-typed line away, print, and put it back as it was.
+    const int saved_point = rl_point;
+    char* saved_line = rl_copy_text(0, rl_end);
+    rl_save_prompt();
+    rl_replace_line("", 0);
+    rl_redisplay();
+    for (const auto& line : lines) std::cout << line << '\n';
+    std::cout.flush();
+    rl_restore_prompt();
+    rl_replace_line(saved_line, 0);
+    rl_point = saved_point;
+    rl_redisplay();
+    std::free(saved_line);
+  }
+  void set_prompt_active(bool active) { prompt_active_ = active; }
+
+ private:
+  bool interactive_;
+  bool prompt_active_ = false;
+  std::mutex mutex_;
+  std::deque<std::string> pending_;
+};
+
+class ChatSession {
+ public:
+  ChatSession(const ChatOptions& options, bool interactive)
+      : options_(options), interactive_(interactive), printer_(interactive) {
+    render_.single_line = !interactive;
+  }
+
+  int run();
+  // Handles one typed line; returns false to quit.
+  bool handle_line(const std::string& line);
+
+ private:
+  bool start();
+  void on_event(const ServerMessage& message);
+  std::optional<ServerMessage> call(circle::v1::ClientMessage request, const std::string& action);
+  void join(const std::string& room_id);
+  void leave(std::string room_id);
+  void list_rooms();
+  void who();
+  void say(const std::string& text);
+  void print(std::string line) { printer_.post(std::move(line)); }
+
+  const ChatOptions& options_;
+  bool interactive_;
+  Printer printer_;
+  RenderOptions render_;
+  std::unique_ptr<SyncClient> client_;
+  std::mutex rooms_mutex_;  // rooms_ is updated by events on the I/O thread
+  std::map<std::string, RoomView> rooms_;
+  std::string current_room_;
+  std::atomic<bool> disconnected_{false};
+  std::atomic<bool> quitting_{false};
+};
+
+std::optional<ServerMessage> ChatSession::call(circle::v1::ClientMessage request,
+                                               const std::string& action) {
+  auto reply = client_->call(std::move(request), kRequestTimeout);
+  if (!reply) {
+    print("! " + action + " failed: no answer from the server within " +
+          std::to_string(kRequestTimeout.count()) + "s");
+    return std::nullopt;
+  }
+  if (reply->has_error()) {
+    print(render_error(action, reply->error()));
+    return std::nullopt;
+  }
+  return reply;
+}
+
+bool ChatSession::start() {
+  std::string error;
+  auto address = circle::client::parse_server_url(options_.server_url, &error);
+  if (!address) {
+    std::cerr << "circle: " << error << "\n";
+    return false;
+  }
+  std::shared_ptr<boost::asio::ssl::context> tls;
+  if (address->tls) {
+    try {
+      tls = circle::client::make_tls_context(options_.ca_file);
+    } catch (const std::exception& e) {
+      std::cerr << "circle: cannot read CA file '" << options_.ca_file << "': " << e.what()
+                << "\n";
+      return false;
+    }
+  }
+  client_ = std::make_unique<SyncClient>(tls);
+  client_->set_event_callback([this](const ServerMessage& message) { on_event(message); });
+  client_->set_close_callback([this](const circle::client::CloseInfo& info) {
+    disconnected_ = true;
+    if (quitting_) return;  // we closed it ourselves
+    print("! disconnected: " + (info.reason.empty() ? "connection closed" : info.reason) +
+          (info.code ? " (" + std::to_string(info.code) + ")" : ""));
+  });
+  if (auto failure = client_->connect(*address)) {
+    std::cerr << "circle: cannot connect to " << options_.server_url << ": " << failure->reason
+              << "\n";
+    return false;
+  }
+  auto welcome = client_->call(circle::client::make_hello(options_.display_name, "circle-chat/0.1"),
+                               kRequestTimeout);
+  if (!welcome || welcome->has_error()) {
+    std::cerr << "circle: the server refused hello: "
+              << (welcome ? welcome->error().message() : std::string("no answer")) << "\n";
+    return false;
+  }
+  print("* Connected to " + options_.server_url + " as " + sanitize(options_.display_name, true) +
+        ". Type /help for commands.");
+  if (!options_.room.empty()) join(options_.room);
+  return true;
+}
+
+void ChatSession::on_event(const ServerMessage& message) {
+  if (message.has_error()) {
+    print(render_error("request", message.error()));
+    return;
+  }
+  if (!message.has_room_event()) return;
+  const auto& event = message.room_event();
+  {
+    std::lock_guard lock(rooms_mutex_);
+    auto found = rooms_.find(event.room_id());
+    if (found == rooms_.end()) return;  // an event racing our leave
+    if (found->second.apply(event) == RoomView::Applied::kDuplicate) return;
+    render_.show_room = rooms_.size() > 1;
+  }
+  print(render_event(event, render_));
+}
+
+void ChatSession::join(const std::string& room_id) {
+  auto reply = client_->call(circle::client::make_join_room(room_id), kRequestTimeout);
+  if (reply && reply->has_error() && reply->error().code() == circle::v1::ERROR_CODE_ROOM_NOT_FOUND) {
+    const std::string title = options_.title.empty() ? room_id : options_.title;
+    if (!call(circle::client::make_create_room(room_id, title), "create room")) return;
+    print("* Created room " + room_id + ".");
+    reply = client_->call(circle::client::make_join_room(room_id), kRequestTimeout);
+  }
+  if (!reply) return print("! join failed: no answer from the server");
+  if (reply->has_error()) return print(render_error("join", reply->error()));
+  const auto& snapshot = reply->join_room().snapshot();
+  std::vector<std::string> lines;
+  {
+    std::lock_guard lock(rooms_mutex_);
+    auto [it, inserted] = rooms_.insert_or_assign(room_id, RoomView(snapshot));
+    render_.show_room = rooms_.size() > 1;
+    lines = render_join(it->second, snapshot, render_);
+  }
+  current_room_ = room_id;
+  for (auto& line : lines) print(std::move(line));
+}
+
+void ChatSession::leave(std::string room_id) {
+  if (room_id.empty()) room_id = current_room_;
+  if (room_id.empty()) return print("! You are not in a room.");
+  if (!call(circle::client::make_leave_room(room_id), "leave")) return;
+  {
+    std::lock_guard lock(rooms_mutex_);
+    rooms_.erase(room_id);
+    if (current_room_ == room_id) current_room_ = rooms_.empty() ? "" : rooms_.begin()->first;
+  }
+  print("* You left " + room_id + "." +
+        (current_room_.empty() ? "" : " Messages now go to " + current_room_ + "."));
+}
+
+void ChatSession::list_rooms() {
+  if (auto reply = call(circle::client::make_list_rooms(), "list rooms")) {
+    print(render_rooms(reply->list_rooms()));
+  }
+}
+
+void ChatSession::who() {
+  std::lock_guard lock(rooms_mutex_);
+  auto found = rooms_.find(current_room_);
+  if (found == rooms_.end()) return print("! You are not in a room. /join <room> first.");
+  print("* " + std::to_string(found->second.members().size()) + " in " + current_room_ + ": " +
+        render_members(found->second));
+}
+
+void ChatSession::say(const std::string& text) {
+  if (current_room_.empty()) return print("! You are not in a room. /join <room> first.");
+  call(circle::client::make_send_message(current_room_, text), "send");
+}
+
+bool ChatSession::handle_line(const std::string& raw) {
+  std::string line = raw;
+  while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+  if (line.empty()) return true;
+  if (line[0] != '/') {
+    say(line);
+    return true;
+  }
+  std::istringstream words(line);
+  std::string command, argument;
+  words >> command >> argument;
+  if (command == "/quit" || command == "/exit") return false;
+  if (command == "/help") {
+    print(kHelp);
+  } else if (command == "/rooms") {
+    list_rooms();
+  } else if (command == "/join") {
+    if (argument.empty()) {
+      print("! usage: /join <room>");
+    } else {
+      join(argument);
+    }
+  } else if (command == "/leave") {
+    leave(argument);
+  } else if (command == "/who") {
+    who();
+  } else {
+    print("! Unknown command " + command + ". Type /help for the list.");
+  }
+  return true;
+}
+
+// Readline hands complete lines to a plain function; route them here.
+ChatSession* g_session = nullptr;
+bool g_quit = false;
+
+extern "C" void on_readline(char* line) {
+  if (!line) {  // Ctrl-D
+    g_quit = true;
+    return;
+  }
+  if (*line) add_history(line);
+  const std::string text(line);
+  std::free(line);
+  if (!g_session->handle_line(text)) g_quit = true;
+}
+
+int ChatSession::run() {
+  if (!start()) return 2;
+  printer_.flush();
+
+  g_session = this;
+  g_quit = false;
+  if (interactive_) {
+    rl_catch_signals = 0;
+    rl_callback_handler_install("> ", on_readline);
+    printer_.set_prompt_active(true);
+  }
+  std::string pending_input;
+  while (!g_quit && !g_interrupted && !disconnected_) {
+    pollfd fds[2] = {{STDIN_FILENO, POLLIN, 0}, {g_wake_pipe[0], POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0 && errno != EINTR) break;
+    if (fds[1].revents & POLLIN) {
+      char drain[64];
+      [[maybe_unused]] auto ignored = ::read(g_wake_pipe[0], drain, sizeof drain);
+    }
+    printer_.flush();
+    if (!(fds[0].revents & (POLLIN | POLLHUP))) continue;
+    if (interactive_) {
+      rl_callback_read_char();
+    } else {
+      char buffer[4096];
+      const ssize_t n = ::read(STDIN_FILENO, buffer, sizeof buffer);
+      if (n <= 0) break;  // end of input
+      pending_input.append(buffer, static_cast<std::size_t>(n));
+      std::size_t newline;
+      while (!g_quit && (newline = pending_input.find('\n')) != std::string::npos) {
+        const std::string line = pending_input.substr(0, newline);
+        pending_input.erase(0, newline + 1);
+        if (!handle_line(line)) g_quit = true;
+        printer_.flush();
+      }
+    }
+    printer_.flush();
+  }
+  if (!interactive_ && !g_quit && !pending_input.empty()) handle_line(pending_input);
+  if (interactive_) {
+    rl_callback_handler_remove();
+    printer_.set_prompt_active(false);
+    std::cout << '\n';
+  }
+  const bool server_closed = disconnected_;
+  quitting_ = true;
+  client_->close(1000, "bye");
+  client_->wait_closed(2s);
+  printer_.flush();
+  g_session = nullptr;
+  return server_closed ? 1 : 0;
+}
+
+}  // namespace
+
+int run_chat(const ChatOptions& options) {
+  if (::pipe(g_wake_pipe) != 0) {
+    std::perror("circle: pipe");
+    return 2;
+  }
+  struct sigaction action {};
+  action.sa_handler = on_sigint;
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  const bool interactive = ::isatty(STDIN_FILENO) && ::isatty(STDOUT_FILENO);
+  ChatSession session(options, interactive);
+  return session.run();
+}
+
+}  // namespace circle::chat

@@ -1,0 +1,23 @@
+// `circle chat`: the interactive terminal client. With a terminal it keeps the
+// line being typed intact while messages arrive above it (GNU Readline); with
+// stdin from a pipe or file it reads one line per message or command and
+// prints one line per event, so scripts and tests can drive it.
+#pragma once
+
+#include <string>
+
+namespace circle::chat {
+
+struct ChatOptions {
+  std::string server_url = "wss://127.0.0.1:8443";
+  std::string ca_file;  // empty: the system's trusted CAs
+  std::string display_name;
+  std::string room;   // joined (created if missing) at start when set
+  std::string title;  // title for a room this client creates
+};
+
+// Runs until /quit, end of input, Ctrl-C, or the server closing the
+// connection. Returns the process exit status.
+int run_chat(const ChatOptions& options);
+
+}  // namespace circle::chat

@@ -1,0 +1,40 @@
+// How the terminal client shows things: one function per kind of thing, each
+// returning the text of one line (or a few). Pure: no I/O, testable.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "circle/v1/circle.pb.h"
+#include "circle_client/room_view.hpp"
+
+namespace circle::chat {
+
+struct RenderOptions {
+  // Show the room id before each event (when several rooms are joined).
+  bool show_room = false;
+  // Keep each event on one line (for scripts): newlines in text become "\n".
+  bool single_line = false;
+  // Local time zone for timestamps; false uses UTC (tests).
+  bool local_time = true;
+};
+
+std::string role_name(circle::v1::Role role);
+std::string error_code_name(circle::v1::ErrorCode code);
+
+// "[21:30] Alex: hello", "[21:31] * Sam joined", ...
+std::string render_event(const circle::v1::RoomEvent& event, const RenderOptions& options);
+// The lines to show after joining: a summary and the recent messages.
+std::vector<std::string> render_join(const circle::client::RoomView& room,
+                                     const circle::v1::RoomSnapshot& snapshot,
+                                     const RenderOptions& options);
+// "Alex (facilitator), Sam (you), ..."
+std::string render_members(const circle::client::RoomView& room);
+// "! could not join: there is no room 'x' [ROOM_NOT_FOUND]"
+std::string render_error(const std::string& action, const circle::v1::Error& error);
+std::string render_rooms(const circle::v1::ListRoomsResponse& rooms);
+// Replaces control characters so that nothing a peer sends can move the
+// cursor or recolour the terminal.
+std::string sanitize(const std::string& text, bool single_line);
+
+}  // namespace circle::chat

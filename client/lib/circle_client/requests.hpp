@@ -1,0 +1,20 @@
+// Builders for every client request, so callers never assemble envelopes by
+// hand. The Connection fills in request_id.
+#pragma once
+
+#include <string>
+
+#include "circle/v1/circle.pb.h"
+
+namespace circle::client {
+
+circle::v1::ClientMessage make_hello(const std::string& display_name,
+                                     const std::string& client_name = "circle-client/0.1");
+circle::v1::ClientMessage make_create_room(const std::string& room_id, const std::string& title);
+circle::v1::ClientMessage make_list_rooms();
+circle::v1::ClientMessage make_join_room(const std::string& room_id);
+circle::v1::ClientMessage make_leave_room(const std::string& room_id);
+circle::v1::ClientMessage make_send_message(const std::string& room_id, const std::string& text,
+                                            const std::string& client_message_id = {});
+
+}  // namespace circle::client

@@ -1,0 +1,84 @@
+#include "config.hpp"
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "version.hpp"
+
+namespace circle::server {
+
+std::optional<Config> parse_config(int argc, char** argv, int* exit_code) {
+  Config c;
+  CLI::App app{"circled: the Circle group-session chat server"};
+  app.set_version_flag("--version", std::string(kServerVersion));
+  app.set_config("--config", "", "Read settings from this TOML/INI file (keys as the long options)");
+  app.option_defaults()->always_capture_default();
+
+  app.add_option("--listen", c.listen_address, "Address to listen on");
+  app.add_option("--port", c.port, "TCP port (0 picks a free one)");
+  app.add_option("--threads", c.threads, "I/O threads (0: one per hardware thread)");
+  app.add_option("--cert", c.cert_file, "TLS certificate chain (PEM)");
+  app.add_option("--key", c.key_file, "TLS private key (PEM)");
+  app.add_flag("--insecure-plaintext", c.insecure_plaintext,
+               "Serve plain ws:// without TLS (development and benchmarks only)");
+  app.add_option("--data-dir", c.data_dir, "Directory for server data");
+  app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error or off")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+
+  auto seconds = [&](const char* name, std::chrono::seconds& target, const char* help) {
+    app.add_option_function<unsigned>(
+           name, [&target](unsigned v) { target = std::chrono::seconds(v); }, help)
+        ->default_str(std::to_string(target.count()))
+        ->check(CLI::Range(1u, 86'400u));
+  };
+  seconds("--tls-handshake-timeout", c.tls_handshake_timeout, "Seconds to finish the TLS handshake");
+  seconds("--http-request-timeout", c.http_request_timeout,
+          "Seconds to send the HTTP upgrade request");
+  seconds("--hello-timeout", c.hello_timeout, "Seconds after connecting to send Hello");
+  seconds("--idle-timeout", c.idle_timeout,
+          "Seconds of silence before a ping; as long again without a pong closes the connection");
+  seconds("--shutdown-timeout", c.shutdown_timeout,
+          "Seconds to flush and close clients on SIGTERM before exiting");
+  app.add_option("--http-header-limit", c.http_header_limit, "Largest HTTP request header, bytes")
+      ->check(CLI::Range(1024u, 1024u * 1024u));
+
+  auto& l = c.limits;
+  app.add_option("--read-message-max", l.read_message_max, "Largest client WebSocket message, bytes")
+      ->check(CLI::Range(1024u, 16u * 1024u * 1024u));
+  app.add_option("--max-text-bytes", l.max_text_bytes, "Largest chat text, bytes")
+      ->check(CLI::Range(1u, 1024u * 1024u));
+  app.add_option("--max-display-name-bytes", l.max_display_name_bytes, "Largest display name")
+      ->check(CLI::Range(1u, 1024u));
+  app.add_option("--max-room-title-bytes", l.max_room_title_bytes, "Largest room title")
+      ->check(CLI::Range(1u, 4096u));
+  app.add_option("--max-joined-rooms", l.max_joined_rooms, "Rooms one connection may join")
+      ->check(CLI::Range(1u, 10'000u));
+  app.add_option("--max-rooms", l.max_rooms, "Rooms on this server")
+      ->check(CLI::Range(1u, 10'000'000u));
+  app.add_option("--max-room-members", l.max_room_members, "Members in one room")
+      ->check(CLI::Range(2u, 1'000'000u));
+  app.add_option("--snapshot-history-events", l.snapshot_history_events,
+                 "Recent events kept per room and sent on join")
+      ->check(CLI::Range(0u, 100'000u));
+  app.add_option("--outbound-queue-max-bytes", l.outbound_queue_max_bytes,
+                 "Bytes queued for a slow client before it is disconnected")
+      ->check(CLI::Range(std::size_t{64 * 1024}, std::size_t{1} << 32));
+  app.add_option("--write-batch-max-bytes", l.write_batch_max_bytes,
+                 "Most bytes coalesced into one outgoing WebSocket message")
+      ->check(CLI::Range(std::size_t{1024}, std::size_t{16} << 20));
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    *exit_code = app.exit(e);
+    return std::nullopt;
+  }
+  if (l.max_text_bytes + 1024 > l.read_message_max) {
+    std::cerr << "circled: --max-text-bytes must be at least 1024 bytes below --read-message-max\n";
+    *exit_code = 2;
+    return std::nullopt;
+  }
+  return c;
+}
+
+}  // namespace circle::server

@@ -1,0 +1,38 @@
+// circled's settings: command line, optionally a config file (--config), each
+// with an embedded default so that `circled` alone runs a development server.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "core/limits.hpp"
+
+namespace circle::server {
+
+struct Config {
+  std::string listen_address = "127.0.0.1";
+  std::uint16_t port = 8443;
+  unsigned threads = 0;  // 0: one per hardware thread
+  std::string cert_file = "certs/dev/server.crt";
+  std::string key_file = "certs/dev/server.key";
+  bool insecure_plaintext = false;
+  std::string data_dir = "data";
+  std::string log_level = "info";
+
+  std::chrono::seconds tls_handshake_timeout{10};
+  std::chrono::seconds http_request_timeout{10};
+  std::uint32_t http_header_limit = 8 * 1024;
+  std::chrono::seconds hello_timeout{10};
+  std::chrono::seconds idle_timeout{60};
+  std::chrono::seconds shutdown_timeout{5};
+
+  core::Limits limits;
+};
+
+// Parses argv. Returns the config, or nullopt after printing help, the
+// version, or an error (in which case *exit_code says how to exit).
+std::optional<Config> parse_config(int argc, char** argv, int* exit_code);
+
+}  // namespace circle::server

@@ -1,0 +1,22 @@
+// The only way logic reaches a connection: hand it one shared, already
+// serialised server message. Implementations must be thread-safe and must not
+// block (the network floor queues the frame on the connection's strand).
+#pragma once
+
+#include <cstdint>
+
+#include "circle/wire.hpp"
+
+namespace circle::core {
+
+// Identifies one client connection inside the server.
+using ConnectionId = std::uint64_t;
+
+class EventSink {
+ public:
+  virtual ~EventSink() = default;
+  // Queue `frame` for delivery, in call order.
+  virtual void deliver(circle::wire::Frame frame) = 0;
+};
+
+}  // namespace circle::core

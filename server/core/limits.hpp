@@ -1,0 +1,37 @@
+// Every limit Circle enforces, with its safe default. The server's config sets
+// them (README: "Configuration"); logic reads them from here.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace circle::core {
+
+struct Limits {
+  // Largest WebSocket message read from a client, in bytes.
+  std::uint32_t read_message_max = 64 * 1024;
+  // Largest chat text, in UTF-8 bytes.
+  std::uint32_t max_text_bytes = 4 * 1024;
+  // Largest display name, in UTF-8 bytes.
+  std::uint32_t max_display_name_bytes = 64;
+  // Largest room title, in UTF-8 bytes.
+  std::uint32_t max_room_title_bytes = 120;
+  // Largest client_message_id, in bytes.
+  std::uint32_t max_client_message_id_bytes = 64;
+  // Largest room id, in bytes.
+  std::uint32_t max_room_id_bytes = 64;
+  // Rooms one connection may have joined at once.
+  std::uint32_t max_joined_rooms = 32;
+  // Rooms on the server.
+  std::uint32_t max_rooms = 10'000;
+  // Members in one room.
+  std::uint32_t max_room_members = 5'000;
+  // Recent events kept per room and sent in a join snapshot.
+  std::uint32_t snapshot_history_events = 50;
+  // Bytes queued for one slow client before it is disconnected.
+  std::size_t outbound_queue_max_bytes = 4 * 1024 * 1024;
+  // Most bytes coalesced into one outgoing WebSocket message.
+  std::size_t write_batch_max_bytes = 256 * 1024;
+};
+
+}  // namespace circle::core

@@ -1,0 +1,163 @@
+#include "core/validation.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace circle::core {
+namespace {
+
+using circle::v1::ClientMessage;
+
+Refusal invalid(std::string message) {
+  return Refusal{circle::v1::ERROR_CODE_INVALID_ARGUMENT, std::move(message)};
+}
+
+// Decodes the code point starting at text[i] and advances i; nullopt when the
+// sequence is not well-formed UTF-8 (RFC 3629).
+std::optional<char32_t> next_code_point(std::string_view text, std::size_t& i) {
+  const auto byte = [&](std::size_t k) { return static_cast<std::uint8_t>(text[k]); };
+  const std::uint8_t lead = byte(i);
+  std::size_t length = 0;
+  char32_t value = 0;
+  char32_t minimum = 0;
+  if (lead < 0x80) {
+    ++i;
+    return lead;
+  } else if ((lead & 0xE0) == 0xC0) {
+    length = 2, value = lead & 0x1F, minimum = 0x80;
+  } else if ((lead & 0xF0) == 0xE0) {
+    length = 3, value = lead & 0x0F, minimum = 0x800;
+  } else if ((lead & 0xF8) == 0xF0) {
+    length = 4, value = lead & 0x07, minimum = 0x10000;
+  } else {
+    return std::nullopt;
+  }
+  if (i + length > text.size()) return std::nullopt;
+  for (std::size_t k = 1; k < length; ++k) {
+    if ((byte(i + k) & 0xC0) != 0x80) return std::nullopt;
+    value = (value << 6) | (byte(i + k) & 0x3F);
+  }
+  if (value < minimum || value > 0x10FFFF || (value >= 0xD800 && value <= 0xDFFF)) {
+    return std::nullopt;
+  }
+  i += length;
+  return value;
+}
+
+bool is_control(char32_t c) { return c < 0x20 || (c >= 0x7F && c <= 0x9F); }
+bool is_blank(char32_t c) { return c == ' ' || c == '\t' || c == '\n' || c == 0xA0; }
+
+struct TextRules {
+  const char* what;           // named in the error message
+  std::size_t max_bytes;
+  bool allow_newline_and_tab;
+  circle::v1::ErrorCode too_long_code;
+};
+
+Check check_utf8_text(std::string_view text, const TextRules& rules) {
+  if (text.empty()) return invalid(std::string(rules.what) + " must not be empty");
+  if (text.size() > rules.max_bytes) {
+    return Refusal{rules.too_long_code, std::string(rules.what) + " is longer than " +
+                                            std::to_string(rules.max_bytes) + " bytes"};
+  }
+  bool all_blank = true;
+  for (std::size_t i = 0; i < text.size();) {
+    const auto c = next_code_point(text, i);
+    if (!c) return invalid(std::string(rules.what) + " is not valid UTF-8");
+    const bool allowed_control = rules.allow_newline_and_tab && (*c == '\n' || *c == '\t');
+    if (is_control(*c) && !allowed_control) {
+      return invalid(std::string(rules.what) + " contains a control character");
+    }
+    if (!is_blank(*c)) all_blank = false;
+  }
+  if (all_blank) return invalid(std::string(rules.what) + " must not be blank");
+  return std::nullopt;
+}
+
+}  // namespace
+
+bool is_valid_utf8(std::string_view text) {
+  for (std::size_t i = 0; i < text.size();) {
+    if (!next_code_point(text, i)) return false;
+  }
+  return true;
+}
+
+Check check_display_name(std::string_view name, const Limits& limits) {
+  return check_utf8_text(name, {"display name", limits.max_display_name_bytes, false,
+                                circle::v1::ERROR_CODE_INVALID_ARGUMENT});
+}
+
+Check check_room_title(std::string_view title, const Limits& limits) {
+  return check_utf8_text(title, {"room title", limits.max_room_title_bytes, false,
+                                 circle::v1::ERROR_CODE_INVALID_ARGUMENT});
+}
+
+Check check_text(std::string_view text, const Limits& limits) {
+  return check_utf8_text(
+      text, {"message text", limits.max_text_bytes, true, circle::v1::ERROR_CODE_TEXT_TOO_LONG});
+}
+
+Check check_room_id(std::string_view room_id, const Limits& limits) {
+  if (room_id.empty()) return invalid("room id must not be empty");
+  if (room_id.size() > limits.max_room_id_bytes) {
+    return invalid("room id is longer than " + std::to_string(limits.max_room_id_bytes) +
+                   " bytes");
+  }
+  for (char c : room_id) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+    if (!ok) return invalid("room id may contain only a-z, 0-9, '-' and '_'");
+  }
+  return std::nullopt;
+}
+
+Check check_client_message(const ClientMessage& message, const Limits& limits) {
+  if (message.request_id() == 0) return invalid("request_id must be non-zero");
+  switch (message.payload_case()) {
+    case ClientMessage::kHello: {
+      const auto& hello = message.hello();
+      if (hello.protocol_version() == circle::v1::PROTOCOL_VERSION_UNSPECIFIED) {
+        return invalid("hello: protocol_version must be set");
+      }
+      if (hello.client_name().size() > 128) return invalid("hello: client_name is too long");
+      return check_display_name(hello.display_name(), limits);
+    }
+    case ClientMessage::kCreateRoom: {
+      const auto& create = message.create_room();
+      if (!create.room_id().empty()) {
+        if (auto refused = check_room_id(create.room_id(), limits)) return refused;
+      }
+      return check_room_title(create.title(), limits);
+    }
+    case ClientMessage::kListRooms:
+      return std::nullopt;
+    case ClientMessage::kJoinRoom:
+      return check_room_id(message.join_room().room_id(), limits);
+    case ClientMessage::kLeaveRoom:
+      return check_room_id(message.leave_room().room_id(), limits);
+    case ClientMessage::kSendMessage: {
+      const auto& send = message.send_message();
+      if (auto refused = check_room_id(send.room_id(), limits)) return refused;
+      if (send.client_message_id().size() > limits.max_client_message_id_bytes) {
+        return invalid("client_message_id is longer than " +
+                       std::to_string(limits.max_client_message_id_bytes) + " bytes");
+      }
+      return check_text(send.text(), limits);
+    }
+    case ClientMessage::PAYLOAD_NOT_SET:
+      break;
+  }
+  return invalid("request has no payload, or one this server does not know");
+}
+
+Result<ClientMessage> decode_client_message(std::string_view bytes) {
+  ClientMessage message;
+  if (!message.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return Refusal{circle::v1::ERROR_CODE_MALFORMED_MESSAGE,
+                   "the message is not a valid circle.v1.ClientMessage"};
+  }
+  return message;
+}
+
+}  // namespace circle::core

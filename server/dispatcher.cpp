@@ -1,0 +1,253 @@
+#include "dispatcher.hpp"
+
+#include <openssl/rand.h>
+
+#include <boost/asio/post.hpp>
+#include <chrono>
+#include <cstdio>
+
+#include "core/validation.hpp"
+#include "logging.hpp"
+#include "version.hpp"
+
+namespace circle::server {
+namespace {
+
+using circle::v1::ErrorCode;
+
+std::int64_t now_unix_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+std::string random_session_id() {
+  unsigned char bytes[16];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) throw std::runtime_error("RAND_bytes failed");
+  char hex[sizeof bytes * 2 + 1];
+  for (std::size_t i = 0; i < sizeof bytes; ++i) std::snprintf(hex + i * 2, 3, "%02x", bytes[i]);
+  return std::string(hex, sizeof bytes * 2);
+}
+
+circle::v1::ServerMessage reply_to(std::uint64_t request_id) {
+  circle::v1::ServerMessage reply;
+  reply.set_request_id(request_id);
+  return reply;
+}
+
+void set_error(circle::v1::ServerMessage& reply, const core::Refusal& refusal) {
+  reply.mutable_error()->set_code(refusal.code);
+  reply.mutable_error()->set_message(refusal.message);
+}
+
+// The one reply to `request_id`: `fill` puts the result in, or the refusal
+// becomes an Error.
+template <class T, class Fill>
+circle::v1::ServerMessage make_reply(std::uint64_t request_id, core::Result<T>& result,
+                                     Fill fill) {
+  circle::v1::ServerMessage reply = reply_to(request_id);
+  if (result) {
+    fill(reply, result.value());
+  } else {
+    set_error(reply, result.refusal());
+  }
+  return reply;
+}
+
+}  // namespace
+
+Dispatcher::Dispatcher(ServerContext& context, core::ConnectionId id,
+                       boost::asio::any_io_executor strand)
+    : context_(context), id_(id), strand_(std::move(strand)) {}
+
+void Dispatcher::send(const ServerMessage& message) {
+  if (auto outbox = outbox_.lock()) outbox->deliver(circle::wire::encode(message));
+}
+
+void Dispatcher::refuse(std::uint64_t request_id, const core::Refusal& refusal) {
+  ServerMessage reply = reply_to(request_id);
+  set_error(reply, refusal);
+  send(reply);
+}
+
+void Dispatcher::on_message(std::string_view bytes) {
+  auto decoded = core::decode_client_message(bytes);
+  if (!decoded) {
+    spdlog::debug("conn={} malformed message ({} bytes)", id_, bytes.size());
+    refuse(0, decoded.refusal());
+    return;
+  }
+  const ClientMessage& request = decoded.value();
+  if (auto refused = core::check_client_message(request, context_.config.limits)) {
+    refuse(request.request_id(), *refused);
+    return;
+  }
+  const bool is_hello = request.payload_case() == ClientMessage::kHello;
+  if (!is_hello && !said_hello()) {
+    refuse(request.request_id(), {circle::v1::ERROR_CODE_UNAUTHENTICATED,
+                                  "send Hello before any other request"});
+    return;
+  }
+  switch (request.payload_case()) {
+    case ClientMessage::kHello:
+      return handle_hello(request);
+    case ClientMessage::kCreateRoom:
+      return handle_create_room(request);
+    case ClientMessage::kListRooms:
+      return handle_list_rooms(request);
+    case ClientMessage::kJoinRoom:
+      return handle_join_room(request);
+    case ClientMessage::kLeaveRoom:
+      return handle_leave_room(request);
+    case ClientMessage::kSendMessage:
+      return handle_send_message(request);
+    case ClientMessage::PAYLOAD_NOT_SET:
+      break;  // check_client_message refused it already
+  }
+}
+
+void Dispatcher::handle_hello(const ClientMessage& request) {
+  const auto& hello = request.hello();
+  if (said_hello()) {
+    refuse(request.request_id(), {circle::v1::ERROR_CODE_ALREADY_AUTHENTICATED,
+                                  "hello: this connection already said hello"});
+    return;
+  }
+  if (hello.protocol_version() != circle::v1::PROTOCOL_VERSION_1) {
+    refuse(request.request_id(),
+           {circle::v1::ERROR_CODE_UNSUPPORTED_PROTOCOL_VERSION,
+            "hello: protocol version " + std::to_string(hello.protocol_version()) +
+                " is not supported; this server speaks version 1"});
+    if (auto outbox = outbox_.lock()) {
+      outbox->close(close_code::kProtocolError, "unsupported protocol version");
+    }
+    return;
+  }
+  display_name_ = hello.display_name();
+  session_id_ = random_session_id();
+  spdlog::debug("conn={} hello client={:.40}", id_, hello.client_name());
+
+  ServerMessage reply = reply_to(request.request_id());
+  auto* welcome = reply.mutable_welcome();
+  welcome->set_session_id(session_id_);
+  welcome->set_server_version(std::string(kServerVersion));
+  welcome->set_protocol_version(circle::v1::PROTOCOL_VERSION_1);
+  const auto& limits = context_.config.limits;
+  auto* advertised = welcome->mutable_limits();
+  advertised->set_max_message_bytes(limits.read_message_max);
+  advertised->set_max_text_bytes(limits.max_text_bytes);
+  advertised->set_max_display_name_bytes(limits.max_display_name_bytes);
+  advertised->set_max_room_title_bytes(limits.max_room_title_bytes);
+  advertised->set_max_joined_rooms(limits.max_joined_rooms);
+  advertised->set_snapshot_history_events(limits.snapshot_history_events);
+  send(reply);
+}
+
+void Dispatcher::handle_create_room(const ClientMessage& request) {
+  const auto& create = request.create_room();
+  auto created = context_.rooms.create(create.room_id(), create.title(), id_, now_unix_ms());
+  if (created) spdlog::info("conn={} created room={}", id_, created.value().room_id());
+  send(make_reply(request.request_id(), created,
+                  [](ServerMessage& reply, circle::v1::RoomInfo& room) {
+                    *reply.mutable_create_room()->mutable_room() = std::move(room);
+                  }));
+}
+
+void Dispatcher::handle_list_rooms(const ClientMessage& request) {
+  ServerMessage reply = reply_to(request.request_id());
+  auto* list = reply.mutable_list_rooms();
+  for (auto& info : context_.rooms.list()) *list->add_rooms() = std::move(info);
+  send(reply);
+}
+
+void Dispatcher::handle_join_room(const ClientMessage& request) {
+  const std::string& room_id = request.join_room().room_id();
+  const std::uint64_t request_id = request.request_id();
+  if (joined_.contains(room_id)) {
+    return refuse(request_id, {circle::v1::ERROR_CODE_ALREADY_IN_ROOM,
+                               "join: this connection is already in room '" + room_id + "'"});
+  }
+  if (joined_.size() >= context_.config.limits.max_joined_rooms) {
+    return refuse(request_id, {circle::v1::ERROR_CODE_LIMIT_EXCEEDED,
+                               "join: a connection may be in at most " +
+                                   std::to_string(context_.config.limits.max_joined_rooms) +
+                                   " rooms"});
+  }
+  auto host = context_.rooms.find(room_id);
+  if (!host) {
+    return refuse(request_id, {circle::v1::ERROR_CODE_ROOM_NOT_FOUND,
+                               "join: there is no room '" + room_id + "'"});
+  }
+  // Recorded now, before the room has answered: the room handles this
+  // connection's requests in order, so a send right after the join sees it.
+  joined_.emplace(room_id, host);
+  host->run([this, outbox = outbox_, request_id, room_id,
+             name = *display_name_](core::Room& room) {
+    auto session = outbox.lock();
+    if (!session) return;  // closed meanwhile; on_closed's leave follows this
+    // `session` owns this dispatcher, so `this` stays valid below.
+    auto joined = room.join(id_, name, outbox, now_unix_ms());
+    if (!joined) {
+      boost::asio::post(strand_, [this, session, room_id] { joined_.erase(room_id); });
+    }
+    session->deliver(circle::wire::encode(
+        make_reply(request_id, joined, [](ServerMessage& reply, circle::v1::RoomSnapshot& snap) {
+          *reply.mutable_join_room()->mutable_snapshot() = std::move(snap);
+        })));
+  });
+}
+
+void Dispatcher::handle_leave_room(const ClientMessage& request) {
+  const std::string& room_id = request.leave_room().room_id();
+  auto found = joined_.find(room_id);
+  if (found == joined_.end()) {
+    return refuse(request.request_id(),
+                  {circle::v1::ERROR_CODE_NOT_IN_ROOM,
+                   "leave: this connection has not joined room '" + room_id + "'"});
+  }
+  auto host = std::move(found->second);
+  joined_.erase(found);
+  host->run([id = id_, outbox = outbox_, request_id = request.request_id(),
+             room_id](core::Room& room) {
+    auto left = room.leave(id, circle::v1::LEAVE_REASON_LEFT, now_unix_ms());
+    if (auto session = outbox.lock()) {
+      session->deliver(circle::wire::encode(
+          make_reply(request_id, left, [&](ServerMessage& reply, std::uint64_t seq) {
+            reply.mutable_leave_room()->set_room_id(room_id);
+            reply.mutable_leave_room()->set_seq(seq);
+          })));
+    }
+  });
+}
+
+void Dispatcher::handle_send_message(const ClientMessage& request) {
+  const auto& send_request = request.send_message();
+  auto found = joined_.find(send_request.room_id());
+  if (found == joined_.end()) {
+    return refuse(request.request_id(),
+                  {circle::v1::ERROR_CODE_NOT_IN_ROOM,
+                   "send message: this connection has not joined room '" +
+                       send_request.room_id() + "'"});
+  }
+  found->second->run([id = id_, outbox = outbox_, request_id = request.request_id(),
+                      text = send_request.text(),
+                      client_message_id = send_request.client_message_id()](core::Room& room) {
+    auto posted = room.post(id, text, client_message_id, now_unix_ms());
+    if (auto session = outbox.lock()) {
+      session->deliver(circle::wire::encode(make_reply(
+          request_id, posted, [](ServerMessage& reply, circle::v1::SendMessageResponse& ack) {
+            *reply.mutable_send_message() = std::move(ack);
+          })));
+    }
+  });
+}
+
+void Dispatcher::on_closed() {
+  for (auto& [room_id, host] : joined_) {
+    host->run([id = id_](core::Room& room) {
+      if (room.is_member(id)) room.leave(id, circle::v1::LEAVE_REASON_DISCONNECTED, now_unix_ms());
+    });
+  }
+  joined_.clear();
+}
+
+}  // namespace circle::server

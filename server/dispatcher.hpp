@@ -1,0 +1,57 @@
+// Protocol dispatch for one connection: decodes each ClientMessage, validates
+// it, routes it to the room it concerns (on that room's strand) and sends
+// exactly one reply per request. Runs on the connection's strand.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/result.hpp"
+#include "outbox.hpp"
+#include "server_context.hpp"
+
+namespace circle::server {
+
+class Dispatcher {
+ public:
+  Dispatcher(ServerContext& context, core::ConnectionId id, boost::asio::any_io_executor strand);
+
+  // Must be called before the first message.
+  void attach(std::weak_ptr<Outbox> outbox) { outbox_ = std::move(outbox); }
+  // One binary WebSocket message from the client.
+  void on_message(std::string_view bytes);
+  // The connection closed: leave every joined room. Called once.
+  void on_closed();
+  bool said_hello() const { return display_name_.has_value(); }
+  core::ConnectionId id() const { return id_; }
+
+ private:
+  using ServerMessage = circle::v1::ServerMessage;
+  using ClientMessage = circle::v1::ClientMessage;
+
+  void handle_hello(const ClientMessage& request);
+  void handle_create_room(const ClientMessage& request);
+  void handle_list_rooms(const ClientMessage& request);
+  void handle_join_room(const ClientMessage& request);
+  void handle_leave_room(const ClientMessage& request);
+  void handle_send_message(const ClientMessage& request);
+
+  void send(const ServerMessage& message);
+  void refuse(std::uint64_t request_id, const core::Refusal& refusal);
+
+  ServerContext& context_;
+  core::ConnectionId id_;
+  boost::asio::any_io_executor strand_;
+  std::weak_ptr<Outbox> outbox_;
+  std::optional<std::string> display_name_;
+  std::string session_id_;
+  // Rooms this connection has joined (or asked to join: a room processes
+  // requests in order, so a send after a pending join sees the join's result).
+  std::map<std::string, std::shared_ptr<RoomHost>> joined_;
+};
+
+}  // namespace circle::server

@@ -1,0 +1,48 @@
+#include "listener.hpp"
+
+#include "http_session.hpp"
+#include "logging.hpp"
+
+namespace circle::server {
+
+Listener::Listener(net::io_context& ioc, tcp::endpoint endpoint, ssl::context* tls,
+                   ServerContext& context)
+    : ioc_(ioc), acceptor_(net::make_strand(ioc)), tls_(tls), context_(context) {
+  acceptor_.open(endpoint.protocol());
+  acceptor_.set_option(net::socket_base::reuse_address(true));
+  acceptor_.bind(endpoint);
+  acceptor_.listen(net::socket_base::max_listen_connections);
+}
+
+void Listener::run() { do_accept(); }
+
+void Listener::stop() {
+  net::post(acceptor_.get_executor(), [self = shared_from_this()] {
+    error_code ignored;
+    self->acceptor_.close(ignored);
+  });
+}
+
+void Listener::do_accept() {
+  acceptor_.async_accept(net::make_strand(ioc_),
+                         beast::bind_front_handler(&Listener::on_accept, shared_from_this()));
+}
+
+void Listener::on_accept(error_code ec, tcp::socket socket) {
+  if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
+  if (ec) {
+    // Out of file descriptors and the like: keep serving those already here.
+    spdlog::warn("accept failed: {}", ec.message());
+  } else {
+    error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    if (tls_) {
+      std::make_shared<HttpSession<TlsStream>>(std::move(socket), tls_, context_)->run();
+    } else {
+      std::make_shared<HttpSession<PlainStream>>(std::move(socket), nullptr, context_)->run();
+    }
+  }
+  do_accept();
+}
+
+}  // namespace circle::server

@@ -1,0 +1,32 @@
+// Accepts TCP connections and starts an HttpSession for each, on a strand of
+// its own. TLS unless the server runs with --insecure-plaintext.
+#pragma once
+
+#include <memory>
+
+#include "beast.hpp"
+#include "server_context.hpp"
+
+namespace circle::server {
+
+class Listener : public std::enable_shared_from_this<Listener> {
+ public:
+  // Binds and listens; throws boost::system::system_error on failure.
+  Listener(net::io_context& ioc, tcp::endpoint endpoint, ssl::context* tls,
+           ServerContext& context);
+  tcp::endpoint local_endpoint() const { return acceptor_.local_endpoint(); }
+  void run();
+  // Stops accepting; safe from any thread.
+  void stop();
+
+ private:
+  void do_accept();
+  void on_accept(error_code ec, tcp::socket socket);
+
+  net::io_context& ioc_;
+  tcp::acceptor acceptor_;
+  ssl::context* tls_;
+  ServerContext& context_;
+};
+
+}  // namespace circle::server

@@ -1,0 +1,44 @@
+// circled: parse settings, bind, print where to connect, serve until a signal.
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+#include "config.hpp"
+#include "logging.hpp"
+#include "server.hpp"
+
+int main(int argc, char** argv) {
+  int exit_code = 0;
+  auto config = circle::server::parse_config(argc, argv, &exit_code);
+  if (!config) return exit_code;
+  if (config->threads == 0) config->threads = std::max(1u, std::thread::hardware_concurrency());
+  circle::server::init_logging(config->log_level);
+
+  if (!config->insecure_plaintext &&
+      (!std::filesystem::exists(config->cert_file) || !std::filesystem::exists(config->key_file))) {
+    std::cerr << "circled: no TLS certificate at " << config->cert_file << " / "
+              << config->key_file
+              << "\n  make development certificates with: certs/make-dev-certs"
+                 "\n  or pass --cert and --key (or --insecure-plaintext for a plain ws:// server)\n";
+    return 2;
+  }
+  try {
+    std::filesystem::create_directories(config->data_dir);
+    circle::server::Server server(*config);
+    const auto endpoint = server.local_endpoint();
+    const std::string scheme = server.tls() ? "wss" : "ws";
+    std::string host = endpoint.address().to_string();
+    if (endpoint.address().is_v6()) host = "[" + host + "]";
+    const std::string url = scheme + "://" + host + ":" + std::to_string(endpoint.port());
+    // Tests and scripts read this line to learn the port.
+    std::cout << "circled: listening on " << url << std::endl;
+    spdlog::info("listening on {} with {} threads", url, config->threads);
+    server.run();
+    spdlog::info("stopped");
+  } catch (const std::exception& e) {
+    spdlog::error("cannot start: {}", e.what());
+    std::cerr << "circled: cannot start: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

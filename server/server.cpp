@@ -1,0 +1,71 @@
+#include "server.hpp"
+
+#include <thread>
+#include <vector>
+
+#include "listener.hpp"
+#include "logging.hpp"
+
+namespace circle::server {
+namespace {
+
+ssl::context make_tls_context(const Config& config) {
+  ssl::context tls(ssl::context::tls_server);
+  tls.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                  ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
+                  ssl::context::single_dh_use);
+  tls.use_certificate_chain_file(config.cert_file);
+  tls.use_private_key_file(config.key_file, ssl::context::pem);
+  return tls;
+}
+
+}  // namespace
+
+Server::Server(const Config& config)
+    : config_(config),
+      ioc_(static_cast<int>(config.threads)),
+      rooms_(ioc_.get_executor(), config.limits),
+      context_{config, rooms_, sessions_},
+      signals_(ioc_, SIGINT, SIGTERM),
+      shutdown_deadline_(ioc_) {
+  if (!config.insecure_plaintext) tls_.emplace(make_tls_context(config));
+  const tcp::endpoint endpoint(net::ip::make_address(config.listen_address), config.port);
+  listener_ = std::make_shared<Listener>(ioc_, endpoint, tls_ ? &*tls_ : nullptr, context_);
+}
+
+Server::~Server() = default;
+
+tcp::endpoint Server::local_endpoint() const { return listener_->local_endpoint(); }
+
+void Server::run() {
+  listener_->run();
+  signals_.async_wait([this](error_code ec, int signal) {
+    if (ec) return;
+    spdlog::info("signal {}: shutting down", signal);
+    shutdown();
+  });
+  std::vector<std::jthread> threads;
+  for (unsigned i = 1; i < config_.threads; ++i) threads.emplace_back([this] { ioc_.run(); });
+  ioc_.run();
+}
+
+void Server::shutdown() {
+  listener_->stop();
+  // Bound the wait for clients to answer the close; then stop regardless.
+  shutdown_deadline_.expires_after(config_.shutdown_timeout);
+  shutdown_deadline_.async_wait([this](error_code ec) {
+    if (ec) return;  // every session closed in time
+    spdlog::warn("shutdown: {} sessions still open after {}s; stopping", sessions_.size(),
+                 config_.shutdown_timeout.count());
+    ioc_.stop();
+  });
+  sessions_.close_all(close_code::kGoingAway, "server shutting down", [this] {
+    net::post(ioc_, [this] {
+      shutdown_deadline_.cancel();
+      // Connections still in their TLS/HTTP handshake hold no client state.
+      ioc_.stop();
+    });
+  });
+}
+
+}  // namespace circle::server

@@ -1,0 +1,42 @@
+// The whole server: one io_context run by N threads, the TLS context, the
+// rooms, the listener and the signal handling that shuts everything down.
+#pragma once
+
+#include <memory>
+#include <optional>
+
+#include "beast.hpp"
+#include "config.hpp"
+#include "room_registry.hpp"
+#include "server_context.hpp"
+#include "session_tracker.hpp"
+
+namespace circle::server {
+
+class Listener;
+
+class Server {
+ public:
+  // Binds the port and loads the certificate; throws std::exception on failure.
+  explicit Server(const Config& config);
+  ~Server();
+  tcp::endpoint local_endpoint() const;
+  bool tls() const { return tls_.has_value(); }
+  // Serves until SIGINT/SIGTERM, then closes every client and returns.
+  void run();
+
+ private:
+  void shutdown();
+
+  const Config& config_;
+  net::io_context ioc_;
+  std::optional<ssl::context> tls_;
+  RoomRegistry rooms_;
+  SessionTracker sessions_;
+  ServerContext context_;
+  std::shared_ptr<Listener> listener_;
+  net::signal_set signals_;
+  net::steady_timer shutdown_deadline_;
+};
+
+}  // namespace circle::server

@@ -1,0 +1,19 @@
+// What every connection shares: settings, rooms, and the session list.
+#pragma once
+
+#include <atomic>
+
+#include "config.hpp"
+#include "room_registry.hpp"
+#include "session_tracker.hpp"
+
+namespace circle::server {
+
+struct ServerContext {
+  const Config& config;
+  RoomRegistry& rooms;
+  SessionTracker& sessions;
+  std::atomic<core::ConnectionId> last_connection_id{0};
+};
+
+}  // namespace circle::server

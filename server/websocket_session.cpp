@@ -1,0 +1,198 @@
+#include "websocket_session.hpp"
+
+#include "logging.hpp"
+#include "version.hpp"
+
+namespace circle::server {
+namespace {
+websocket::close_reason make_close_reason(std::uint16_t code, const std::string& reason) {
+  websocket::close_reason result;
+  result.code = code;
+  result.reason = reason;
+  return result;
+}
+}  // namespace
+
+template <class NextLayer>
+WebSocketSession<NextLayer>::WebSocketSession(NextLayer&& stream, ServerContext& context)
+    : ws_(std::move(stream)),
+      context_(context),
+      dispatcher_(context, ++context.last_connection_id, ws_.get_executor()),
+      hello_timer_(ws_.get_executor()) {}
+
+template <class NextLayer>
+WebSocketSession<NextLayer>::~WebSocketSession() {
+  spdlog::debug("conn={} session destroyed", dispatcher_.id());
+}
+
+template <class NextLayer>
+void WebSocketSession<NextLayer>::run(http::request<http::string_body> request) {
+  dispatcher_.attach(this->weak_from_this());
+  const auto& config = context_.config;
+  websocket::stream_base::timeout timeouts{};
+  timeouts.handshake_timeout = config.http_request_timeout;  // also bounds the close handshake
+  timeouts.idle_timeout = config.idle_timeout;
+  timeouts.keep_alive_pings = true;
+  ws_.set_option(timeouts);
+  ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& response) {
+    response.set(http::field::server, std::string(kServerVersion));
+  }));
+  ws_.read_message_max(config.limits.read_message_max);
+  ws_.binary(true);
+  ws_.async_accept(request, beast::bind_front_handler(&WebSocketSession::on_accept,
+                                                       this->shared_from_this()));
+}
+
+template <class NextLayer>
+void WebSocketSession<NextLayer>::on_accept(error_code ec) {
+  if (ec) {
+    spdlog::debug("conn={} websocket accept failed: {}", dispatcher_.id(), ec.message());
+    return;
+  }
+  if (!context_.sessions.add(dispatcher_.id(), this->weak_from_this())) {
+    finished_ = true;  // never tracked, so nothing to remove
+    closing_ = true;
+    pending_close_ = make_close_reason(close_code::kGoingAway, "server shutting down");
+    do_close();
+    return;
+  }
+  spdlog::debug("conn={} websocket open", dispatcher_.id());
+  hello_timer_.expires_after(context_.config.hello_timeout);
+  hello_timer_.async_wait([self = this->shared_from_this()](error_code ec) {
+    if (!ec && !self->dispatcher_.said_hello()) {
+      self->begin_close(close_code::kPolicyViolation, "no hello in time");
+    }
+  });
+  do_read();
+}
+
+template <class NextLayer>
+void WebSocketSession<NextLayer>::do_read() {
+  ws_.async_read(read_buffer_, beast::bind_front_handler(&WebSocketSession::on_read,
+                                                          this->shared_from_this()));
+}
+
+template <class NextLayer>
+void WebSocketSession<NextLayer>::on_read(error_code ec, std::size_t) {
+  if (ec) return finish(ec);
+  if (!ws_.got_binary()) {
+    read_buffer_.consume(read_buffer_.size());
+    begin_close(close_code::kUnsupportedData, "binary protobuf messages only");
+    // Keep reading so that the peer's close reply completes the handshake.
+    return do_read();
+  }
+  if (!closing_) {
+    const auto data = read_buffer_.cdata();
+    dispatcher_.on_message(
+        std::string_view(static_cast<const char*>(data.data()), data.size()));
+  }
+  read_buffer_.consume(read_buffer_.size());
+  do_read();
+}
+
+template <class NextLayer>
+void WebSocketSession<NextLayer>::deliver(circle::wire::Frame frame) {
+  net::post(ws_.get_executor(), [self = this->shared_from_this(), frame = std::move(frame)] {
+    self->enqueue(frame);
+  });
+}
+
+template <class NextLayer>
+void WebSocketSession<NextLayer>::close(std::uint16_t code, std::string reason) {
+  net::post(ws_.get_executor(), [self = this->shared_from_this(), code, reason] {
+    self->begin_close(code, reason);
+  });
+}
+
+template <class NextLayer>
+void WebSocketSession<NextLayer>::enqueue(circle::wire::Frame frame) {
+  if (closing_ || finished_) return;
+  queued_bytes_ += frame->size();
+  if (queued_bytes_ > context_.config.limits.outbound_queue_max_bytes) {
+    spdlog::info("conn={} disconnected: outbound queue over {} bytes", dispatcher_.id(),
+                 context_.config.limits.outbound_queue_max_bytes);
+    queue_.clear();
+    queued_bytes_ = 0;
+    begin_close(close_code::kPolicyViolation, "too slow: outbound queue full");
+    return;
+  }
+  queue_.push_back(std::move(frame));
+  if (!writing_) do_write();
+}
+
+template <class NextLayer>
+void WebSocketSession<NextLayer>::do_write() {
+  in_flight_.clear();
+  std::size_t batch_bytes = 0;
+  const std::size_t batch_max = context_.config.limits.write_batch_max_bytes;
+  while (!queue_.empty() &&
+         (in_flight_.empty() || batch_bytes + queue_.front()->size() <= batch_max)) {
+    batch_bytes += queue_.front()->size();
+    queued_bytes_ -= queue_.front()->size();
+    in_flight_.push_back(std::move(queue_.front()));
+    queue_.pop_front();
+  }
+  write_buffers_.clear();
+  if (in_flight_.size() == 1) {
+    write_buffers_.emplace_back(in_flight_.front()->data(), in_flight_.front()->size());
+  } else {
+    batch_.build(in_flight_);
+    for (auto piece : batch_.pieces()) write_buffers_.emplace_back(piece.data(), piece.size());
+  }
+  writing_ = true;
+  ws_.async_write(write_buffers_, beast::bind_front_handler(&WebSocketSession::on_write,
+                                                             this->shared_from_this()));
+}
+
+template <class NextLayer>
+void WebSocketSession<NextLayer>::on_write(error_code ec, std::size_t) {
+  writing_ = false;
+  in_flight_.clear();
+  if (ec) return finish(ec);
+  if (!queue_.empty()) return do_write();
+  if (pending_close_) do_close();
+}
+
+template <class NextLayer>
+void WebSocketSession<NextLayer>::begin_close(std::uint16_t code, std::string reason) {
+  if (closing_ || finished_) return;
+  closing_ = true;
+  hello_timer_.cancel();
+  pending_close_ = make_close_reason(code, reason);
+  if (!writing_) {
+    if (queue_.empty()) {
+      do_close();
+    } else {
+      do_write();  // flush what was queued before the close
+    }
+  }
+}
+
+template <class NextLayer>
+void WebSocketSession<NextLayer>::do_close() {
+  auto reason = *pending_close_;
+  pending_close_.reset();
+  writing_ = true;  // the close frame is the last write
+  ws_.async_close(reason, [self = this->shared_from_this()](error_code ec) {
+    if (ec) spdlog::debug("conn={} close: {}", self->dispatcher_.id(), ec.message());
+    // The pending read completes once the peer answers (or the timeout fires).
+  });
+}
+
+template <class NextLayer>
+void WebSocketSession<NextLayer>::finish(error_code ec) {
+  if (finished_) return;
+  finished_ = true;
+  hello_timer_.cancel();
+  queue_.clear();
+  if (ec != websocket::error::closed) {
+    spdlog::debug("conn={} connection ended: {}", dispatcher_.id(), ec.message());
+  }
+  dispatcher_.on_closed();
+  context_.sessions.remove(dispatcher_.id());
+}
+
+template class WebSocketSession<PlainStream>;
+template class WebSocketSession<TlsStream>;
+
+}  // namespace circle::server

@@ -1,0 +1,65 @@
+// One client's WebSocket connection (Beast's chat-multi shape): the session
+// owns its stream and buffers, keeps itself alive with shared_from_this, reads
+// one message at a time into protocol dispatch, and serialises writes through
+// a bounded outbound queue on its strand. Everything queued when a write
+// finishes goes out as one ServerBatch in one write.
+#pragma once
+
+#include <deque>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "beast.hpp"
+#include "dispatcher.hpp"
+#include "outbox.hpp"
+#include "server_context.hpp"
+
+namespace circle::server {
+
+template <class NextLayer>
+class WebSocketSession : public Outbox,
+                         public std::enable_shared_from_this<WebSocketSession<NextLayer>> {
+ public:
+  WebSocketSession(NextLayer&& stream, ServerContext& context);
+  ~WebSocketSession() override;
+
+  // Completes the upgrade that `request` asked for, then serves the client.
+  void run(http::request<http::string_body> request);
+
+  // Outbox: both are safe from any thread.
+  void deliver(circle::wire::Frame frame) override;
+  void close(std::uint16_t code, std::string reason) override;
+
+ private:
+  void on_accept(error_code ec);
+  void do_read();
+  void on_read(error_code ec, std::size_t bytes);
+  void enqueue(circle::wire::Frame frame);
+  void do_write();
+  void on_write(error_code ec, std::size_t bytes);
+  void begin_close(std::uint16_t code, std::string reason);
+  void do_close();
+  void finish(error_code ec);
+
+  websocket::stream<NextLayer> ws_;
+  ServerContext& context_;
+  Dispatcher dispatcher_;
+  beast::flat_buffer read_buffer_;
+  net::steady_timer hello_timer_;
+
+  std::deque<circle::wire::Frame> queue_;
+  std::size_t queued_bytes_ = 0;
+  std::vector<circle::wire::Frame> in_flight_;
+  circle::wire::BatchEncoder batch_;
+  std::vector<net::const_buffer> write_buffers_;
+  bool writing_ = false;
+  std::optional<websocket::close_reason> pending_close_;  // sent once writes drain
+  bool closing_ = false;
+  bool finished_ = false;
+};
+
+extern template class WebSocketSession<PlainStream>;
+extern template class WebSocketSession<TlsStream>;
+
+}  // namespace circle::server
