@@ -13,13 +13,15 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "circle 0.1.0");
 
   circle::chat::ChatOptions chat;
-  auto* chat_command = app.add_subcommand("chat", "Talk in a room (interactive, or scripted via stdin)");
+  auto* chat_command =
+      app.add_subcommand("chat", "Talk in a room (interactive, or scripted via stdin)");
   chat_command->add_option("--server", chat.server_url, "Server URL, wss://host:port")
       ->capture_default_str();
   chat_command->add_option("--ca", chat.ca_file,
                            "CA certificate to trust (default: certs/dev/ca.crt if present, else "
                            "the system's CAs)");
-  chat_command->add_option("--name", chat.display_name, "Your name in the group (a pseudonym is fine)");
+  chat_command->add_option("--name", chat.display_name,
+                           "Your name in the group (a pseudonym is fine)");
   chat_command->add_option("--room", chat.room, "Room to join at start (created if missing)");
   chat_command->add_option("--title", chat.title, "Title for a room you create");
 

@@ -11,7 +11,8 @@ std::optional<Config> parse_config(int argc, char** argv, int* exit_code) {
   Config c;
   CLI::App app{"circled: the Circle group-session chat server"};
   app.set_version_flag("--version", std::string(kServerVersion));
-  app.set_config("--config", "", "Read settings from this TOML/INI file (keys as the long options)");
+  app.set_config("--config", "",
+                 "Read settings from this TOML/INI file (keys as the long options)");
   app.option_defaults()->always_capture_default();
 
   app.add_option("--listen", c.listen_address, "Address to listen on");
@@ -31,7 +32,8 @@ std::optional<Config> parse_config(int argc, char** argv, int* exit_code) {
         ->default_str(std::to_string(target.count()))
         ->check(CLI::Range(1u, 86'400u));
   };
-  seconds("--tls-handshake-timeout", c.tls_handshake_timeout, "Seconds to finish the TLS handshake");
+  seconds("--tls-handshake-timeout", c.tls_handshake_timeout,
+          "Seconds to finish the TLS handshake");
   seconds("--http-request-timeout", c.http_request_timeout,
           "Seconds to send the HTTP upgrade request");
   seconds("--hello-timeout", c.hello_timeout, "Seconds after connecting to send Hello");
@@ -43,7 +45,8 @@ std::optional<Config> parse_config(int argc, char** argv, int* exit_code) {
       ->check(CLI::Range(1024u, 1024u * 1024u));
 
   auto& l = c.limits;
-  app.add_option("--read-message-max", l.read_message_max, "Largest client WebSocket message, bytes")
+  app.add_option("--read-message-max", l.read_message_max,
+                 "Largest client WebSocket message, bytes")
       ->check(CLI::Range(1024u, 16u * 1024u * 1024u));
   app.add_option("--max-text-bytes", l.max_text_bytes, "Largest chat text, bytes")
       ->check(CLI::Range(1u, 1024u * 1024u));

@@ -42,8 +42,7 @@ void set_error(circle::v1::ServerMessage& reply, const core::Refusal& refusal) {
 // The one reply to `request_id`: `fill` puts the result in, or the refusal
 // becomes an Error.
 template <class T, class Fill>
-circle::v1::ServerMessage make_reply(std::uint64_t request_id, core::Result<T>& result,
-                                     Fill fill) {
+circle::v1::ServerMessage make_reply(std::uint64_t request_id, core::Result<T>& result, Fill fill) {
   circle::v1::ServerMessage reply = reply_to(request_id);
   if (result) {
     fill(reply, result.value());
@@ -83,8 +82,8 @@ void Dispatcher::on_message(std::string_view bytes) {
   }
   const bool is_hello = request.payload_case() == ClientMessage::kHello;
   if (!is_hello && !said_hello()) {
-    refuse(request.request_id(), {circle::v1::ERROR_CODE_UNAUTHENTICATED,
-                                  "send Hello before any other request"});
+    refuse(request.request_id(),
+           {circle::v1::ERROR_CODE_UNAUTHENTICATED, "send Hello before any other request"});
     return;
   }
   switch (request.payload_case()) {
@@ -167,10 +166,10 @@ void Dispatcher::handle_join_room(const ClientMessage& request) {
                                "join: this connection is already in room '" + room_id + "'"});
   }
   if (joined_.size() >= context_.config.limits.max_joined_rooms) {
-    return refuse(request_id, {circle::v1::ERROR_CODE_LIMIT_EXCEEDED,
-                               "join: a connection may be in at most " +
-                                   std::to_string(context_.config.limits.max_joined_rooms) +
-                                   " rooms"});
+    return refuse(request_id,
+                  {circle::v1::ERROR_CODE_LIMIT_EXCEEDED,
+                   "join: a connection may be in at most " +
+                       std::to_string(context_.config.limits.max_joined_rooms) + " rooms"});
   }
   auto host = context_.rooms.find(room_id);
   if (!host) {
@@ -180,8 +179,7 @@ void Dispatcher::handle_join_room(const ClientMessage& request) {
   // Recorded now, before the room has answered: the room handles this
   // connection's requests in order, so a send right after the join sees it.
   joined_.emplace(room_id, host);
-  host->run([this, outbox = outbox_, request_id, room_id,
-             name = *display_name_](core::Room& room) {
+  host->run([this, outbox = outbox_, request_id, room_id, name = *display_name_](core::Room& room) {
     auto session = outbox.lock();
     if (!session) return;  // closed meanwhile; on_closed's leave follows this
     // `session` owns this dispatcher, so `this` stays valid below.
@@ -206,27 +204,26 @@ void Dispatcher::handle_leave_room(const ClientMessage& request) {
   }
   auto host = std::move(found->second);
   joined_.erase(found);
-  host->run([id = id_, outbox = outbox_, request_id = request.request_id(),
-             room_id](core::Room& room) {
-    auto left = room.leave(id, circle::v1::LEAVE_REASON_LEFT, now_unix_ms());
-    if (auto session = outbox.lock()) {
-      session->deliver(circle::wire::encode(
-          make_reply(request_id, left, [&](ServerMessage& reply, std::uint64_t seq) {
-            reply.mutable_leave_room()->set_room_id(room_id);
-            reply.mutable_leave_room()->set_seq(seq);
-          })));
-    }
-  });
+  host->run(
+      [id = id_, outbox = outbox_, request_id = request.request_id(), room_id](core::Room& room) {
+        auto left = room.leave(id, circle::v1::LEAVE_REASON_LEFT, now_unix_ms());
+        if (auto session = outbox.lock()) {
+          session->deliver(circle::wire::encode(
+              make_reply(request_id, left, [&](ServerMessage& reply, std::uint64_t seq) {
+                reply.mutable_leave_room()->set_room_id(room_id);
+                reply.mutable_leave_room()->set_seq(seq);
+              })));
+        }
+      });
 }
 
 void Dispatcher::handle_send_message(const ClientMessage& request) {
   const auto& send_request = request.send_message();
   auto found = joined_.find(send_request.room_id());
   if (found == joined_.end()) {
-    return refuse(request.request_id(),
-                  {circle::v1::ERROR_CODE_NOT_IN_ROOM,
-                   "send message: this connection has not joined room '" +
-                       send_request.room_id() + "'"});
+    return refuse(request.request_id(), {circle::v1::ERROR_CODE_NOT_IN_ROOM,
+                                         "send message: this connection has not joined room '" +
+                                             send_request.room_id() + "'"});
   }
   found->second->run([id = id_, outbox = outbox_, request_id = request.request_id(),
                       text = send_request.text(),

@@ -32,10 +32,10 @@ void HttpSession<Stream>::run() {
   // Start on the connection's strand, as every later handler will be.
   net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
     if constexpr (is_tls<Stream>) {
-      beast::get_lowest_layer(self->stream_).expires_after(self->context_.config.tls_handshake_timeout);
-      self->stream_.async_handshake(
-          ssl::stream_base::server,
-          beast::bind_front_handler(&HttpSession::on_handshake, self));
+      beast::get_lowest_layer(self->stream_)
+          .expires_after(self->context_.config.tls_handshake_timeout);
+      self->stream_.async_handshake(ssl::stream_base::server,
+                                    beast::bind_front_handler(&HttpSession::on_handshake, self));
     } else {
       self->do_read();
     }

@@ -14,7 +14,9 @@ Listener::Listener(net::io_context& ioc, tcp::endpoint endpoint, ssl::context* t
   acceptor_.listen(net::socket_base::max_listen_connections);
 }
 
-void Listener::run() { do_accept(); }
+void Listener::run() {
+  do_accept();
+}
 
 void Listener::stop() {
   net::post(acceptor_.get_executor(), [self = shared_from_this()] {

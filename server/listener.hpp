@@ -12,8 +12,7 @@ namespace circle::server {
 class Listener : public std::enable_shared_from_this<Listener> {
  public:
   // Binds and listens; throws boost::system::system_error on failure.
-  Listener(net::io_context& ioc, tcp::endpoint endpoint, ssl::context* tls,
-           ServerContext& context);
+  Listener(net::io_context& ioc, tcp::endpoint endpoint, ssl::context* tls, ServerContext& context);
   tcp::endpoint local_endpoint() const { return acceptor_.local_endpoint(); }
   void run();
   // Stops accepting; safe from any thread.

@@ -16,10 +16,10 @@ int main(int argc, char** argv) {
 
   if (!config->insecure_plaintext &&
       (!std::filesystem::exists(config->cert_file) || !std::filesystem::exists(config->key_file))) {
-    std::cerr << "circled: no TLS certificate at " << config->cert_file << " / "
-              << config->key_file
-              << "\n  make development certificates with: certs/make-dev-certs"
-                 "\n  or pass --cert and --key (or --insecure-plaintext for a plain ws:// server)\n";
+    std::cerr
+        << "circled: no TLS certificate at " << config->cert_file << " / " << config->key_file
+        << "\n  make development certificates with: certs/make-dev-certs"
+           "\n  or pass --cert and --key (or --insecure-plaintext for a plain ws:// server)\n";
     return 2;
   }
   try {

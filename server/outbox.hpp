@@ -11,10 +11,10 @@ namespace circle::server {
 
 // WebSocket close codes Circle uses (RFC 6455 section 7.4.1).
 namespace close_code {
-inline constexpr std::uint16_t kGoingAway = 1001;       // server shutting down
-inline constexpr std::uint16_t kProtocolError = 1002;   // wrong protocol version
-inline constexpr std::uint16_t kUnsupportedData = 1003; // a text frame
-inline constexpr std::uint16_t kPolicyViolation = 1008; // no hello in time, too slow
+inline constexpr std::uint16_t kGoingAway = 1001;        // server shutting down
+inline constexpr std::uint16_t kProtocolError = 1002;    // wrong protocol version
+inline constexpr std::uint16_t kUnsupportedData = 1003;  // a text frame
+inline constexpr std::uint16_t kPolicyViolation = 1008;  // no hello in time, too slow
 }  // namespace close_code
 
 class Outbox : public core::EventSink {

@@ -35,7 +35,9 @@ Server::Server(const Config& config)
 
 Server::~Server() = default;
 
-tcp::endpoint Server::local_endpoint() const { return listener_->local_endpoint(); }
+tcp::endpoint Server::local_endpoint() const {
+  return listener_->local_endpoint();
+}
 
 void Server::run() {
   listener_->run();

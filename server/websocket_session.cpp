@@ -39,8 +39,8 @@ void WebSocketSession<NextLayer>::run(http::request<http::string_body> request) 
   }));
   ws_.read_message_max(config.limits.read_message_max);
   ws_.binary(true);
-  ws_.async_accept(request, beast::bind_front_handler(&WebSocketSession::on_accept,
-                                                       this->shared_from_this()));
+  ws_.async_accept(
+      request, beast::bind_front_handler(&WebSocketSession::on_accept, this->shared_from_this()));
 }
 
 template <class NextLayer>
@@ -68,8 +68,8 @@ void WebSocketSession<NextLayer>::on_accept(error_code ec) {
 
 template <class NextLayer>
 void WebSocketSession<NextLayer>::do_read() {
-  ws_.async_read(read_buffer_, beast::bind_front_handler(&WebSocketSession::on_read,
-                                                          this->shared_from_this()));
+  ws_.async_read(read_buffer_,
+                 beast::bind_front_handler(&WebSocketSession::on_read, this->shared_from_this()));
 }
 
 template <class NextLayer>
@@ -83,8 +83,7 @@ void WebSocketSession<NextLayer>::on_read(error_code ec, std::size_t) {
   }
   if (!closing_) {
     const auto data = read_buffer_.cdata();
-    dispatcher_.on_message(
-        std::string_view(static_cast<const char*>(data.data()), data.size()));
+    dispatcher_.on_message(std::string_view(static_cast<const char*>(data.data()), data.size()));
   }
   read_buffer_.consume(read_buffer_.size());
   do_read();
@@ -92,16 +91,14 @@ void WebSocketSession<NextLayer>::on_read(error_code ec, std::size_t) {
 
 template <class NextLayer>
 void WebSocketSession<NextLayer>::deliver(circle::wire::Frame frame) {
-  net::post(ws_.get_executor(), [self = this->shared_from_this(), frame = std::move(frame)] {
-    self->enqueue(frame);
-  });
+  net::post(ws_.get_executor(),
+            [self = this->shared_from_this(), frame = std::move(frame)] { self->enqueue(frame); });
 }
 
 template <class NextLayer>
 void WebSocketSession<NextLayer>::close(std::uint16_t code, std::string reason) {
-  net::post(ws_.get_executor(), [self = this->shared_from_this(), code, reason] {
-    self->begin_close(code, reason);
-  });
+  net::post(ws_.get_executor(),
+            [self = this->shared_from_this(), code, reason] { self->begin_close(code, reason); });
 }
 
 template <class NextLayer>
@@ -140,8 +137,8 @@ void WebSocketSession<NextLayer>::do_write() {
     for (auto piece : batch_.pieces()) write_buffers_.emplace_back(piece.data(), piece.size());
   }
   writing_ = true;
-  ws_.async_write(write_buffers_, beast::bind_front_handler(&WebSocketSession::on_write,
-                                                             this->shared_from_this()));
+  ws_.async_write(write_buffers_,
+                  beast::bind_front_handler(&WebSocketSession::on_write, this->shared_from_this()));
 }
 
 template <class NextLayer>

@@ -163,8 +163,7 @@ bool ChatSession::start() {
     try {
       tls = circle::client::make_tls_context(options_.ca_file);
     } catch (const std::exception& e) {
-      std::cerr << "circle: cannot read CA file '" << options_.ca_file << "': " << e.what()
-                << "\n";
+      std::cerr << "circle: cannot read CA file '" << options_.ca_file << "': " << e.what() << "\n";
       return false;
     }
   }
@@ -213,7 +212,8 @@ void ChatSession::on_event(const ServerMessage& message) {
 
 void ChatSession::join(const std::string& room_id) {
   auto reply = client_->call(circle::client::make_join_room(room_id), kRequestTimeout);
-  if (reply && reply->has_error() && reply->error().code() == circle::v1::ERROR_CODE_ROOM_NOT_FOUND) {
+  if (reply && reply->has_error() &&
+      reply->error().code() == circle::v1::ERROR_CODE_ROOM_NOT_FOUND) {
     const std::string title = options_.title.empty() ? room_id : options_.title;
     if (!call(circle::client::make_create_room(room_id, title), "create room")) return;
     print("* Created room " + room_id + ".");

@@ -59,7 +59,9 @@ std::string clock_time(std::int64_t unix_ms, bool local) {
   return text;
 }
 
-std::string name_of(const circle::v1::Member& member) { return sanitize(member.display_name(), true); }
+std::string name_of(const circle::v1::Member& member) {
+  return sanitize(member.display_name(), true);
+}
 
 }  // namespace
 
@@ -75,10 +77,10 @@ std::string render_event(const circle::v1::RoomEvent& event, const RenderOptions
       line += "* " + name_of(event.member_joined().member()) + " joined";
       break;
     case circle::v1::RoomEvent::kMemberLeft:
-      line += "* " + name_of(event.member_left().member()) +
-              (event.member_left().reason() == circle::v1::LEAVE_REASON_DISCONNECTED
-                   ? " disconnected"
-                   : " left");
+      line +=
+          "* " + name_of(event.member_left().member()) +
+          (event.member_left().reason() == circle::v1::LEAVE_REASON_DISCONNECTED ? " disconnected"
+                                                                                 : " left");
       break;
     case circle::v1::RoomEvent::KIND_NOT_SET:
       line += "* (an event this client does not know)";
@@ -107,9 +109,10 @@ std::vector<std::string> render_join(const circle::client::RoomView& room,
   std::vector<std::string> lines;
   const auto* me = room.me();
   std::ostringstream summary;
-  summary << "* You joined \"" << sanitize(room.info().title(), true) << "\" (" << room.info().room_id()
-          << ") as " << (me ? name_of(*me) : "?") << ", " << (me ? role_name(me->role()) : "member")
-          << ". " << room.members().size() << " here: " << render_members(room);
+  summary << "* You joined \"" << sanitize(room.info().title(), true) << "\" ("
+          << room.info().room_id() << ") as " << (me ? name_of(*me) : "?") << ", "
+          << (me ? role_name(me->role()) : "member") << ". " << room.members().size()
+          << " here: " << render_members(room);
   lines.push_back(summary.str());
   for (const auto& event : snapshot.recent_events()) {
     if (event.has_message_posted()) lines.push_back(render_event(event, options));

@@ -2,6 +2,7 @@
 
 #include <openssl/ssl.h>
 
+#include <atomic>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -12,7 +13,6 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
-#include <atomic>
 #include <deque>
 #include <map>
 #include <variant>
@@ -121,14 +121,13 @@ struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
         ws);
   }
 
-  net::awaitable<void> connect(ServerAddress address, ConnectOptions options,
-                               ConnectHandler done) {
+  net::awaitable<void> connect(ServerAddress address, ConnectOptions options, ConnectHandler done) {
     auto self = shared_from_this();
     std::optional<CloseInfo> failure;
     try {
       tcp::resolver resolver(strand);
-      auto endpoints = co_await resolver.async_resolve(address.host, address.port,
-                                                       net::use_awaitable);
+      auto endpoints =
+          co_await resolver.async_resolve(address.host, address.port, net::use_awaitable);
       if (address.tls) {
         if (!tls) throw std::logic_error("wss:// needs a TLS context");
         auto& stream = ws.emplace<TlsWs>(strand, *tls);
@@ -295,10 +294,16 @@ std::shared_ptr<Connection> Connection::create(net::any_io_executor executor,
 
 Connection::Connection(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-Connection::~Connection() { close(1000, "client closed"); }
+Connection::~Connection() {
+  close(1000, "client closed");
+}
 
-void Connection::on_event(MessageHandler handler) { impl_->event_handler = std::move(handler); }
-void Connection::on_close(CloseHandler handler) { impl_->close_handler = std::move(handler); }
+void Connection::on_event(MessageHandler handler) {
+  impl_->event_handler = std::move(handler);
+}
+void Connection::on_close(CloseHandler handler) {
+  impl_->close_handler = std::move(handler);
+}
 
 void Connection::connect(const ServerAddress& address, const ConnectOptions& options,
                          ConnectHandler done) {

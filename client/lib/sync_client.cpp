@@ -44,14 +44,12 @@ SyncClient::~SyncClient() {
   connection_.reset();
 }
 
-std::optional<CloseInfo> SyncClient::connect(const ServerAddress& address,
-                                             ConnectOptions options) {
+std::optional<CloseInfo> SyncClient::connect(const ServerAddress& address, ConnectOptions options) {
   std::promise<std::optional<CloseInfo>> result;
   auto future = result.get_future();
-  connection_->connect(address, options,
-                       [&result](const std::optional<CloseInfo>& failure) {
-                         result.set_value(failure);
-                       });
+  connection_->connect(address, options, [&result](const std::optional<CloseInfo>& failure) {
+    result.set_value(failure);
+  });
   // connect() has its own deadline; the extra second covers the resolver.
   if (future.wait_for(options.timeout + std::chrono::seconds(1)) != std::future_status::ready) {
     return CloseInfo{0, "connect timed out"};
@@ -90,8 +88,7 @@ void SyncClient::set_close_callback(std::function<void(const CloseInfo&)> callba
   close_callback_ = std::move(callback);
 }
 
-std::optional<SyncClient::ServerMessage> SyncClient::next_event(
-    std::chrono::milliseconds timeout) {
+std::optional<SyncClient::ServerMessage> SyncClient::next_event(std::chrono::milliseconds timeout) {
   return wait_event([](const ServerMessage&) { return true; }, timeout);
 }
 

@@ -28,7 +28,9 @@ Frame encode(const google::protobuf::MessageLite& message) {
   return bytes;
 }
 
-std::size_t batch_overhead(std::size_t frame_count) { return (frame_count + 1) * kMaxFieldHeader; }
+std::size_t batch_overhead(std::size_t frame_count) {
+  return (frame_count + 1) * kMaxFieldHeader;
+}
 
 void BatchEncoder::build(std::span<const Frame> frames) {
   std::size_t inner = 0;

@@ -46,7 +46,8 @@ std::size_t batch_overhead(std::size_t frame_count);
 // Parses one WebSocket message from the server and calls `on_message` for each
 // ServerMessage it carries, unwrapping a ServerBatch. Returns false when the
 // bytes are not a valid ServerMessage (nothing is called then).
-bool for_each_server_message(std::string_view bytes,
-                             const std::function<void(const circle::v1::ServerMessage&)>& on_message);
+bool for_each_server_message(
+    std::string_view bytes,
+    const std::function<void(const circle::v1::ServerMessage&)>& on_message);
 
 }  // namespace circle::wire

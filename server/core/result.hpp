@@ -21,7 +21,7 @@ struct Refusal {
 template <class T>
 class Result {
  public:
-  Result(T value) : state_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : state_(std::move(value)) {}            // NOLINT: implicit by design
   Result(Refusal refusal) : state_(std::move(refusal)) {}  // NOLINT
 
   bool ok() const { return state_.index() == 0; }

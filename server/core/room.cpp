@@ -14,8 +14,8 @@ Refusal not_in_room(const std::string& action, const std::string& room_id) {
 }
 }  // namespace
 
-Room::Room(std::string room_id, std::string title, ConnectionId creator,
-           std::int64_t created_at_ms, const Limits& limits)
+Room::Room(std::string room_id, std::string title, ConnectionId creator, std::int64_t created_at_ms,
+           const Limits& limits)
     : room_id_(std::move(room_id)),
       title_(std::move(title)),
       creator_(creator),
@@ -84,8 +84,7 @@ Result<std::uint64_t> Room::leave(ConnectionId connection, circle::v1::LeaveReas
   return publish(std::move(event), now_ms);
 }
 
-Result<circle::v1::SendMessageResponse> Room::post(ConnectionId connection,
-                                                   const std::string& text,
+Result<circle::v1::SendMessageResponse> Room::post(ConnectionId connection, const std::string& text,
                                                    const std::string& client_message_id,
                                                    std::int64_t now_ms) {
   auto found = members_.find(connection);

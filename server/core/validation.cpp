@@ -45,11 +45,15 @@ std::optional<char32_t> next_code_point(std::string_view text, std::size_t& i) {
   return value;
 }
 
-bool is_control(char32_t c) { return c < 0x20 || (c >= 0x7F && c <= 0x9F); }
-bool is_blank(char32_t c) { return c == ' ' || c == '\t' || c == '\n' || c == 0xA0; }
+bool is_control(char32_t c) {
+  return c < 0x20 || (c >= 0x7F && c <= 0x9F);
+}
+bool is_blank(char32_t c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == 0xA0;
+}
 
 struct TextRules {
-  const char* what;           // named in the error message
+  const char* what;  // named in the error message
   std::size_t max_bytes;
   bool allow_newline_and_tab;
   circle::v1::ErrorCode too_long_code;
@@ -102,8 +106,7 @@ Check check_text(std::string_view text, const Limits& limits) {
 Check check_room_id(std::string_view room_id, const Limits& limits) {
   if (room_id.empty()) return invalid("room id must not be empty");
   if (room_id.size() > limits.max_room_id_bytes) {
-    return invalid("room id is longer than " + std::to_string(limits.max_room_id_bytes) +
-                   " bytes");
+    return invalid("room id is longer than " + std::to_string(limits.max_room_id_bytes) + " bytes");
   }
   for (char c : room_id) {
     const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';

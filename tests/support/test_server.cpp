@@ -1,0 +1,88 @@
+#include "test_server.hpp"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <stdexcept>
+
+namespace circle::test {
+
+std::string test_cert_dir() { return CIRCLE_TEST_CERT_DIR; }
+std::string circled_path() { return CIRCLED_PATH; }
+std::string circle_path() { return CIRCLE_PATH; }
+
+std::string make_temp_dir() {
+  std::string pattern = (std::filesystem::temp_directory_path() / "circle-test-XXXXXX").string();
+  if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
+  return pattern;
+}
+
+TestServer::TestServer(std::vector<std::string> extra_args, bool tls)
+    : tls_(tls), data_dir_(make_temp_dir()) {
+  std::vector<std::string> argv = {circled_path(), "--listen", "127.0.0.1", "--port", "0",
+                                   "--threads", "2", "--data-dir", data_dir_,
+                                   "--log-level", "warn"};
+  if (tls) {
+    argv.insert(argv.end(), {"--cert", test_cert_dir() + "/server.crt", "--key",
+                             test_cert_dir() + "/server.key"});
+  } else {
+    argv.push_back("--insecure-plaintext");
+  }
+  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+  process_ = std::make_unique<ChildProcess>(argv, ChildProcess::Options{});
+  auto line = process_->wait_for_line("listening on ", kDeadline);
+  if (!line) throw std::runtime_error("circled did not start listening");
+  url_ = line->substr(line->find("listening on ") + 13);
+  std::string error;
+  auto address = circle::client::parse_server_url(url_, &error);
+  if (!address) throw std::runtime_error("bad url from circled: " + error);
+  address_ = *address;
+}
+
+TestServer::~TestServer() {
+  process_.reset();
+  std::error_code ignored;
+  std::filesystem::remove_all(data_dir_, ignored);
+}
+
+std::shared_ptr<boost::asio::ssl::context> TestServer::client_tls() const {
+  return tls_ ? circle::client::make_tls_context(test_cert_dir() + "/ca.crt") : nullptr;
+}
+
+std::unique_ptr<circle::client::SyncClient> TestServer::connect() const {
+  auto client = std::make_unique<circle::client::SyncClient>(client_tls());
+  auto failure = client->connect(address_);
+  if (failure) throw std::runtime_error("connect failed: " + failure->reason);
+  return client;
+}
+
+std::unique_ptr<circle::client::SyncClient> TestServer::hello(const std::string& name) const {
+  auto client = connect();
+  auto welcome = call(*client, circle::client::make_hello(name));
+  if (!welcome.has_welcome()) throw std::runtime_error("hello refused: " + welcome.DebugString());
+  return client;
+}
+
+std::unique_ptr<circle::client::SyncClient> TestServer::join(const std::string& name,
+                                                             const std::string& room,
+                                                             bool create) const {
+  auto client = hello(name);
+  if (create) {
+    auto created = call(*client, circle::client::make_create_room(room, "Room " + room));
+    if (!created.has_create_room()) {
+      throw std::runtime_error("create refused: " + created.DebugString());
+    }
+  }
+  auto joined = call(*client, circle::client::make_join_room(room));
+  if (!joined.has_join_room()) throw std::runtime_error("join refused: " + joined.DebugString());
+  return client;
+}
+
+circle::v1::ServerMessage call(circle::client::SyncClient& client,
+                               circle::v1::ClientMessage request) {
+  auto reply = client.call(std::move(request), kDeadline);
+  if (!reply) throw std::runtime_error("no reply within the deadline");
+  return *reply;
+}
+
+}  // namespace circle::test

@@ -1,0 +1,143 @@
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <vector>
+
+#include "core/room.hpp"
+
+namespace {
+
+using circle::core::ConnectionId;
+using circle::core::Limits;
+using circle::core::Room;
+using circle::v1::RoomEvent;
+
+// Records every frame a member is handed, decoded.
+class RecordingSink : public circle::core::EventSink {
+ public:
+  void deliver(circle::wire::Frame frame) override {
+    circle::v1::ServerMessage message;
+    ASSERT_TRUE(message.ParseFromString(*frame));
+    ASSERT_TRUE(message.has_room_event());
+    events.push_back(message.room_event());
+    frames.push_back(std::move(frame));
+  }
+  std::vector<RoomEvent> events;
+  std::vector<circle::wire::Frame> frames;
+};
+
+class RoomTest : public ::testing::Test {
+ protected:
+  static constexpr ConnectionId kAlex = 1, kSam = 2, kRiya = 3;
+  Limits limits_;
+  Room room_{"tuesday", "Tuesday evening", kAlex, 1000, limits_};
+  std::shared_ptr<RecordingSink> alex_ = std::make_shared<RecordingSink>();
+  std::shared_ptr<RecordingSink> sam_ = std::make_shared<RecordingSink>();
+  std::shared_ptr<RecordingSink> riya_ = std::make_shared<RecordingSink>();
+};
+
+TEST_F(RoomTest, JoinSnapshotHoldsMembersAndTheJoinersOwnEvent) {
+  auto alex = room_.join(kAlex, "Alex", alex_, 2000);
+  ASSERT_TRUE(alex);
+  EXPECT_EQ(alex.value().last_seq(), 1u);
+  EXPECT_EQ(alex.value().members_size(), 1);
+  EXPECT_EQ(alex.value().members(0).role(), circle::v1::ROLE_FACILITATOR) << "creator facilitates";
+  EXPECT_TRUE(alex_->events.empty()) << "the joiner's own join comes in the snapshot only";
+
+  auto sam = room_.join(kSam, "Sam", sam_, 3000);
+  ASSERT_TRUE(sam);
+  const auto& snapshot = sam.value();
+  EXPECT_EQ(snapshot.last_seq(), 2u);
+  ASSERT_EQ(snapshot.members_size(), 2);
+  EXPECT_EQ(snapshot.members(0).display_name(), "Alex");
+  EXPECT_EQ(snapshot.members(1).display_name(), "Sam");
+  EXPECT_EQ(snapshot.members(1).role(), circle::v1::ROLE_PARTICIPANT);
+  EXPECT_EQ(snapshot.your_member_id(), snapshot.members(1).member_id());
+  ASSERT_EQ(snapshot.recent_events_size(), 2);
+  EXPECT_EQ(snapshot.recent_events(1).seq(), 2u);
+  EXPECT_TRUE(snapshot.recent_events(1).has_member_joined());
+  EXPECT_EQ(snapshot.room().member_count(), 2u);
+
+  ASSERT_EQ(alex_->events.size(), 1u);
+  EXPECT_EQ(alex_->events[0].member_joined().member().display_name(), "Sam");
+  EXPECT_EQ(alex_->events[0].server_time_unix_ms(), 3000);
+}
+
+TEST_F(RoomTest, PostsGetGapFreeSeqAndReachEveryMemberWithOneSharedFrame) {
+  ASSERT_TRUE(room_.join(kAlex, "Alex", alex_, 1));
+  ASSERT_TRUE(room_.join(kSam, "Sam", sam_, 2));
+  ASSERT_TRUE(room_.join(kRiya, "Riya", riya_, 3));
+  for (int i = 0; i < 10; ++i) {
+    auto ack = room_.post(i % 2 ? kSam : kAlex, "message " + std::to_string(i), "c" + std::to_string(i), 10 + i);
+    ASSERT_TRUE(ack);
+    EXPECT_EQ(ack.value().seq(), 4u + static_cast<unsigned>(i));
+    EXPECT_EQ(ack.value().room_id(), "tuesday");
+  }
+  ASSERT_EQ(riya_->events.size(), 10u);
+  for (std::size_t i = 0; i < riya_->events.size(); ++i) {
+    EXPECT_EQ(riya_->events[i].seq(), 4u + i);
+    EXPECT_EQ(riya_->events[i].message_posted().text(), "message " + std::to_string(i));
+    EXPECT_EQ(riya_->events[i].message_posted().client_message_id(), "c" + std::to_string(i));
+  }
+  // The sender receives its own message too, and all share one buffer.
+  ASSERT_EQ(alex_->frames.size(), 12u);  // Sam's and Riya's joins + 10 messages
+  EXPECT_EQ(alex_->frames.back().get(), riya_->frames.back().get());
+  EXPECT_EQ(room_.last_seq(), 13u);
+}
+
+TEST_F(RoomTest, LeaveTellsTheOthersAndEndsDelivery) {
+  ASSERT_TRUE(room_.join(kAlex, "Alex", alex_, 1));
+  ASSERT_TRUE(room_.join(kSam, "Sam", sam_, 2));
+  auto left = room_.leave(kSam, circle::v1::LEAVE_REASON_DISCONNECTED, 3);
+  ASSERT_TRUE(left);
+  EXPECT_EQ(left.value(), 3u);
+  ASSERT_EQ(alex_->events.size(), 2u);
+  EXPECT_EQ(alex_->events[1].member_left().member().display_name(), "Sam");
+  EXPECT_EQ(alex_->events[1].member_left().reason(), circle::v1::LEAVE_REASON_DISCONNECTED);
+  ASSERT_TRUE(room_.post(kAlex, "still here", "", 4));
+  EXPECT_TRUE(sam_->events.empty());
+  EXPECT_EQ(room_.member_count(), 1u);
+}
+
+TEST_F(RoomTest, NonMembersAreRefusedAndNothingChanges) {
+  ASSERT_TRUE(room_.join(kAlex, "Alex", alex_, 1));
+  auto post = room_.post(kSam, "not a member", "", 2);
+  ASSERT_FALSE(post);
+  EXPECT_EQ(post.refusal().code, circle::v1::ERROR_CODE_NOT_IN_ROOM);
+  auto leave = room_.leave(kSam, circle::v1::LEAVE_REASON_LEFT, 2);
+  ASSERT_FALSE(leave);
+  EXPECT_EQ(leave.refusal().code, circle::v1::ERROR_CODE_NOT_IN_ROOM);
+  auto again = room_.join(kAlex, "Alex", alex_, 2);
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.refusal().code, circle::v1::ERROR_CODE_ALREADY_IN_ROOM);
+  EXPECT_EQ(room_.last_seq(), 1u);
+  EXPECT_TRUE(alex_->events.empty());
+}
+
+TEST_F(RoomTest, HistoryIsBoundedAndFullRoomsRefuseJoins) {
+  limits_.snapshot_history_events = 3;
+  limits_.max_room_members = 2;
+  ASSERT_TRUE(room_.join(kAlex, "Alex", alex_, 1));
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(room_.post(kAlex, "m" + std::to_string(i), "", 2));
+  auto sam = room_.join(kSam, "Sam", sam_, 3);
+  ASSERT_TRUE(sam);
+  ASSERT_EQ(sam.value().recent_events_size(), 3);
+  EXPECT_EQ(sam.value().recent_events(0).seq(), 5u);
+  EXPECT_EQ(sam.value().recent_events(2).seq(), 7u);
+  auto riya = room_.join(kRiya, "Riya", riya_, 4);
+  ASSERT_FALSE(riya);
+  EXPECT_EQ(riya.refusal().code, circle::v1::ERROR_CODE_LIMIT_EXCEEDED);
+  EXPECT_EQ(room_.last_seq(), 7u);
+}
+
+TEST_F(RoomTest, DeadSinksAreSkipped) {
+  ASSERT_TRUE(room_.join(kAlex, "Alex", alex_, 1));
+  {
+    auto gone = std::make_shared<RecordingSink>();
+    ASSERT_TRUE(room_.join(kSam, "Sam", gone, 2));
+  }
+  EXPECT_TRUE(room_.post(kAlex, "hello", "", 3));
+  EXPECT_EQ(alex_->events.size(), 2u);
+}
+
+}  // namespace

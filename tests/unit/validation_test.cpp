@@ -1,0 +1,126 @@
+#include <gtest/gtest.h>
+
+#include "core/validation.hpp"
+
+namespace {
+
+using circle::core::Limits;
+using circle::v1::ClientMessage;
+
+TEST(Utf8, AcceptsWellFormedText) {
+  EXPECT_TRUE(circle::core::is_valid_utf8(""));
+  EXPECT_TRUE(circle::core::is_valid_utf8("plain ascii"));
+  EXPECT_TRUE(circle::core::is_valid_utf8("Zoë, 你好, 🙂"));
+  EXPECT_TRUE(circle::core::is_valid_utf8("\xF4\x8F\xBF\xBF"));  // U+10FFFF
+}
+
+TEST(Utf8, RejectsMalformedSequences) {
+  EXPECT_FALSE(circle::core::is_valid_utf8("\xC3"));              // truncated
+  EXPECT_FALSE(circle::core::is_valid_utf8("\xC0\xAF"));          // overlong '/'
+  EXPECT_FALSE(circle::core::is_valid_utf8("\xE0\x80\xAF"));      // overlong
+  EXPECT_FALSE(circle::core::is_valid_utf8("\xED\xA0\x80"));      // surrogate U+D800
+  EXPECT_FALSE(circle::core::is_valid_utf8("\xF4\x90\x80\x80"));  // above U+10FFFF
+  EXPECT_FALSE(circle::core::is_valid_utf8("\x80"));              // lone continuation
+  EXPECT_FALSE(circle::core::is_valid_utf8("ok\xFF"));
+}
+
+TEST(Validation, DisplayNames) {
+  const Limits limits;
+  EXPECT_FALSE(circle::core::check_display_name("Sam", limits));
+  EXPECT_FALSE(circle::core::check_display_name("Zoë", limits));
+  EXPECT_TRUE(circle::core::check_display_name("", limits));
+  EXPECT_TRUE(circle::core::check_display_name("   ", limits));
+  EXPECT_TRUE(circle::core::check_display_name("Sam\n", limits));
+  EXPECT_TRUE(circle::core::check_display_name("\x1b[31mRed", limits));
+  EXPECT_TRUE(circle::core::check_display_name(std::string(limits.max_display_name_bytes + 1, 'a'),
+                                               limits));
+  EXPECT_FALSE(circle::core::check_display_name(std::string(limits.max_display_name_bytes, 'a'),
+                                                limits));
+}
+
+TEST(Validation, RoomIds) {
+  const Limits limits;
+  EXPECT_FALSE(circle::core::check_room_id("tuesday-evening_2", limits));
+  EXPECT_TRUE(circle::core::check_room_id("", limits));
+  EXPECT_TRUE(circle::core::check_room_id("Tuesday", limits));
+  EXPECT_TRUE(circle::core::check_room_id("a/b", limits));
+  EXPECT_TRUE(circle::core::check_room_id(std::string(limits.max_room_id_bytes + 1, 'a'), limits));
+}
+
+TEST(Validation, TextAllowsNewlinesButNotOtherControls) {
+  const Limits limits;
+  EXPECT_FALSE(circle::core::check_text("line one\nline two\twith tab", limits));
+  EXPECT_TRUE(circle::core::check_text("bell\a", limits));
+  EXPECT_TRUE(circle::core::check_text("", limits));
+  EXPECT_TRUE(circle::core::check_text(" \n ", limits));
+  EXPECT_TRUE(circle::core::check_text("bad \xC3", limits));
+  auto too_long = circle::core::check_text(std::string(limits.max_text_bytes + 1, 'a'), limits);
+  ASSERT_TRUE(too_long);
+  EXPECT_EQ(too_long->code, circle::v1::ERROR_CODE_TEXT_TOO_LONG);
+  EXPECT_FALSE(circle::core::check_text(std::string(limits.max_text_bytes, 'a'), limits));
+}
+
+TEST(Validation, EnvelopeRules) {
+  const Limits limits;
+  ClientMessage message;
+  message.mutable_list_rooms();
+  auto refused = circle::core::check_client_message(message, limits);
+  ASSERT_TRUE(refused) << "request_id 0 must be refused";
+  EXPECT_EQ(refused->code, circle::v1::ERROR_CODE_INVALID_ARGUMENT);
+
+  message.set_request_id(1);
+  EXPECT_FALSE(circle::core::check_client_message(message, limits));
+
+  ClientMessage empty;
+  empty.set_request_id(2);
+  refused = circle::core::check_client_message(empty, limits);
+  ASSERT_TRUE(refused) << "a request without payload must be refused";
+  EXPECT_NE(refused->message.find("payload"), std::string::npos);
+}
+
+TEST(Validation, HelloRejectsUnspecifiedProtocolVersion) {
+  const Limits limits;
+  ClientMessage hello;
+  hello.set_request_id(1);
+  hello.mutable_hello()->set_display_name("Sam");
+  auto refused = circle::core::check_client_message(hello, limits);
+  ASSERT_TRUE(refused);
+  EXPECT_NE(refused->message.find("protocol_version"), std::string::npos);
+  hello.mutable_hello()->set_protocol_version(circle::v1::PROTOCOL_VERSION_1);
+  EXPECT_FALSE(circle::core::check_client_message(hello, limits));
+}
+
+TEST(Validation, UnknownOneofIsRefused) {
+  // Field 99 is not a known payload: it parses (unknown fields are kept) but
+  // leaves no payload set.
+  const std::string bytes = std::string("\x08\x05", 2) + std::string("\x9a\x06\x00", 3);
+  auto decoded = circle::core::decode_client_message(bytes);
+  ASSERT_TRUE(decoded);
+  EXPECT_EQ(decoded.value().request_id(), 5u);
+  auto refused = circle::core::check_client_message(decoded.value(), Limits{});
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->code, circle::v1::ERROR_CODE_INVALID_ARGUMENT);
+}
+
+TEST(Validation, GarbageIsMalformed) {
+  auto decoded = circle::core::decode_client_message("\xff\xff\xff\xff\xff");
+  ASSERT_FALSE(decoded);
+  EXPECT_EQ(decoded.refusal().code, circle::v1::ERROR_CODE_MALFORMED_MESSAGE);
+}
+
+TEST(Validation, SendMessageChecksEveryField) {
+  const Limits limits;
+  ClientMessage send;
+  send.set_request_id(1);
+  send.mutable_send_message()->set_room_id("tuesday");
+  send.mutable_send_message()->set_text("hello");
+  EXPECT_FALSE(circle::core::check_client_message(send, limits));
+  send.mutable_send_message()->set_client_message_id(
+      std::string(limits.max_client_message_id_bytes + 1, 'x'));
+  EXPECT_TRUE(circle::core::check_client_message(send, limits));
+  send.mutable_send_message()->set_client_message_id("m1");
+  send.mutable_send_message()->set_room_id("NOPE");
+  EXPECT_TRUE(circle::core::check_client_message(send, limits));
+}
+
+}  // namespace
