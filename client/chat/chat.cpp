@@ -14,6 +14,7 @@
 #include <mutex>
 #include <optional>
 #include <sstream>
+#include <vector>
 
 #include "circle_client/requests.hpp"
 #include "circle_client/room_view.hpp"
@@ -357,6 +358,15 @@ int ChatSession::run() {
     std::cout << '\n';
   }
   const bool server_closed = disconnected_;
+  if (!server_closed) {
+    // A deliberate exit is "left", not "disconnected", for the others.
+    std::vector<std::string> joined;
+    {
+      std::lock_guard lock(rooms_mutex_);
+      for (const auto& [room_id, view] : rooms_) joined.push_back(room_id);
+    }
+    for (const auto& room_id : joined) client_->call(circle::client::make_leave_room(room_id), 2s);
+  }
   quitting_ = true;
   client_->close(1000, "bye");
   client_->wait_closed(2s);

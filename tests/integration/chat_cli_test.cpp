@@ -11,8 +11,8 @@ namespace client = circle::client;
 
 std::vector<std::string> chat_argv(const TestServer& server, const std::string& name,
                                    const std::string& room) {
-  return {circle_path(), "chat",  "--server", server.url(), "--ca",
-          test_cert_dir() + "/ca.crt", "--name", name, "--room", room};
+  return {circle_path(), "chat", "--server", server.url(), "--ca", test_cert_dir() + "/ca.crt",
+          "--name",      name,   "--room",   room};
 }
 
 TEST(ChatCli, TalksWithAnotherMemberThroughStdinAndStdout) {
@@ -66,6 +66,8 @@ TEST(ChatCli, TalksWithAnotherMemberThroughStdinAndStdout) {
       kDeadline);
   ASSERT_TRUE(left);
   EXPECT_EQ(left->room_event().member_left().member().display_name(), "Alex");
+  EXPECT_EQ(left->room_event().member_left().reason(), circle::v1::LEAVE_REASON_LEFT)
+      << "a deliberate /quit leaves rather than drops";
 }
 
 TEST(ChatCli, EndOfInputSendsEverythingThenExitsCleanly) {

@@ -9,6 +9,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
 #include <thread>
@@ -47,6 +49,18 @@ TEST(Server, HelloGetsWelcomeWithLimits) {
   EXPECT_EQ(reply.welcome().limits().max_text_bytes(), 4096u);
   EXPECT_EQ(reply.welcome().limits().max_message_bytes(), 65536u);
   EXPECT_NE(reply.welcome().server_version().find("circled"), std::string::npos);
+}
+
+TEST(Server, ReadsSettingsFromAConfigFile) {
+  const std::string dir = make_temp_dir();
+  const std::string file = dir + "/circled.toml";
+  std::ofstream(file) << "# a circled config file\nmax-text-bytes = 100\nmax-joined-rooms = 3\n";
+  TestServer server({"--config", file});
+  auto reply = call(*server.connect(), client::make_hello("Sam"));
+  ASSERT_TRUE(reply.has_welcome());
+  EXPECT_EQ(reply.welcome().limits().max_text_bytes(), 100u);
+  EXPECT_EQ(reply.welcome().limits().max_joined_rooms(), 3u);
+  std::filesystem::remove_all(dir);
 }
 
 TEST(Server, WrongProtocolVersionIsRefusedAndClosed) {
@@ -127,7 +141,8 @@ TEST(Server, EveryMemberGetsEveryMessageOnceInTheSameOrder) {
   constexpr int kPerMember = 50;
   std::vector<std::unique_ptr<SyncClient>> members;
   members.push_back(server.join("Member0", "group", /*create=*/true));
-  for (int i = 1; i < kMembers; ++i) members.push_back(server.join("Member" + std::to_string(i), "group"));
+  for (int i = 1; i < kMembers; ++i)
+    members.push_back(server.join("Member" + std::to_string(i), "group"));
 
   // Everyone sends at once, from its own thread, without waiting for acks.
   std::vector<std::vector<std::future<ServerMessage>>> acks(kMembers);

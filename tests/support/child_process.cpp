@@ -140,7 +140,9 @@ void ChildProcess::close_stdin() {
   stdin_fd_ = -1;
 }
 
-void ChildProcess::signal(int signal_number) { ::kill(pid_, signal_number); }
+void ChildProcess::signal(int signal_number) {
+  ::kill(pid_, signal_number);
+}
 
 std::optional<int> ChildProcess::wait_exit(std::chrono::milliseconds timeout) {
   if (exit_status_) return exit_status_;

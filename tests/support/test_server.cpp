@@ -7,9 +7,15 @@
 
 namespace circle::test {
 
-std::string test_cert_dir() { return CIRCLE_TEST_CERT_DIR; }
-std::string circled_path() { return CIRCLED_PATH; }
-std::string circle_path() { return CIRCLE_PATH; }
+std::string test_cert_dir() {
+  return CIRCLE_TEST_CERT_DIR;
+}
+std::string circled_path() {
+  return CIRCLED_PATH;
+}
+std::string circle_path() {
+  return CIRCLE_PATH;
+}
 
 std::string make_temp_dir() {
   std::string pattern = (std::filesystem::temp_directory_path() / "circle-test-XXXXXX").string();
@@ -19,9 +25,9 @@ std::string make_temp_dir() {
 
 TestServer::TestServer(std::vector<std::string> extra_args, bool tls)
     : tls_(tls), data_dir_(make_temp_dir()) {
-  std::vector<std::string> argv = {circled_path(), "--listen", "127.0.0.1", "--port", "0",
-                                   "--threads", "2", "--data-dir", data_dir_,
-                                   "--log-level", "warn"};
+  std::vector<std::string> argv = {
+      circled_path(), "--listen", "127.0.0.1",   "--port", "0", "--threads", "2",
+      "--data-dir",   data_dir_,  "--log-level", "warn"};
   if (tls) {
     argv.insert(argv.end(), {"--cert", test_cert_dir() + "/server.crt", "--key",
                              test_cert_dir() + "/server.key"});

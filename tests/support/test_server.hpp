@@ -42,8 +42,7 @@ class TestServer {
   std::unique_ptr<circle::client::SyncClient> hello(const std::string& name) const;
   // A client that said hello as `name` and joined `room` (creating it first
   // when `create` is set).
-  std::unique_ptr<circle::client::SyncClient> join(const std::string& name,
-                                                   const std::string& room,
+  std::unique_ptr<circle::client::SyncClient> join(const std::string& name, const std::string& room,
                                                    bool create = false) const;
 
  private:

@@ -68,7 +68,8 @@ TEST_F(RoomTest, PostsGetGapFreeSeqAndReachEveryMemberWithOneSharedFrame) {
   ASSERT_TRUE(room_.join(kSam, "Sam", sam_, 2));
   ASSERT_TRUE(room_.join(kRiya, "Riya", riya_, 3));
   for (int i = 0; i < 10; ++i) {
-    auto ack = room_.post(i % 2 ? kSam : kAlex, "message " + std::to_string(i), "c" + std::to_string(i), 10 + i);
+    auto ack = room_.post(i % 2 ? kSam : kAlex, "message " + std::to_string(i),
+                          "c" + std::to_string(i), 10 + i);
     ASSERT_TRUE(ack);
     EXPECT_EQ(ack.value().seq(), 4u + static_cast<unsigned>(i));
     EXPECT_EQ(ack.value().room_id(), "tuesday");

@@ -34,8 +34,8 @@ TEST(Validation, DisplayNames) {
   EXPECT_TRUE(circle::core::check_display_name("\x1b[31mRed", limits));
   EXPECT_TRUE(circle::core::check_display_name(std::string(limits.max_display_name_bytes + 1, 'a'),
                                                limits));
-  EXPECT_FALSE(circle::core::check_display_name(std::string(limits.max_display_name_bytes, 'a'),
-                                                limits));
+  EXPECT_FALSE(
+      circle::core::check_display_name(std::string(limits.max_display_name_bytes, 'a'), limits));
 }
 
 TEST(Validation, RoomIds) {

@@ -55,11 +55,12 @@ TEST(Wire, BatchOfFramesIsTheSameBytesAsAServerBatch) {
   const std::string bytes = concat(batch);
   EXPECT_EQ(bytes.size(), batch.size());
   EXPECT_EQ(bytes, expected.SerializeAsString());
-  EXPECT_LE(batch.size(), circle::wire::batch_overhead(frames.size()) + [&] {
-    std::size_t total = 0;
-    for (auto& f : frames) total += f->size();
-    return total;
-  }());
+  EXPECT_LE(
+      batch.size(), circle::wire::batch_overhead(frames.size()) + [&] {
+        std::size_t total = 0;
+        for (auto& f : frames) total += f->size();
+        return total;
+      }());
 }
 
 TEST(Wire, ForEachUnwrapsBatchesAndPassesSinglesThrough) {
