@@ -178,14 +178,21 @@ void Dispatcher::handle_join_room(const ClientMessage& request) {
   }
   // Recorded now, before the room has answered: the room handles this
   // connection's requests in order, so a send right after the join sees it.
-  joined_.emplace(room_id, host);
-  host->run([this, outbox = outbox_, request_id, room_id, name = *display_name_](core::Room& room) {
+  const std::uint64_t join_token = ++last_join_token_;
+  joined_.emplace(room_id, JoinedRoom{host, join_token});
+  host->run([this, outbox = outbox_, request_id, room_id, join_token,
+             name = *display_name_](core::Room& room) {
     auto session = outbox.lock();
     if (!session) return;  // closed meanwhile; on_closed's leave follows this
     // `session` owns this dispatcher, so `this` stays valid below.
     auto joined = room.join(id_, name, outbox, now_unix_ms());
     if (!joined) {
-      boost::asio::post(strand_, [this, session, room_id] { joined_.erase(room_id); });
+      boost::asio::post(strand_, [this, session, room_id, join_token] {
+        auto found = joined_.find(room_id);
+        if (found != joined_.end() && found->second.join_token == join_token) {
+          joined_.erase(found);
+        }
+      });
     }
     session->deliver(circle::wire::encode(
         make_reply(request_id, joined, [](ServerMessage& reply, circle::v1::RoomSnapshot& snap) {
@@ -202,7 +209,7 @@ void Dispatcher::handle_leave_room(const ClientMessage& request) {
                   {circle::v1::ERROR_CODE_NOT_IN_ROOM,
                    "leave: this connection has not joined room '" + room_id + "'"});
   }
-  auto host = std::move(found->second);
+  auto host = std::move(found->second.host);
   joined_.erase(found);
   host->run(
       [id = id_, outbox = outbox_, request_id = request.request_id(), room_id](core::Room& room) {
@@ -225,9 +232,9 @@ void Dispatcher::handle_send_message(const ClientMessage& request) {
                                          "send message: this connection has not joined room '" +
                                              send_request.room_id() + "'"});
   }
-  found->second->run([id = id_, outbox = outbox_, request_id = request.request_id(),
-                      text = send_request.text(),
-                      client_message_id = send_request.client_message_id()](core::Room& room) {
+  found->second.host->run([id = id_, outbox = outbox_, request_id = request.request_id(),
+                           text = send_request.text(),
+                           client_message_id = send_request.client_message_id()](core::Room& room) {
     auto posted = room.post(id, text, client_message_id, now_unix_ms());
     if (auto session = outbox.lock()) {
       session->deliver(circle::wire::encode(make_reply(
@@ -239,8 +246,8 @@ void Dispatcher::handle_send_message(const ClientMessage& request) {
 }
 
 void Dispatcher::on_closed() {
-  for (auto& [room_id, host] : joined_) {
-    host->run([id = id_](core::Room& room) {
+  for (auto& [room_id, joined] : joined_) {
+    joined.host->run([id = id_](core::Room& room) {
       if (room.is_member(id)) room.leave(id, circle::v1::LEAVE_REASON_DISCONNECTED, now_unix_ms());
     });
   }

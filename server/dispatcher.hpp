@@ -51,7 +51,14 @@ class Dispatcher {
   std::string session_id_;
   // Rooms this connection has joined (or asked to join: a room processes
   // requests in order, so a send after a pending join sees the join's result).
-  std::map<std::string, std::shared_ptr<RoomHost>> joined_;
+  struct JoinedRoom {
+    std::shared_ptr<RoomHost> host;
+    // Tells this join apart from a later join of the same room, so that a
+    // refused join's clean-up never removes a newer, successful one.
+    std::uint64_t join_token = 0;
+  };
+  std::map<std::string, JoinedRoom> joined_;
+  std::uint64_t last_join_token_ = 0;
 };
 
 }  // namespace circle::server

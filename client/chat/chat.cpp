@@ -117,8 +117,11 @@ class ChatSession {
  private:
   bool start();
   void on_event(const ServerMessage& message);
+  // Applies a live event to `room` and prints it. Needs rooms_mutex_.
+  void show(RoomView& room, const circle::v1::RoomEvent& event);
   std::optional<ServerMessage> call(circle::v1::ClientMessage request, const std::string& action);
   void join(const std::string& room_id);
+  void join_room(const std::string& room_id);
   void leave(std::string room_id);
   void list_rooms();
   void who();
@@ -129,12 +132,17 @@ class ChatSession {
   bool interactive_;
   Printer printer_;
   RenderOptions render_;
-  std::unique_ptr<SyncClient> client_;
-  std::mutex rooms_mutex_;  // rooms_ is updated by events on the I/O thread
+  // Guards rooms_, joining_ and render_: events arrive on the I/O thread.
+  std::mutex rooms_mutex_;
   std::map<std::string, RoomView> rooms_;
+  // Events of rooms whose join reply is still on its way; applied after it.
+  std::map<std::string, std::vector<circle::v1::RoomEvent>> joining_;
   std::string current_room_;
   std::atomic<bool> disconnected_{false};
   std::atomic<bool> quitting_{false};
+  // Last, so that it is destroyed first: its I/O thread calls back into the
+  // members above until it stops.
+  std::unique_ptr<SyncClient> client_;
 };
 
 std::optional<ServerMessage> ChatSession::call(circle::v1::ClientMessage request,
@@ -201,17 +209,35 @@ void ChatSession::on_event(const ServerMessage& message) {
   }
   if (!message.has_room_event()) return;
   const auto& event = message.room_event();
-  {
-    std::lock_guard lock(rooms_mutex_);
-    auto found = rooms_.find(event.room_id());
-    if (found == rooms_.end()) return;  // an event racing our leave
-    if (found->second.apply(event) == RoomView::Applied::kDuplicate) return;
-    render_.show_room = rooms_.size() > 1;
+  std::lock_guard lock(rooms_mutex_);
+  auto found = rooms_.find(event.room_id());
+  if (found != rooms_.end()) return show(found->second, event);
+  // Not joined yet: keep it for the join. Otherwise it raced our leave.
+  auto joining = joining_.find(event.room_id());
+  if (joining != joining_.end()) joining->second.push_back(event);
+}
+
+void ChatSession::show(RoomView& room, const circle::v1::RoomEvent& event) {
+  const auto applied = room.apply(event);
+  if (applied == RoomView::Applied::kDuplicate) return;
+  if (applied == RoomView::Applied::kGap) {
+    print("! Some messages in " + event.room_id() + " were missed.");
   }
   print(render_event(event, render_));
 }
 
 void ChatSession::join(const std::string& room_id) {
+  {
+    std::lock_guard lock(rooms_mutex_);
+    if (rooms_.contains(room_id)) return print("* You are already in " + room_id + ".");
+    joining_[room_id];  // events from here on are kept until the snapshot is in
+  }
+  join_room(room_id);
+  std::lock_guard lock(rooms_mutex_);
+  joining_.erase(room_id);
+}
+
+void ChatSession::join_room(const std::string& room_id) {
   auto reply = client_->call(circle::client::make_join_room(room_id), kRequestTimeout);
   if (reply && reply->has_error() &&
       reply->error().code() == circle::v1::ERROR_CODE_ROOM_NOT_FOUND) {
@@ -223,15 +249,13 @@ void ChatSession::join(const std::string& room_id) {
   if (!reply) return print("! join failed: no answer from the server");
   if (reply->has_error()) return print(render_error("join", reply->error()));
   const auto& snapshot = reply->join_room().snapshot();
-  std::vector<std::string> lines;
-  {
-    std::lock_guard lock(rooms_mutex_);
-    auto [it, inserted] = rooms_.insert_or_assign(room_id, RoomView(snapshot));
-    render_.show_room = rooms_.size() > 1;
-    lines = render_join(it->second, snapshot, render_);
-  }
+  std::lock_guard lock(rooms_mutex_);
+  auto [room, inserted] = rooms_.insert_or_assign(room_id, RoomView(snapshot));
+  render_.show_room = rooms_.size() > 1;
+  for (auto& line : render_join(room->second, snapshot, render_)) print(std::move(line));
+  // Events that overtook the reply: those already in the snapshot are skipped.
+  for (const auto& event : joining_[room_id]) show(room->second, event);
   current_room_ = room_id;
-  for (auto& line : lines) print(std::move(line));
 }
 
 void ChatSession::leave(std::string room_id) {
@@ -241,6 +265,7 @@ void ChatSession::leave(std::string room_id) {
   {
     std::lock_guard lock(rooms_mutex_);
     rooms_.erase(room_id);
+    render_.show_room = rooms_.size() > 1;
     if (current_room_ == room_id) current_room_ = rooms_.empty() ? "" : rooms_.begin()->first;
   }
   print("* You left " + room_id + "." +

@@ -103,6 +103,7 @@ struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
     bool binary;
   };
   std::deque<Outgoing> outbox;
+  bool connecting = false;
   bool open = false;
   bool writing = false;
   bool closing = false;
@@ -124,10 +125,12 @@ struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
   net::awaitable<void> connect(ServerAddress address, ConnectOptions options, ConnectHandler done) {
     auto self = shared_from_this();
     std::optional<CloseInfo> failure;
+    connecting = true;
     try {
       tcp::resolver resolver(strand);
       auto endpoints =
           co_await resolver.async_resolve(address.host, address.port, net::use_awaitable);
+      if (closing) throw boost::system::system_error(net::error::operation_aborted);
       if (address.tls) {
         if (!tls) throw std::logic_error("wss:// needs a TLS context");
         auto& stream = ws.emplace<TlsWs>(strand, *tls);
@@ -149,12 +152,15 @@ struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
         co_await beast::get_lowest_layer(stream).async_connect(endpoints, net::use_awaitable);
         co_await handshake(stream, address, options);
       }
+      if (closing || closed) throw boost::system::system_error(net::error::operation_aborted);
       open = true;
     } catch (const boost::system::system_error& e) {
       failure = CloseInfo{0, e.code().message()};
     } catch (const std::exception& e) {
       failure = CloseInfo{0, e.what()};
     }
+    connecting = false;
+    if (closing && failure) failure->reason = "closed while connecting";
     if (failure) {
       closed = true;
       ws.emplace<std::monostate>();
@@ -242,6 +248,17 @@ struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
   void close_now(std::uint16_t code, std::string reason) {
     if (closed || closing) return;
     closing = true;
+    if (connecting) {
+      // Abort the handshake under way; connect() reports the failure.
+      std::visit(
+          [](auto& stream) {
+            if constexpr (!std::is_same_v<std::decay_t<decltype(stream)>, std::monostate>) {
+              beast::get_lowest_layer(stream).close();
+            }
+          },
+          ws);
+      return;
+    }
     if (!open) return finish(net::error::operation_aborted);
     websocket::close_reason why;
     why.code = code;

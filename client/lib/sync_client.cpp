@@ -45,14 +45,18 @@ SyncClient::~SyncClient() {
 }
 
 std::optional<CloseInfo> SyncClient::connect(const ServerAddress& address, ConnectOptions options) {
-  std::promise<std::optional<CloseInfo>> result;
-  auto future = result.get_future();
-  connection_->connect(address, options, [&result](const std::optional<CloseInfo>& failure) {
-    result.set_value(failure);
+  auto result = std::make_shared<std::promise<std::optional<CloseInfo>>>();
+  auto future = result->get_future();
+  connection_->connect(address, options, [result](const std::optional<CloseInfo>& failure) {
+    result->set_value(failure);
   });
-  // connect() has its own deadline; the extra second covers the resolver.
-  if (future.wait_for(options.timeout + std::chrono::seconds(1)) != std::future_status::ready) {
-    return CloseInfo{0, "connect timed out"};
+  if (future.wait_for(options.timeout) != std::future_status::ready) {
+    connection_->close(1000, "connect timed out");  // abandons the attempt
+    CloseInfo timed_out{0, "connect timed out"};
+    std::lock_guard lock(mutex_);
+    closed_ = timed_out;
+    changed_.notify_all();
+    return timed_out;
   }
   auto failure = future.get();
   if (failure) {

@@ -55,12 +55,9 @@ TEST(Wire, BatchOfFramesIsTheSameBytesAsAServerBatch) {
   const std::string bytes = concat(batch);
   EXPECT_EQ(bytes.size(), batch.size());
   EXPECT_EQ(bytes, expected.SerializeAsString());
-  EXPECT_LE(
-      batch.size(), circle::wire::batch_overhead(frames.size()) + [&] {
-        std::size_t total = 0;
-        for (auto& f : frames) total += f->size();
-        return total;
-      }());
+  std::size_t frame_bytes = 0;
+  for (const auto& frame : frames) frame_bytes += frame->size();
+  EXPECT_LE(batch.size(), frame_bytes + circle::wire::batch_overhead(frames.size()));
 }
 
 TEST(Wire, ForEachUnwrapsBatchesAndPassesSinglesThrough) {
