@@ -36,9 +36,11 @@ int main(int argc, char** argv) {
         std::cerr << "circle: --name is required when stdin is not a terminal\n";
         return 2;
       }
-      std::cout << "Your name in the group (a first name or nickname): " << std::flush;
-      std::getline(std::cin, chat.display_name);
-      if (chat.display_name.empty()) return 2;
+      // Ask until there is a name; end of input (Ctrl-D) gives up.
+      while (chat.display_name.find_first_not_of(" \t") == std::string::npos) {
+        std::cout << "Your name in the group (a first name or nickname): " << std::flush;
+        if (!std::getline(std::cin, chat.display_name)) return 2;
+      }
     }
     return circle::chat::run_chat(chat);
   }

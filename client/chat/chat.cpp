@@ -138,6 +138,7 @@ class ChatSession {
   // Events of rooms whose join reply is still on its way; applied after it.
   std::map<std::string, std::vector<circle::v1::RoomEvent>> joining_;
   std::string current_room_;
+  circle::v1::Limits limits_;  // from Welcome
   std::atomic<bool> disconnected_{false};
   std::atomic<bool> quitting_{false};
   // Last, so that it is destroyed first: its I/O thread calls back into the
@@ -187,10 +188,17 @@ bool ChatSession::start() {
   if (auto failure = client_->connect(*address)) {
     std::cerr << "circle: cannot connect to " << options_.server_url << ": " << failure->reason
               << "\n";
+    if (failure->reason.find("certificate verify failed") != std::string::npos) {
+      std::cerr << "  the server's certificate is not signed by a CA this client trusts;"
+                   " for the development server pass --ca certs/dev/ca.crt\n";
+    } else if (!address->tls && failure->reason.find("end of stream") != std::string::npos) {
+      std::cerr << "  the server may expect TLS: try wss:// instead of ws://\n";
+    }
     return false;
   }
   auto welcome = client_->call(circle::client::make_hello(options_.display_name, "circle-chat/0.1"),
                                kRequestTimeout);
+  if (welcome && welcome->has_welcome()) limits_ = welcome->welcome().limits();
   if (!welcome || welcome->has_error()) {
     std::cerr << "circle: the server refused hello: "
               << (welcome ? welcome->error().message() : std::string("no answer")) << "\n";
@@ -288,6 +296,11 @@ void ChatSession::who() {
 
 void ChatSession::say(const std::string& text) {
   if (current_room_.empty()) return print("! You are not in a room. /join <room> first.");
+  if (limits_.max_text_bytes() && text.size() > limits_.max_text_bytes()) {
+    return print("! Not sent: the message is " + std::to_string(text.size()) +
+                 " bytes; this server takes at most " + std::to_string(limits_.max_text_bytes()) +
+                 ". Split it into shorter messages.");
+  }
   call(circle::client::make_send_message(current_room_, text), "send");
 }
 
@@ -308,8 +321,9 @@ bool ChatSession::handle_line(const std::string& raw) {
   } else if (command == "/rooms") {
     list_rooms();
   } else if (command == "/join") {
-    if (argument.empty()) {
-      print("! usage: /join <room>");
+    std::string extra;
+    if (argument.empty() || (words >> extra)) {
+      print("! usage: /join <room>  (a room id is one word: a-z, 0-9, '-' and '_')");
     } else {
       join(argument);
     }

@@ -80,6 +80,28 @@ std::shared_ptr<ssl::context> make_tls_context(const std::string& ca_file) {
   return tls;
 }
 
+// Words for the close codes a server sends without a reason (RFC 6455 7.4.1).
+std::string describe_close_code(std::uint16_t code) {
+  switch (code) {
+    case 1000:
+      return "connection closed";
+    case 1001:
+      return "server going away";
+    case 1002:
+      return "protocol error";
+    case 1003:
+      return "unsupported data";
+    case 1008:
+      return "policy violation";
+    case 1009:
+      return "message too big for the server";
+    case 1011:
+      return "server error";
+    default:
+      return "closed with code " + std::to_string(code);
+  }
+}
+
 using PlainWs = websocket::stream<beast::tcp_stream>;
 using TlsWs = websocket::stream<beast::ssl_stream<beast::tcp_stream>>;
 
@@ -284,6 +306,7 @@ struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
         },
         ws);
     if (info.code == 0) info.reason = ec.message();
+    if (info.reason.empty()) info.reason = describe_close_code(info.code);
     fail_pending(info.reason);
     if (close_handler) close_handler(info);
   }
@@ -297,7 +320,8 @@ struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
       ServerMessage unavailable;
       unavailable.set_request_id(id);
       unavailable.mutable_error()->set_code(circle::v1::ERROR_CODE_UNAVAILABLE);
-      unavailable.mutable_error()->set_message("connection closed before the reply: " + why);
+      unavailable.mutable_error()->set_message("connection closed before the reply" +
+                                               (why.empty() ? std::string() : ": " + why));
       if (handler) handler(unavailable);
     }
   }

@@ -96,10 +96,18 @@ TEST(ChatCli, RefusedRequestsPrintAClearErrorLine) {
   TestServer server;
   ChildProcess chat(chat_argv(server, "Sam", "group"), {.pipe_stdin = true});
   ASSERT_TRUE(chat.wait_for_line("You joined", kDeadline)) << chat.transcript();
+  // Too long for the limits the server announced: refused before sending.
   chat.write_stdin(std::string(5000, 'a') + "\n");
-  auto error = chat.wait_for_line("! send failed", kDeadline);
+  auto too_long = chat.wait_for_line("! Not sent", kDeadline);
+  ASSERT_TRUE(too_long) << chat.transcript();
+  EXPECT_NE(too_long->find("at most 4096"), std::string::npos) << *too_long;
+  // Refused by the server: the error names the action and the code.
+  chat.write_stdin("/leave elsewhere\n");
+  auto error = chat.wait_for_line("! leave failed", kDeadline);
   ASSERT_TRUE(error) << chat.transcript();
-  EXPECT_NE(error->find("[TEXT_TOO_LONG]"), std::string::npos) << *error;
+  EXPECT_NE(error->find("[NOT_IN_ROOM]"), std::string::npos) << *error;
+  chat.write_stdin("/join two words\n");
+  ASSERT_TRUE(chat.wait_for_line("! usage: /join", kDeadline)) << chat.transcript();
   chat.close_stdin();
   EXPECT_EQ(chat.wait_exit(kDeadline), 0);
 }
