@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 
+#include "clock.hpp"
 #include "core/validation.hpp"
 #include "logging.hpp"
 #include "version.hpp"
@@ -14,11 +15,6 @@ namespace circle::server {
 namespace {
 
 using circle::v1::ErrorCode;
-
-std::int64_t now_unix_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 std::string random_session_id() {
   unsigned char bytes[16];
@@ -99,6 +95,8 @@ void Dispatcher::on_message(std::string_view bytes) {
       return handle_leave_room(request);
     case ClientMessage::kSendMessage:
       return handle_send_message(request);
+    case ClientMessage::kRoomAction:
+      return handle_room_action(request);
     case ClientMessage::PAYLOAD_NOT_SET:
       break;  // check_client_message refused it already
   }
@@ -123,6 +121,7 @@ void Dispatcher::handle_hello(const ClientMessage& request) {
   }
   display_name_ = hello.display_name();
   session_id_ = random_session_id();
+  account_id_ = "anon-" + session_id_.substr(0, 12);
   spdlog::debug("conn={} hello client={:.40}", id_, hello.client_name());
 
   ServerMessage reply = reply_to(request.request_id());
@@ -143,7 +142,9 @@ void Dispatcher::handle_hello(const ClientMessage& request) {
 
 void Dispatcher::handle_create_room(const ClientMessage& request) {
   const auto& create = request.create_room();
-  auto created = context_.rooms.create(create.room_id(), create.title(), id_, now_unix_ms());
+  const auto kind = create.has_kind() ? create.kind() : circle::v1::ROOM_KIND_FACILITATED_GROUP;
+  auto created =
+      context_.rooms.create(create.room_id(), create.title(), kind, account_id_, now_unix_ms());
   if (created) spdlog::info("conn={} created room={}", id_, created.value().room_id());
   send(make_reply(request.request_id(), created,
                   [](ServerMessage& reply, circle::v1::RoomInfo& room) {
@@ -185,7 +186,12 @@ void Dispatcher::handle_join_room(const ClientMessage& request) {
     auto session = outbox.lock();
     if (!session) return;  // closed meanwhile; on_closed's leave follows this
     // `session` owns this dispatcher, so `this` stays valid below.
-    auto joined = room.join(id_, name, outbox, now_unix_ms());
+    const core::Joiner joiner{.connection = id_,
+                              .display_name = name,
+                              .account_id = account_id_,
+                              .is_admin = false,
+                              .sink = outbox};
+    auto joined = room.join(joiner, now_unix_ms());
     if (!joined) {
       boost::asio::post(strand_, [this, session, room_id, join_token] {
         auto found = joined_.find(room_id);
@@ -195,8 +201,10 @@ void Dispatcher::handle_join_room(const ClientMessage& request) {
       });
     }
     session->deliver(circle::wire::encode(
-        make_reply(request_id, joined, [](ServerMessage& reply, circle::v1::RoomSnapshot& snap) {
-          *reply.mutable_join_room()->mutable_snapshot() = std::move(snap);
+        make_reply(request_id, joined, [](ServerMessage& reply, core::JoinOutcome& outcome) {
+          auto* response = reply.mutable_join_room();
+          response->set_waiting(outcome.waiting);
+          if (outcome.snapshot) *response->mutable_snapshot() = std::move(*outcome.snapshot);
         })));
   });
 }
@@ -245,10 +253,36 @@ void Dispatcher::handle_send_message(const ClientMessage& request) {
   });
 }
 
+void Dispatcher::handle_room_action(const ClientMessage& request) {
+  const auto& action = request.room_action();
+  auto found = joined_.find(action.room_id());
+  if (found == joined_.end()) {
+    return refuse(request.request_id(),
+                  {circle::v1::ERROR_CODE_NOT_IN_ROOM,
+                   "room action: this connection has not joined room '" + action.room_id() + "'"});
+  }
+  found->second.host->run(
+      [id = id_, outbox = outbox_, request_id = request.request_id(), action](core::Room& room) {
+        auto result = room.act(id, action, now_unix_ms());
+        if (auto session = outbox.lock()) {
+          session->deliver(circle::wire::encode(make_reply(
+              request_id, result, [](ServerMessage& reply, circle::v1::RoomActionResponse& done) {
+                *reply.mutable_room_action() = std::move(done);
+              })));
+        }
+      });
+}
+
+void Dispatcher::forget_room(const std::string& room_id) {
+  joined_.erase(room_id);
+}
+
 void Dispatcher::on_closed() {
   for (auto& [room_id, joined] : joined_) {
     joined.host->run([id = id_](core::Room& room) {
-      if (room.is_member(id)) room.leave(id, circle::v1::LEAVE_REASON_DISCONNECTED, now_unix_ms());
+      if (room.is_member(id) || room.is_waiting(id)) {
+        room.leave(id, circle::v1::LEAVE_REASON_DISCONNECTED, now_unix_ms());
+      }
     });
   }
   joined_.clear();

@@ -26,6 +26,8 @@ class Dispatcher {
   void on_message(std::string_view bytes);
   // The connection closed: leave every joined room. Called once.
   void on_closed();
+  // The room dropped this connection (removed, banned, denied, ended).
+  void forget_room(const std::string& room_id);
   bool said_hello() const { return display_name_.has_value(); }
   core::ConnectionId id() const { return id_; }
 
@@ -39,6 +41,7 @@ class Dispatcher {
   void handle_join_room(const ClientMessage& request);
   void handle_leave_room(const ClientMessage& request);
   void handle_send_message(const ClientMessage& request);
+  void handle_room_action(const ClientMessage& request);
 
   void send(const ServerMessage& message);
   void refuse(std::uint64_t request_id, const core::Refusal& refusal);
@@ -49,6 +52,8 @@ class Dispatcher {
   std::weak_ptr<Outbox> outbox_;
   std::optional<std::string> display_name_;
   std::string session_id_;
+  // Until accounts arrive with tokens, each connection is its own account.
+  std::string account_id_;
   // Rooms this connection has joined (or asked to join: a room processes
   // requests in order, so a send after a pending join sees the join's result).
   struct JoinedRoom {

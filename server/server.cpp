@@ -1,5 +1,6 @@
 #include "server.hpp"
 
+#include <filesystem>
 #include <thread>
 #include <vector>
 
@@ -24,7 +25,8 @@ ssl::context make_tls_context(const Config& config) {
 Server::Server(const Config& config)
     : config_(config),
       ioc_(static_cast<int>(config.threads)),
-      rooms_(ioc_.get_executor(), config.limits),
+      audit_((std::filesystem::path(config.data_dir) / "audit.jsonl").string()),
+      rooms_(ioc_.get_executor(), config.limits, &audit_),
       context_{config, rooms_, sessions_},
       signals_(ioc_, SIGINT, SIGTERM),
       shutdown_deadline_(ioc_) {

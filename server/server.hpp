@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 
+#include "audit_log.hpp"
 #include "beast.hpp"
 #include "config.hpp"
 #include "room_registry.hpp"
@@ -31,6 +32,7 @@ class Server {
   const Config& config_;
   net::io_context ioc_;
   std::optional<ssl::context> tls_;
+  AuditLog audit_;
   RoomRegistry rooms_;
   SessionTracker sessions_;
   ServerContext context_;

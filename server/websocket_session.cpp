@@ -102,6 +102,12 @@ void WebSocketSession<NextLayer>::close(std::uint16_t code, std::string reason) 
 }
 
 template <class NextLayer>
+void WebSocketSession<NextLayer>::removed_from_room(const std::string& room_id) {
+  net::post(ws_.get_executor(),
+            [self = this->shared_from_this(), room_id] { self->dispatcher_.forget_room(room_id); });
+}
+
+template <class NextLayer>
 void WebSocketSession<NextLayer>::enqueue(circle::wire::Frame frame) {
   if (closing_ || finished_) return;
   queued_bytes_ += frame->size();

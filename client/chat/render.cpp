@@ -82,7 +82,7 @@ std::string render_event(const circle::v1::RoomEvent& event, const RenderOptions
           (event.member_left().reason() == circle::v1::LEAVE_REASON_DISCONNECTED ? " disconnected"
                                                                                  : " left");
       break;
-    case circle::v1::RoomEvent::KIND_NOT_SET:
+    default:
       line += "* (an event this client does not know)";
       break;
   }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "circle/wire.hpp"
 
@@ -17,6 +18,9 @@ class EventSink {
   virtual ~EventSink() = default;
   // Queue `frame` for delivery, in call order.
   virtual void deliver(circle::wire::Frame frame) = 0;
+  // The room dropped this connection (removed, banned, denied, session
+  // ended), after delivering the event that says so.
+  virtual void removed_from_room(const std::string& room_id) = 0;
 };
 
 }  // namespace circle::core

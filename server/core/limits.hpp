@@ -16,6 +16,17 @@ struct Limits {
   std::uint32_t max_display_name_bytes = 64;
   // Largest room title, in UTF-8 bytes.
   std::uint32_t max_room_title_bytes = 120;
+  // Largest room topic, in UTF-8 bytes.
+  std::uint32_t max_topic_bytes = 280;
+  // Largest group agreement, in UTF-8 bytes.
+  std::uint32_t max_agreement_bytes = 4 * 1024;
+  // Largest reason given for a moderation action, in UTF-8 bytes.
+  std::uint32_t max_reason_bytes = 500;
+  // Seconds a facilitator who dropped may take to come back before a
+  // co-facilitator takes over.
+  std::uint32_t facilitator_grace_seconds = 60;
+  // Longest timed mute, in seconds.
+  std::uint32_t max_mute_seconds = 7 * 24 * 3600;
   // Largest client_message_id, in bytes.
   std::uint32_t max_client_message_id_bytes = 64;
   // Largest room id, in bytes.

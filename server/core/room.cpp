@@ -1,100 +1,223 @@
+// Room: membership, posting, delivery and time. The actions are in
+// room_actions.cpp.
 #include "core/room.hpp"
 
 #include <algorithm>
 #include <utility>
 
+#include "core/policy.hpp"
+
 namespace circle::core {
 
-using circle::v1::RoomEvent;
+using namespace circle::v1;
 
 namespace {
 Refusal not_in_room(const std::string& action, const std::string& room_id) {
-  return Refusal{circle::v1::ERROR_CODE_NOT_IN_ROOM,
+  return Refusal{ERROR_CODE_NOT_IN_ROOM,
                  action + ": this connection has not joined room '" + room_id + "'"};
 }
 }  // namespace
 
-Room::Room(std::string room_id, std::string title, ConnectionId creator, std::int64_t created_at_ms,
-           const Limits& limits)
+Room::Room(std::string room_id, std::string title, RoomKind kind, std::string creator_account,
+           std::int64_t created_at_ms, const Limits& limits, AuditSink* audit)
     : room_id_(std::move(room_id)),
-      title_(std::move(title)),
-      creator_(creator),
       created_at_ms_(created_at_ms),
-      limits_(limits) {}
+      limits_(limits),
+      audit_(audit),
+      settings_(default_settings(kind, limits.max_room_members)),
+      facilitator_account_(std::move(creator_account)) {
+  settings_.set_title(std::move(title));
+}
 
-circle::v1::RoomInfo Room::info() const {
-  circle::v1::RoomInfo info;
+RoomInfo Room::info() const {
+  RoomInfo info;
   info.set_room_id(room_id_);
-  info.set_title(title_);
+  info.set_title(settings_.title());
   info.set_member_count(static_cast<std::uint32_t>(members_.size()));
   info.set_created_at_unix_ms(created_at_ms_);
+  info.set_kind(settings_.kind());
+  info.set_locked(settings_.locked());
   return info;
 }
 
-Result<circle::v1::RoomSnapshot> Room::join(ConnectionId connection,
-                                            const std::string& display_name,
-                                            std::weak_ptr<EventSink> sink, std::int64_t now_ms) {
-  if (members_.contains(connection)) {
-    return Refusal{circle::v1::ERROR_CODE_ALREADY_IN_ROOM,
+bool Room::is_waiting(ConnectionId connection) const {
+  return std::any_of(waiting_.begin(), waiting_.end(),
+                     [&](const Waiting& w) { return w.joiner.connection == connection; });
+}
+
+Room::Member* Room::find_member(std::uint64_t member_id) {
+  for (auto& [connection, member] : members_) {
+    if (member.view.member_id() == member_id) return &member;
+  }
+  return nullptr;
+}
+
+Room::Member* Room::find_connection(ConnectionId connection) {
+  auto found = members_.find(connection);
+  return found == members_.end() ? nullptr : &found->second;
+}
+
+bool Room::has_present_facilitator() const {
+  return std::any_of(members_.begin(), members_.end(), [](const auto& entry) {
+    return entry.second.view.role() == ROLE_FACILITATOR;
+  });
+}
+
+Role Room::role_on_join(const Joiner& joiner) const {
+  if (joiner.is_admin) return ROLE_ADMIN;
+  if (joiner.account_id == facilitator_account_ && !has_present_facilitator()) {
+    return ROLE_FACILITATOR;
+  }
+  return ROLE_PARTICIPANT;
+}
+
+Result<JoinOutcome> Room::join(const Joiner& joiner, std::int64_t now_ms) {
+  if (members_.contains(joiner.connection) || is_waiting(joiner.connection)) {
+    return Refusal{ERROR_CODE_ALREADY_IN_ROOM,
                    "join: this connection is already in room '" + room_id_ + "'"};
   }
-  if (members_.size() >= limits_.max_room_members) {
-    return Refusal{circle::v1::ERROR_CODE_LIMIT_EXCEEDED,
-                   "join: room '" + room_id_ + "' is full (" +
-                       std::to_string(limits_.max_room_members) + " members)"};
+  const Role role = role_on_join(joiner);
+  if (!is_facilitator(role)) {
+    if (banned_accounts_.contains(joiner.account_id)) {
+      return Refusal{ERROR_CODE_PERMISSION_DENIED, "join: you are banned from this room"};
+    }
+    if (settings_.locked()) {
+      return Refusal{ERROR_CODE_PERMISSION_DENIED, "join: the room is locked"};
+    }
   }
+  if (members_.size() >= settings_.max_members()) {
+    return Refusal{ERROR_CODE_LIMIT_EXCEEDED, "join: room '" + room_id_ + "' is full (" +
+                                                  std::to_string(settings_.max_members()) +
+                                                  " members)"};
+  }
+  if (settings_.waiting_room() && !is_facilitator(role)) {
+    Waiting waiting{.view = {}, .joiner = joiner};
+    waiting.view.set_waiting_id(++last_waiting_id_);
+    waiting.view.set_display_name(joiner.display_name);
+    waiting.view.set_account_id(joiner.account_id);
+    waiting.view.set_since_unix_ms(now_ms);
+    waiting_.push_back(std::move(waiting));
+    send_waiting_room(now_ms);
+    return JoinOutcome{.snapshot = std::nullopt, .waiting = true};
+  }
+  return JoinOutcome{.snapshot = admit(joiner, now_ms), .waiting = false};
+}
+
+RoomSnapshot Room::admit(const Joiner& joiner, std::int64_t now_ms) {
   Member member;
-  member.public_view.set_member_id(++last_member_id_);
-  member.public_view.set_display_name(display_name);
-  // Until accounts exist (issue: accounts and tokens), the connection that
-  // created the room facilitates it.
-  member.public_view.set_role(connection == creator_ ? circle::v1::ROLE_FACILITATOR
-                                                     : circle::v1::ROLE_PARTICIPANT);
-  member.sink = std::move(sink);
+  member.view.set_member_id(++last_member_id_);
+  member.view.set_display_name(joiner.display_name);
+  member.view.set_role(role_on_join(joiner));
+  member.account_id = joiner.account_id;
+  member.is_admin = joiner.is_admin;
+  member.sink = joiner.sink;
+  if (member.view.role() == ROLE_FACILITATOR) facilitator_left_ms_.reset();
+  // Whoever can change the agreement has agreed to it.
+  member.view.set_agreement_accepted(is_facilitator(member.view.role()));
 
   RoomEvent event;
-  *event.mutable_member_joined()->mutable_member() = member.public_view;
+  *event.mutable_member_joined()->mutable_member() = member.view;
   // Publish before adding: the joiner gets its join inside the snapshot, not twice.
   publish(std::move(event), now_ms);
-  const std::uint64_t your_id = member.public_view.member_id();
-  members_.emplace(connection, std::move(member));
+  PrivateEvent identity = private_event(now_ms);
+  identity.mutable_member_identity()->set_member_id(member.view.member_id());
+  identity.mutable_member_identity()->set_account_id(member.account_id);
+  send_to_facilitators(identity);
+  const std::uint64_t your_id = member.view.member_id();
+  const bool sees_private = is_facilitator(member.view.role());
+  members_.emplace(joiner.connection, std::move(member));
 
-  circle::v1::RoomSnapshot snapshot;
+  RoomSnapshot snapshot;
   *snapshot.mutable_room() = info();
-  std::vector<const circle::v1::Member*> present;
-  for (const auto& [id, m] : members_) present.push_back(&m.public_view);
+  std::vector<const Member*> present;
+  for (const auto& [connection, m] : members_) present.push_back(&m);
   std::sort(present.begin(), present.end(),
-            [](auto* a, auto* b) { return a->member_id() < b->member_id(); });
-  for (const auto* m : present) *snapshot.add_members() = *m;
+            [](auto* a, auto* b) { return a->view.member_id() < b->view.member_id(); });
+  for (const auto* m : present) {
+    *snapshot.add_members() = m->view;
+    if (sees_private) {
+      auto* identity_entry = snapshot.add_identities();
+      identity_entry->set_member_id(m->view.member_id());
+      identity_entry->set_account_id(m->account_id);
+    }
+  }
   for (const auto& past : history_) *snapshot.add_recent_events() = past;
   snapshot.set_last_seq(last_seq_);
   snapshot.set_your_member_id(your_id);
+  *snapshot.mutable_settings() = settings_;
+  for (auto id : hand_queue_) snapshot.add_hand_queue(id);
+  if (round_.active()) *snapshot.mutable_round() = round_;
+  for (auto seq : pinned_) snapshot.add_pinned_seqs(seq);
+  if (sees_private) {
+    for (const auto& waiting : waiting_) *snapshot.add_waiting() = waiting.view;
+    for (const auto& [id, alert] : open_alerts_) *snapshot.add_open_alerts() = alert;
+  }
   return snapshot;
 }
 
-Result<std::uint64_t> Room::leave(ConnectionId connection, circle::v1::LeaveReason reason,
+Result<std::uint64_t> Room::leave(ConnectionId connection, LeaveReason reason,
                                   std::int64_t now_ms) {
-  auto found = members_.find(connection);
-  if (found == members_.end()) return not_in_room("leave", room_id_);
+  auto waiting = std::find_if(waiting_.begin(), waiting_.end(),
+                              [&](const Waiting& w) { return w.joiner.connection == connection; });
+  if (waiting != waiting_.end()) {
+    waiting_.erase(waiting);
+    send_waiting_room(now_ms);
+    return std::uint64_t{0};
+  }
+  Member* member = find_connection(connection);
+  if (!member) return not_in_room("leave", room_id_);
   RoomEvent event;
   auto* left = event.mutable_member_left();
-  *left->mutable_member() = std::move(found->second.public_view);
+  *left->mutable_member() = member->view;
   left->set_reason(reason);
-  members_.erase(found);
-  return publish(std::move(event), now_ms);
+  const std::uint64_t member_id = member->view.member_id();
+  const bool was_speaker = round_.active() && round_.speaker_member_id() == member_id;
+  if (member->view.role() == ROLE_FACILITATOR) facilitator_left_ms_ = now_ms;
+  // The one who leaves has its reply; the others get the event.
+  drop(connection);
+  const std::uint64_t seq = publish(std::move(event), now_ms);
+  if (was_speaker) advance_round(nullptr, ROUND_CHANGE_SKIPPED, now_ms);
+  return seq;
 }
 
-Result<circle::v1::SendMessageResponse> Room::post(ConnectionId connection, const std::string& text,
-                                                   const std::string& client_message_id,
-                                                   std::int64_t now_ms) {
+void Room::drop(ConnectionId connection) {
   auto found = members_.find(connection);
-  if (found == members_.end()) return not_in_room("send message", room_id_);
+  if (found == members_.end()) return;
+  lower_hand(found->second.view.member_id());
+  members_.erase(found);
+}
+
+Result<SendMessageResponse> Room::post(ConnectionId connection, const std::string& text,
+                                       const std::string& client_message_id, std::int64_t now_ms) {
+  Member* sender = find_connection(connection);
+  if (!sender) return not_in_room("send message", room_id_);
+  const auto& view = sender->view;
+  const SpeakerState speaker{
+      .role = view.role(),
+      .muted = view.muted(),
+      .has_floor = view.has_floor(),
+      .agreement_accepted = view.agreement_accepted(),
+      .round_active = round_.active(),
+      .is_round_speaker = round_.active() && round_.speaker_member_id() == view.member_id()};
+  if (auto refused = authorize_post(speaker, settings_)) return *refused;
+  if (settings_.slow_mode_seconds() > 0 && !is_facilitator(view.role()) &&
+      sender->last_post_ms > 0) {
+    const std::int64_t wait_ms =
+        sender->last_post_ms + settings_.slow_mode_seconds() * 1000LL - now_ms;
+    if (wait_ms > 0) {
+      return Refusal{ERROR_CODE_RATE_LIMITED, "send message: slow mode is on; wait " +
+                                                  std::to_string((wait_ms + 999) / 1000) +
+                                                  " more seconds"};
+    }
+  }
+  sender->last_post_ms = now_ms;
+
   RoomEvent event;
   auto* posted = event.mutable_message_posted();
-  *posted->mutable_sender() = found->second.public_view;
+  *posted->mutable_sender() = view;
   posted->set_text(text);
   posted->set_client_message_id(client_message_id);
-  circle::v1::SendMessageResponse ack;
+  SendMessageResponse ack;
   ack.set_room_id(room_id_);
   ack.set_seq(publish(std::move(event), now_ms));
   ack.set_server_time_unix_ms(now_ms);
@@ -106,16 +229,137 @@ std::uint64_t Room::publish(RoomEvent event, std::int64_t now_ms) {
   event.set_seq(++last_seq_);
   event.set_server_time_unix_ms(now_ms);
 
-  circle::v1::ServerMessage envelope;
+  ServerMessage envelope;
   *envelope.mutable_room_event() = event;
   const circle::wire::Frame frame = circle::wire::encode(envelope);
-  for (const auto& [id, member] : members_) {
+  for (const auto& [connection, member] : members_) {
     if (auto sink = member.sink.lock()) sink->deliver(frame);
   }
 
   history_.push_back(std::move(event));
   while (history_.size() > limits_.snapshot_history_events) history_.pop_front();
   return last_seq_;
+}
+
+std::uint64_t Room::publish_members(std::vector<const Member*> members, MemberChange change,
+                                    const Member* by, const std::string& note,
+                                    std::int64_t now_ms) {
+  RoomEvent event;
+  auto* updated = event.mutable_member_updated();
+  for (const Member* member : members) *updated->add_members() = member->view;
+  updated->set_change(change);
+  if (by) *updated->mutable_by() = by->view;
+  updated->set_note(note);
+  return publish(std::move(event), now_ms);
+}
+
+std::uint64_t Room::publish_settings(RoomChange change, const Member& by, std::int64_t now_ms) {
+  RoomEvent event;
+  auto* updated = event.mutable_room_updated();
+  *updated->mutable_settings() = settings_;
+  updated->set_change(change);
+  *updated->mutable_by() = by.view;
+  return publish(std::move(event), now_ms);
+}
+
+PrivateEvent Room::private_event(std::int64_t now_ms) const {
+  PrivateEvent event;
+  event.set_room_id(room_id_);
+  event.set_server_time_unix_ms(now_ms);
+  return event;
+}
+
+void Room::send_private(const std::weak_ptr<EventSink>& sink, const PrivateEvent& event) {
+  auto target = sink.lock();
+  if (!target) return;
+  ServerMessage envelope;
+  *envelope.mutable_private_event() = event;
+  target->deliver(circle::wire::encode(envelope));
+}
+
+void Room::send_to_facilitators(const PrivateEvent& event) {
+  ServerMessage envelope;
+  *envelope.mutable_private_event() = event;
+  circle::wire::Frame frame;  // encoded once, only if someone receives it
+  for (const auto& [connection, member] : members_) {
+    if (!is_facilitator(member.view.role())) continue;
+    if (auto sink = member.sink.lock()) {
+      if (!frame) frame = circle::wire::encode(envelope);
+      sink->deliver(frame);
+    }
+  }
+}
+
+void Room::send_waiting_room(std::int64_t now_ms) {
+  PrivateEvent event = private_event(now_ms);
+  auto* list = event.mutable_waiting_room();
+  for (const auto& waiting : waiting_) *list->add_waiting() = waiting.view;
+  send_to_facilitators(event);
+}
+
+void Room::audit(const Member& actor, const std::string& action, const Member* target,
+                 const std::string& reason, std::int64_t now_ms, std::string target_account) {
+  if (!audit_) return;
+  AuditEntry entry;
+  entry.time_unix_ms = now_ms;
+  entry.room_id = room_id_;
+  entry.action = action;
+  entry.actor_account = actor.account_id;
+  entry.actor_member_id = actor.view.member_id();
+  if (target) {
+    entry.target_account = target->account_id;
+    entry.target_member_id = target->view.member_id();
+  } else {
+    entry.target_account = std::move(target_account);
+  }
+  entry.reason = reason;
+  audit_->record(entry);
+}
+
+std::optional<std::int64_t> Room::next_deadline() const {
+  std::optional<std::int64_t> next;
+  auto consider = [&](std::int64_t when) {
+    if (!next || when < *next) next = when;
+  };
+  for (const auto& [connection, member] : members_) {
+    if (member.view.muted() && member.view.muted_until_unix_ms() > 0) {
+      consider(member.view.muted_until_unix_ms());
+    }
+  }
+  if (facilitator_left_ms_) {
+    consider(*facilitator_left_ms_ + limits_.facilitator_grace_seconds * 1000LL);
+  }
+  return next;
+}
+
+void Room::tick(std::int64_t now_ms) {
+  for (auto& [connection, member] : members_) {
+    auto& view = member.view;
+    if (view.muted() && view.muted_until_unix_ms() > 0 && view.muted_until_unix_ms() <= now_ms) {
+      view.set_muted(false);
+      view.set_muted_until_unix_ms(0);
+      publish_members({&member}, MEMBER_CHANGE_UNMUTED, nullptr, "the mute ended", now_ms);
+    }
+  }
+  if (facilitator_left_ms_ &&
+      *facilitator_left_ms_ + limits_.facilitator_grace_seconds * 1000LL <= now_ms) {
+    facilitator_left_ms_.reset();
+    if (has_present_facilitator()) return;
+    // The longest-present co-facilitator takes over; in a peer circle, with
+    // no co-facilitator, the longest-present member does.
+    Member* next = nullptr;
+    for (auto& [connection, member] : members_) {
+      const bool eligible =
+          member.view.role() == ROLE_CO_FACILITATOR ||
+          (settings_.kind() == ROOM_KIND_PEER_CIRCLE && member.view.role() == ROLE_PARTICIPANT);
+      if (!eligible) continue;
+      const bool better = !next || (member.view.role() > next->view.role()) ||
+                          (member.view.role() == next->view.role() &&
+                           member.view.member_id() < next->view.member_id());
+      if (better) next = &member;
+    }
+    if (next) transfer_facilitation(nullptr, *next, nullptr, now_ms);
+  }
 }
 
 }  // namespace circle::core

@@ -1,39 +1,63 @@
-// One room's state: members, the gap-free event sequence and recent history.
-// Plain logic with no sockets or threads: the server runs each Room on its own
-// strand, so a Room is never touched concurrently.
+// One room's state and rules: members and their roles and flags, the
+// gap-free event sequence, recent history, the waiting room, hands, rounds,
+// support alerts and bans. Plain logic with no sockets or threads: the server
+// runs each Room on its own strand, so a Room is never touched concurrently.
+// Who may do what is decided by core/policy; this class applies the effects.
 #pragma once
 
 #include <cstdint>
 #include <deque>
 #include <map>
 #include <memory>
+#include <optional>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "circle/v1/circle.pb.h"
+#include "core/audit.hpp"
 #include "core/event_sink.hpp"
 #include "core/limits.hpp"
 #include "core/result.hpp"
 
 namespace circle::core {
 
+// Who is asking: one connection, under a display name, as an account.
+struct Joiner {
+  ConnectionId connection = 0;
+  std::string display_name;
+  std::string account_id;
+  // Operators are admins in every room.
+  bool is_admin = false;
+  std::weak_ptr<EventSink> sink;
+};
+
+// The answer to a join: a snapshot, or "wait to be admitted".
+struct JoinOutcome {
+  std::optional<circle::v1::RoomSnapshot> snapshot;
+  bool waiting = false;
+};
+
 class Room {
  public:
-  Room(std::string room_id, std::string title, ConnectionId creator, std::int64_t created_at_ms,
-       const Limits& limits);
+  Room(std::string room_id, std::string title, circle::v1::RoomKind kind,
+       std::string creator_account, std::int64_t created_at_ms, const Limits& limits,
+       AuditSink* audit);
 
   const std::string& id() const { return room_id_; }
   std::size_t member_count() const { return members_.size(); }
   std::uint64_t last_seq() const { return last_seq_; }
   circle::v1::RoomInfo info() const;
+  const circle::v1::RoomSettings& settings() const { return settings_; }
   bool is_member(ConnectionId connection) const { return members_.contains(connection); }
+  bool is_waiting(ConnectionId connection) const;
 
-  // Adds `connection` under `display_name`, tells the other members, and
+  // Adds the joiner (or puts them in the waiting room), tells the others, and
   // returns the joiner's snapshot (which includes its own join event).
-  Result<circle::v1::RoomSnapshot> join(ConnectionId connection, const std::string& display_name,
-                                        std::weak_ptr<EventSink> sink, std::int64_t now_ms);
+  Result<JoinOutcome> join(const Joiner& joiner, std::int64_t now_ms);
 
-  // Removes `connection` and tells the remaining members. Returns the seq of
-  // the MemberLeft event.
+  // Removes `connection` (a member, or someone waiting) and tells the others.
+  // Returns the seq of the MemberLeft event (0 for someone who was waiting).
   Result<std::uint64_t> leave(ConnectionId connection, circle::v1::LeaveReason reason,
                               std::int64_t now_ms);
 
@@ -43,25 +67,121 @@ class Room {
                                                const std::string& client_message_id,
                                                std::int64_t now_ms);
 
+  // Every other action: moderation, hands, rounds, support, settings.
+  Result<circle::v1::RoomActionResponse> act(ConnectionId connection,
+                                             const circle::v1::RoomActionRequest& request,
+                                             std::int64_t now_ms);
+
+  // Applies what time has done (timed mutes ending, a facilitator's grace
+  // period running out). Call at next_deadline().
+  void tick(std::int64_t now_ms);
+  // When tick() next has something to do; nullopt: nothing pending.
+  std::optional<std::int64_t> next_deadline() const;
+
  private:
   struct Member {
-    circle::v1::Member public_view;
+    circle::v1::Member view;  // what the room sees: never an account id
+    std::string account_id;
+    bool is_admin = false;
     std::weak_ptr<EventSink> sink;
+    std::int64_t last_post_ms = 0;
   };
+  struct Waiting {
+    circle::v1::WaitingMember view;
+    Joiner joiner;
+  };
+  using ActionResult = Result<circle::v1::RoomActionResponse>;
 
+  // --- membership
+  Member* find_member(std::uint64_t member_id);
+  Member* find_connection(ConnectionId connection);
+  circle::v1::RoomSnapshot admit(const Joiner& joiner, std::int64_t now_ms);
+  circle::v1::Role role_on_join(const Joiner& joiner) const;
+  // Takes `connection` out of the room after its MemberLeft was published.
+  void drop(ConnectionId connection);
+  bool has_present_facilitator() const;
+
+  // --- delivery
   // Assigns the next seq and the time, keeps the event in history, serialises
   // it once and hands the same frame to every member's sink. Returns the seq.
   std::uint64_t publish(circle::v1::RoomEvent event, std::int64_t now_ms);
+  std::uint64_t publish_members(std::vector<const Member*> members, circle::v1::MemberChange change,
+                                const Member* by, const std::string& note, std::int64_t now_ms);
+  std::uint64_t publish_settings(circle::v1::RoomChange change, const Member& by,
+                                 std::int64_t now_ms);
+  circle::v1::PrivateEvent private_event(std::int64_t now_ms) const;
+  void send_private(const std::weak_ptr<EventSink>& sink, const circle::v1::PrivateEvent& event);
+  void send_to_facilitators(const circle::v1::PrivateEvent& event);
+  void send_waiting_room(std::int64_t now_ms);
+  void audit(const Member& actor, const std::string& action, const Member* target,
+             const std::string& reason, std::int64_t now_ms, std::string target_account = {});
+
+  // --- actions (room_actions.cpp)
+  ActionResult accept_agreement(Member& actor, std::int64_t now_ms);
+  ActionResult set_muted(Member& actor, const circle::v1::SetMuted& request,
+                         const std::string& reason, std::int64_t now_ms);
+  ActionResult remove_member(Member& actor, std::uint64_t member_id, bool ban,
+                             const std::string& reason, std::int64_t now_ms);
+  ActionResult unban(Member& actor, const std::string& account_id, const std::string& reason,
+                     std::int64_t now_ms);
+  ActionResult set_waiting_room(Member& actor, bool enabled, std::int64_t now_ms);
+  ActionResult decide_admission(Member& actor, std::optional<std::uint64_t> waiting_id,
+                                bool admitted, std::int64_t now_ms);
+  ActionResult set_locked(Member& actor, bool locked, std::int64_t now_ms);
+  ActionResult edit_room(Member& actor, const circle::v1::EditRoom& request, std::int64_t now_ms);
+  ActionResult redact(Member& actor, std::uint64_t seq, const std::string& reason,
+                      std::int64_t now_ms);
+  ActionResult set_pinned(Member& actor, std::uint64_t seq, bool pinned, std::int64_t now_ms);
+  ActionResult set_slow_mode(Member& actor, std::uint32_t seconds, std::int64_t now_ms);
+  ActionResult set_moderated(Member& actor, bool moderated, std::int64_t now_ms);
+  ActionResult set_floor(Member& actor, std::uint64_t member_id, bool has_floor,
+                         std::int64_t now_ms);
+  ActionResult set_role(Member& actor, std::uint64_t member_id, circle::v1::Role role,
+                        const std::string& reason, std::int64_t now_ms);
+  ActionResult hand_over(Member& actor, std::uint64_t member_id, std::int64_t now_ms);
+  ActionResult end_session(Member& actor, const std::string& reason, std::int64_t now_ms);
+  ActionResult set_hand(Member& actor, const circle::v1::SetHand& request, std::int64_t now_ms);
+  ActionResult start_round(Member& actor, const circle::v1::StartRound& request,
+                           std::int64_t now_ms);
+  ActionResult advance_round(Member* actor, circle::v1::RoundChange change, std::int64_t now_ms);
+  ActionResult request_support(Member& actor, const std::string& text, std::int64_t now_ms);
+  ActionResult acknowledge_support(Member& actor, std::uint64_t alert_id, std::int64_t now_ms);
+  ActionResult direct_message(Member& actor, const circle::v1::SendDirectMessage& request,
+                              std::int64_t now_ms);
+  ActionResult report_message(Member& actor, std::uint64_t seq, const std::string& reason,
+                              std::int64_t now_ms);
+  ActionResult set_permission(Member& actor, const circle::v1::SetPermission& request,
+                              std::int64_t now_ms);
+  // Moves facilitation to `next`; the previous holder (if present) becomes a
+  // co-facilitator. `by` is null when the server does it after a grace period.
+  std::uint64_t transfer_facilitation(Member* previous, Member& next, const Member* by,
+                                      std::int64_t now_ms);
+  circle::v1::RoomActionResponse response(std::uint64_t seq) const;
+  circle::v1::RoomEvent* find_message(std::uint64_t seq);
+  void lower_hand(std::uint64_t member_id);
 
   std::string room_id_;
-  std::string title_;
-  ConnectionId creator_;
   std::int64_t created_at_ms_;
   const Limits& limits_;
+  AuditSink* audit_;
+  circle::v1::RoomSettings settings_;
+  // The account that facilitates (the creator until facilitation is handed on).
+  std::string facilitator_account_;
+  // When the facilitator left, while they may still come back.
+  std::optional<std::int64_t> facilitator_left_ms_;
+
   std::uint64_t last_seq_ = 0;
   std::uint64_t last_member_id_ = 0;
-  std::map<ConnectionId, Member> members_;
+  std::map<ConnectionId, Member> members_;  // join order: by view.member_id()
   std::deque<circle::v1::RoomEvent> history_;
+  std::set<std::string> banned_accounts_;
+  std::vector<Waiting> waiting_;
+  std::uint64_t last_waiting_id_ = 0;
+  std::vector<std::uint64_t> hand_queue_;
+  circle::v1::Round round_;
+  std::set<std::uint64_t> pinned_;
+  std::map<std::uint64_t, circle::v1::SupportAlert> open_alerts_;
+  std::uint64_t last_alert_id_ = 0;
 };
 
 }  // namespace circle::core

@@ -79,6 +79,62 @@ Check check_utf8_text(std::string_view text, const TextRules& rules) {
   return std::nullopt;
 }
 
+Check check_optional_text(std::string_view text, const char* what, std::size_t max_bytes) {
+  if (text.empty()) return std::nullopt;
+  return check_utf8_text(text, {what, max_bytes, true, circle::v1::ERROR_CODE_INVALID_ARGUMENT});
+}
+
+Check check_room_action(const circle::v1::RoomActionRequest& request, const Limits& limits) {
+  using circle::v1::RoomActionRequest;
+  if (auto refused = check_room_id(request.room_id(), limits)) return refused;
+  if (auto refused = check_optional_text(request.reason(), "reason", limits.max_reason_bytes)) {
+    return refused;
+  }
+  switch (request.action_case()) {
+    case RoomActionRequest::kSetMuted:
+      if (request.set_muted().duration_seconds() > limits.max_mute_seconds) {
+        return invalid("mute: duration is longer than " + std::to_string(limits.max_mute_seconds) +
+                       " seconds");
+      }
+      return std::nullopt;
+    case RoomActionRequest::kEditRoom: {
+      const auto& edit = request.edit_room();
+      if (!edit.has_title() && !edit.has_topic() && !edit.has_agreement()) {
+        return invalid("edit room: nothing to change");
+      }
+      if (edit.has_title()) {
+        if (auto refused = check_room_title(edit.title(), limits)) return refused;
+      }
+      if (auto refused = check_optional_text(edit.topic(), "topic", limits.max_topic_bytes)) {
+        return refused;
+      }
+      return check_optional_text(edit.agreement(), "agreement", limits.max_agreement_bytes);
+    }
+    case RoomActionRequest::kSetRole:
+      if (request.set_role().role() == circle::v1::ROLE_UNSPECIFIED) {
+        return invalid("change role: role must be set");
+      }
+      return std::nullopt;
+    case RoomActionRequest::kSetHand:
+      return check_optional_text(request.set_hand().question(), "question", limits.max_text_bytes);
+    case RoomActionRequest::kRequestSupport:
+      return check_optional_text(request.request_support().text(), "support message",
+                                 limits.max_text_bytes);
+    case RoomActionRequest::kSendDirectMessage:
+      return check_text(request.send_direct_message().text(), limits);
+    case RoomActionRequest::kSetPermission:
+      if (request.set_permission().action() == circle::v1::ACTION_UNSPECIFIED ||
+          request.set_permission().min_role() == circle::v1::ROLE_UNSPECIFIED) {
+        return invalid("change permissions: action and min_role must be set");
+      }
+      return std::nullopt;
+    case RoomActionRequest::ACTION_NOT_SET:
+      return invalid("room action has no action, or one this server does not know");
+    default:
+      return std::nullopt;
+  }
+}
+
 }  // namespace
 
 bool is_valid_utf8(std::string_view text) {
@@ -131,6 +187,11 @@ Check check_client_message(const ClientMessage& message, const Limits& limits) {
       if (!create.room_id().empty()) {
         if (auto refused = check_room_id(create.room_id(), limits)) return refused;
       }
+      if (create.has_kind() && create.kind() == circle::v1::ROOM_KIND_UNSPECIFIED) {
+        return invalid(
+            "create room: kind must not be ROOM_KIND_UNSPECIFIED (omit it for the "
+            "default)");
+      }
       return check_room_title(create.title(), limits);
     }
     case ClientMessage::kListRooms:
@@ -148,6 +209,8 @@ Check check_client_message(const ClientMessage& message, const Limits& limits) {
       }
       return check_text(send.text(), limits);
     }
+    case ClientMessage::kRoomAction:
+      return check_room_action(message.room_action(), limits);
     case ClientMessage::PAYLOAD_NOT_SET:
       break;
   }

@@ -12,41 +12,87 @@ using circle::core::Limits;
 using circle::core::Room;
 using circle::v1::RoomEvent;
 
-// Records every frame a member is handed, decoded.
+// Records every frame a member is handed, decoded, and the rooms that dropped it.
 class RecordingSink : public circle::core::EventSink {
  public:
   void deliver(circle::wire::Frame frame) override {
     circle::v1::ServerMessage message;
     ASSERT_TRUE(message.ParseFromString(*frame));
-    ASSERT_TRUE(message.has_room_event());
-    events.push_back(message.room_event());
-    frames.push_back(std::move(frame));
+    if (message.has_room_event()) {
+      events.push_back(message.room_event());
+      frames.push_back(std::move(frame));
+    } else {
+      ASSERT_TRUE(message.has_private_event());
+      private_events.push_back(message.private_event());
+    }
   }
+  void removed_from_room(const std::string& room_id) override { removed.push_back(room_id); }
   std::vector<RoomEvent> events;
   std::vector<circle::wire::Frame> frames;
+  std::vector<circle::v1::PrivateEvent> private_events;
+  std::vector<std::string> removed;
+};
+
+class RecordingAudit : public circle::core::AuditSink {
+ public:
+  void record(const circle::core::AuditEntry& entry) override { entries.push_back(entry); }
+  std::vector<circle::core::AuditEntry> entries;
 };
 
 class RoomTest : public ::testing::Test {
  protected:
   static constexpr ConnectionId kAlex = 1, kSam = 2, kRiya = 3;
+
+  // Built on first use, so that a test may change limits_ first.
+  Room& room() {
+    if (!room_) {
+      room_.emplace("tuesday", "Tuesday evening", circle::v1::ROOM_KIND_FACILITATED_GROUP, "acct-1",
+                    1000, limits_, &audit_);
+    }
+    return *room_;
+  }
+  static std::string account(ConnectionId connection) {
+    return "acct-" + std::to_string(connection);
+  }
+  // Joins and returns the snapshot; fails the test when refused or waiting.
+  circle::v1::RoomSnapshot join(ConnectionId connection, const std::string& name,
+                                const std::shared_ptr<RecordingSink>& sink, std::int64_t now = 1) {
+    auto joined = try_join(connection, name, sink, now);
+    EXPECT_TRUE(joined) << (joined ? "" : joined.refusal().message);
+    if (!joined || !joined.value().snapshot) return {};
+    return *joined.value().snapshot;
+  }
+  circle::core::Result<circle::core::JoinOutcome> try_join(
+      ConnectionId connection, const std::string& name, const std::shared_ptr<RecordingSink>& sink,
+      std::int64_t now = 1) {
+    return room().join({.connection = connection,
+                        .display_name = name,
+                        .account_id = account(connection),
+                        .is_admin = false,
+                        .sink = sink},
+                       now);
+  }
+
   Limits limits_;
-  Room room_{"tuesday", "Tuesday evening", kAlex, 1000, limits_};
+  RecordingAudit audit_;
+  std::optional<Room> room_;
   std::shared_ptr<RecordingSink> alex_ = std::make_shared<RecordingSink>();
   std::shared_ptr<RecordingSink> sam_ = std::make_shared<RecordingSink>();
   std::shared_ptr<RecordingSink> riya_ = std::make_shared<RecordingSink>();
 };
 
 TEST_F(RoomTest, JoinSnapshotHoldsMembersAndTheJoinersOwnEvent) {
-  auto alex = room_.join(kAlex, "Alex", alex_, 2000);
+  auto alex = try_join(kAlex, "Alex", alex_, 2000);
   ASSERT_TRUE(alex);
-  EXPECT_EQ(alex.value().last_seq(), 1u);
-  EXPECT_EQ(alex.value().members_size(), 1);
-  EXPECT_EQ(alex.value().members(0).role(), circle::v1::ROLE_FACILITATOR) << "creator facilitates";
+  EXPECT_EQ(alex.value().snapshot->last_seq(), 1u);
+  EXPECT_EQ(alex.value().snapshot->members_size(), 1);
+  EXPECT_EQ(alex.value().snapshot->members(0).role(), circle::v1::ROLE_FACILITATOR)
+      << "creator facilitates";
   EXPECT_TRUE(alex_->events.empty()) << "the joiner's own join comes in the snapshot only";
 
-  auto sam = room_.join(kSam, "Sam", sam_, 3000);
+  auto sam = try_join(kSam, "Sam", sam_, 3000);
   ASSERT_TRUE(sam);
-  const auto& snapshot = sam.value();
+  const auto& snapshot = *sam.value().snapshot;
   EXPECT_EQ(snapshot.last_seq(), 2u);
   ASSERT_EQ(snapshot.members_size(), 2);
   EXPECT_EQ(snapshot.members(0).display_name(), "Alex");
@@ -64,12 +110,12 @@ TEST_F(RoomTest, JoinSnapshotHoldsMembersAndTheJoinersOwnEvent) {
 }
 
 TEST_F(RoomTest, PostsGetGapFreeSeqAndReachEveryMemberWithOneSharedFrame) {
-  ASSERT_TRUE(room_.join(kAlex, "Alex", alex_, 1));
-  ASSERT_TRUE(room_.join(kSam, "Sam", sam_, 2));
-  ASSERT_TRUE(room_.join(kRiya, "Riya", riya_, 3));
+  join(kAlex, "Alex", alex_, 1);
+  join(kSam, "Sam", sam_, 2);
+  join(kRiya, "Riya", riya_, 3);
   for (int i = 0; i < 10; ++i) {
-    auto ack = room_.post(i % 2 ? kSam : kAlex, "message " + std::to_string(i),
-                          "c" + std::to_string(i), 10 + i);
+    auto ack = room().post(i % 2 ? kSam : kAlex, "message " + std::to_string(i),
+                           "c" + std::to_string(i), 10 + i);
     ASSERT_TRUE(ack);
     EXPECT_EQ(ack.value().seq(), 4u + static_cast<unsigned>(i));
     EXPECT_EQ(ack.value().room_id(), "tuesday");
@@ -83,61 +129,61 @@ TEST_F(RoomTest, PostsGetGapFreeSeqAndReachEveryMemberWithOneSharedFrame) {
   // The sender receives its own message too, and all share one buffer.
   ASSERT_EQ(alex_->frames.size(), 12u);  // Sam's and Riya's joins + 10 messages
   EXPECT_EQ(alex_->frames.back().get(), riya_->frames.back().get());
-  EXPECT_EQ(room_.last_seq(), 13u);
+  EXPECT_EQ(room().last_seq(), 13u);
 }
 
 TEST_F(RoomTest, LeaveTellsTheOthersAndEndsDelivery) {
-  ASSERT_TRUE(room_.join(kAlex, "Alex", alex_, 1));
-  ASSERT_TRUE(room_.join(kSam, "Sam", sam_, 2));
-  auto left = room_.leave(kSam, circle::v1::LEAVE_REASON_DISCONNECTED, 3);
+  join(kAlex, "Alex", alex_, 1);
+  join(kSam, "Sam", sam_, 2);
+  auto left = room().leave(kSam, circle::v1::LEAVE_REASON_DISCONNECTED, 3);
   ASSERT_TRUE(left);
   EXPECT_EQ(left.value(), 3u);
   ASSERT_EQ(alex_->events.size(), 2u);
   EXPECT_EQ(alex_->events[1].member_left().member().display_name(), "Sam");
   EXPECT_EQ(alex_->events[1].member_left().reason(), circle::v1::LEAVE_REASON_DISCONNECTED);
-  ASSERT_TRUE(room_.post(kAlex, "still here", "", 4));
+  ASSERT_TRUE(room().post(kAlex, "still here", "", 4));
   EXPECT_TRUE(sam_->events.empty());
-  EXPECT_EQ(room_.member_count(), 1u);
+  EXPECT_EQ(room().member_count(), 1u);
 }
 
 TEST_F(RoomTest, NonMembersAreRefusedAndNothingChanges) {
-  ASSERT_TRUE(room_.join(kAlex, "Alex", alex_, 1));
-  auto post = room_.post(kSam, "not a member", "", 2);
+  join(kAlex, "Alex", alex_, 1);
+  auto post = room().post(kSam, "not a member", "", 2);
   ASSERT_FALSE(post);
   EXPECT_EQ(post.refusal().code, circle::v1::ERROR_CODE_NOT_IN_ROOM);
-  auto leave = room_.leave(kSam, circle::v1::LEAVE_REASON_LEFT, 2);
+  auto leave = room().leave(kSam, circle::v1::LEAVE_REASON_LEFT, 2);
   ASSERT_FALSE(leave);
   EXPECT_EQ(leave.refusal().code, circle::v1::ERROR_CODE_NOT_IN_ROOM);
-  auto again = room_.join(kAlex, "Alex", alex_, 2);
+  auto again = try_join(kAlex, "Alex", alex_, 2);
   ASSERT_FALSE(again);
   EXPECT_EQ(again.refusal().code, circle::v1::ERROR_CODE_ALREADY_IN_ROOM);
-  EXPECT_EQ(room_.last_seq(), 1u);
+  EXPECT_EQ(room().last_seq(), 1u);
   EXPECT_TRUE(alex_->events.empty());
 }
 
 TEST_F(RoomTest, HistoryIsBoundedAndFullRoomsRefuseJoins) {
   limits_.snapshot_history_events = 3;
   limits_.max_room_members = 2;
-  ASSERT_TRUE(room_.join(kAlex, "Alex", alex_, 1));
-  for (int i = 0; i < 5; ++i) ASSERT_TRUE(room_.post(kAlex, "m" + std::to_string(i), "", 2));
-  auto sam = room_.join(kSam, "Sam", sam_, 3);
+  join(kAlex, "Alex", alex_, 1);
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(room().post(kAlex, "m" + std::to_string(i), "", 2));
+  auto sam = try_join(kSam, "Sam", sam_, 3);
   ASSERT_TRUE(sam);
-  ASSERT_EQ(sam.value().recent_events_size(), 3);
-  EXPECT_EQ(sam.value().recent_events(0).seq(), 5u);
-  EXPECT_EQ(sam.value().recent_events(2).seq(), 7u);
-  auto riya = room_.join(kRiya, "Riya", riya_, 4);
+  ASSERT_EQ(sam.value().snapshot->recent_events_size(), 3);
+  EXPECT_EQ(sam.value().snapshot->recent_events(0).seq(), 5u);
+  EXPECT_EQ(sam.value().snapshot->recent_events(2).seq(), 7u);
+  auto riya = try_join(kRiya, "Riya", riya_, 4);
   ASSERT_FALSE(riya);
   EXPECT_EQ(riya.refusal().code, circle::v1::ERROR_CODE_LIMIT_EXCEEDED);
-  EXPECT_EQ(room_.last_seq(), 7u);
+  EXPECT_EQ(room().last_seq(), 7u);
 }
 
 TEST_F(RoomTest, DeadSinksAreSkipped) {
-  ASSERT_TRUE(room_.join(kAlex, "Alex", alex_, 1));
+  join(kAlex, "Alex", alex_, 1);
   {
     auto gone = std::make_shared<RecordingSink>();
-    ASSERT_TRUE(room_.join(kSam, "Sam", gone, 2));
+    join(kSam, "Sam", gone, 2);
   }
-  EXPECT_TRUE(room_.post(kAlex, "hello", "", 3));
+  EXPECT_TRUE(room().post(kAlex, "hello", "", 3));
   EXPECT_EQ(alex_->events.size(), 2u);
 }
 

@@ -1,0 +1,677 @@
+// Room actions: each checks core/policy first (a refusal changes nothing),
+// then changes the room, publishes the room event where the room should see
+// it (or a private event where it should not), and writes the audit log.
+#include <algorithm>
+
+#include "core/policy.hpp"
+#include "core/room.hpp"
+
+namespace circle::core {
+
+using namespace circle::v1;
+
+namespace {
+
+Refusal not_found(const std::string& action, const std::string& what) {
+  return Refusal{ERROR_CODE_NOT_FOUND, action + ": " + what};
+}
+
+}  // namespace
+
+RoomActionResponse Room::response(std::uint64_t seq) const {
+  RoomActionResponse response;
+  response.set_room_id(room_id_);
+  response.set_seq(seq);
+  return response;
+}
+
+RoomEvent* Room::find_message(std::uint64_t seq) {
+  for (auto& event : history_) {
+    if (event.seq() == seq && event.has_message_posted()) return &event;
+  }
+  return nullptr;
+}
+
+void Room::lower_hand(std::uint64_t member_id) {
+  hand_queue_.erase(std::remove(hand_queue_.begin(), hand_queue_.end(), member_id),
+                    hand_queue_.end());
+  if (Member* member = find_member(member_id)) member->view.set_hand_raised(false);
+}
+
+Result<RoomActionResponse> Room::act(ConnectionId connection, const RoomActionRequest& request,
+                                     std::int64_t now_ms) {
+  Member* actor = find_connection(connection);
+  if (!actor) return Refusal{ERROR_CODE_NOT_IN_ROOM, "this connection has not joined room '" +
+                                                         room_id_ + "'"};
+  const std::string& reason = request.reason();
+  switch (request.action_case()) {
+    case RoomActionRequest::kAcceptAgreement:
+      return accept_agreement(*actor, now_ms);
+    case RoomActionRequest::kSetMuted:
+      return set_muted(*actor, request.set_muted(), reason, now_ms);
+    case RoomActionRequest::kRemoveMember:
+      return remove_member(*actor, request.remove_member().member_id(), false, reason, now_ms);
+    case RoomActionRequest::kSetBanned:
+      if (request.set_banned().banned()) {
+        return remove_member(*actor, request.set_banned().member_id(), true, reason, now_ms);
+      }
+      return unban(*actor, request.set_banned().account_id(), reason, now_ms);
+    case RoomActionRequest::kSetWaitingRoom:
+      return set_waiting_room(*actor, request.set_waiting_room().enabled(), now_ms);
+    case RoomActionRequest::kAdmit:
+      return decide_admission(*actor, request.admit().waiting_id(), request.admit().admitted(),
+                              now_ms);
+    case RoomActionRequest::kAdmitAll:
+      return decide_admission(*actor, std::nullopt, true, now_ms);
+    case RoomActionRequest::kSetLocked:
+      return set_locked(*actor, request.set_locked().locked(), now_ms);
+    case RoomActionRequest::kEditRoom:
+      return edit_room(*actor, request.edit_room(), now_ms);
+    case RoomActionRequest::kRedactMessage:
+      return redact(*actor, request.redact_message().seq(), reason, now_ms);
+    case RoomActionRequest::kSetPinned:
+      return set_pinned(*actor, request.set_pinned().seq(), request.set_pinned().pinned(), now_ms);
+    case RoomActionRequest::kSetSlowMode:
+      return set_slow_mode(*actor, request.set_slow_mode().seconds(), now_ms);
+    case RoomActionRequest::kSetModerated:
+      return set_moderated(*actor, request.set_moderated().moderated(), now_ms);
+    case RoomActionRequest::kSetFloor:
+      return set_floor(*actor, request.set_floor().member_id(), request.set_floor().has_floor(),
+                       now_ms);
+    case RoomActionRequest::kSetRole:
+      return set_role(*actor, request.set_role().member_id(), request.set_role().role(), reason,
+                      now_ms);
+    case RoomActionRequest::kHandOver:
+      return hand_over(*actor, request.hand_over().member_id(), now_ms);
+    case RoomActionRequest::kEndSession:
+      return end_session(*actor, reason, now_ms);
+    case RoomActionRequest::kSetHand:
+      return set_hand(*actor, request.set_hand(), now_ms);
+    case RoomActionRequest::kStartRound:
+      return start_round(*actor, request.start_round(), now_ms);
+    case RoomActionRequest::kEndTurn: {
+      if (!round_.active() || round_.speaker_member_id() != actor->view.member_id()) {
+        return Refusal{ERROR_CODE_PERMISSION_DENIED, "end turn: it is not your turn"};
+      }
+      return advance_round(actor,
+                           request.end_turn().passed() ? ROUND_CHANGE_PASSED : ROUND_CHANGE_FINISHED,
+                           now_ms);
+    }
+    case RoomActionRequest::kSkipTurn:
+      if (auto refused = authorize(ACTION_RUN_ROUND, actor->view.role(), std::nullopt, settings_)) {
+        return *refused;
+      }
+      return advance_round(actor, ROUND_CHANGE_SKIPPED, now_ms);
+    case RoomActionRequest::kEndRound:
+      if (auto refused = authorize(ACTION_RUN_ROUND, actor->view.role(), std::nullopt, settings_)) {
+        return *refused;
+      }
+      return advance_round(actor, ROUND_CHANGE_ENDED, now_ms);
+    case RoomActionRequest::kRequestSupport:
+      return request_support(*actor, request.request_support().text(), now_ms);
+    case RoomActionRequest::kAcknowledgeSupport:
+      return acknowledge_support(*actor, request.acknowledge_support().alert_id(), now_ms);
+    case RoomActionRequest::kSendDirectMessage:
+      return direct_message(*actor, request.send_direct_message(), now_ms);
+    case RoomActionRequest::kReportMessage:
+      return report_message(*actor, request.report_message().seq(), reason, now_ms);
+    case RoomActionRequest::kSetPermission:
+      return set_permission(*actor, request.set_permission(), now_ms);
+    case RoomActionRequest::ACTION_NOT_SET:
+      break;
+  }
+  return Refusal{ERROR_CODE_INVALID_ARGUMENT, "room action: no action given"};
+}
+
+Room::ActionResult Room::accept_agreement(Member& actor, std::int64_t now_ms) {
+  if (settings_.agreement().empty()) {
+    return Refusal{ERROR_CODE_INVALID_ARGUMENT, "accept agreement: this room has no agreement"};
+  }
+  if (actor.view.agreement_accepted()) return response(0);
+  actor.view.set_agreement_accepted(true);
+  audit(actor, "accept agreement", nullptr, "", now_ms);
+  return response(publish_members({&actor}, MEMBER_CHANGE_AGREEMENT_ACCEPTED, &actor, "", now_ms));
+}
+
+Room::ActionResult Room::set_muted(Member& actor, const SetMuted& request,
+                                   const std::string& reason, std::int64_t now_ms) {
+  Member* target = find_member(request.member_id());
+  if (!target) return not_found("mute", "no member " + std::to_string(request.member_id()));
+  if (auto refused = authorize(ACTION_MUTE, actor.view.role(), target->view.role(), settings_)) {
+    return *refused;
+  }
+  target->view.set_muted(request.muted());
+  target->view.set_muted_until_unix_ms(
+      request.muted() && request.duration_seconds() > 0
+          ? now_ms + static_cast<std::int64_t>(request.duration_seconds()) * 1000
+          : 0);
+  audit(actor, request.muted() ? "mute" : "unmute", target, reason, now_ms);
+  return response(publish_members({target},
+                                  request.muted() ? MEMBER_CHANGE_MUTED : MEMBER_CHANGE_UNMUTED,
+                                  &actor, reason, now_ms));
+}
+
+Room::ActionResult Room::remove_member(Member& actor, std::uint64_t member_id, bool ban,
+                                       const std::string& reason, std::int64_t now_ms) {
+  const Action action = ban ? ACTION_BAN : ACTION_REMOVE;
+  const std::string name = action_name(action);
+  Member* target = find_member(member_id);
+  if (!target) return not_found(name, "no member " + std::to_string(member_id));
+  if (auto refused = authorize(action, actor.view.role(), target->view.role(), settings_)) {
+    return *refused;
+  }
+  if (ban) banned_accounts_.insert(target->account_id);
+  audit(actor, name, target, reason, now_ms);
+  RoomEvent event;
+  auto* left = event.mutable_member_left();
+  *left->mutable_member() = target->view;
+  left->set_reason(ban ? LEAVE_REASON_BANNED : LEAVE_REASON_REMOVED);
+  *left->mutable_by() = actor.view;
+  left->set_note(reason);
+  const std::uint64_t seq = publish(std::move(event), now_ms);  // the target sees it too
+  const bool was_speaker = round_.active() && round_.speaker_member_id() == member_id;
+  auto sink = target->sink;
+  for (auto it = members_.begin(); it != members_.end(); ++it) {
+    if (&it->second == target) {
+      drop(it->first);
+      break;
+    }
+  }
+  if (auto removed = sink.lock()) removed->removed_from_room(room_id_);
+  if (was_speaker) advance_round(&actor, ROUND_CHANGE_SKIPPED, now_ms);
+  return response(seq);
+}
+
+Room::ActionResult Room::unban(Member& actor, const std::string& account_id,
+                               const std::string& reason, std::int64_t now_ms) {
+  if (auto refused = authorize(ACTION_BAN, actor.view.role(), std::nullopt, settings_)) {
+    return *refused;
+  }
+  if (banned_accounts_.erase(account_id) == 0) {
+    return not_found("unban", "that account is not banned here");
+  }
+  audit(actor, "unban", nullptr, reason, now_ms, account_id);
+  return response(0);  // the room need not know; the audit log does
+}
+
+Room::ActionResult Room::set_waiting_room(Member& actor, bool enabled, std::int64_t now_ms) {
+  if (auto refused =
+          authorize(ACTION_MANAGE_WAITING_ROOM, actor.view.role(), std::nullopt, settings_)) {
+    return *refused;
+  }
+  settings_.set_waiting_room(enabled);
+  audit(actor, enabled ? "waiting room on" : "waiting room off", nullptr, "", now_ms);
+  const std::uint64_t seq = publish_settings(ROOM_CHANGE_WAITING_ROOM, actor, now_ms);
+  // Turning the waiting room off lets in everyone who was waiting.
+  if (!enabled && !waiting_.empty()) decide_admission(actor, std::nullopt, true, now_ms);
+  return response(seq);
+}
+
+Room::ActionResult Room::decide_admission(Member& actor, std::optional<std::uint64_t> waiting_id,
+                                          bool admitted, std::int64_t now_ms) {
+  if (auto refused =
+          authorize(ACTION_MANAGE_WAITING_ROOM, actor.view.role(), std::nullopt, settings_)) {
+    return *refused;
+  }
+  std::vector<Waiting> decided;
+  for (auto it = waiting_.begin(); it != waiting_.end();) {
+    if (!waiting_id || it->view.waiting_id() == *waiting_id) {
+      decided.push_back(std::move(*it));
+      it = waiting_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  if (waiting_id && decided.empty()) {
+    return not_found(admitted ? "admit" : "deny", "no one waiting with id " +
+                                                      std::to_string(*waiting_id));
+  }
+  std::uint64_t seq = 0;
+  for (auto& waiting : decided) {
+    PrivateEvent outcome = private_event(now_ms);
+    outcome.mutable_admission()->set_admitted(admitted);
+    const bool room_full = members_.size() >= settings_.max_members();
+    if (admitted && !room_full) {
+      *outcome.mutable_admission()->mutable_snapshot() = admit(waiting.joiner, now_ms);
+      seq = last_seq_;
+    } else {
+      outcome.mutable_admission()->set_admitted(false);
+    }
+    send_private(waiting.joiner.sink, outcome);
+    if (!outcome.admission().admitted()) {
+      if (auto sink = waiting.joiner.sink.lock()) sink->removed_from_room(room_id_);
+    }
+    if (audit_) {
+      AuditEntry entry{.time_unix_ms = now_ms,
+                       .room_id = room_id_,
+                       .action = outcome.admission().admitted() ? "admit" : "deny",
+                       .actor_account = actor.account_id,
+                       .actor_member_id = actor.view.member_id(),
+                       .target_account = waiting.joiner.account_id,
+                       .target_member_id = 0,
+                       .reason = ""};
+      audit_->record(entry);
+    }
+  }
+  send_waiting_room(now_ms);
+  return response(seq);
+}
+
+Room::ActionResult Room::set_locked(Member& actor, bool locked, std::int64_t now_ms) {
+  if (auto refused = authorize(ACTION_LOCK, actor.view.role(), std::nullopt, settings_)) {
+    return *refused;
+  }
+  settings_.set_locked(locked);
+  audit(actor, locked ? "lock" : "unlock", nullptr, "", now_ms);
+  return response(publish_settings(ROOM_CHANGE_LOCK, actor, now_ms));
+}
+
+Room::ActionResult Room::edit_room(Member& actor, const EditRoom& request, std::int64_t now_ms) {
+  if (auto refused = authorize(ACTION_EDIT_ROOM, actor.view.role(), std::nullopt, settings_)) {
+    return *refused;
+  }
+  if (request.has_title()) settings_.set_title(request.title());
+  if (request.has_topic()) settings_.set_topic(request.topic());
+  RoomChange change = ROOM_CHANGE_DETAILS;
+  if (request.has_agreement() && request.agreement() != settings_.agreement()) {
+    settings_.set_agreement(request.agreement());
+    change = ROOM_CHANGE_AGREEMENT;
+    // A new agreement needs everyone's acceptance again (those who can
+    // change it are taken to accept it).
+    for (auto& [connection, member] : members_) {
+      member.view.set_agreement_accepted(is_facilitator(member.view.role()));
+    }
+  }
+  audit(actor, change == ROOM_CHANGE_AGREEMENT ? "set agreement" : "edit room", nullptr, "",
+        now_ms);
+  return response(publish_settings(change, actor, now_ms));
+}
+
+Room::ActionResult Room::redact(Member& actor, std::uint64_t seq, const std::string& reason,
+                                std::int64_t now_ms) {
+  if (seq == 0 || seq > last_seq_) return not_found("redact", "no message " + std::to_string(seq));
+  RoomEvent* message = find_message(seq);
+  std::optional<Role> author;
+  if (message && message->message_posted().sender().member_id() != actor.view.member_id()) {
+    author = message->message_posted().sender().role();
+  }
+  if (auto refused = authorize(ACTION_REDACT, actor.view.role(), author, settings_)) {
+    return *refused;
+  }
+  // The text is deleted, not hidden: history keeps only who and when.
+  if (message) message->mutable_message_posted()->clear_text();
+  pinned_.erase(seq);
+  audit(actor, "redact", nullptr, reason, now_ms);
+  RoomEvent event;
+  auto* redacted = event.mutable_message_redacted();
+  redacted->set_seq(seq);
+  *redacted->mutable_by() = actor.view;
+  redacted->set_note(reason);
+  return response(publish(std::move(event), now_ms));
+}
+
+Room::ActionResult Room::set_pinned(Member& actor, std::uint64_t seq, bool pinned,
+                                    std::int64_t now_ms) {
+  if (auto refused = authorize(ACTION_PIN, actor.view.role(), std::nullopt, settings_)) {
+    return *refused;
+  }
+  if (pinned && !find_message(seq)) {
+    return not_found("pin", "no recent message " + std::to_string(seq));
+  }
+  if (!pinned && !pinned_.contains(seq)) return not_found("unpin", "that message is not pinned");
+  if (pinned) {
+    pinned_.insert(seq);
+  } else {
+    pinned_.erase(seq);
+  }
+  audit(actor, pinned ? "pin" : "unpin", nullptr, "", now_ms);
+  RoomEvent event;
+  event.mutable_message_pinned()->set_seq(seq);
+  event.mutable_message_pinned()->set_pinned(pinned);
+  *event.mutable_message_pinned()->mutable_by() = actor.view;
+  return response(publish(std::move(event), now_ms));
+}
+
+Room::ActionResult Room::set_slow_mode(Member& actor, std::uint32_t seconds, std::int64_t now_ms) {
+  if (auto refused = authorize(ACTION_SLOW_MODE, actor.view.role(), std::nullopt, settings_)) {
+    return *refused;
+  }
+  settings_.set_slow_mode_seconds(seconds);
+  audit(actor, "slow mode", nullptr, std::to_string(seconds) + "s", now_ms);
+  return response(publish_settings(ROOM_CHANGE_SLOW_MODE, actor, now_ms));
+}
+
+Room::ActionResult Room::set_moderated(Member& actor, bool moderated, std::int64_t now_ms) {
+  if (auto refused = authorize(ACTION_MODERATE, actor.view.role(), std::nullopt, settings_)) {
+    return *refused;
+  }
+  settings_.set_moderated(moderated);
+  audit(actor, moderated ? "moderated on" : "moderated off", nullptr, "", now_ms);
+  return response(publish_settings(ROOM_CHANGE_MODERATED, actor, now_ms));
+}
+
+Room::ActionResult Room::set_floor(Member& actor, std::uint64_t member_id, bool has_floor,
+                                   std::int64_t now_ms) {
+  Member* target = find_member(member_id);
+  if (!target) return not_found("floor", "no member " + std::to_string(member_id));
+  if (auto refused = authorize(ACTION_MODERATE, actor.view.role(), target->view.role(), settings_)) {
+    return *refused;
+  }
+  target->view.set_has_floor(has_floor);
+  // Being given the floor answers a raised hand.
+  if (has_floor) lower_hand(member_id);
+  audit(actor, has_floor ? "give floor" : "take floor", target, "", now_ms);
+  return response(publish_members({target},
+                                  has_floor ? MEMBER_CHANGE_FLOOR_GIVEN : MEMBER_CHANGE_FLOOR_TAKEN,
+                                  &actor, "", now_ms));
+}
+
+Room::ActionResult Room::set_role(Member& actor, std::uint64_t member_id, Role role,
+                                  const std::string& reason, std::int64_t now_ms) {
+  Member* target = find_member(member_id);
+  if (!target) return not_found("change role", "no member " + std::to_string(member_id));
+  if (auto refused = authorize_role_change(actor.view.role(), target->view.role(), role, settings_)) {
+    return *refused;
+  }
+  target->view.set_role(role);
+  if (is_facilitator(role)) target->view.set_agreement_accepted(true);
+  audit(actor, "set role " + role_name(role), target, reason, now_ms);
+  return response(publish_members({target}, MEMBER_CHANGE_ROLE, &actor, reason, now_ms));
+}
+
+std::uint64_t Room::transfer_facilitation(Member* previous, Member& next, const Member* by,
+                                          std::int64_t now_ms) {
+  std::vector<const Member*> changed;
+  if (previous) {
+    previous->view.set_role(ROLE_CO_FACILITATOR);
+    changed.push_back(previous);
+  }
+  next.view.set_role(ROLE_FACILITATOR);
+  next.view.set_agreement_accepted(true);
+  changed.push_back(&next);
+  facilitator_account_ = next.account_id;
+  facilitator_left_ms_.reset();
+  if (audit_) {
+    AuditEntry entry{.time_unix_ms = now_ms,
+                     .room_id = room_id_,
+                     .action = "hand over",
+                     .actor_account = by ? by->account_id : "server",
+                     .actor_member_id = by ? by->view.member_id() : 0,
+                     .target_account = next.account_id,
+                     .target_member_id = next.view.member_id(),
+                     .reason = by ? "" : "facilitator did not return within the grace period"};
+    audit_->record(entry);
+  }
+  return publish_members(changed, MEMBER_CHANGE_FACILITATION, by, "", now_ms);
+}
+
+Room::ActionResult Room::hand_over(Member& actor, std::uint64_t member_id, std::int64_t now_ms) {
+  Member* next = nullptr;
+  if (member_id == 0) {
+    // Rotation: the next member after the actor in join order, wrapping.
+    std::vector<Member*> order;
+    for (auto& [connection, member] : members_) {
+      if (member.view.role() != ROLE_OBSERVER || &member == &actor) order.push_back(&member);
+    }
+    std::sort(order.begin(), order.end(),
+              [](auto* a, auto* b) { return a->view.member_id() < b->view.member_id(); });
+    auto self = std::find(order.begin(), order.end(), &actor);
+    if (order.size() > 1 && self != order.end()) {
+      next = *(std::next(self) == order.end() ? order.begin() : std::next(self));
+    }
+    if (!next) return not_found("hand over", "no one else is here to hand over to");
+  } else {
+    next = find_member(member_id);
+    if (!next) return not_found("hand over", "no member " + std::to_string(member_id));
+  }
+  if (next == &actor) {
+    return Refusal{ERROR_CODE_INVALID_ARGUMENT, "hand over: you already facilitate"};
+  }
+  if (auto refused = authorize(ACTION_HAND_OVER, actor.view.role(), next->view.role(), settings_)) {
+    return *refused;
+  }
+  Member* previous = actor.view.role() == ROLE_FACILITATOR ? &actor : nullptr;
+  if (!previous) {
+    // An admin hands over on the facilitator's behalf.
+    for (auto& [connection, member] : members_) {
+      if (member.view.role() == ROLE_FACILITATOR) previous = &member;
+    }
+  }
+  return response(transfer_facilitation(previous, *next, &actor, now_ms));
+}
+
+Room::ActionResult Room::end_session(Member& actor, const std::string& reason,
+                                     std::int64_t now_ms) {
+  if (auto refused = authorize(ACTION_END_SESSION, actor.view.role(), std::nullopt, settings_)) {
+    return *refused;
+  }
+  audit(actor, "end session", nullptr, reason, now_ms);
+  RoomEvent event;
+  *event.mutable_session_ended()->mutable_by() = actor.view;
+  event.mutable_session_ended()->set_note(reason);
+  const std::uint64_t seq = publish(std::move(event), now_ms);
+  // Everyone leaves; what was said stays with this session.
+  std::vector<std::weak_ptr<EventSink>> sinks;
+  for (auto& [connection, member] : members_) sinks.push_back(member.sink);
+  for (auto& waiting : waiting_) sinks.push_back(waiting.joiner.sink);
+  members_.clear();
+  waiting_.clear();
+  history_.clear();
+  hand_queue_.clear();
+  round_.Clear();
+  pinned_.clear();
+  open_alerts_.clear();
+  facilitator_left_ms_.reset();
+  for (auto& sink : sinks) {
+    if (auto member = sink.lock()) member->removed_from_room(room_id_);
+  }
+  return response(seq);
+}
+
+Room::ActionResult Room::set_hand(Member& actor, const SetHand& request, std::int64_t now_ms) {
+  const bool own = request.member_id() == 0 || request.member_id() == actor.view.member_id();
+  Member* target = own ? &actor : find_member(request.member_id());
+  if (!target) return not_found("hand", "no member " + std::to_string(request.member_id()));
+  if (!own) {
+    if (request.raised()) {
+      return Refusal{ERROR_CODE_INVALID_ARGUMENT, "raise hand: only your own hand"};
+    }
+    if (auto refused =
+            authorize(ACTION_MODERATE, actor.view.role(), target->view.role(), settings_)) {
+      return *refused;
+    }
+  } else if (request.raised()) {
+    if (auto refused = authorize(ACTION_RAISE_HAND, actor.view.role(), std::nullopt, settings_)) {
+      return *refused;
+    }
+  }
+  if (target->view.hand_raised() == request.raised()) return response(0);
+  if (request.raised()) {
+    target->view.set_hand_raised(true);
+    hand_queue_.push_back(target->view.member_id());
+    if (!request.question().empty()) {
+      PrivateEvent question = private_event(now_ms);
+      *question.mutable_question()->mutable_from() = target->view;
+      question.mutable_question()->set_text(request.question());
+      send_to_facilitators(question);
+    }
+  } else {
+    lower_hand(target->view.member_id());
+  }
+  return response(publish_members(
+      {target}, request.raised() ? MEMBER_CHANGE_HAND_RAISED : MEMBER_CHANGE_HAND_LOWERED,
+      &actor, "", now_ms));
+}
+
+Room::ActionResult Room::start_round(Member& actor, const StartRound& request,
+                                     std::int64_t now_ms) {
+  if (auto refused = authorize(ACTION_RUN_ROUND, actor.view.role(), std::nullopt, settings_)) {
+    return *refused;
+  }
+  if (round_.active()) {
+    return Refusal{ERROR_CODE_INVALID_ARGUMENT, "start round: a round is already running"};
+  }
+  Round round;
+  round.set_active(true);
+  if (request.order().empty()) {
+    std::vector<std::uint64_t> order;
+    for (const auto& [connection, member] : members_) {
+      if (member.view.role() != ROLE_OBSERVER) order.push_back(member.view.member_id());
+    }
+    std::sort(order.begin(), order.end());  // member ids grow in join order
+    for (auto id : order) round.add_order(id);
+  } else {
+    for (auto id : request.order()) {
+      if (!find_member(id)) return not_found("start round", "no member " + std::to_string(id));
+      round.add_order(id);
+    }
+  }
+  if (round.order().empty()) {
+    return Refusal{ERROR_CODE_INVALID_ARGUMENT, "start round: no one here to take a turn"};
+  }
+  round.set_speaker_member_id(round.order(0));
+  round_ = round;
+  audit(actor, "start round", nullptr, "", now_ms);
+  RoomEvent event;
+  *event.mutable_round_updated()->mutable_round() = round_;
+  event.mutable_round_updated()->set_change(ROUND_CHANGE_STARTED);
+  *event.mutable_round_updated()->mutable_by() = actor.view;
+  return response(publish(std::move(event), now_ms));
+}
+
+Room::ActionResult Room::advance_round(Member* actor, RoundChange change, std::int64_t now_ms) {
+  if (!round_.active()) {
+    return Refusal{ERROR_CODE_INVALID_ARGUMENT, "round: no round is running"};
+  }
+  const std::uint64_t previous = round_.speaker_member_id();
+  std::uint64_t next = 0;
+  if (change != ROUND_CHANGE_ENDED) {
+    // The next speaker still present, after the current one in the order.
+    const auto& order = round_.order();
+    auto position = std::find(order.begin(), order.end(), previous);
+    for (auto it = position == order.end() ? order.end() : std::next(position); it != order.end();
+         ++it) {
+      if (find_member(*it)) {
+        next = *it;
+        break;
+      }
+    }
+  }
+  round_.set_speaker_member_id(next);
+  if (next == 0) round_.set_active(false);
+  RoomEvent event;
+  auto* updated = event.mutable_round_updated();
+  *updated->mutable_round() = round_;
+  updated->set_change(change);
+  updated->set_previous_speaker_member_id(previous);
+  if (actor) *updated->mutable_by() = actor->view;
+  const std::uint64_t seq = publish(std::move(event), now_ms);
+  if (!round_.active()) round_.Clear();
+  return response(seq);
+}
+
+Room::ActionResult Room::request_support(Member& actor, const std::string& text,
+                                         std::int64_t now_ms) {
+  // Always allowed, whatever the member's role, mute or the room's modes.
+  SupportAlert alert;
+  alert.set_alert_id(++last_alert_id_);
+  *alert.mutable_from() = actor.view;
+  alert.set_text(text);
+  alert.set_raised_at_unix_ms(now_ms);
+  open_alerts_[alert.alert_id()] = alert;
+  PrivateEvent event = private_event(now_ms);
+  *event.mutable_support_alert() = alert;
+  send_to_facilitators(event);
+  audit(actor, "support alert", nullptr, "", now_ms);
+  RoomActionResponse reply = response(0);
+  reply.set_alert_id(alert.alert_id());
+  return reply;
+}
+
+Room::ActionResult Room::acknowledge_support(Member& actor, std::uint64_t alert_id,
+                                             std::int64_t now_ms) {
+  if (!is_facilitator(actor.view.role())) {
+    return Refusal{ERROR_CODE_PERMISSION_DENIED,
+                   "acknowledge support: only facilitators see and answer support alerts"};
+  }
+  auto found = open_alerts_.find(alert_id);
+  if (found == open_alerts_.end()) {
+    return not_found("acknowledge support", "no open alert " + std::to_string(alert_id));
+  }
+  const std::uint64_t asker = found->second.from().member_id();
+  open_alerts_.erase(found);
+  PrivateEvent event = private_event(now_ms);
+  event.mutable_support_acknowledged()->set_alert_id(alert_id);
+  *event.mutable_support_acknowledged()->mutable_by() = actor.view;
+  send_to_facilitators(event);
+  if (Member* member = find_member(asker)) {
+    PrivateEvent yours = private_event(now_ms);
+    *yours.mutable_your_alert_acknowledged() = event.support_acknowledged();
+    send_private(member->sink, yours);
+  }
+  audit(actor, "acknowledge support", find_member(asker), "", now_ms);
+  return response(0);
+}
+
+Room::ActionResult Room::direct_message(Member& actor, const SendDirectMessage& request,
+                                        std::int64_t now_ms) {
+  PrivateEvent event = private_event(now_ms);
+  auto* message = event.mutable_direct_message();
+  *message->mutable_from() = actor.view;
+  message->set_to_member_id(request.member_id());
+  message->set_text(request.text());
+  if (request.member_id() == 0) {
+    // To the facilitators: always allowed.
+    send_to_facilitators(event);
+    return response(0);
+  }
+  Member* target = find_member(request.member_id());
+  if (!target) return not_found("direct message", "no member " + std::to_string(request.member_id()));
+  if (!is_facilitator(target->view.role())) {
+    if (auto refused =
+            authorize(ACTION_DIRECT_MESSAGE, actor.view.role(), std::nullopt, settings_)) {
+      return *refused;
+    }
+  }
+  send_private(target->sink, event);
+  return response(0);
+}
+
+Room::ActionResult Room::report_message(Member& actor, std::uint64_t seq,
+                                        const std::string& reason, std::int64_t now_ms) {
+  if (seq == 0 || seq > last_seq_) return not_found("report", "no message " + std::to_string(seq));
+  PrivateEvent event = private_event(now_ms);
+  auto* report = event.mutable_message_reported();
+  report->set_seq(seq);
+  *report->mutable_by() = actor.view;
+  report->set_note(reason);
+  send_to_facilitators(event);
+  audit(actor, "report message " + std::to_string(seq), nullptr, reason, now_ms);
+  return response(0);
+}
+
+Room::ActionResult Room::set_permission(Member& actor, const SetPermission& request,
+                                        std::int64_t now_ms) {
+  if (auto refused = authorize_permission_change(actor.view.role(), request.action(),
+                                                 request.min_role(), settings_)) {
+    return *refused;
+  }
+  bool found = false;
+  for (auto& permission : *settings_.mutable_permissions()) {
+    if (permission.action() == request.action()) {
+      permission.set_min_role(request.min_role());
+      found = true;
+    }
+  }
+  if (!found) {
+    auto* permission = settings_.add_permissions();
+    permission->set_action(request.action());
+    permission->set_min_role(request.min_role());
+  }
+  audit(actor, "set permission " + action_name(request.action()) + " to " +
+                   role_name(request.min_role()),
+        nullptr, "", now_ms);
+  return response(publish_settings(ROOM_CHANGE_PERMISSIONS, actor, now_ms));
+}
+
+}  // namespace circle::core
