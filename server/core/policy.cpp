@@ -11,11 +11,15 @@ Refusal denied(Action action, const std::string& why) {
   return Refusal{ERROR_CODE_PERMISSION_DENIED, action_name(action) + ": " + why};
 }
 
-bool is_room_role(Role role) { return role >= ROLE_OBSERVER && role <= ROLE_FACILITATOR; }
+bool is_room_role(Role role) {
+  return role >= ROLE_OBSERVER && role <= ROLE_FACILITATOR;
+}
 
 }  // namespace
 
-bool is_facilitator(Role role) { return role >= ROLE_CO_FACILITATOR; }
+bool is_facilitator(Role role) {
+  return role >= ROLE_CO_FACILITATOR;
+}
 
 std::string role_name(Role role) {
   switch (role) {
@@ -90,16 +94,17 @@ RoomSettings default_settings(RoomKind kind, std::uint32_t max_members) {
   set(ACTION_SEND_MESSAGE, ROLE_PARTICIPANT);
   set(ACTION_RAISE_HAND, ROLE_PARTICIPANT);
   set(ACTION_DIRECT_MESSAGE, peers_message_each_other ? ROLE_PARTICIPANT : ROLE_CO_FACILITATOR);
-  for (Action action : {ACTION_MUTE, ACTION_REMOVE, ACTION_BAN, ACTION_MANAGE_WAITING_ROOM,
-                        ACTION_LOCK, ACTION_REDACT, ACTION_PIN, ACTION_SLOW_MODE,
-                        ACTION_MODERATE, ACTION_RUN_ROUND}) {
+  for (Action action :
+       {ACTION_MUTE, ACTION_REMOVE, ACTION_BAN, ACTION_MANAGE_WAITING_ROOM, ACTION_LOCK,
+        ACTION_REDACT, ACTION_PIN, ACTION_SLOW_MODE, ACTION_MODERATE, ACTION_RUN_ROUND}) {
     set(action, ROLE_CO_FACILITATOR);
   }
   for (Action action : {ACTION_EDIT_ROOM, ACTION_PROMOTE, ACTION_HAND_OVER, ACTION_END_SESSION,
                         ACTION_CHANGE_PERMISSIONS}) {
     set(action, ROLE_FACILITATOR);
   }
-  if (kind == ROOM_KIND_ONE_TO_ONE) settings.set_max_members(std::min<std::uint32_t>(2, max_members));
+  if (kind == ROOM_KIND_ONE_TO_ONE)
+    settings.set_max_members(std::min<std::uint32_t>(2, max_members));
   if (kind == ROOM_KIND_TALK) settings.set_moderated(true);
   return settings;
 }
@@ -152,8 +157,7 @@ Check authorize_permission_change(Role actor, Action action, Role new_min_role,
                    "change permissions: the minimum role must be a room role"};
   }
   if (required_role(settings, action) > actor || new_min_role > actor) {
-    return denied(ACTION_CHANGE_PERMISSIONS,
-                  "you cannot change a rule above your own role");
+    return denied(ACTION_CHANGE_PERMISSIONS, "you cannot change a rule above your own role");
   }
   return std::nullopt;
 }
@@ -163,8 +167,7 @@ Check authorize_post(const SpeakerState& speaker, const RoomSettings& settings) 
     return refused;
   }
   if (!settings.agreement().empty() && !speaker.agreement_accepted) {
-    return Refusal{ERROR_CODE_AGREEMENT_REQUIRED,
-                   "send message: accept the group agreement first"};
+    return Refusal{ERROR_CODE_AGREEMENT_REQUIRED, "send message: accept the group agreement first"};
   }
   if (speaker.muted) return denied(ACTION_SEND_MESSAGE, "you are muted");
   if (is_facilitator(speaker.role)) return std::nullopt;

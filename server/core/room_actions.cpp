@@ -41,8 +41,9 @@ void Room::lower_hand(std::uint64_t member_id) {
 Result<RoomActionResponse> Room::act(ConnectionId connection, const RoomActionRequest& request,
                                      std::int64_t now_ms) {
   Member* actor = find_connection(connection);
-  if (!actor) return Refusal{ERROR_CODE_NOT_IN_ROOM, "this connection has not joined room '" +
-                                                         room_id_ + "'"};
+  if (!actor)
+    return Refusal{ERROR_CODE_NOT_IN_ROOM,
+                   "this connection has not joined room '" + room_id_ + "'"};
   const std::string& reason = request.reason();
   switch (request.action_case()) {
     case RoomActionRequest::kAcceptAgreement:
@@ -93,9 +94,8 @@ Result<RoomActionResponse> Room::act(ConnectionId connection, const RoomActionRe
       if (!round_.active() || round_.speaker_member_id() != actor->view.member_id()) {
         return Refusal{ERROR_CODE_PERMISSION_DENIED, "end turn: it is not your turn"};
       }
-      return advance_round(actor,
-                           request.end_turn().passed() ? ROUND_CHANGE_PASSED : ROUND_CHANGE_FINISHED,
-                           now_ms);
+      return advance_round(
+          actor, request.end_turn().passed() ? ROUND_CHANGE_PASSED : ROUND_CHANGE_FINISHED, now_ms);
     }
     case RoomActionRequest::kSkipTurn:
       if (auto refused = authorize(ACTION_RUN_ROUND, actor->view.role(), std::nullopt, settings_)) {
@@ -223,8 +223,8 @@ Room::ActionResult Room::decide_admission(Member& actor, std::optional<std::uint
     }
   }
   if (waiting_id && decided.empty()) {
-    return not_found(admitted ? "admit" : "deny", "no one waiting with id " +
-                                                      std::to_string(*waiting_id));
+    return not_found(admitted ? "admit" : "deny",
+                     "no one waiting with id " + std::to_string(*waiting_id));
   }
   std::uint64_t seq = 0;
   for (auto& waiting : decided) {
@@ -354,7 +354,8 @@ Room::ActionResult Room::set_floor(Member& actor, std::uint64_t member_id, bool 
                                    std::int64_t now_ms) {
   Member* target = find_member(member_id);
   if (!target) return not_found("floor", "no member " + std::to_string(member_id));
-  if (auto refused = authorize(ACTION_MODERATE, actor.view.role(), target->view.role(), settings_)) {
+  if (auto refused =
+          authorize(ACTION_MODERATE, actor.view.role(), target->view.role(), settings_)) {
     return *refused;
   }
   target->view.set_has_floor(has_floor);
@@ -370,7 +371,8 @@ Room::ActionResult Room::set_role(Member& actor, std::uint64_t member_id, Role r
                                   const std::string& reason, std::int64_t now_ms) {
   Member* target = find_member(member_id);
   if (!target) return not_found("change role", "no member " + std::to_string(member_id));
-  if (auto refused = authorize_role_change(actor.view.role(), target->view.role(), role, settings_)) {
+  if (auto refused =
+          authorize_role_change(actor.view.role(), target->view.role(), role, settings_)) {
     return *refused;
   }
   target->view.set_role(role);
@@ -499,8 +501,8 @@ Room::ActionResult Room::set_hand(Member& actor, const SetHand& request, std::in
     lower_hand(target->view.member_id());
   }
   return response(publish_members(
-      {target}, request.raised() ? MEMBER_CHANGE_HAND_RAISED : MEMBER_CHANGE_HAND_LOWERED,
-      &actor, "", now_ms));
+      {target}, request.raised() ? MEMBER_CHANGE_HAND_RAISED : MEMBER_CHANGE_HAND_LOWERED, &actor,
+      "", now_ms));
 }
 
 Room::ActionResult Room::start_round(Member& actor, const StartRound& request,
@@ -626,7 +628,8 @@ Room::ActionResult Room::direct_message(Member& actor, const SendDirectMessage& 
     return response(0);
   }
   Member* target = find_member(request.member_id());
-  if (!target) return not_found("direct message", "no member " + std::to_string(request.member_id()));
+  if (!target)
+    return not_found("direct message", "no member " + std::to_string(request.member_id()));
   if (!is_facilitator(target->view.role())) {
     if (auto refused =
             authorize(ACTION_DIRECT_MESSAGE, actor.view.role(), std::nullopt, settings_)) {
@@ -637,8 +640,8 @@ Room::ActionResult Room::direct_message(Member& actor, const SendDirectMessage& 
   return response(0);
 }
 
-Room::ActionResult Room::report_message(Member& actor, std::uint64_t seq,
-                                        const std::string& reason, std::int64_t now_ms) {
+Room::ActionResult Room::report_message(Member& actor, std::uint64_t seq, const std::string& reason,
+                                        std::int64_t now_ms) {
   if (seq == 0 || seq > last_seq_) return not_found("report", "no message " + std::to_string(seq));
   PrivateEvent event = private_event(now_ms);
   auto* report = event.mutable_message_reported();
@@ -668,8 +671,8 @@ Room::ActionResult Room::set_permission(Member& actor, const SetPermission& requ
     permission->set_action(request.action());
     permission->set_min_role(request.min_role());
   }
-  audit(actor, "set permission " + action_name(request.action()) + " to " +
-                   role_name(request.min_role()),
+  audit(actor,
+        "set permission " + action_name(request.action()) + " to " + role_name(request.min_role()),
         nullptr, "", now_ms);
   return response(publish_settings(ROOM_CHANGE_PERMISSIONS, actor, now_ms));
 }

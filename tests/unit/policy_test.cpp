@@ -12,7 +12,7 @@ namespace {
 using namespace circle::v1;
 using circle::core::authorize;
 
-constexpr bool kTargeted = true;    // aimed at another member
+constexpr bool kTargeted = true;     // aimed at another member
 constexpr bool kUntargeted = false;  // aimed at the room or oneself
 
 struct Row {
@@ -44,8 +44,8 @@ const Row kPermissionTable[] = {
 };
 // clang-format on
 
-const Role kEveryRole[] = {ROLE_OBSERVER, ROLE_PARTICIPANT, ROLE_CO_FACILITATOR,
-                           ROLE_FACILITATOR, ROLE_ADMIN};
+const Role kEveryRole[] = {ROLE_OBSERVER, ROLE_PARTICIPANT, ROLE_CO_FACILITATOR, ROLE_FACILITATOR,
+                           ROLE_ADMIN};
 
 TEST(PermissionTable, CoversEveryAction) {
   std::vector<bool> seen(Action_ARRAYSIZE, false);
@@ -72,9 +72,8 @@ TEST(PermissionTable, EveryActionEveryActorEveryTarget) {
       for (auto target : targets) {
         const bool expected = actor >= row.min_role && (!target || *target < actor);
         auto refused = authorize(row.action, actor, target, settings);
-        EXPECT_EQ(!refused, expected)
-            << Action_Name(row.action) << " by " << Role_Name(actor) << " on "
-            << (target ? Role_Name(*target) : "-");
+        EXPECT_EQ(!refused, expected) << Action_Name(row.action) << " by " << Role_Name(actor)
+                                      << " on " << (target ? Role_Name(*target) : "-");
         if (refused) {
           EXPECT_EQ(refused->code, ERROR_CODE_PERMISSION_DENIED);
           EXPECT_EQ(refused->message.rfind(circle::core::action_name(row.action) + ":", 0), 0u)
@@ -97,21 +96,21 @@ TEST(Invariants, CoFacilitatorCannotRemoveMuteOrDemoteTheFacilitator) {
 TEST(Invariants, NoOneGrantsARoleAboveTheirOwnOrFacilitation) {
   auto settings = circle::core::default_settings(ROOM_KIND_FACILITATED_GROUP, 100);
   using circle::core::authorize_role_change;
-  EXPECT_FALSE(authorize_role_change(ROLE_FACILITATOR, ROLE_PARTICIPANT, ROLE_CO_FACILITATOR,
-                                     settings));
-  EXPECT_FALSE(authorize_role_change(ROLE_FACILITATOR, ROLE_CO_FACILITATOR, ROLE_PARTICIPANT,
-                                     settings));
-  EXPECT_TRUE(authorize_role_change(ROLE_FACILITATOR, ROLE_PARTICIPANT, ROLE_FACILITATOR,
-                                    settings));
+  EXPECT_FALSE(
+      authorize_role_change(ROLE_FACILITATOR, ROLE_PARTICIPANT, ROLE_CO_FACILITATOR, settings));
+  EXPECT_FALSE(
+      authorize_role_change(ROLE_FACILITATOR, ROLE_CO_FACILITATOR, ROLE_PARTICIPANT, settings));
+  EXPECT_TRUE(
+      authorize_role_change(ROLE_FACILITATOR, ROLE_PARTICIPANT, ROLE_FACILITATOR, settings));
   EXPECT_TRUE(authorize_role_change(ROLE_FACILITATOR, ROLE_PARTICIPANT, ROLE_ADMIN, settings));
   // Even when co-facilitators may change roles, only up to their own rank.
   for (auto& permission : *settings.mutable_permissions()) {
     if (permission.action() == ACTION_PROMOTE) permission.set_min_role(ROLE_CO_FACILITATOR);
   }
-  EXPECT_FALSE(authorize_role_change(ROLE_CO_FACILITATOR, ROLE_PARTICIPANT, ROLE_CO_FACILITATOR,
-                                     settings));
-  EXPECT_TRUE(authorize_role_change(ROLE_CO_FACILITATOR, ROLE_OBSERVER, ROLE_FACILITATOR,
-                                    settings));
+  EXPECT_FALSE(
+      authorize_role_change(ROLE_CO_FACILITATOR, ROLE_PARTICIPANT, ROLE_CO_FACILITATOR, settings));
+  EXPECT_TRUE(
+      authorize_role_change(ROLE_CO_FACILITATOR, ROLE_OBSERVER, ROLE_FACILITATOR, settings));
 }
 
 TEST(Invariants, PermissionChangesStayWithinTheActorsRank) {
@@ -121,10 +120,10 @@ TEST(Invariants, PermissionChangesStayWithinTheActorsRank) {
                                            ROLE_PARTICIPANT, settings));
   EXPECT_TRUE(authorize_permission_change(ROLE_CO_FACILITATOR, ACTION_DIRECT_MESSAGE,
                                           ROLE_PARTICIPANT, settings));
-  EXPECT_TRUE(authorize_permission_change(ROLE_FACILITATOR, ACTION_SEND_MESSAGE, ROLE_ADMIN,
-                                          settings));
-  auto invalid = authorize_permission_change(ROLE_FACILITATOR, ACTION_UNSPECIFIED,
-                                             ROLE_PARTICIPANT, settings);
+  EXPECT_TRUE(
+      authorize_permission_change(ROLE_FACILITATOR, ACTION_SEND_MESSAGE, ROLE_ADMIN, settings));
+  auto invalid =
+      authorize_permission_change(ROLE_FACILITATOR, ACTION_UNSPECIFIED, ROLE_PARTICIPANT, settings);
   ASSERT_TRUE(invalid);
   EXPECT_EQ(invalid->code, ERROR_CODE_INVALID_ARGUMENT);
 }
@@ -173,8 +172,7 @@ TEST(Posting, AgreementMuteRoundAndModeration) {
 
   SpeakerState observer{.role = ROLE_OBSERVER, .agreement_accepted = true};
   EXPECT_TRUE(authorize_post(observer, settings));
-  SpeakerState cofac{.role = ROLE_CO_FACILITATOR, .agreement_accepted = true,
-                     .round_active = true};
+  SpeakerState cofac{.role = ROLE_CO_FACILITATOR, .agreement_accepted = true, .round_active = true};
   EXPECT_FALSE(authorize_post(cofac, settings)) << "facilitators are exempt from rounds";
 }
 
