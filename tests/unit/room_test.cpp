@@ -3,83 +3,11 @@
 #include <memory>
 #include <vector>
 
-#include "core/room.hpp"
+#include "room_fixture.hpp"
 
 namespace {
 
-using circle::core::ConnectionId;
-using circle::core::Limits;
-using circle::core::Room;
-using circle::v1::RoomEvent;
-
-// Records every frame a member is handed, decoded, and the rooms that dropped it.
-class RecordingSink : public circle::core::EventSink {
- public:
-  void deliver(circle::wire::Frame frame) override {
-    circle::v1::ServerMessage message;
-    ASSERT_TRUE(message.ParseFromString(*frame));
-    if (message.has_room_event()) {
-      events.push_back(message.room_event());
-      frames.push_back(std::move(frame));
-    } else {
-      ASSERT_TRUE(message.has_private_event());
-      private_events.push_back(message.private_event());
-    }
-  }
-  void removed_from_room(const std::string& room_id) override { removed.push_back(room_id); }
-  std::vector<RoomEvent> events;
-  std::vector<circle::wire::Frame> frames;
-  std::vector<circle::v1::PrivateEvent> private_events;
-  std::vector<std::string> removed;
-};
-
-class RecordingAudit : public circle::core::AuditSink {
- public:
-  void record(const circle::core::AuditEntry& entry) override { entries.push_back(entry); }
-  std::vector<circle::core::AuditEntry> entries;
-};
-
-class RoomTest : public ::testing::Test {
- protected:
-  static constexpr ConnectionId kAlex = 1, kSam = 2, kRiya = 3;
-
-  // Built on first use, so that a test may change limits_ first.
-  Room& room() {
-    if (!room_) {
-      room_.emplace("tuesday", "Tuesday evening", circle::v1::ROOM_KIND_FACILITATED_GROUP, "acct-1",
-                    1000, limits_, &audit_);
-    }
-    return *room_;
-  }
-  static std::string account(ConnectionId connection) {
-    return "acct-" + std::to_string(connection);
-  }
-  // Joins and returns the snapshot; fails the test when refused or waiting.
-  circle::v1::RoomSnapshot join(ConnectionId connection, const std::string& name,
-                                const std::shared_ptr<RecordingSink>& sink, std::int64_t now = 1) {
-    auto joined = try_join(connection, name, sink, now);
-    EXPECT_TRUE(joined) << (joined ? "" : joined.refusal().message);
-    if (!joined || !joined.value().snapshot) return {};
-    return *joined.value().snapshot;
-  }
-  circle::core::Result<circle::core::JoinOutcome> try_join(
-      ConnectionId connection, const std::string& name, const std::shared_ptr<RecordingSink>& sink,
-      std::int64_t now = 1) {
-    return room().join({.connection = connection,
-                        .display_name = name,
-                        .account_id = account(connection),
-                        .is_admin = false,
-                        .sink = sink},
-                       now);
-  }
-
-  Limits limits_;
-  RecordingAudit audit_;
-  std::optional<Room> room_;
-  std::shared_ptr<RecordingSink> alex_ = std::make_shared<RecordingSink>();
-  std::shared_ptr<RecordingSink> sam_ = std::make_shared<RecordingSink>();
-  std::shared_ptr<RecordingSink> riya_ = std::make_shared<RecordingSink>();
-};
+using namespace circle::test;
 
 TEST_F(RoomTest, JoinSnapshotHoldsMembersAndTheJoinersOwnEvent) {
   auto alex = try_join(kAlex, "Alex", alex_, 2000);

@@ -1,0 +1,311 @@
+// Room actions as pure logic: effects, events, private events, audit.
+#include <gtest/gtest.h>
+
+#include "room_fixture.hpp"
+
+namespace {
+
+using namespace circle::test;
+using namespace circle::v1;
+
+class RoomActions : public RoomTest {
+ protected:
+  void SetUp() override {
+    alex_id_ = join(kAlex, "Alex", alex_).your_member_id();  // facilitator (creator)
+    sam_id_ = join(kSam, "Sam", sam_).your_member_id();
+    riya_id_ = join(kRiya, "Riya", riya_).your_member_id();
+  }
+  RoomActionRequest request() {
+    RoomActionRequest r;
+    r.set_room_id("tuesday");
+    return r;
+  }
+  circle::core::Result<RoomActionResponse> act(ConnectionId who, const RoomActionRequest& r,
+                                               std::int64_t now = 10) {
+    return room().act(who, r, now);
+  }
+  std::uint64_t alex_id_ = 0, sam_id_ = 0, riya_id_ = 0;
+};
+
+TEST_F(RoomActions, MutedMemberCannotPostAndNobodyReceivesIt) {
+  auto mute = request();
+  mute.set_reason("cross-talk");
+  mute.mutable_set_muted()->set_member_id(sam_id_);
+  mute.mutable_set_muted()->set_muted(true);
+  ASSERT_TRUE(act(kAlex, mute));
+  const auto before = riya_->events.size();
+  auto post = room().post(kSam, "can I speak?", "", 11);
+  ASSERT_FALSE(post);
+  EXPECT_EQ(post.refusal().code, ERROR_CODE_PERMISSION_DENIED);
+  EXPECT_EQ(riya_->events.size(), before);
+  ASSERT_FALSE(audit_.entries.empty());
+  EXPECT_EQ(audit_.entries.back().action, "mute");
+  EXPECT_EQ(audit_.entries.back().target_account, "acct-2");
+  EXPECT_EQ(audit_.entries.back().reason, "cross-talk");
+}
+
+TEST_F(RoomActions, TimedMuteEndsByItself) {
+  auto mute = request();
+  mute.mutable_set_muted()->set_member_id(sam_id_);
+  mute.mutable_set_muted()->set_muted(true);
+  mute.mutable_set_muted()->set_duration_seconds(60);
+  ASSERT_TRUE(act(kAlex, mute, 1'000));
+  ASSERT_EQ(room().next_deadline(), 61'000);
+  room().tick(60'999);
+  EXPECT_FALSE(room().post(kSam, "too early", "", 60'999));
+  room().tick(61'000);
+  EXPECT_TRUE(room().post(kSam, "back", "", 61'001));
+  EXPECT_EQ(riya_->events[riya_->events.size() - 2].member_updated().change(),
+            MEMBER_CHANGE_UNMUTED);
+  EXPECT_FALSE(room().next_deadline());
+}
+
+TEST_F(RoomActions, CoFacilitatorCannotRemoveTheFacilitator) {
+  auto promote = request();
+  promote.mutable_set_role()->set_member_id(sam_id_);
+  promote.mutable_set_role()->set_role(ROLE_CO_FACILITATOR);
+  ASSERT_TRUE(act(kAlex, promote));
+  auto kick = request();
+  kick.mutable_remove_member()->set_member_id(alex_id_);
+  const auto seq = room().last_seq();
+  auto refused = act(kSam, kick);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.refusal().code, ERROR_CODE_PERMISSION_DENIED);
+  EXPECT_EQ(refused.refusal().message.rfind("remove:", 0), 0u) << refused.refusal().message;
+  EXPECT_EQ(room().last_seq(), seq) << "a refusal changes nothing";
+  EXPECT_EQ(room().member_count(), 3u);
+  // But the co-facilitator can remove a participant.
+  kick.mutable_remove_member()->set_member_id(riya_id_);
+  ASSERT_TRUE(act(kSam, kick));
+  EXPECT_EQ(riya_->removed, std::vector<std::string>{"tuesday"});
+  EXPECT_EQ(riya_->events.back().member_left().reason(), LEAVE_REASON_REMOVED);
+}
+
+TEST_F(RoomActions, BannedAccountCannotRejoinUntilUnbanned) {
+  auto ban = request();
+  ban.set_reason("harassment");
+  ban.mutable_set_banned()->set_member_id(riya_id_);
+  ban.mutable_set_banned()->set_banned(true);
+  ASSERT_TRUE(act(kAlex, ban));
+  EXPECT_FALSE(room().is_member(kRiya));
+  auto again = try_join(kRiya, "Riya", riya_, 20);
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.refusal().code, ERROR_CODE_PERMISSION_DENIED);
+  auto unban = request();
+  unban.mutable_set_banned()->set_banned(false);
+  unban.mutable_set_banned()->set_account_id("acct-3");
+  ASSERT_TRUE(act(kAlex, unban));
+  EXPECT_TRUE(try_join(kRiya, "Riya", riya_, 30));
+}
+
+TEST_F(RoomActions, WaitingRoomHoldsJoinsUntilAdmitted) {
+  auto on = request();
+  on.mutable_set_waiting_room()->set_enabled(true);
+  ASSERT_TRUE(act(kAlex, on));
+  auto kim = std::make_shared<RecordingSink>();
+  auto waiting = try_join(4, "Kim", kim, 20);
+  ASSERT_TRUE(waiting);
+  EXPECT_TRUE(waiting.value().waiting);
+  EXPECT_FALSE(room().is_member(4));
+  ASSERT_FALSE(alex_->privates(PrivateEvent::kWaitingRoom).empty());
+  const auto list = alex_->privates(PrivateEvent::kWaitingRoom).back().waiting_room();
+  ASSERT_EQ(list.waiting_size(), 1);
+  EXPECT_EQ(list.waiting(0).display_name(), "Kim");
+  EXPECT_TRUE(sam_->privates(PrivateEvent::kWaitingRoom).empty())
+      << "participants do not see the waiting room";
+
+  auto admit = request();
+  admit.mutable_admit()->set_waiting_id(list.waiting(0).waiting_id());
+  admit.mutable_admit()->set_admitted(true);
+  ASSERT_TRUE(act(kAlex, admit));
+  EXPECT_TRUE(room().is_member(4));
+  ASSERT_FALSE(kim->private_events.empty());
+  EXPECT_TRUE(kim->private_events.back().admission().admitted());
+  EXPECT_EQ(kim->private_events.back().admission().snapshot().members_size(), 4);
+}
+
+TEST_F(RoomActions, RedactedTextIsGoneFromHistory) {
+  auto ack = room().post(kSam, "something I regret", "", 11);
+  ASSERT_TRUE(ack);
+  auto redact = request();
+  redact.set_reason("personal details");
+  redact.mutable_redact_message()->set_seq(ack.value().seq());
+  ASSERT_TRUE(act(kAlex, redact));
+  auto kim = std::make_shared<RecordingSink>();
+  auto snapshot = join(4, "Kim", kim, 20);
+  bool found = false;
+  for (const auto& event : snapshot.recent_events()) {
+    if (event.seq() == ack.value().seq()) {
+      found = true;
+      EXPECT_TRUE(event.message_posted().text().empty());
+      EXPECT_EQ(event.message_posted().sender().display_name(), "Sam") << "who/when stays";
+    }
+    EXPECT_NE(event.message_posted().text(), "something I regret");
+  }
+  EXPECT_TRUE(found);
+  EXPECT_EQ(riya_->last(RoomEvent::kMessageRedacted).message_redacted().seq(), ack.value().seq());
+}
+
+TEST_F(RoomActions, SupportAlertReachesFacilitatorsOnly) {
+  auto help = request();
+  help.mutable_request_support()->set_text("I am not OK");
+  auto alert = act(kRiya, help);
+  ASSERT_TRUE(alert);
+  EXPECT_EQ(alert.value().seq(), 0u) << "no room event";
+  const auto alerts = alex_->privates(PrivateEvent::kSupportAlert);
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].support_alert().text(), "I am not OK");
+  EXPECT_EQ(alerts[0].support_alert().from().display_name(), "Riya");
+  EXPECT_TRUE(sam_->private_events.empty());
+  EXPECT_EQ(sam_->events.size(), 1u) << "only Riya's join, nothing about the alert";
+
+  auto ack = request();
+  ack.mutable_acknowledge_support()->set_alert_id(alert.value().alert_id());
+  EXPECT_FALSE(act(kSam, ack)) << "participants cannot acknowledge";
+  ASSERT_TRUE(act(kAlex, ack));
+  ASSERT_FALSE(riya_->private_events.empty());
+  EXPECT_TRUE(riya_->private_events.back().has_your_alert_acknowledged());
+  EXPECT_EQ(audit_.entries.back().action, "acknowledge support");
+}
+
+TEST_F(RoomActions, RoundGivesTurnsInOrderAndRefusesOutOfTurn) {
+  auto start = request();
+  start.mutable_start_round();
+  ASSERT_TRUE(act(kAlex, start));
+  EXPECT_EQ(sam_->events.back().round_updated().round().speaker_member_id(), alex_id_);
+  EXPECT_TRUE(room().post(kAlex, "facilitators may always speak", "", 11));
+  auto pass = request();
+  pass.mutable_end_turn()->set_passed(true);
+  ASSERT_TRUE(act(kAlex, pass));
+  EXPECT_EQ(riya_->events.back().round_updated().round().speaker_member_id(), sam_id_);
+  auto out_of_turn = room().post(kRiya, "me first", "", 12);
+  ASSERT_FALSE(out_of_turn);
+  EXPECT_EQ(out_of_turn.refusal().code, ERROR_CODE_PERMISSION_DENIED);
+  EXPECT_FALSE(act(kRiya, pass)) << "not Riya's turn";
+  EXPECT_TRUE(room().post(kSam, "my check-in", "", 13));
+  auto done = request();
+  done.mutable_end_turn();
+  ASSERT_TRUE(act(kSam, done));
+  EXPECT_TRUE(room().post(kRiya, "mine", "", 14));
+  ASSERT_TRUE(act(kRiya, done));
+  EXPECT_FALSE(riya_->events.back().round_updated().round().active()) << "round over";
+  EXPECT_TRUE(room().post(kSam, "open discussion", "", 15));
+}
+
+TEST_F(RoomActions, AgreementMustBeAcceptedBeforePosting) {
+  auto edit = request();
+  edit.mutable_edit_room()->set_agreement("Confidentiality; one voice at a time.");
+  ASSERT_TRUE(act(kAlex, edit));
+  auto refused = room().post(kSam, "hi", "", 11);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.refusal().code, ERROR_CODE_AGREEMENT_REQUIRED);
+  auto accept = request();
+  accept.mutable_accept_agreement();
+  ASSERT_TRUE(act(kSam, accept, 12));
+  EXPECT_TRUE(room().post(kSam, "hi", "", 13));
+  EXPECT_EQ(audit_.entries.back().action, "accept agreement");
+  EXPECT_EQ(audit_.entries.back().time_unix_ms, 12);
+}
+
+TEST_F(RoomActions, FacilitationPassesToACoFacilitatorAfterTheGracePeriod) {
+  limits_.facilitator_grace_seconds = 30;
+  auto promote = request();
+  promote.mutable_set_role()->set_member_id(riya_id_);
+  promote.mutable_set_role()->set_role(ROLE_CO_FACILITATOR);
+  ASSERT_TRUE(act(kAlex, promote));
+  ASSERT_TRUE(room().leave(kAlex, LEAVE_REASON_DISCONNECTED, 1'000));
+  ASSERT_EQ(room().next_deadline(), 31'000);
+  room().tick(31'000);
+  const auto& change = sam_->events.back().member_updated();
+  EXPECT_EQ(change.change(), MEMBER_CHANGE_FACILITATION);
+  ASSERT_EQ(change.members_size(), 1);
+  EXPECT_EQ(change.members(0).member_id(), riya_id_);
+  EXPECT_EQ(change.members(0).role(), ROLE_FACILITATOR);
+  auto kick = request();
+  kick.mutable_remove_member()->set_member_id(sam_id_);
+  EXPECT_TRUE(act(kRiya, kick, 32'000)) << "the new facilitator has the tools";
+}
+
+TEST_F(RoomActions, SlowModeSpacesParticipantsOut) {
+  auto slow = request();
+  slow.mutable_set_slow_mode()->set_seconds(10);
+  ASSERT_TRUE(act(kAlex, slow));
+  EXPECT_TRUE(room().post(kSam, "one", "", 1'000));
+  auto second = room().post(kSam, "two", "", 5'000);
+  ASSERT_FALSE(second);
+  EXPECT_EQ(second.refusal().code, ERROR_CODE_RATE_LIMITED);
+  EXPECT_TRUE(room().post(kSam, "two", "", 11'000));
+  EXPECT_TRUE(room().post(kAlex, "a", "", 11'001));
+  EXPECT_TRUE(room().post(kAlex, "b", "", 11'002)) << "facilitators are exempt";
+}
+
+TEST_F(RoomActions, DirectMessagesFollowTheRoomsSettings) {
+  auto to_sam = request();
+  to_sam.mutable_send_direct_message()->set_member_id(sam_id_);
+  to_sam.mutable_send_direct_message()->set_text("psst");
+  auto refused = act(kRiya, to_sam);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.refusal().code, ERROR_CODE_PERMISSION_DENIED);
+  auto to_facilitators = request();
+  to_facilitators.mutable_send_direct_message()->set_text("can we talk after?");
+  ASSERT_TRUE(act(kRiya, to_facilitators));
+  const auto messages = alex_->privates(PrivateEvent::kDirectMessage);
+  ASSERT_EQ(messages.size(), 1u);
+  EXPECT_EQ(messages[0].direct_message().text(), "can we talk after?");
+  EXPECT_TRUE(sam_->private_events.empty());
+
+  auto allow = request();
+  allow.mutable_set_permission()->set_action(ACTION_DIRECT_MESSAGE);
+  allow.mutable_set_permission()->set_min_role(ROLE_PARTICIPANT);
+  ASSERT_TRUE(act(kAlex, allow));
+  ASSERT_TRUE(act(kRiya, to_sam));
+  ASSERT_EQ(sam_->private_events.size(), 1u);
+  EXPECT_EQ(sam_->private_events[0].direct_message().from().display_name(), "Riya");
+}
+
+TEST_F(RoomActions, EndSessionClosesTheRoomForEveryone) {
+  ASSERT_TRUE(room().post(kSam, "thanks all", "", 11));
+  auto end = request();
+  end.mutable_end_session();
+  auto refused = act(kSam, end);
+  ASSERT_FALSE(refused);
+  ASSERT_TRUE(act(kAlex, end));
+  EXPECT_TRUE(sam_->events.back().has_session_ended());
+  EXPECT_EQ(room().member_count(), 0u);
+  for (auto* sink : {alex_.get(), sam_.get(), riya_.get()}) {
+    EXPECT_EQ(sink->removed, std::vector<std::string>{"tuesday"});
+  }
+  auto next_week = join(kSam, "Sam", sam_, 100);
+  for (const auto& event : next_week.recent_events()) {
+    EXPECT_FALSE(event.has_message_posted()) << "what was said stays with that session";
+  }
+}
+
+TEST_F(RoomActions, HandsQueueInOrderAndTheFloorAnswersThem) {
+  auto moderated = request();
+  moderated.mutable_set_moderated()->set_moderated(true);
+  ASSERT_TRUE(act(kAlex, moderated));
+  auto raise = request();
+  raise.mutable_set_hand()->set_raised(true);
+  raise.mutable_set_hand()->set_question("What about relapse?");
+  ASSERT_TRUE(act(kRiya, raise));
+  ASSERT_TRUE(act(kSam, raise));
+  auto kim = std::make_shared<RecordingSink>();
+  auto snapshot = join(4, "Kim", kim, 20);
+  ASSERT_EQ(snapshot.hand_queue_size(), 2);
+  EXPECT_EQ(snapshot.hand_queue(0), riya_id_);
+  ASSERT_EQ(alex_->privates(PrivateEvent::kQuestion).size(), 2u);  // Riya, then Sam
+  EXPECT_EQ(alex_->privates(PrivateEvent::kQuestion)[0].question().text(), "What about relapse?");
+  EXPECT_TRUE(sam_->privates(PrivateEvent::kQuestion).empty());
+  EXPECT_FALSE(room().post(kRiya, "question", "", 21));
+  auto floor = request();
+  floor.mutable_set_floor()->set_member_id(riya_id_);
+  floor.mutable_set_floor()->set_has_floor(true);
+  ASSERT_TRUE(act(kAlex, floor));
+  EXPECT_TRUE(room().post(kRiya, "question", "", 22));
+  auto later = join(5, "Lee", std::make_shared<RecordingSink>(), 23);
+  ASSERT_EQ(later.hand_queue_size(), 1);
+  EXPECT_EQ(later.hand_queue(0), sam_id_);
+}
+
+}  // namespace
