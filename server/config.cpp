@@ -63,6 +63,12 @@ std::optional<Config> parse_config(int argc, char** argv, int* exit_code) {
   app.add_option("--snapshot-history-events", l.snapshot_history_events,
                  "Recent events kept per room and sent on join")
       ->check(CLI::Range(0u, 100'000u));
+  app.add_option("--facilitator-grace-seconds", l.facilitator_grace_seconds,
+                 "Seconds a facilitator who dropped has to return before a co-facilitator "
+                 "takes over")
+      ->check(CLI::Range(1u, 86'400u));
+  app.add_option("--max-agreement-bytes", l.max_agreement_bytes, "Largest group agreement")
+      ->check(CLI::Range(1u, 64u * 1024u));
   app.add_option("--outbound-queue-max-bytes", l.outbound_queue_max_bytes,
                  "Bytes queued for a slow client before it is disconnected")
       ->check(CLI::Range(std::size_t{64 * 1024}, std::size_t{1} << 32));

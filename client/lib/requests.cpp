@@ -38,6 +38,13 @@ ClientMessage make_leave_room(const std::string& room_id) {
   return message;
 }
 
+ClientMessage make_room_action(const std::string& room_id, const std::string& reason) {
+  ClientMessage message;
+  message.mutable_room_action()->set_room_id(room_id);
+  message.mutable_room_action()->set_reason(reason);
+  return message;
+}
+
 ClientMessage make_send_message(const std::string& room_id, const std::string& text,
                                 const std::string& client_message_id) {
   ClientMessage message;

@@ -1,31 +1,139 @@
 #include "circle_client/room_view.hpp"
 
+#include <algorithm>
+
 namespace circle::client {
 
-RoomView::RoomView(const circle::v1::RoomSnapshot& snapshot)
+using namespace circle::v1;
+
+RoomView::RoomView(const RoomSnapshot& snapshot)
     : info_(snapshot.room()),
+      settings_(snapshot.settings()),
       last_seq_(snapshot.last_seq()),
-      my_member_id_(snapshot.your_member_id()) {
-  for (const auto& member : snapshot.members()) members_[member.member_id()] = member;
+      my_member_id_(snapshot.your_member_id()),
+      hand_queue_(snapshot.hand_queue().begin(), snapshot.hand_queue().end()),
+      round_(snapshot.round()),
+      waiting_(snapshot.waiting().begin(), snapshot.waiting().end()) {
+  for (const auto& member : snapshot.members()) {
+    members_[member.member_id()] = member;
+    names_[member.member_id()] = member.display_name();
+  }
+  for (const auto& alert : snapshot.open_alerts()) open_alerts_[alert.alert_id()] = alert;
+  for (const auto& identity : snapshot.identities()) {
+    identities_[identity.member_id()] = identity.account_id();
+  }
 }
 
-RoomView::Applied RoomView::apply(const circle::v1::RoomEvent& event) {
+RoomView::Applied RoomView::apply(const RoomEvent& event) {
   if (event.seq() <= last_seq_) return Applied::kDuplicate;
   const bool gap = event.seq() != last_seq_ + 1;
   last_seq_ = event.seq();
-  if (event.has_member_joined()) {
-    const auto& member = event.member_joined().member();
-    members_[member.member_id()] = member;
-  } else if (event.has_member_left()) {
-    members_.erase(event.member_left().member().member_id());
+  auto remove_hand = [&](std::uint64_t id) {
+    hand_queue_.erase(std::remove(hand_queue_.begin(), hand_queue_.end(), id), hand_queue_.end());
+  };
+  switch (event.kind_case()) {
+    case RoomEvent::kMemberJoined: {
+      const auto& member = event.member_joined().member();
+      members_[member.member_id()] = member;
+      names_[member.member_id()] = member.display_name();
+      break;
+    }
+    case RoomEvent::kMemberLeft: {
+      const auto id = event.member_left().member().member_id();
+      members_.erase(id);
+      identities_.erase(id);
+      remove_hand(id);
+      break;
+    }
+    case RoomEvent::kMemberUpdated: {
+      const auto& updated = event.member_updated();
+      for (const auto& member : updated.members()) {
+        members_[member.member_id()] = member;
+        if (member.hand_raised()) {
+          if (std::find(hand_queue_.begin(), hand_queue_.end(), member.member_id()) ==
+              hand_queue_.end()) {
+            hand_queue_.push_back(member.member_id());
+          }
+        } else {
+          remove_hand(member.member_id());
+        }
+      }
+      break;
+    }
+    case RoomEvent::kRoomUpdated:
+      settings_ = event.room_updated().settings();
+      info_.set_title(settings_.title());
+      info_.set_locked(settings_.locked());
+      break;
+    case RoomEvent::kRoundUpdated:
+      round_ = event.round_updated().round();
+      break;
+    case RoomEvent::kSessionEnded:
+      members_.clear();
+      hand_queue_.clear();
+      round_.Clear();
+      waiting_.clear();
+      open_alerts_.clear();
+      break;
+    default:
+      break;
   }
   info_.set_member_count(static_cast<std::uint32_t>(members_.size()));
   return gap ? Applied::kGap : Applied::kApplied;
 }
 
-const circle::v1::Member* RoomView::member(std::uint64_t member_id) const {
+void RoomView::apply_private(const PrivateEvent& event) {
+  switch (event.kind_case()) {
+    case PrivateEvent::kWaitingRoom:
+      waiting_.assign(event.waiting_room().waiting().begin(), event.waiting_room().waiting().end());
+      break;
+    case PrivateEvent::kSupportAlert:
+      open_alerts_[event.support_alert().alert_id()] = event.support_alert();
+      break;
+    case PrivateEvent::kSupportAcknowledged:
+      open_alerts_.erase(event.support_acknowledged().alert_id());
+      break;
+    case PrivateEvent::kMemberIdentity:
+      identities_[event.member_identity().member_id()] = event.member_identity().account_id();
+      break;
+    default:
+      break;
+  }
+}
+
+const Member* RoomView::member(std::uint64_t member_id) const {
   auto found = members_.find(member_id);
   return found == members_.end() ? nullptr : &found->second;
+}
+
+std::string RoomView::name_of(std::uint64_t member_id) const {
+  auto found = names_.find(member_id);
+  return found == names_.end() ? "someone" : found->second;
+}
+
+std::vector<const Member*> RoomView::find_by_name(const std::string& name) const {
+  std::vector<const Member*> found;
+  for (const auto& [id, member] : members_) {
+    if (member.display_name() == name) found.push_back(&member);
+  }
+  return found;
+}
+
+Role RoomView::required_role(Action action) const {
+  for (const auto& permission : settings_.permissions()) {
+    if (permission.action() == action) return permission.min_role();
+  }
+  return ROLE_FACILITATOR;
+}
+
+bool RoomView::may(Action action) const {
+  const auto* self = me();
+  return self && self->role() >= required_role(action);
+}
+
+bool RoomView::i_facilitate() const {
+  const auto* self = me();
+  return self && self->role() >= ROLE_CO_FACILITATOR;
 }
 
 }  // namespace circle::client

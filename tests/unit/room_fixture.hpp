@@ -102,5 +102,4 @@ class RoomTest : public ::testing::Test {
   std::shared_ptr<RecordingSink> riya_ = std::make_shared<RecordingSink>();
 };
 
-
 }  // namespace circle::test

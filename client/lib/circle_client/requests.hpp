@@ -14,6 +14,10 @@ circle::v1::ClientMessage make_create_room(const std::string& room_id, const std
 circle::v1::ClientMessage make_list_rooms();
 circle::v1::ClientMessage make_join_room(const std::string& room_id);
 circle::v1::ClientMessage make_leave_room(const std::string& room_id);
+// A RoomActionRequest for `room_id`; set the action on
+// message.mutable_room_action() before sending.
+circle::v1::ClientMessage make_room_action(const std::string& room_id,
+                                           const std::string& reason = {});
 circle::v1::ClientMessage make_send_message(const std::string& room_id, const std::string& text,
                                             const std::string& client_message_id = {});
 
