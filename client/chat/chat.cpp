@@ -19,6 +19,7 @@
 #include "circle_client/requests.hpp"
 #include "circle_client/room_view.hpp"
 #include "circle_client/sync_client.hpp"
+#include "commands.hpp"
 #include "render.hpp"
 
 namespace circle::chat {
@@ -47,13 +48,12 @@ extern "C" void on_sigint(int) {
 
 const char kHelp[] =
     "Commands:\n"
-    "    /join <room>   join a room (it is created if it does not exist)\n"
-    "    /leave [room]  leave the current room (or the one named)\n"
-    "    /rooms         list the rooms on this server\n"
-    "    /who           who is in the current room\n"
-    "    /help          this list\n"
-    "    /quit          leave and exit (Ctrl-D and Ctrl-C do too)\n"
-    "Anything else is sent as a message to the current room.";
+    "    /join <room>                   join a room (it is created if it does not exist)\n"
+    "    /leave [room]                  leave the current room (or the one named)\n"
+    "    /rooms                         list the rooms on this server\n"
+    "    /who                           who is here, hands raised, whose turn it is\n"
+    "    /help                          this list\n"
+    "    /quit                          leave and exit (Ctrl-D and Ctrl-C do too)";
 
 // Output lines produced anywhere, printed by the main thread only (Readline
 // is not thread-safe).
@@ -125,6 +125,15 @@ class ChatSession {
   void leave(std::string room_id);
   void list_rooms();
   void who();
+  void help();
+  // The room messages and commands go to; empty when none. Any thread.
+  std::string current_room();
+  // Adds a joined room from its snapshot and shows it. Needs rooms_mutex_.
+  void enter(const std::string& room_id, const circle::v1::RoomSnapshot& snapshot);
+  // The room dropped us (removed, banned, session ended). Needs rooms_mutex_.
+  void forget(const std::string& room_id);
+  void on_private(const circle::v1::PrivateEvent& event);
+  void act(const circle::v1::RoomActionRequest& action, const std::string& done);
   void say(const std::string& text);
   void print(std::string line) { printer_.post(std::move(line)); }
 
@@ -137,7 +146,7 @@ class ChatSession {
   std::map<std::string, RoomView> rooms_;
   // Events of rooms whose join reply is still on its way; applied after it.
   std::map<std::string, std::vector<circle::v1::RoomEvent>> joining_;
-  std::string current_room_;
+  std::string current_room_;   // guarded by rooms_mutex_
   circle::v1::Limits limits_;  // from Welcome
   std::atomic<bool> disconnected_{false};
   std::atomic<bool> quitting_{false};
@@ -215,6 +224,7 @@ void ChatSession::on_event(const ServerMessage& message) {
     print(render_error("request", message.error()));
     return;
   }
+  if (message.has_private_event()) return on_private(message.private_event());
   if (!message.has_room_event()) return;
   const auto& event = message.room_event();
   std::lock_guard lock(rooms_mutex_);
@@ -231,7 +241,72 @@ void ChatSession::show(RoomView& room, const circle::v1::RoomEvent& event) {
   if (applied == RoomView::Applied::kGap) {
     print("! Some messages in " + event.room_id() + " were missed.");
   }
-  print(render_event(event, render_));
+  print(render_event(event, render_, &room));
+  const bool removed =
+      event.has_member_left() && event.member_left().member().member_id() == room.my_member_id();
+  if (removed || event.has_session_ended()) {
+    const std::string room_id = event.room_id();
+    forget(room_id);  // `room` is gone from here on
+    print("* You are no longer in " + room_id + "." +
+          (event.has_session_ended() ? " /join " + room_id + " to come back another time." : ""));
+  }
+}
+
+void ChatSession::enter(const std::string& room_id, const circle::v1::RoomSnapshot& snapshot) {
+  auto [room, inserted] = rooms_.insert_or_assign(room_id, RoomView(snapshot));
+  render_.show_room = rooms_.size() > 1;
+  current_room_ = room_id;
+  for (auto& line : render_join(room->second, snapshot, render_)) print(std::move(line));
+}
+
+void ChatSession::forget(const std::string& room_id) {
+  rooms_.erase(room_id);
+  render_.show_room = rooms_.size() > 1;
+  if (current_room_ == room_id) current_room_ = rooms_.empty() ? "" : rooms_.begin()->first;
+}
+
+void ChatSession::on_private(const circle::v1::PrivateEvent& event) {
+  std::lock_guard lock(rooms_mutex_);
+  if (event.has_admission()) {
+    if (event.admission().admitted()) {
+      enter(event.room_id(), event.admission().snapshot());
+    } else {
+      print(render_private(event, render_));
+    }
+    return;
+  }
+  auto found = rooms_.find(event.room_id());
+  RoomView* room = found == rooms_.end() ? nullptr : &found->second;
+  if (room) room->apply_private(event);
+  if (auto line = render_private(event, render_, room); !line.empty()) print(std::move(line));
+}
+
+std::string ChatSession::current_room() {
+  std::lock_guard lock(rooms_mutex_);
+  return current_room_;
+}
+
+void ChatSession::act(const circle::v1::RoomActionRequest& action, const std::string& done) {
+  auto message = circle::client::make_room_action(current_room());
+  *message.mutable_room_action() = action;
+  message.mutable_room_action()->set_room_id(current_room());
+  if (call(std::move(message), "that") && !done.empty()) print(done);
+}
+
+void ChatSession::help() {
+  print(kHelp);
+  std::lock_guard lock(rooms_mutex_);
+  auto found = rooms_.find(current_room_);
+  const RoomView* room = found == rooms_.end() ? nullptr : &found->second;
+  auto lines = room_command_help(room);
+  if (!lines.empty()) {
+    std::string text = room ? "In " + current_room_ + " you can also use:" : "In a room:";
+    for (auto& line : lines) text += "\n" + line;
+    print(text);
+  }
+  print(
+      "Anything else is sent as a message to the current room. Name members as /who shows "
+      "them, or by #id.");
 }
 
 void ChatSession::join(const std::string& room_id) {
@@ -256,26 +331,27 @@ void ChatSession::join_room(const std::string& room_id) {
   }
   if (!reply) return print("! join failed: no answer from the server");
   if (reply->has_error()) return print(render_error("join", reply->error()));
+  if (reply->join_room().waiting()) {
+    return print("* You are in the waiting room of " + room_id +
+                 ". A facilitator will let you in shortly.");
+  }
   const auto& snapshot = reply->join_room().snapshot();
   std::lock_guard lock(rooms_mutex_);
-  auto [room, inserted] = rooms_.insert_or_assign(room_id, RoomView(snapshot));
-  render_.show_room = rooms_.size() > 1;
-  for (auto& line : render_join(room->second, snapshot, render_)) print(std::move(line));
+  enter(room_id, snapshot);
   // Events that overtook the reply: those already in the snapshot are skipped.
-  for (const auto& event : joining_[room_id]) show(room->second, event);
-  current_room_ = room_id;
+  auto& room = rooms_.at(room_id);
+  for (const auto& event : joining_[room_id]) {
+    show(room, event);
+    if (!rooms_.contains(room_id)) break;  // removed meanwhile
+  }
 }
 
 void ChatSession::leave(std::string room_id) {
-  if (room_id.empty()) room_id = current_room_;
+  if (room_id.empty()) room_id = current_room();
   if (room_id.empty()) return print("! You are not in a room.");
   if (!call(circle::client::make_leave_room(room_id), "leave")) return;
-  {
-    std::lock_guard lock(rooms_mutex_);
-    rooms_.erase(room_id);
-    render_.show_room = rooms_.size() > 1;
-    if (current_room_ == room_id) current_room_ = rooms_.empty() ? "" : rooms_.begin()->first;
-  }
+  std::lock_guard lock(rooms_mutex_);
+  forget(room_id);
   print("* You left " + room_id + "." +
         (current_room_.empty() ? "" : " Messages now go to " + current_room_ + "."));
 }
@@ -290,18 +366,18 @@ void ChatSession::who() {
   std::lock_guard lock(rooms_mutex_);
   auto found = rooms_.find(current_room_);
   if (found == rooms_.end()) return print("! You are not in a room. /join <room> first.");
-  print("* " + std::to_string(found->second.members().size()) + " in " + current_room_ + ": " +
-        render_members(found->second));
+  for (auto& line : render_who(found->second)) print(std::move(line));
 }
 
 void ChatSession::say(const std::string& text) {
-  if (current_room_.empty()) return print("! You are not in a room. /join <room> first.");
+  const std::string room_id = current_room();
+  if (room_id.empty()) return print("! You are not in a room. /join <room> first.");
   if (limits_.max_text_bytes() && text.size() > limits_.max_text_bytes()) {
     return print("! Not sent: the message is " + std::to_string(text.size()) +
                  " bytes; this server takes at most " + std::to_string(limits_.max_text_bytes()) +
                  ". Split it into shorter messages.");
   }
-  call(circle::client::make_send_message(current_room_, text), "send");
+  call(circle::client::make_send_message(room_id, text), "send");
 }
 
 bool ChatSession::handle_line(const std::string& raw) {
@@ -317,7 +393,7 @@ bool ChatSession::handle_line(const std::string& raw) {
   words >> command >> argument;
   if (command == "/quit" || command == "/exit") return false;
   if (command == "/help") {
-    print(kHelp);
+    help();
   } else if (command == "/rooms") {
     list_rooms();
   } else if (command == "/join") {
@@ -332,7 +408,21 @@ bool ChatSession::handle_line(const std::string& raw) {
   } else if (command == "/who") {
     who();
   } else {
-    print("! Unknown command " + command + ". Type /help for the list.");
+    CommandContext context{.room = [this]() -> std::optional<RoomView> {
+                             std::lock_guard lock(rooms_mutex_);
+                             auto found = rooms_.find(current_room_);
+                             if (found == rooms_.end()) return std::nullopt;
+                             return found->second;
+                           },
+                           .act = [this](const circle::v1::RoomActionRequest& action,
+                                         const std::string& done) { act(action, done); },
+                           .print = [this](std::string text) { print(std::move(text)); }};
+    std::string rest;
+    std::getline(words >> std::ws, rest);
+    if (!argument.empty()) rest = argument + (rest.empty() ? "" : " " + rest);
+    if (!run_room_command(command, rest, context)) {
+      print("! Unknown command " + command + ". Type /help for the list.");
+    }
   }
   return true;
 }

@@ -65,27 +65,263 @@ std::string name_of(const circle::v1::Member& member) {
 
 }  // namespace
 
-std::string render_event(const circle::v1::RoomEvent& event, const RenderOptions& options) {
-  std::string line = "[" + clock_time(event.server_time_unix_ms(), options.local_time) + "] ";
-  if (options.show_room) line += "(" + event.room_id() + ") ";
+namespace {
+
+using namespace circle::v1;
+
+std::string with_note(const std::string& note) {
+  return note.empty() ? "" : ": " + sanitize(note, true);
+}
+
+std::string duration_text(std::int64_t ms) {
+  const std::int64_t minutes = (ms + 59'999) / 60'000;
+  if (minutes < 60) return std::to_string(minutes) + " min";
+  return std::to_string((minutes + 59) / 60) + " h";
+}
+
+std::string names(const google::protobuf::RepeatedField<std::uint64_t>& ids,
+                  const circle::client::RoomView* room) {
+  std::string list;
+  for (auto id : ids) {
+    if (!list.empty()) list += ", ";
+    list += room ? sanitize(room->name_of(id), true) : "#" + std::to_string(id);
+  }
+  return list;
+}
+
+std::string name_for(std::uint64_t id, const circle::client::RoomView* room) {
+  return room ? sanitize(room->name_of(id), true) : "member " + std::to_string(id);
+}
+
+std::string render_member_update(const MemberUpdated& update, std::int64_t event_ms,
+                                 const circle::client::RoomView* room) {
+  const std::string by = update.has_by() ? name_of(update.by()) : "";
+  std::string who;
+  for (const auto& member : update.members()) {
+    if (!who.empty()) who += ", ";
+    who += name_of(member);
+  }
+  const std::string note = with_note(update.note());
+  switch (update.change()) {
+    case MEMBER_CHANGE_MUTED: {
+      const auto& member = update.members(0);
+      std::string length;
+      if (member.muted_until_unix_ms() > 0) {
+        length = " for " + duration_text(member.muted_until_unix_ms() - event_ms);
+      }
+      return "* " + by + " muted " + who + length + note;
+    }
+    case MEMBER_CHANGE_UNMUTED:
+      return "* " + who + " can speak again" + (by.empty() ? "" : " (unmuted by " + by + ")");
+    case MEMBER_CHANGE_FLOOR_GIVEN:
+      return "* " + by + " gave " + who + " the floor";
+    case MEMBER_CHANGE_FLOOR_TAKEN:
+      return "* " + by + " took the floor back from " + who;
+    case MEMBER_CHANGE_ROLE:
+      return "* " + by + " made " + who + " " + role_name(update.members(0).role()) + note;
+    case MEMBER_CHANGE_FACILITATION: {
+      const auto& next = update.members(update.members_size() - 1);
+      return "* " + name_of(next) + " now facilitates" +
+             (by.empty() ? " (the facilitator did not come back)" : " (handed over by " + by + ")");
+    }
+    case MEMBER_CHANGE_HAND_RAISED:
+      return "* " + who + " raised a hand" +
+             (room ? " (" + std::to_string(room->hand_queue().size()) + " waiting)" : "");
+    case MEMBER_CHANGE_HAND_LOWERED:
+      return "* " + who + "'s hand is down";
+    case MEMBER_CHANGE_AGREEMENT_ACCEPTED:
+      return "* " + who + " accepted the group agreement";
+    default:
+      return "* " + who + " changed";
+  }
+}
+
+std::string render_room_update(const RoomUpdated& update) {
+  const std::string by = name_of(update.by());
+  const auto& settings = update.settings();
+  switch (update.change()) {
+    case ROOM_CHANGE_DETAILS:
+      return "* " + by + " updated the room: \"" + sanitize(settings.title(), true) + "\"" +
+             (settings.topic().empty() ? "" : ", topic: " + sanitize(settings.topic(), true));
+    case ROOM_CHANGE_AGREEMENT:
+      return settings.agreement().empty() ? "* " + by + " removed the group agreement"
+                                          : "* " + by + " set the group agreement:\n    " +
+                                                sanitize(settings.agreement(), false) +
+                                                "\n  Type /accept to agree to it before you post.";
+    case ROOM_CHANGE_LOCK:
+      return "* " + by +
+             (settings.locked() ? " locked the room: no one new can join" : " unlocked the room");
+    case ROOM_CHANGE_WAITING_ROOM:
+      return "* " + by +
+             (settings.waiting_room() ? " turned the waiting room on"
+                                      : " turned the waiting room off");
+    case ROOM_CHANGE_MODERATED:
+      return "* " + by +
+             (settings.moderated() ? " turned moderated mode on: raise your hand (/hand) to speak"
+                                   : " turned moderated mode off: everyone may speak");
+    case ROOM_CHANGE_SLOW_MODE:
+      return "* " + by +
+             (settings.slow_mode_seconds() ? " set slow mode: one message every " +
+                                                 std::to_string(settings.slow_mode_seconds()) + " s"
+                                           : " turned slow mode off");
+    case ROOM_CHANGE_PERMISSIONS:
+      return "* " + by + " changed who may do what (/help shows what you can do)";
+    default:
+      return "* " + by + " changed the room";
+  }
+}
+
+std::string render_round(const RoundUpdated& update, const circle::client::RoomView* room) {
+  const auto& round = update.round();
+  const std::string next =
+      round.active() ? " " + name_for(round.speaker_member_id(), room) + "'s turn." : "";
+  const std::string previous = name_for(update.previous_speaker_member_id(), room);
+  switch (update.change()) {
+    case ROUND_CHANGE_STARTED:
+      return "* " + name_of(update.by()) +
+             " started a check-in round: " + names(round.order(), room) + "." + next +
+             " (/done when finished, /pass to pass)";
+    case ROUND_CHANGE_FINISHED:
+      return "* " + previous + " finished." + (round.active() ? next : " The round is over.");
+    case ROUND_CHANGE_PASSED:
+      return "* " + previous + " passed." + (round.active() ? next : " The round is over.");
+    case ROUND_CHANGE_SKIPPED:
+      return "* " + previous + " was skipped." + (round.active() ? next : " The round is over.");
+    case ROUND_CHANGE_ENDED:
+      return "* The round is over.";
+    default:
+      return "* The round changed." + next;
+  }
+}
+
+std::string render_left(const MemberLeft& left) {
+  const std::string who = name_of(left.member());
+  switch (left.reason()) {
+    case LEAVE_REASON_DISCONNECTED:
+      return "* " + who + " disconnected";
+    case LEAVE_REASON_REMOVED:
+      return "* " + who + " was removed by " + name_of(left.by()) + with_note(left.note());
+    case LEAVE_REASON_BANNED:
+      return "* " + who + " was banned by " + name_of(left.by()) + with_note(left.note());
+    default:
+      return "* " + who + " left";
+  }
+}
+
+std::string prefix(std::int64_t unix_ms, const std::string& room_id, const RenderOptions& options) {
+  std::string line = "[" + clock_time(unix_ms, options.local_time) + "] ";
+  if (options.show_room) line += "(" + room_id + ") ";
+  return line;
+}
+
+}  // namespace
+
+std::string render_event(const RoomEvent& event, const RenderOptions& options,
+                         const circle::client::RoomView* room) {
+  std::string line = prefix(event.server_time_unix_ms(), event.room_id(), options);
   switch (event.kind_case()) {
-    case circle::v1::RoomEvent::kMessagePosted:
-      line += name_of(event.message_posted().sender()) + ": " +
-              sanitize(event.message_posted().text(), options.single_line);
+    case RoomEvent::kMessagePosted: {
+      const auto& posted = event.message_posted();
+      line += "#" + std::to_string(event.seq()) + " " + name_of(posted.sender()) + ": " +
+              (posted.text().empty() ? "(removed)" : sanitize(posted.text(), options.single_line));
       break;
-    case circle::v1::RoomEvent::kMemberJoined:
+    }
+    case RoomEvent::kMemberJoined:
       line += "* " + name_of(event.member_joined().member()) + " joined";
       break;
-    case circle::v1::RoomEvent::kMemberLeft:
-      line +=
-          "* " + name_of(event.member_left().member()) +
-          (event.member_left().reason() == circle::v1::LEAVE_REASON_DISCONNECTED ? " disconnected"
-                                                                                 : " left");
+    case RoomEvent::kMemberLeft:
+      line += render_left(event.member_left());
       break;
-    default:
+    case RoomEvent::kMemberUpdated:
+      line += render_member_update(event.member_updated(), event.server_time_unix_ms(), room);
+      break;
+    case RoomEvent::kRoomUpdated:
+      line += render_room_update(event.room_updated());
+      break;
+    case RoomEvent::kMessageRedacted:
+      line += "* " + name_of(event.message_redacted().by()) + " removed message #" +
+              std::to_string(event.message_redacted().seq()) +
+              with_note(event.message_redacted().note());
+      break;
+    case RoomEvent::kMessagePinned:
+      line += "* " + name_of(event.message_pinned().by()) +
+              (event.message_pinned().pinned() ? " pinned #" : " unpinned #") +
+              std::to_string(event.message_pinned().seq());
+      break;
+    case RoomEvent::kRoundUpdated:
+      line += render_round(event.round_updated(), room);
+      break;
+    case RoomEvent::kSessionEnded:
+      line += "* " + name_of(event.session_ended().by()) + " ended the session" +
+              with_note(event.session_ended().note()) + ". Thank you for being here.";
+      break;
+    case RoomEvent::KIND_NOT_SET:
       line += "* (an event this client does not know)";
       break;
   }
+  if (options.single_line) line = sanitize(line, true);
+  return line;
+}
+
+std::string render_private(const PrivateEvent& event, const RenderOptions& options,
+                           const circle::client::RoomView* room) {
+  std::string line = prefix(event.server_time_unix_ms(), event.room_id(), options);
+  switch (event.kind_case()) {
+    case PrivateEvent::kDirectMessage: {
+      const auto& message = event.direct_message();
+      line += "(private" + std::string(message.to_member_id() == 0 ? ", to facilitators" : "") +
+              ") " + name_of(message.from()) + ": " + sanitize(message.text(), options.single_line);
+      break;
+    }
+    case PrivateEvent::kSupportAlert: {
+      const auto& alert = event.support_alert();
+      line += "!! " + name_of(alert.from()) + " asked for support" +
+              (alert.text().empty() ? "" : ": " + sanitize(alert.text(), options.single_line)) +
+              "  (/ack " + std::to_string(alert.alert_id()) + " when you respond)";
+      break;
+    }
+    case PrivateEvent::kSupportAcknowledged:
+      line += "* " + name_of(event.support_acknowledged().by()) + " is responding to alert " +
+              std::to_string(event.support_acknowledged().alert_id());
+      break;
+    case PrivateEvent::kYourAlertAcknowledged:
+      line += "* " + name_of(event.your_alert_acknowledged().by()) +
+              " has seen your request for support and will reach out to you";
+      break;
+    case PrivateEvent::kMessageReported:
+      line += "! " + name_of(event.message_reported().by()) + " reported message #" +
+              std::to_string(event.message_reported().seq()) +
+              with_note(event.message_reported().note());
+      break;
+    case PrivateEvent::kWaitingRoom: {
+      const auto& waiting = event.waiting_room().waiting();
+      if (waiting.empty()) {
+        line += "* The waiting room is empty";
+      } else {
+        line += "* Waiting to join:";
+        for (const auto& person : waiting) {
+          line += " " + sanitize(person.display_name(), true) + " (/admit " +
+                  std::to_string(person.waiting_id()) + ")";
+        }
+      }
+      break;
+    }
+    case PrivateEvent::kAdmission:
+      line += event.admission().admitted() ? "* You were admitted"
+                                           : "! You were not admitted to " + event.room_id();
+      break;
+    case PrivateEvent::kMemberIdentity:
+      return {};  // kept in the room view for /who, not shown as a line
+    case PrivateEvent::kQuestion:
+      line += "? " + name_of(event.question().from()) +
+              " asks: " + sanitize(event.question().text(), options.single_line);
+      break;
+    case PrivateEvent::KIND_NOT_SET:
+      line += "* (a private event this client does not know)";
+      break;
+  }
+  (void)room;
+  if (options.single_line) line = sanitize(line, true);
   return line;
 }
 
@@ -103,6 +339,51 @@ std::string render_members(const circle::client::RoomView& room) {
   return list;
 }
 
+std::vector<std::string> render_who(const circle::client::RoomView& room) {
+  std::vector<std::string> lines;
+  lines.push_back("* " + std::to_string(room.members().size()) + " in " + room.info().room_id() +
+                  ": " + render_members(room));
+  if (room.i_facilitate()) {
+    for (const auto& [id, member] : room.members()) {
+      std::string line =
+          "    #" + std::to_string(id) + " " + name_of(member) + "  " + role_name(member.role());
+      auto account = room.identities().find(id);
+      if (account != room.identities().end()) line += "  account " + account->second;
+      if (member.muted()) line += "  [muted]";
+      if (member.has_floor()) line += "  [floor]";
+      if (member.hand_raised()) line += "  [hand]";
+      if (!room.settings().agreement().empty() && !member.agreement_accepted()) {
+        line += "  [agreement not accepted]";
+      }
+      lines.push_back(line);
+    }
+  }
+  if (!room.hand_queue().empty()) {
+    std::string hands = "* Hands up, in order:";
+    for (auto id : room.hand_queue()) hands += " " + sanitize(room.name_of(id), true);
+    lines.push_back(hands);
+  }
+  if (room.round().active()) {
+    lines.push_back(
+        "* Check-in round: " + sanitize(room.name_of(room.round().speaker_member_id()), true) +
+        "'s turn (order: " + names(room.round().order(), &room) + ")");
+  }
+  if (room.i_facilitate()) {
+    for (const auto& waiting : room.waiting()) {
+      lines.push_back("* Waiting: " + sanitize(waiting.display_name(), true) + " (/admit " +
+                      std::to_string(waiting.waiting_id()) + ", account " + waiting.account_id() +
+                      ")");
+    }
+    for (const auto& [id, alert] : room.open_alerts()) {
+      lines.push_back("!! Open support alert " + std::to_string(id) + " from " +
+                      name_of(alert.from()) +
+                      (alert.text().empty() ? "" : ": " + sanitize(alert.text(), true)) +
+                      "  (/ack " + std::to_string(id) + ")");
+    }
+  }
+  return lines;
+}
+
 std::vector<std::string> render_join(const circle::client::RoomView& room,
                                      const circle::v1::RoomSnapshot& snapshot,
                                      const RenderOptions& options) {
@@ -114,8 +395,34 @@ std::vector<std::string> render_join(const circle::client::RoomView& room,
           << (me ? role_name(me->role()) : "member") << ". " << room.members().size()
           << " here: " << render_members(room);
   lines.push_back(summary.str());
+  const auto& settings = room.settings();
+  if (!settings.topic().empty()) lines.push_back("* Topic: " + sanitize(settings.topic(), true));
   for (const auto& event : snapshot.recent_events()) {
-    if (event.has_message_posted()) lines.push_back(render_event(event, options));
+    if (event.has_message_posted()) lines.push_back(render_event(event, options, &room));
+  }
+  if (!settings.agreement().empty() && me && !me->agreement_accepted()) {
+    lines.push_back("* Group agreement:\n    " + sanitize(settings.agreement(), false) +
+                    "\n  Type /accept to agree to it; you can post once you have.");
+  }
+  if (settings.moderated()) {
+    lines.push_back("* This room is moderated: raise your hand with /hand to speak.");
+  }
+  if (room.round().active()) {
+    lines.push_back("* A check-in round is running: " +
+                    sanitize(room.name_of(room.round().speaker_member_id()), true) + "'s turn.");
+  }
+  if (room.i_facilitate()) {
+    for (const auto& waiting : room.waiting()) {
+      lines.push_back("* Waiting: " + sanitize(waiting.display_name(), true) + " (/admit " +
+                      std::to_string(waiting.waiting_id()) + ")");
+    }
+    for (const auto& [id, alert] : room.open_alerts()) {
+      lines.push_back("!! Open support alert " + std::to_string(id) + " from " +
+                      name_of(alert.from()) + "  (/ack " + std::to_string(id) + ")");
+    }
+  }
+  if (options.single_line) {
+    for (auto& line : lines) line = sanitize(line, true);
   }
   return lines;
 }

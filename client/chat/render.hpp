@@ -22,14 +22,23 @@ struct RenderOptions {
 std::string role_name(circle::v1::Role role);
 std::string error_code_name(circle::v1::ErrorCode code);
 
-// "[21:30] Alex: hello", "[21:31] * Sam joined", ...
-std::string render_event(const circle::v1::RoomEvent& event, const RenderOptions& options);
+// "[21:30] #12 Alex: hello", "[21:31] * Sam joined", ... `room` (when given)
+// names members that events refer to by id.
+std::string render_event(const circle::v1::RoomEvent& event, const RenderOptions& options,
+                         const circle::client::RoomView* room = nullptr);
+// Private events: direct messages, support alerts, the waiting room, ...
+// Empty when there is nothing to show.
+std::string render_private(const circle::v1::PrivateEvent& event, const RenderOptions& options,
+                           const circle::client::RoomView* room = nullptr);
 // The lines to show after joining: a summary and the recent messages.
 std::vector<std::string> render_join(const circle::client::RoomView& room,
                                      const circle::v1::RoomSnapshot& snapshot,
                                      const RenderOptions& options);
 // "Alex (facilitator), Sam (you), ..."
 std::string render_members(const circle::client::RoomView& room);
+// /who: members, hands, the round; facilitators also see ids, accounts,
+// flags, the waiting room and open support alerts.
+std::vector<std::string> render_who(const circle::client::RoomView& room);
 // "! could not join: there is no room 'x' [ROOM_NOT_FOUND]"
 std::string render_error(const std::string& action, const circle::v1::Error& error);
 std::string render_rooms(const circle::v1::ListRoomsResponse& rooms);

@@ -67,11 +67,11 @@ TEST(Render, EventsShowTimeNameAndText) {
   circle::chat::RenderOptions options;
   options.local_time = false;
   options.single_line = true;
-  EXPECT_EQ(circle::chat::render_event(event, options), "[21:05] Alex: welcome\\neveryone");
+  EXPECT_EQ(circle::chat::render_event(event, options), "[21:05] #3 Alex: welcome\\neveryone");
   options.show_room = true;
   options.single_line = false;
   EXPECT_EQ(circle::chat::render_event(event, options),
-            "[21:05] (tuesday) Alex: welcome\n    everyone");
+            "[21:05] (tuesday) #3 Alex: welcome\n    everyone");
 }
 
 TEST(Render, SanitizeNeutralisesTerminalEscapes) {

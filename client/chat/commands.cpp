@@ -1,0 +1,596 @@
+#include "commands.hpp"
+
+#include <cctype>
+#include <sstream>
+
+#include "render.hpp"
+
+namespace circle::chat {
+namespace {
+
+using circle::client::RoomView;
+using namespace circle::v1;
+
+// Who may use a command: everyone, or those whose role meets an action's
+// minimum in this room, or facilitators (co-facilitator and up).
+struct Need {
+  enum Kind { kEveryone, kAction, kFacilitator } kind = kEveryone;
+  Action action = ACTION_UNSPECIFIED;
+};
+
+struct Command {
+  const char* name;
+  const char* usage;
+  const char* help;
+  Need need;
+  // Builds the action from the arguments; returns an error text to show
+  // instead, or nullopt when `action` is ready (or the command is done).
+  std::function<std::optional<std::string>(std::istringstream& args, const RoomView& room,
+                                           RoomActionRequest& action, std::string& done)>
+      build;
+};
+
+std::string rest_of(std::istringstream& args) {
+  std::string rest;
+  std::getline(args >> std::ws, rest);
+  return rest;
+}
+
+// "#12" or a display name -> member id.
+std::optional<std::string> resolve(const std::string& who, const RoomView& room,
+                                   std::uint64_t& member_id) {
+  if (who.empty()) return "name a member (as shown by /who), or #id";
+  if (who[0] == '#') {
+    try {
+      member_id = std::stoull(who.substr(1));
+    } catch (...) {
+      return "'" + who + "' is not a member id";
+    }
+    if (!room.member(member_id)) return "no one here has id " + who;
+    return std::nullopt;
+  }
+  auto found = room.find_by_name(who);
+  if (found.empty()) return "no one here is called '" + who + "' (see /who)";
+  if (found.size() > 1) return "more than one member is called '" + who + "': use #id (see /who)";
+  member_id = found[0]->member_id();
+  return std::nullopt;
+}
+
+std::optional<std::string> need_seq(std::istringstream& args, std::uint64_t& seq) {
+  std::string word;
+  args >> word;
+  if (!word.empty() && word[0] == '#') word.erase(0, 1);
+  try {
+    seq = std::stoull(word);
+    return std::nullopt;
+  } catch (...) {
+    return "give the message number shown as #N before it";
+  }
+}
+
+std::optional<bool> on_off(std::istringstream& args) {
+  std::string word;
+  args >> word;
+  if (word == "on") return true;
+  if (word == "off") return false;
+  return std::nullopt;
+}
+
+// A command aimed at one member: "/cmd name [reason...]".
+Command member_command(const char* name, const char* help, Action action,
+                       std::function<void(RoomActionRequest&, std::uint64_t)> set) {
+  return {name,
+          "<name> [reason]",
+          help,
+          {Need::kAction, action},
+          [set](std::istringstream& args, const RoomView& room, RoomActionRequest& request,
+                std::string&) -> std::optional<std::string> {
+            std::string who;
+            args >> who;
+            std::uint64_t id = 0;
+            if (auto error = resolve(who, room, id)) return error;
+            set(request, id);
+            request.set_reason(rest_of(args));
+            return std::nullopt;
+          }};
+}
+
+// A room switch: "/cmd on|off".
+Command toggle_command(const char* name, const char* help, Action action,
+                       std::function<void(RoomActionRequest&, bool)> set) {
+  return {name,
+          "on|off",
+          help,
+          {Need::kAction, action},
+          [set](std::istringstream& args, const RoomView&, RoomActionRequest& request,
+                std::string&) -> std::optional<std::string> {
+            auto value = on_off(args);
+            if (!value) return "say on or off";
+            set(request, *value);
+            return std::nullopt;
+          }};
+}
+
+const std::vector<Command>& commands() {
+  static const std::vector<Command> table = {
+      {"/accept",
+       "",
+       "accept the group agreement",
+       {},
+       [](auto&, auto&, RoomActionRequest& r, std::string& done) -> std::optional<std::string> {
+         r.mutable_accept_agreement();
+         done = "* Thank you. You accepted the group agreement.";
+         return std::nullopt;
+       }},
+      {"/agreement",
+       "",
+       "show the group agreement",
+       {},
+       [](auto&, const RoomView& room, RoomActionRequest&,
+          std::string& done) -> std::optional<std::string> {
+         done = room.settings().agreement().empty()
+                    ? "* This room has no group agreement."
+                    : "* Group agreement:\n    " + sanitize(room.settings().agreement(), false);
+         return std::nullopt;
+       }},
+      {"/hand",
+       "[question]",
+       "raise your hand (a question goes to the facilitators only)",
+       {Need::kAction, ACTION_RAISE_HAND},
+       [](std::istringstream& args, auto&, RoomActionRequest& r,
+          std::string&) -> std::optional<std::string> {
+         r.mutable_set_hand()->set_raised(true);
+         r.mutable_set_hand()->set_question(rest_of(args));
+         return std::nullopt;
+       }},
+      {"/lower",
+       "[name]",
+       "lower your hand (facilitators: someone else's)",
+       {},
+       [](std::istringstream& args, const RoomView& room, RoomActionRequest& r,
+          std::string&) -> std::optional<std::string> {
+         std::string who;
+         args >> who;
+         std::uint64_t id = 0;
+         if (!who.empty()) {
+           if (auto error = resolve(who, room, id)) return error;
+         }
+         r.mutable_set_hand()->set_raised(false);
+         r.mutable_set_hand()->set_member_id(id);
+         return std::nullopt;
+       }},
+      {"/pass",
+       "",
+       "pass your turn in a check-in round",
+       {},
+       [](auto&, auto&, RoomActionRequest& r, std::string&) -> std::optional<std::string> {
+         r.mutable_end_turn()->set_passed(true);
+         return std::nullopt;
+       }},
+      {"/done",
+       "",
+       "finish your turn in a check-in round",
+       {},
+       [](auto&, auto&, RoomActionRequest& r, std::string&) -> std::optional<std::string> {
+         r.mutable_end_turn()->set_passed(false);
+         return std::nullopt;
+       }},
+      {"/support",
+       "[message]",
+       "privately ask the facilitators for support (no one else sees it)",
+       {},
+       [](std::istringstream& args, auto&, RoomActionRequest& r,
+          std::string& done) -> std::optional<std::string> {
+         r.mutable_request_support()->set_text(rest_of(args));
+         done = "* Your request for support went to the facilitators only. Someone will reach out.";
+         return std::nullopt;
+       }},
+      {"/dm",
+       "<name|facilitators> <message>",
+       "a private message (to the facilitators: always allowed)",
+       {},
+       [](std::istringstream& args, const RoomView& room, RoomActionRequest& r,
+          std::string& done) -> std::optional<std::string> {
+         std::string who;
+         args >> who;
+         std::uint64_t id = 0;
+         if (who != "facilitators") {
+           if (auto error = resolve(who, room, id)) return error;
+         }
+         const std::string text = rest_of(args);
+         if (text.empty()) return "usage: /dm <name|facilitators> <message>";
+         r.mutable_send_direct_message()->set_member_id(id);
+         r.mutable_send_direct_message()->set_text(text);
+         done = "* (private, to " + sanitize(who, true) + ") " + sanitize(text, true);
+         return std::nullopt;
+       }},
+      {"/report",
+       "<#N> [reason]",
+       "report a message to the facilitators, privately",
+       {},
+       [](std::istringstream& args, auto&, RoomActionRequest& r,
+          std::string& done) -> std::optional<std::string> {
+         std::uint64_t seq = 0;
+         if (auto error = need_seq(args, seq)) return error;
+         r.mutable_report_message()->set_seq(seq);
+         r.set_reason(rest_of(args));
+         done = "* Reported to the facilitators. Thank you.";
+         return std::nullopt;
+       }},
+      {"/mute",
+       "<name> [10m|1h] [reason]",
+       "mute a member (optionally for a time)",
+       {Need::kAction, ACTION_MUTE},
+       [](std::istringstream& args, const RoomView& room, RoomActionRequest& r,
+          std::string&) -> std::optional<std::string> {
+         std::string who, length;
+         args >> who;
+         std::uint64_t id = 0;
+         if (auto error = resolve(who, room, id)) return error;
+         auto* mute = r.mutable_set_muted();
+         mute->set_member_id(id);
+         mute->set_muted(true);
+         const auto position = args.tellg();
+         args >> length;
+         if (auto seconds = parse_duration(length)) {
+           mute->set_duration_seconds(*seconds);
+         } else {
+           args.clear();
+           args.seekg(position);
+         }
+         r.set_reason(rest_of(args));
+         return std::nullopt;
+       }},
+      member_command("/unmute", "let a muted member speak again", ACTION_MUTE,
+                     [](RoomActionRequest& r, std::uint64_t id) {
+                       r.mutable_set_muted()->set_member_id(id);
+                       r.mutable_set_muted()->set_muted(false);
+                     }),
+      member_command("/kick", "remove a member from the room (they may come back)", ACTION_REMOVE,
+                     [](RoomActionRequest& r, std::uint64_t id) {
+                       r.mutable_remove_member()->set_member_id(id);
+                     }),
+      member_command("/ban", "remove a member and keep their account out", ACTION_BAN,
+                     [](RoomActionRequest& r, std::uint64_t id) {
+                       r.mutable_set_banned()->set_member_id(id);
+                       r.mutable_set_banned()->set_banned(true);
+                     }),
+      {"/unban",
+       "<account-id>",
+       "let a banned account back in",
+       {Need::kAction, ACTION_BAN},
+       [](std::istringstream& args, auto&, RoomActionRequest& r,
+          std::string& done) -> std::optional<std::string> {
+         std::string account;
+         args >> account;
+         if (account.empty()) return "usage: /unban <account-id> (as /who showed it)";
+         r.mutable_set_banned()->set_banned(false);
+         r.mutable_set_banned()->set_account_id(account);
+         done = "* " + account + " may join again.";
+         return std::nullopt;
+       }},
+      toggle_command(
+          "/waiting", "turn the waiting room on or off", ACTION_MANAGE_WAITING_ROOM,
+          [](RoomActionRequest& r, bool on) { r.mutable_set_waiting_room()->set_enabled(on); }),
+      {"/admit",
+       "<id|all>",
+       "let someone in from the waiting room",
+       {Need::kAction, ACTION_MANAGE_WAITING_ROOM},
+       [](std::istringstream& args, auto&, RoomActionRequest& r,
+          std::string&) -> std::optional<std::string> {
+         std::string which;
+         args >> which;
+         if (which == "all") {
+           r.mutable_admit_all();
+           return std::nullopt;
+         }
+         try {
+           r.mutable_admit()->set_waiting_id(std::stoull(which));
+         } catch (...) {
+           return "usage: /admit <id|all> (ids are shown with the waiting room)";
+         }
+         r.mutable_admit()->set_admitted(true);
+         return std::nullopt;
+       }},
+      {"/deny",
+       "<id>",
+       "turn someone in the waiting room away",
+       {Need::kAction, ACTION_MANAGE_WAITING_ROOM},
+       [](std::istringstream& args, auto&, RoomActionRequest& r,
+          std::string&) -> std::optional<std::string> {
+         std::string which;
+         args >> which;
+         try {
+           r.mutable_admit()->set_waiting_id(std::stoull(which));
+         } catch (...) {
+           return "usage: /deny <id>";
+         }
+         r.mutable_admit()->set_admitted(false);
+         return std::nullopt;
+       }},
+      {"/lock",
+       "",
+       "no one new may join",
+       {Need::kAction, ACTION_LOCK},
+       [](auto&, auto&, RoomActionRequest& r, std::string&) -> std::optional<std::string> {
+         r.mutable_set_locked()->set_locked(true);
+         return std::nullopt;
+       }},
+      {"/unlock",
+       "",
+       "let people join again",
+       {Need::kAction, ACTION_LOCK},
+       [](auto&, auto&, RoomActionRequest& r, std::string&) -> std::optional<std::string> {
+         r.mutable_set_locked()->set_locked(false);
+         return std::nullopt;
+       }},
+      {"/title",
+       "<text>",
+       "set the room's title",
+       {Need::kAction, ACTION_EDIT_ROOM},
+       [](std::istringstream& args, auto&, RoomActionRequest& r,
+          std::string&) -> std::optional<std::string> {
+         r.mutable_edit_room()->set_title(rest_of(args));
+         return std::nullopt;
+       }},
+      {"/topic",
+       "<text>",
+       "set the session's topic",
+       {Need::kAction, ACTION_EDIT_ROOM},
+       [](std::istringstream& args, auto&, RoomActionRequest& r,
+          std::string&) -> std::optional<std::string> {
+         r.mutable_edit_room()->set_topic(rest_of(args));
+         return std::nullopt;
+       }},
+      {"/setagreement",
+       "<text>",
+       "set the group agreement (everyone accepts it again)",
+       {Need::kAction, ACTION_EDIT_ROOM},
+       [](std::istringstream& args, auto&, RoomActionRequest& r,
+          std::string&) -> std::optional<std::string> {
+         r.mutable_edit_room()->set_agreement(rest_of(args));
+         return std::nullopt;
+       }},
+      {"/redact",
+       "<#N> [reason]",
+       "remove a message's text for everyone",
+       {Need::kAction, ACTION_REDACT},
+       [](std::istringstream& args, auto&, RoomActionRequest& r,
+          std::string&) -> std::optional<std::string> {
+         std::uint64_t seq = 0;
+         if (auto error = need_seq(args, seq)) return error;
+         r.mutable_redact_message()->set_seq(seq);
+         r.set_reason(rest_of(args));
+         return std::nullopt;
+       }},
+      {"/pin",
+       "<#N>",
+       "pin a message",
+       {Need::kAction, ACTION_PIN},
+       [](std::istringstream& args, auto&, RoomActionRequest& r,
+          std::string&) -> std::optional<std::string> {
+         std::uint64_t seq = 0;
+         if (auto error = need_seq(args, seq)) return error;
+         r.mutable_set_pinned()->set_seq(seq);
+         r.mutable_set_pinned()->set_pinned(true);
+         return std::nullopt;
+       }},
+      {"/unpin",
+       "<#N>",
+       "unpin a message",
+       {Need::kAction, ACTION_PIN},
+       [](std::istringstream& args, auto&, RoomActionRequest& r,
+          std::string&) -> std::optional<std::string> {
+         std::uint64_t seq = 0;
+         if (auto error = need_seq(args, seq)) return error;
+         r.mutable_set_pinned()->set_seq(seq);
+         r.mutable_set_pinned()->set_pinned(false);
+         return std::nullopt;
+       }},
+      {"/slow",
+       "<seconds|off>",
+       "slow mode: one message per member every N seconds",
+       {Need::kAction, ACTION_SLOW_MODE},
+       [](std::istringstream& args, auto&, RoomActionRequest& r,
+          std::string&) -> std::optional<std::string> {
+         std::string word;
+         args >> word;
+         if (word == "off") {
+           r.mutable_set_slow_mode()->set_seconds(0);
+           return std::nullopt;
+         }
+         auto seconds = parse_duration(word);
+         if (!seconds) return "usage: /slow <seconds|off>";
+         r.mutable_set_slow_mode()->set_seconds(*seconds);
+         return std::nullopt;
+       }},
+      toggle_command(
+          "/moderated", "only facilitators and those given the floor may speak", ACTION_MODERATE,
+          [](RoomActionRequest& r, bool on) { r.mutable_set_moderated()->set_moderated(on); }),
+      member_command("/floor", "give a member the floor", ACTION_MODERATE,
+                     [](RoomActionRequest& r, std::uint64_t id) {
+                       r.mutable_set_floor()->set_member_id(id);
+                       r.mutable_set_floor()->set_has_floor(true);
+                     }),
+      member_command("/unfloor", "take the floor back", ACTION_MODERATE,
+                     [](RoomActionRequest& r, std::uint64_t id) {
+                       r.mutable_set_floor()->set_member_id(id);
+                       r.mutable_set_floor()->set_has_floor(false);
+                     }),
+      {"/round",
+       "start [names...]|skip|end",
+       "run a check-in round (in join order, or the order you give)",
+       {Need::kAction, ACTION_RUN_ROUND},
+       [](std::istringstream& args, const RoomView& room, RoomActionRequest& r,
+          std::string&) -> std::optional<std::string> {
+         std::string what;
+         args >> what;
+         if (what == "skip") {
+           r.mutable_skip_turn();
+         } else if (what == "end") {
+           r.mutable_end_round();
+         } else if (what == "start") {
+           auto* start = r.mutable_start_round();
+           std::string who;
+           while (args >> who) {
+             std::uint64_t id = 0;
+             if (auto error = resolve(who, room, id)) return error;
+             start->add_order(id);
+           }
+         } else {
+           return "usage: /round start [names...] | /round skip | /round end";
+         }
+         return std::nullopt;
+       }},
+      member_command("/promote", "make a member a co-facilitator", ACTION_PROMOTE,
+                     [](RoomActionRequest& r, std::uint64_t id) {
+                       r.mutable_set_role()->set_member_id(id);
+                       r.mutable_set_role()->set_role(ROLE_CO_FACILITATOR);
+                     }),
+      member_command("/demote", "make a co-facilitator a participant again", ACTION_PROMOTE,
+                     [](RoomActionRequest& r, std::uint64_t id) {
+                       r.mutable_set_role()->set_member_id(id);
+                       r.mutable_set_role()->set_role(ROLE_PARTICIPANT);
+                     }),
+      {"/handover",
+       "[name]",
+       "hand facilitation on (no name: the next member in turn)",
+       {Need::kAction, ACTION_HAND_OVER},
+       [](std::istringstream& args, const RoomView& room, RoomActionRequest& r,
+          std::string&) -> std::optional<std::string> {
+         std::string who;
+         args >> who;
+         std::uint64_t id = 0;
+         if (!who.empty()) {
+           if (auto error = resolve(who, room, id)) return error;
+         }
+         r.mutable_hand_over()->set_member_id(id);
+         return std::nullopt;
+       }},
+      {"/ack",
+       "<alert-id>",
+       "tell a member you are responding to their support request",
+       {Need::kFacilitator},
+       [](std::istringstream& args, auto&, RoomActionRequest& r,
+          std::string& done) -> std::optional<std::string> {
+         std::string id;
+         args >> id;
+         try {
+           r.mutable_acknowledge_support()->set_alert_id(std::stoull(id));
+         } catch (...) {
+           return "usage: /ack <alert-id>";
+         }
+         done = "* Acknowledged. The member has been told you are responding.";
+         return std::nullopt;
+       }},
+      {"/allow",
+       "<action> <role>",
+       "change who may do something, e.g. /allow direct-message participant",
+       {Need::kAction, ACTION_CHANGE_PERMISSIONS},
+       [](std::istringstream& args, auto&, RoomActionRequest& r,
+          std::string&) -> std::optional<std::string> {
+         std::string action, role;
+         args >> action >> role;
+         std::string action_enum = "ACTION_", role_enum = "ROLE_";
+         for (char c : action) action_enum += c == '-' ? '_' : static_cast<char>(std::toupper(c));
+         for (char c : role) role_enum += c == '-' ? '_' : static_cast<char>(std::toupper(c));
+         Action parsed_action;
+         Role parsed_role;
+         if (!Action_Parse(action_enum, &parsed_action) || !Role_Parse(role_enum, &parsed_role)) {
+           return "usage: /allow <action> <role>, e.g. /allow send-message observer "
+                  "(roles: observer, participant, co-facilitator, facilitator)";
+         }
+         r.mutable_set_permission()->set_action(parsed_action);
+         r.mutable_set_permission()->set_min_role(parsed_role);
+         return std::nullopt;
+       }},
+      {"/end",
+       "[reason]",
+       "end the session for everyone",
+       {Need::kAction, ACTION_END_SESSION},
+       [](std::istringstream& args, auto&, RoomActionRequest& r,
+          std::string&) -> std::optional<std::string> {
+         r.mutable_end_session();
+         r.set_reason(rest_of(args));
+         return std::nullopt;
+       }},
+  };
+  return table;
+}
+
+bool allowed(const Need& need, const RoomView* room) {
+  switch (need.kind) {
+    case Need::kEveryone:
+      return true;
+    case Need::kFacilitator:
+      return room && room->i_facilitate();
+    case Need::kAction:
+      return room && room->may(need.action);
+  }
+  return false;
+}
+
+}  // namespace
+
+std::optional<std::uint32_t> parse_duration(const std::string& text) {
+  if (text.empty() || !std::isdigit(static_cast<unsigned char>(text[0]))) return std::nullopt;
+  std::size_t end = 0;
+  unsigned long value = 0;
+  try {
+    value = std::stoul(text, &end);
+  } catch (...) {
+    return std::nullopt;
+  }
+  const std::string unit = text.substr(end);
+  unsigned long scale = 0;
+  if (unit.empty() || unit == "s") {
+    scale = 1;
+  } else if (unit == "m" || unit == "min") {
+    scale = 60;
+  } else if (unit == "h") {
+    scale = 3600;
+  } else {
+    return std::nullopt;
+  }
+  if (value > 30UL * 24 * 3600 / scale) return std::nullopt;
+  return static_cast<std::uint32_t>(value * scale);
+}
+
+bool run_room_command(const std::string& command, const std::string& args, CommandContext& ctx) {
+  for (const auto& entry : commands()) {
+    if (command != entry.name) continue;
+    auto room = ctx.room();
+    if (!room) {
+      ctx.print("! You are not in a room. /join <room> first.");
+      return true;
+    }
+    RoomActionRequest action;
+    std::string done;
+    std::istringstream words(args);
+    if (auto error = entry.build(words, *room, action, done)) {
+      ctx.print("! " + std::string(entry.name) + ": " + *error);
+      return true;
+    }
+    if (action.action_case() == RoomActionRequest::ACTION_NOT_SET) {
+      if (!done.empty()) ctx.print(done);  // answered locally
+      return true;
+    }
+    ctx.act(action, done);
+    return true;
+  }
+  return false;
+}
+
+std::vector<std::string> room_command_help(const RoomView* room) {
+  std::vector<std::string> lines;
+  for (const auto& entry : commands()) {
+    if (!allowed(entry.need, room)) continue;
+    std::string line = std::string("    ") + entry.name;
+    if (*entry.usage) line += std::string(" ") + entry.usage;
+    if (line.size() < 34) line.resize(34, ' ');
+    lines.push_back(line + " " + entry.help);
+  }
+  return lines;
+}
+
+}  // namespace circle::chat
