@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <filesystem>
 #include <iostream>
+#include <map>
 
 #include "chat/chat.hpp"
 
@@ -24,6 +25,16 @@ int main(int argc, char** argv) {
                            "Your name in the group (a pseudonym is fine)");
   chat_command->add_option("--room", chat.room, "Room to join at start (created if missing)");
   chat_command->add_option("--title", chat.title, "Title for a room you create");
+  const std::map<std::string, circle::v1::RoomKind> kinds = {
+      {"group", circle::v1::ROOM_KIND_FACILITATED_GROUP},
+      {"peer-circle", circle::v1::ROOM_KIND_PEER_CIRCLE},
+      {"one-to-one", circle::v1::ROOM_KIND_ONE_TO_ONE},
+      {"talk", circle::v1::ROOM_KIND_TALK}};
+  chat_command
+      ->add_option("--kind", chat.kind,
+                   "Kind of room you create: group (facilitated, the default), peer-circle, "
+                   "one-to-one or talk")
+      ->transform(CLI::CheckedTransformer(kinds, CLI::ignore_case));
 
   CLI11_PARSE(app, argc, argv);
 

@@ -325,8 +325,10 @@ void ChatSession::join_room(const std::string& room_id) {
   if (reply && reply->has_error() &&
       reply->error().code() == circle::v1::ERROR_CODE_ROOM_NOT_FOUND) {
     const std::string title = options_.title.empty() ? room_id : options_.title;
-    if (!call(circle::client::make_create_room(room_id, title), "create room")) return;
-    print("* Created room " + room_id + ".");
+    auto create = circle::client::make_create_room(room_id, title);
+    create.mutable_create_room()->set_kind(options_.kind);
+    if (!call(create, "create room")) return;
+    print("* Created room " + room_id + ". You facilitate it: /help lists what you can do.");
     reply = client_->call(circle::client::make_join_room(room_id), kRequestTimeout);
   }
   if (!reply) return print("! join failed: no answer from the server");

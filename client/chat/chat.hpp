@@ -6,6 +6,8 @@
 
 #include <string>
 
+#include "circle/v1/circle.pb.h"
+
 namespace circle::chat {
 
 struct ChatOptions {
@@ -14,6 +16,8 @@ struct ChatOptions {
   std::string display_name;
   std::string room;   // joined (created if missing) at start when set
   std::string title;  // title for a room this client creates
+  // Preset for a room this client creates.
+  circle::v1::RoomKind kind = circle::v1::ROOM_KIND_FACILITATED_GROUP;
 };
 
 // Runs until /quit, end of input, Ctrl-C, or the server closing the

@@ -136,3 +136,105 @@ TEST(ChatCli, UnreachableServerFailsWithAMessage) {
 }
 
 }  // namespace
+
+namespace {
+
+bool is_room_event(const circle::v1::ServerMessage& m, circle::v1::RoomEvent::KindCase kind) {
+  return m.has_room_event() && m.room_event().kind_case() == kind;
+}
+
+TEST(ChatCli, AFacilitatorRunsASessionWithSlashCommands) {
+  TestServer server;
+  ChildProcess alex(chat_argv(server, "Alex", "tuesday"), {.pipe_stdin = true});
+  ASSERT_TRUE(alex.wait_for_line("You joined", kDeadline)) << alex.transcript();
+  auto sam = server.join("Sam", "tuesday");
+  auto riya = server.join("Riya", "tuesday");
+  ASSERT_TRUE(alex.wait_for_line("* Riya joined", kDeadline)) << alex.transcript();
+
+  alex.write_stdin("/help\n");
+  ASSERT_TRUE(alex.wait_for_line("/mute <name>", kDeadline)) << alex.transcript();
+
+  alex.write_stdin("/setagreement What is said here stays here.\n");
+  ASSERT_TRUE(alex.wait_for_line("Alex set the group agreement", kDeadline)) << alex.transcript();
+  auto refused = call(*sam, client::make_send_message("tuesday", "hi"));
+  ASSERT_TRUE(refused.has_error());
+  EXPECT_EQ(refused.error().code(), circle::v1::ERROR_CODE_AGREEMENT_REQUIRED);
+  auto accept = client::make_room_action("tuesday");
+  accept.mutable_room_action()->mutable_accept_agreement();
+  ASSERT_TRUE(call(*sam, accept).has_room_action());
+  ASSERT_TRUE(alex.wait_for_line("Sam accepted the group agreement", kDeadline));
+
+  alex.write_stdin("/mute Sam 10m talking over others\n");
+  auto muted = alex.wait_for_line("muted Sam", kDeadline);
+  ASSERT_TRUE(muted) << alex.transcript();
+  EXPECT_NE(muted->find("for 10 min: talking over others"), std::string::npos) << *muted;
+  auto denied = call(*sam, client::make_send_message("tuesday", "hello?"));
+  ASSERT_TRUE(denied.has_error());
+  EXPECT_EQ(denied.error().code(), circle::v1::ERROR_CODE_PERMISSION_DENIED);
+
+  auto help = client::make_room_action("tuesday");
+  help.mutable_room_action()->mutable_request_support()->set_text("rough week");
+  ASSERT_TRUE(call(*riya, help).has_room_action());
+  auto alert = alex.wait_for_line("asked for support", kDeadline);
+  ASSERT_TRUE(alert) << alex.transcript();
+  EXPECT_NE(alert->find("Riya asked for support: rough week  (/ack 1"), std::string::npos)
+      << *alert;
+  alex.write_stdin("/ack 1\n");
+  auto acknowledged = riya->wait_event(
+      [](const circle::v1::ServerMessage& m) {
+        return m.has_private_event() && m.private_event().has_your_alert_acknowledged();
+      },
+      kDeadline);
+  ASSERT_TRUE(acknowledged);
+
+  alex.write_stdin("/round start\n");
+  ASSERT_TRUE(
+      alex.wait_for_line("started a check-in round: Alex, Sam, Riya. Alex's turn.", kDeadline))
+      << alex.transcript();
+  alex.write_stdin("/pass\n");
+  ASSERT_TRUE(alex.wait_for_line("Alex passed. Sam's turn.", kDeadline)) << alex.transcript();
+  alex.write_stdin("/round end\n");
+  ASSERT_TRUE(alex.wait_for_line("The round is over", kDeadline)) << alex.transcript();
+
+  alex.write_stdin("/kick Riya\n");
+  auto removed = riya->wait_event(
+      [](const circle::v1::ServerMessage& m) {
+        return is_room_event(m, circle::v1::RoomEvent::kMemberLeft) &&
+               m.room_event().member_left().reason() == circle::v1::LEAVE_REASON_REMOVED;
+      },
+      kDeadline);
+  ASSERT_TRUE(removed);
+  alex.write_stdin("/kick Nobody\n");
+  ASSERT_TRUE(alex.wait_for_line("no one here is called 'Nobody'", kDeadline));
+
+  alex.write_stdin("/end thank you all\n");
+  auto ended = sam->wait_event(
+      [](const circle::v1::ServerMessage& m) {
+        return is_room_event(m, circle::v1::RoomEvent::kSessionEnded);
+      },
+      kDeadline);
+  ASSERT_TRUE(ended);
+  ASSERT_TRUE(alex.wait_for_line("You are no longer in tuesday", kDeadline)) << alex.transcript();
+  alex.close_stdin();
+  EXPECT_EQ(alex.wait_exit(kDeadline), 0);
+}
+
+TEST(ChatCli, ParticipantsHelpListsOnlyWhatTheyMayDo) {
+  TestServer server;
+  auto alex = server.join("Alex", "tuesday", /*create=*/true);
+  ChildProcess sam(chat_argv(server, "Sam", "tuesday"), {.pipe_stdin = true});
+  ASSERT_TRUE(sam.wait_for_line("You joined", kDeadline)) << sam.transcript();
+  sam.write_stdin("/help\n");
+  ASSERT_TRUE(sam.wait_for_line("Anything else is sent", kDeadline)) << sam.transcript();
+  const std::string help = sam.transcript();
+  EXPECT_NE(help.find("/support"), std::string::npos);
+  EXPECT_NE(help.find("/hand"), std::string::npos);
+  EXPECT_EQ(help.find("/kick"), std::string::npos);
+  EXPECT_EQ(help.find("/mute"), std::string::npos);
+  sam.write_stdin("/kick Alex\n");
+  ASSERT_TRUE(sam.wait_for_line("! that failed: remove:", kDeadline)) << sam.transcript();
+  sam.close_stdin();
+  EXPECT_EQ(sam.wait_exit(kDeadline), 0);
+}
+
+}  // namespace
