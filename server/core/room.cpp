@@ -290,6 +290,29 @@ void Room::send_to_facilitators(const PrivateEvent& event) {
   }
 }
 
+void Room::brief_new_facilitator(const Member& member, std::int64_t now_ms) {
+  PrivateEvent waiting = private_event(now_ms);
+  auto* list = waiting.mutable_waiting_room();
+  for (const auto& person : waiting_) *list->add_waiting() = person.view;
+  send_private(member.sink, waiting);
+  for (const auto& [id, alert] : open_alerts_) {
+    PrivateEvent event = private_event(now_ms);
+    *event.mutable_support_alert() = alert;
+    send_private(member.sink, event);
+  }
+  for (const auto& [connection, other] : members_) {
+    PrivateEvent identity = private_event(now_ms);
+    identity.mutable_member_identity()->set_member_id(other.view.member_id());
+    identity.mutable_member_identity()->set_account_id(other.account_id);
+    send_private(member.sink, identity);
+  }
+}
+
+Check Room::check_agreement(const Member& member, const std::string& action) const {
+  if (settings_.agreement().empty() || member.view.agreement_accepted()) return std::nullopt;
+  return Refusal{ERROR_CODE_AGREEMENT_REQUIRED, action + ": accept the group agreement first"};
+}
+
 void Room::send_waiting_room(std::int64_t now_ms) {
   PrivateEvent event = private_event(now_ms);
   auto* list = event.mutable_waiting_room();

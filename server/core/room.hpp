@@ -113,6 +113,11 @@ class Room {
   void send_private(const std::weak_ptr<EventSink>& sink, const circle::v1::PrivateEvent& event);
   void send_to_facilitators(const circle::v1::PrivateEvent& event);
   void send_waiting_room(std::int64_t now_ms);
+  // A member who just became a facilitator gets what facilitators see: the
+  // waiting room, open support alerts and account ids.
+  void brief_new_facilitator(const Member& member, std::int64_t now_ms);
+  // Refuses `action` until the member accepted the room's agreement.
+  Check check_agreement(const Member& member, const std::string& action) const;
   void audit(const Member& actor, const std::string& action, const Member* target,
              const std::string& reason, std::int64_t now_ms, std::string target_account = {});
 

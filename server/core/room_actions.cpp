@@ -375,10 +375,13 @@ Room::ActionResult Room::set_role(Member& actor, std::uint64_t member_id, Role r
           authorize_role_change(actor.view.role(), target->view.role(), role, settings_)) {
     return *refused;
   }
+  const bool was_facilitator = is_facilitator(target->view.role());
   target->view.set_role(role);
   if (is_facilitator(role)) target->view.set_agreement_accepted(true);
   audit(actor, "set role " + role_name(role), target, reason, now_ms);
-  return response(publish_members({target}, MEMBER_CHANGE_ROLE, &actor, reason, now_ms));
+  const auto seq = publish_members({target}, MEMBER_CHANGE_ROLE, &actor, reason, now_ms);
+  if (is_facilitator(role) && !was_facilitator) brief_new_facilitator(*target, now_ms);
+  return response(seq);
 }
 
 std::uint64_t Room::transfer_facilitation(Member* previous, Member& next, const Member* by,
@@ -388,6 +391,7 @@ std::uint64_t Room::transfer_facilitation(Member* previous, Member& next, const 
     previous->view.set_role(ROLE_CO_FACILITATOR);
     changed.push_back(previous);
   }
+  const bool was_facilitator = is_facilitator(next.view.role());
   next.view.set_role(ROLE_FACILITATOR);
   next.view.set_agreement_accepted(true);
   changed.push_back(&next);
@@ -404,7 +408,9 @@ std::uint64_t Room::transfer_facilitation(Member* previous, Member& next, const 
                      .reason = by ? "" : "facilitator did not return within the grace period"};
     audit_->record(entry);
   }
-  return publish_members(changed, MEMBER_CHANGE_FACILITATION, by, "", now_ms);
+  const auto seq = publish_members(changed, MEMBER_CHANGE_FACILITATION, by, "", now_ms);
+  if (!was_facilitator) brief_new_facilitator(next, now_ms);
+  return seq;
 }
 
 Room::ActionResult Room::hand_over(Member& actor, std::uint64_t member_id, std::int64_t now_ms) {
@@ -486,6 +492,7 @@ Room::ActionResult Room::set_hand(Member& actor, const SetHand& request, std::in
     if (auto refused = authorize(ACTION_RAISE_HAND, actor.view.role(), std::nullopt, settings_)) {
       return *refused;
     }
+    if (auto refused = check_agreement(actor, "raise hand")) return *refused;
   }
   if (target->view.hand_raised() == request.raised()) return response(0);
   if (request.raised()) {
@@ -635,6 +642,7 @@ Room::ActionResult Room::direct_message(Member& actor, const SendDirectMessage& 
             authorize(ACTION_DIRECT_MESSAGE, actor.view.role(), std::nullopt, settings_)) {
       return *refused;
     }
+    if (auto refused = check_agreement(actor, "direct message")) return *refused;
   }
   send_private(target->sink, event);
   return response(0);

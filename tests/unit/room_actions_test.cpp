@@ -309,3 +309,38 @@ TEST_F(RoomActions, HandsQueueInOrderAndTheFloorAnswersThem) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(RoomActions, ANewCoFacilitatorIsBriefedOnWhatFacilitatorsSee) {
+  auto help = request();
+  help.mutable_request_support();
+  ASSERT_TRUE(act(kRiya, help));
+  EXPECT_TRUE(sam_->privates(PrivateEvent::kSupportAlert).empty());
+  auto promote = request();
+  promote.mutable_set_role()->set_member_id(sam_id_);
+  promote.mutable_set_role()->set_role(ROLE_CO_FACILITATOR);
+  ASSERT_TRUE(act(kAlex, promote));
+  EXPECT_EQ(sam_->privates(PrivateEvent::kSupportAlert).size(), 1u);
+  EXPECT_EQ(sam_->privates(PrivateEvent::kMemberIdentity).size(), 3u);
+  EXPECT_EQ(sam_->privates(PrivateEvent::kWaitingRoom).size(), 1u);
+}
+
+TEST_F(RoomActions, TheAgreementAlsoGatesHandsAndPeerMessagesButNeverSupport) {
+  auto edit = request();
+  edit.mutable_edit_room()->set_agreement("Be kind.");
+  ASSERT_TRUE(act(kAlex, edit));
+  auto raise = request();
+  raise.mutable_set_hand()->set_raised(true);
+  auto refused = act(kSam, raise);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.refusal().code, ERROR_CODE_AGREEMENT_REQUIRED);
+  auto help = request();
+  help.mutable_request_support();
+  EXPECT_TRUE(act(kSam, help));
+  auto to_facilitators = request();
+  to_facilitators.mutable_send_direct_message()->set_text("hello");
+  EXPECT_TRUE(act(kSam, to_facilitators));
+}
+
+}  // namespace
