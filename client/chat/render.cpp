@@ -102,6 +102,7 @@ std::string render_member_update(const MemberUpdated& update, std::int64_t event
     who += name_of(member);
   }
   const std::string note = with_note(update.note());
+  if (update.members().empty()) return "* (a member update without members)";
   switch (update.change()) {
     case MEMBER_CHANGE_MUTED: {
       const auto& member = update.members(0);

@@ -2,6 +2,8 @@
 // members see it, enforced by the server.
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "support/test_server.hpp"
 
 namespace {
@@ -270,6 +272,31 @@ TEST_F(ModerationWithShortGrace, FacilitationPassesOnWhenTheFacilitatorDrops) {
   auto after = call(*sam_, client::make_send_message("group", "hello?"));
   ASSERT_TRUE(after.has_error());
   EXPECT_EQ(after.error().code(), v1::ERROR_CODE_NOT_IN_ROOM);
+}
+
+TEST_F(Moderation, EveryModerationActionIsAudited) {
+  expect_ok(act(
+      *alex_,
+      [&](auto& r) {
+        r.mutable_set_muted()->set_member_id(sam_id_);
+        r.mutable_set_muted()->set_muted(true);
+      },
+      "talking over others"));
+  expect_ok(act(
+      *alex_, [&](auto& r) { r.mutable_remove_member()->set_member_id(riya_id_); }, "disruptive"));
+  // Each reply comes after its audit entry is written.
+  std::ifstream log(server_.data_dir() + "/audit.jsonl");
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(log, line);) lines.push_back(line);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_NE(lines[0].find("\"action\":\"mute\""), std::string::npos) << lines[0];
+  EXPECT_NE(lines[0].find("\"reason\":\"talking over others\""), std::string::npos) << lines[0];
+  EXPECT_NE(lines[0].find("\"target_account\":\"anon-"), std::string::npos) << lines[0];
+  EXPECT_NE(lines[1].find("\"action\":\"remove\""), std::string::npos) << lines[1];
+  for (const auto& line : lines) {
+    EXPECT_EQ(line.find("Sam"), std::string::npos) << "no display names in the audit log";
+    EXPECT_EQ(line.find("Riya"), std::string::npos) << "no display names in the audit log";
+  }
 }
 
 TEST_F(Moderation, ParticipantsNeverSeeAccountIdsButFacilitatorsDo) {

@@ -32,6 +32,7 @@ class TestServer {
   ~TestServer();
 
   const std::string& url() const { return url_; }
+  const std::string& data_dir() const { return data_dir_; }
   const circle::client::ServerAddress& address() const { return address_; }
   ChildProcess& process() { return *process_; }
   std::shared_ptr<boost::asio::ssl::context> client_tls() const;
