@@ -111,17 +111,54 @@ Command toggle_command(const char* name, const char* help, Action action,
           }};
 }
 
+// A command with no arguments.
+Command plain_command(const char* name, const char* help, Need need,
+                      std::function<void(RoomActionRequest&)> set, std::string done = {}) {
+  return {name, "", help, need,
+          [set, done](std::istringstream&, const RoomView&, RoomActionRequest& request,
+                      std::string& reply) -> std::optional<std::string> {
+            set(request);
+            reply = done;
+            return std::nullopt;
+          }};
+}
+
+// A command whose argument is the rest of the line.
+Command text_command(const char* name, const char* help, Action action,
+                     std::function<void(RoomActionRequest&, const std::string&)> set) {
+  return {name,
+          "<text>",
+          help,
+          {Need::kAction, action},
+          [set](std::istringstream& args, const RoomView&, RoomActionRequest& request,
+                std::string&) -> std::optional<std::string> {
+            set(request, rest_of(args));
+            return std::nullopt;
+          }};
+}
+
+// A command aimed at a message: "/cmd #N [reason...]".
+Command message_command(const char* name, const char* usage, const char* help, Need need,
+                        std::function<void(RoomActionRequest&, std::uint64_t)> set,
+                        std::string done = {}) {
+  return {name, usage, help, need,
+          [set, done](std::istringstream& args, const RoomView&, RoomActionRequest& request,
+                      std::string& reply) -> std::optional<std::string> {
+            std::uint64_t seq = 0;
+            if (auto error = need_seq(args, seq)) return error;
+            set(request, seq);
+            request.set_reason(rest_of(args));
+            reply = done;
+            return std::nullopt;
+          }};
+}
+
 const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
-      {"/accept",
-       "",
-       "accept the group agreement",
-       {},
-       [](auto&, auto&, RoomActionRequest& r, std::string& done) -> std::optional<std::string> {
-         r.mutable_accept_agreement();
-         done = "* Thank you. You accepted the group agreement.";
-         return std::nullopt;
-       }},
+      plain_command(
+          "/accept", "accept the group agreement", {},
+          [](RoomActionRequest& r) { r.mutable_accept_agreement(); },
+          "* Thank you. You accepted the group agreement."),
       {"/agreement",
        "",
        "show the group agreement",
@@ -159,22 +196,10 @@ const std::vector<Command>& commands() {
          r.mutable_set_hand()->set_member_id(id);
          return std::nullopt;
        }},
-      {"/pass",
-       "",
-       "pass your turn in a check-in round",
-       {},
-       [](auto&, auto&, RoomActionRequest& r, std::string&) -> std::optional<std::string> {
-         r.mutable_end_turn()->set_passed(true);
-         return std::nullopt;
-       }},
-      {"/done",
-       "",
-       "finish your turn in a check-in round",
-       {},
-       [](auto&, auto&, RoomActionRequest& r, std::string&) -> std::optional<std::string> {
-         r.mutable_end_turn()->set_passed(false);
-         return std::nullopt;
-       }},
+      plain_command("/pass", "pass your turn in a check-in round", {},
+                    [](RoomActionRequest& r) { r.mutable_end_turn()->set_passed(true); }),
+      plain_command("/done", "finish your turn in a check-in round", {},
+                    [](RoomActionRequest& r) { r.mutable_end_turn()->set_passed(false); }),
       {"/support",
        "[message]",
        "privately ask the facilitators for support (no one else sees it)",
@@ -204,19 +229,10 @@ const std::vector<Command>& commands() {
          done = "* (private, to " + sanitize(who, true) + ") " + sanitize(text, true);
          return std::nullopt;
        }},
-      {"/report",
-       "<#N> [reason]",
-       "report a message to the facilitators, privately",
-       {},
-       [](std::istringstream& args, auto&, RoomActionRequest& r,
-          std::string& done) -> std::optional<std::string> {
-         std::uint64_t seq = 0;
-         if (auto error = need_seq(args, seq)) return error;
-         r.mutable_report_message()->set_seq(seq);
-         r.set_reason(rest_of(args));
-         done = "* Reported to the facilitators. Thank you.";
-         return std::nullopt;
-       }},
+      message_command(
+          "/report", "<#N> [reason]", "report a message to the facilitators, privately", {},
+          [](RoomActionRequest& r, std::uint64_t seq) { r.mutable_report_message()->set_seq(seq); },
+          "* Reported to the facilitators. Thank you."),
       {"/mute",
        "<name> [10m|1h] [reason]",
        "mute a member (optionally for a time)",
@@ -308,85 +324,37 @@ const std::vector<Command>& commands() {
          r.mutable_admit()->set_admitted(false);
          return std::nullopt;
        }},
-      {"/lock",
-       "",
-       "no one new may join",
-       {Need::kAction, ACTION_LOCK},
-       [](auto&, auto&, RoomActionRequest& r, std::string&) -> std::optional<std::string> {
-         r.mutable_set_locked()->set_locked(true);
-         return std::nullopt;
-       }},
-      {"/unlock",
-       "",
-       "let people join again",
-       {Need::kAction, ACTION_LOCK},
-       [](auto&, auto&, RoomActionRequest& r, std::string&) -> std::optional<std::string> {
-         r.mutable_set_locked()->set_locked(false);
-         return std::nullopt;
-       }},
-      {"/title",
-       "<text>",
-       "set the room's title",
-       {Need::kAction, ACTION_EDIT_ROOM},
-       [](std::istringstream& args, auto&, RoomActionRequest& r,
-          std::string&) -> std::optional<std::string> {
-         r.mutable_edit_room()->set_title(rest_of(args));
-         return std::nullopt;
-       }},
-      {"/topic",
-       "<text>",
-       "set the session's topic",
-       {Need::kAction, ACTION_EDIT_ROOM},
-       [](std::istringstream& args, auto&, RoomActionRequest& r,
-          std::string&) -> std::optional<std::string> {
-         r.mutable_edit_room()->set_topic(rest_of(args));
-         return std::nullopt;
-       }},
-      {"/setagreement",
-       "<text>",
-       "set the group agreement (everyone accepts it again)",
-       {Need::kAction, ACTION_EDIT_ROOM},
-       [](std::istringstream& args, auto&, RoomActionRequest& r,
-          std::string&) -> std::optional<std::string> {
-         r.mutable_edit_room()->set_agreement(rest_of(args));
-         return std::nullopt;
-       }},
-      {"/redact",
-       "<#N> [reason]",
-       "remove a message's text for everyone",
-       {Need::kAction, ACTION_REDACT},
-       [](std::istringstream& args, auto&, RoomActionRequest& r,
-          std::string&) -> std::optional<std::string> {
-         std::uint64_t seq = 0;
-         if (auto error = need_seq(args, seq)) return error;
-         r.mutable_redact_message()->set_seq(seq);
-         r.set_reason(rest_of(args));
-         return std::nullopt;
-       }},
-      {"/pin",
-       "<#N>",
-       "pin a message",
-       {Need::kAction, ACTION_PIN},
-       [](std::istringstream& args, auto&, RoomActionRequest& r,
-          std::string&) -> std::optional<std::string> {
-         std::uint64_t seq = 0;
-         if (auto error = need_seq(args, seq)) return error;
-         r.mutable_set_pinned()->set_seq(seq);
-         r.mutable_set_pinned()->set_pinned(true);
-         return std::nullopt;
-       }},
-      {"/unpin",
-       "<#N>",
-       "unpin a message",
-       {Need::kAction, ACTION_PIN},
-       [](std::istringstream& args, auto&, RoomActionRequest& r,
-          std::string&) -> std::optional<std::string> {
-         std::uint64_t seq = 0;
-         if (auto error = need_seq(args, seq)) return error;
-         r.mutable_set_pinned()->set_seq(seq);
-         r.mutable_set_pinned()->set_pinned(false);
-         return std::nullopt;
-       }},
+      plain_command("/lock", "no one new may join", {Need::kAction, ACTION_LOCK},
+                    [](RoomActionRequest& r) { r.mutable_set_locked()->set_locked(true); }),
+      plain_command("/unlock", "let people join again", {Need::kAction, ACTION_LOCK},
+                    [](RoomActionRequest& r) { r.mutable_set_locked()->set_locked(false); }),
+      text_command("/title", "set the room's title", ACTION_EDIT_ROOM,
+                   [](RoomActionRequest& r, const std::string& text) {
+                     r.mutable_edit_room()->set_title(text);
+                   }),
+      text_command("/topic", "set the session's topic", ACTION_EDIT_ROOM,
+                   [](RoomActionRequest& r, const std::string& text) {
+                     r.mutable_edit_room()->set_topic(text);
+                   }),
+      text_command("/setagreement", "set the group agreement (everyone accepts it again)",
+                   ACTION_EDIT_ROOM,
+                   [](RoomActionRequest& r, const std::string& text) {
+                     r.mutable_edit_room()->set_agreement(text);
+                   }),
+      message_command("/redact", "<#N> [reason]", "remove a message's text for everyone",
+                      {Need::kAction, ACTION_REDACT},
+                      [](RoomActionRequest& r,
+                         std::uint64_t seq) { r.mutable_redact_message()->set_seq(seq); }),
+      message_command("/pin", "<#N>", "pin a message", {Need::kAction, ACTION_PIN},
+                      [](RoomActionRequest& r, std::uint64_t seq) {
+                        r.mutable_set_pinned()->set_seq(seq);
+                        r.mutable_set_pinned()->set_pinned(true);
+                      }),
+      message_command("/unpin", "<#N>", "unpin a message", {Need::kAction, ACTION_PIN},
+                      [](RoomActionRequest& r, std::uint64_t seq) {
+                        r.mutable_set_pinned()->set_seq(seq);
+                        r.mutable_set_pinned()->set_pinned(false);
+                      }),
       {"/slow",
        "<seconds|off>",
        "slow mode: one message per member every N seconds",
