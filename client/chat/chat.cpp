@@ -133,7 +133,8 @@ class ChatSession {
   // The room dropped us (removed, banned, session ended). Needs rooms_mutex_.
   void forget(const std::string& room_id);
   void on_private(const circle::v1::PrivateEvent& event);
-  void act(const circle::v1::RoomActionRequest& action, const std::string& done);
+  void act(const circle::v1::RoomActionRequest& action, const std::string& done,
+           const std::string& command);
   void say(const std::string& text);
   void print(std::string line) { printer_.post(std::move(line)); }
 
@@ -247,8 +248,10 @@ void ChatSession::show(RoomView& room, const circle::v1::RoomEvent& event) {
   if (removed || event.has_session_ended()) {
     const std::string room_id = event.room_id();
     forget(room_id);  // `room` is gone from here on
+    const bool may_return = event.has_session_ended() ||
+                            event.member_left().reason() == circle::v1::LEAVE_REASON_REMOVED;
     print("* You are no longer in " + room_id + "." +
-          (event.has_session_ended() ? " /join " + room_id + " to come back another time." : ""));
+          (may_return ? " You may /join " + room_id + " again later." : ""));
   }
 }
 
@@ -286,11 +289,12 @@ std::string ChatSession::current_room() {
   return current_room_;
 }
 
-void ChatSession::act(const circle::v1::RoomActionRequest& action, const std::string& done) {
+void ChatSession::act(const circle::v1::RoomActionRequest& action, const std::string& done,
+                      const std::string& command) {
   auto message = circle::client::make_room_action(current_room());
   *message.mutable_room_action() = action;
   message.mutable_room_action()->set_room_id(current_room());
-  if (call(std::move(message), "that") && !done.empty()) print(done);
+  if (call(std::move(message), command) && !done.empty()) print(done);
 }
 
 void ChatSession::help() {
@@ -410,15 +414,16 @@ bool ChatSession::handle_line(const std::string& raw) {
   } else if (command == "/who") {
     who();
   } else {
-    CommandContext context{.room = [this]() -> std::optional<RoomView> {
-                             std::lock_guard lock(rooms_mutex_);
-                             auto found = rooms_.find(current_room_);
-                             if (found == rooms_.end()) return std::nullopt;
-                             return found->second;
-                           },
-                           .act = [this](const circle::v1::RoomActionRequest& action,
-                                         const std::string& done) { act(action, done); },
-                           .print = [this](std::string text) { print(std::move(text)); }};
+    CommandContext context{
+        .room = [this]() -> std::optional<RoomView> {
+          std::lock_guard lock(rooms_mutex_);
+          auto found = rooms_.find(current_room_);
+          if (found == rooms_.end()) return std::nullopt;
+          return found->second;
+        },
+        .act = [this](const circle::v1::RoomActionRequest& action, const std::string& done,
+                      const std::string& name) { act(action, done, name); },
+        .print = [this](std::string text) { print(std::move(text)); }};
     std::string rest;
     std::getline(words >> std::ws, rest);
     if (!argument.empty()) rest = argument + (rest.empty() ? "" : " " + rest);

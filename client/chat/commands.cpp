@@ -1,5 +1,6 @@
 #include "commands.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <sstream>
 
@@ -54,6 +55,27 @@ std::optional<std::string> resolve(const std::string& who, const RoomView& room,
   if (found.size() > 1) return "more than one member is called '" + who + "': use #id (see /who)";
   member_id = found[0]->member_id();
   return std::nullopt;
+}
+
+// "w3", "3" or a waiting person's name -> waiting id.
+std::optional<std::string> resolve_waiting(const std::string& which, const RoomView& room,
+                                           std::uint64_t& waiting_id) {
+  if (which.empty()) return "name someone waiting (as the waiting room shows), or w#";
+  const std::string digits = which[0] == 'w' ? which.substr(1) : which;
+  if (!digits.empty() && std::isdigit(static_cast<unsigned char>(digits[0]))) {
+    try {
+      waiting_id = std::stoull(digits);
+      return std::nullopt;
+    } catch (...) {
+    }
+  }
+  for (const auto& person : room.waiting()) {
+    if (person.display_name() == which) {
+      waiting_id = person.waiting_id();
+      return std::nullopt;
+    }
+  }
+  return "no one called '" + which + "' is waiting";
 }
 
 std::optional<std::string> need_seq(std::istringstream& args, std::uint64_t& seq) {
@@ -174,8 +196,12 @@ const std::vector<Command>& commands() {
        "[question]",
        "raise your hand (a question goes to the facilitators only)",
        {Need::kAction, ACTION_RAISE_HAND},
-       [](std::istringstream& args, auto&, RoomActionRequest& r,
-          std::string&) -> std::optional<std::string> {
+       [](std::istringstream& args, const RoomView& room, RoomActionRequest& r,
+          std::string& done) -> std::optional<std::string> {
+         if (room.me() && room.me()->hand_raised()) {
+           done = "* Your hand is already up. /lower takes it down.";
+           return std::nullopt;  // nothing to send
+         }
          r.mutable_set_hand()->set_raised(true);
          r.mutable_set_hand()->set_question(rest_of(args));
          return std::nullopt;
@@ -211,8 +237,8 @@ const std::vector<Command>& commands() {
          return std::nullopt;
        }},
       {"/dm",
-       "<name|facilitators> <message>",
-       "a private message (to the facilitators: always allowed)",
+       "<name|facilitators> <text>",
+       "private message: to facilitators always, to others if the room allows",
        {},
        [](std::istringstream& args, const RoomView& room, RoomActionRequest& r,
           std::string& done) -> std::optional<std::string> {
@@ -234,8 +260,8 @@ const std::vector<Command>& commands() {
           [](RoomActionRequest& r, std::uint64_t seq) { r.mutable_report_message()->set_seq(seq); },
           "* Reported to the facilitators. Thank you."),
       {"/mute",
-       "<name> [10m|1h] [reason]",
-       "mute a member (optionally for a time)",
+       "<name> [10|10m|1h|30s] [reason]",
+       "mute a member, optionally for a time (a bare number is minutes)",
        {Need::kAction, ACTION_MUTE},
        [](std::istringstream& args, const RoomView& room, RoomActionRequest& r,
           std::string&) -> std::optional<std::string> {
@@ -248,7 +274,7 @@ const std::vector<Command>& commands() {
          mute->set_muted(true);
          const auto position = args.tellg();
          args >> length;
-         if (auto seconds = parse_duration(length)) {
+         if (auto seconds = parse_duration(length, 60)) {
            mute->set_duration_seconds(*seconds);
          } else {
            args.clear();
@@ -289,10 +315,10 @@ const std::vector<Command>& commands() {
           "/waiting", "turn the waiting room on or off", ACTION_MANAGE_WAITING_ROOM,
           [](RoomActionRequest& r, bool on) { r.mutable_set_waiting_room()->set_enabled(on); }),
       {"/admit",
-       "<id|all>",
+       "<w#|name|all>",
        "let someone in from the waiting room",
        {Need::kAction, ACTION_MANAGE_WAITING_ROOM},
-       [](std::istringstream& args, auto&, RoomActionRequest& r,
+       [](std::istringstream& args, const RoomView& room, RoomActionRequest& r,
           std::string&) -> std::optional<std::string> {
          std::string which;
          args >> which;
@@ -300,27 +326,23 @@ const std::vector<Command>& commands() {
            r.mutable_admit_all();
            return std::nullopt;
          }
-         try {
-           r.mutable_admit()->set_waiting_id(std::stoull(which));
-         } catch (...) {
-           return "usage: /admit <id|all> (ids are shown with the waiting room)";
-         }
+         std::uint64_t id = 0;
+         if (auto error = resolve_waiting(which, room, id)) return error;
+         r.mutable_admit()->set_waiting_id(id);
          r.mutable_admit()->set_admitted(true);
          return std::nullopt;
        }},
       {"/deny",
-       "<id>",
+       "<w#|name>",
        "turn someone in the waiting room away",
        {Need::kAction, ACTION_MANAGE_WAITING_ROOM},
-       [](std::istringstream& args, auto&, RoomActionRequest& r,
+       [](std::istringstream& args, const RoomView& room, RoomActionRequest& r,
           std::string&) -> std::optional<std::string> {
          std::string which;
          args >> which;
-         try {
-           r.mutable_admit()->set_waiting_id(std::stoull(which));
-         } catch (...) {
-           return "usage: /deny <id>";
-         }
+         std::uint64_t id = 0;
+         if (auto error = resolve_waiting(which, room, id)) return error;
+         r.mutable_admit()->set_waiting_id(id);
          r.mutable_admit()->set_admitted(false);
          return std::nullopt;
        }},
@@ -439,16 +461,23 @@ const std::vector<Command>& commands() {
        "<alert-id>",
        "tell a member you are responding to their support request",
        {Need::kFacilitator},
-       [](std::istringstream& args, auto&, RoomActionRequest& r,
+       [](std::istringstream& args, const RoomView& room, RoomActionRequest& r,
           std::string& done) -> std::optional<std::string> {
          std::string id;
          args >> id;
+         std::uint64_t alert_id = 0;
          try {
-           r.mutable_acknowledge_support()->set_alert_id(std::stoull(id));
+           alert_id = std::stoull(id);
          } catch (...) {
-           return "usage: /ack <alert-id>";
+           return "usage: /ack <alert-id> (shown with the alert, and by /who)";
          }
-         done = "* Acknowledged. The member has been told you are responding.";
+         r.mutable_acknowledge_support()->set_alert_id(alert_id);
+         auto alert = room.open_alerts().find(alert_id);
+         const std::string who = alert == room.open_alerts().end()
+                                     ? "the member"
+                                     : sanitize(alert->second.from().display_name(), true);
+         done = "* Acknowledged: " + who +
+                " has been told you are responding. Reach out to them, e.g. /dm " + who + " ...";
          return std::nullopt;
        }},
       {"/allow",
@@ -500,7 +529,8 @@ bool allowed(const Need& need, const RoomView* room) {
 
 }  // namespace
 
-std::optional<std::uint32_t> parse_duration(const std::string& text) {
+std::optional<std::uint32_t> parse_duration(const std::string& text,
+                                            std::uint32_t bare_unit_seconds) {
   if (text.empty() || !std::isdigit(static_cast<unsigned char>(text[0]))) return std::nullopt;
   std::size_t end = 0;
   unsigned long value = 0;
@@ -511,7 +541,9 @@ std::optional<std::uint32_t> parse_duration(const std::string& text) {
   }
   const std::string unit = text.substr(end);
   unsigned long scale = 0;
-  if (unit.empty() || unit == "s") {
+  if (unit.empty()) {
+    scale = bare_unit_seconds;
+  } else if (unit == "s") {
     scale = 1;
   } else if (unit == "m" || unit == "min") {
     scale = 60;
@@ -543,7 +575,7 @@ bool run_room_command(const std::string& command, const std::string& args, Comma
       if (!done.empty()) ctx.print(done);  // answered locally
       return true;
     }
-    ctx.act(action, done);
+    ctx.act(action, done, entry.name);
     return true;
   }
   return false;
@@ -555,7 +587,7 @@ std::vector<std::string> room_command_help(const RoomView* room) {
     if (!allowed(entry.need, room)) continue;
     std::string line = std::string("    ") + entry.name;
     if (*entry.usage) line += std::string(" ") + entry.usage;
-    if (line.size() < 34) line.resize(34, ' ');
+    line.resize(std::max<std::size_t>(line.size() + 1, 40), ' ');
     lines.push_back(line + " " + entry.help);
   }
   return lines;

@@ -18,7 +18,10 @@ struct CommandContext {
   std::function<std::optional<circle::client::RoomView>()> room;
   // Sends one room action to the current room; prints `done` when it
   // succeeds (if non-empty) or the error when it is refused.
-  std::function<void(const circle::v1::RoomActionRequest& action, const std::string& done)> act;
+  // `command` (e.g. "/mute") names it in an error line.
+  std::function<void(const circle::v1::RoomActionRequest& action, const std::string& done,
+                     const std::string& command)>
+      act;
   std::function<void(std::string line)> print;
 };
 
@@ -30,7 +33,9 @@ bool run_room_command(const std::string& command, const std::string& args, Comma
 // everyone-commands when not in a room).
 std::vector<std::string> room_command_help(const circle::client::RoomView* room);
 
-// "10m" -> 600, "2h" -> 7200, "45s" / "45" -> 45; nullopt when not a duration.
-std::optional<std::uint32_t> parse_duration(const std::string& text);
+// "10m" -> 600, "2h" -> 7200, "45s" -> 45; a bare number counts in
+// `bare_unit_seconds` (60: minutes). nullopt when not a duration.
+std::optional<std::uint32_t> parse_duration(const std::string& text,
+                                            std::uint32_t bare_unit_seconds = 1);
 
 }  // namespace circle::chat

@@ -1,5 +1,6 @@
 #include "render.hpp"
 
+#include <chrono>
 #include <ctime>
 #include <sstream>
 
@@ -59,6 +60,11 @@ std::string clock_time(std::int64_t unix_ms, bool local) {
   return text;
 }
 
+std::int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
 std::string name_of(const circle::v1::Member& member) {
   return sanitize(member.display_name(), true);
 }
@@ -73,10 +79,14 @@ std::string with_note(const std::string& note) {
   return note.empty() ? "" : ": " + sanitize(note, true);
 }
 
+// "45 s", "10 min", "1 h 30 min".
 std::string duration_text(std::int64_t ms) {
-  const std::int64_t minutes = (ms + 59'999) / 60'000;
+  const std::int64_t seconds = (ms + 999) / 1000;
+  if (seconds < 60) return std::to_string(seconds) + " s";
+  const std::int64_t minutes = (seconds + 59) / 60;
   if (minutes < 60) return std::to_string(minutes) + " min";
-  return std::to_string((minutes + 59) / 60) + " h";
+  return std::to_string(minutes / 60) + " h" +
+         (minutes % 60 ? " " + std::to_string(minutes % 60) + " min" : "");
 }
 
 std::string names(const google::protobuf::RepeatedField<std::uint64_t>& ids,
@@ -137,7 +147,7 @@ std::string render_member_update(const MemberUpdated& update, std::int64_t event
   }
 }
 
-std::string render_room_update(const RoomUpdated& update) {
+std::string render_room_update(const RoomUpdated& update, const circle::client::RoomView* room) {
   const std::string by = name_of(update.by());
   const auto& settings = update.settings();
   switch (update.change()) {
@@ -145,10 +155,13 @@ std::string render_room_update(const RoomUpdated& update) {
       return "* " + by + " updated the room: \"" + sanitize(settings.title(), true) + "\"" +
              (settings.topic().empty() ? "" : ", topic: " + sanitize(settings.topic(), true));
     case ROOM_CHANGE_AGREEMENT:
-      return settings.agreement().empty() ? "* " + by + " removed the group agreement"
-                                          : "* " + by + " set the group agreement:\n    " +
-                                                sanitize(settings.agreement(), false) +
-                                                "\n  Type /accept to agree to it before you post.";
+      return settings.agreement().empty()
+                 ? "* " + by + " removed the group agreement"
+                 : "* " + by + " set the group agreement:\n    " +
+                       sanitize(settings.agreement(), false) +
+                       (room && room->me() && room->me()->agreement_accepted()
+                            ? ""
+                            : "\n  Type /accept to agree to it before you post.");
     case ROOM_CHANGE_LOCK:
       return "* " + by +
              (settings.locked() ? " locked the room: no one new can join" : " unlocked the room");
@@ -179,9 +192,8 @@ std::string render_round(const RoundUpdated& update, const circle::client::RoomV
   const std::string previous = name_for(update.previous_speaker_member_id(), room);
   switch (update.change()) {
     case ROUND_CHANGE_STARTED:
-      return "* " + name_of(update.by()) +
-             " started a check-in round: " + names(round.order(), room) + "." + next +
-             " (/done when finished, /pass to pass)";
+      return "* " + name_of(update.by()) + " started a round: " + names(round.order(), room) + "." +
+             next + " (/done when finished, /pass to pass)";
     case ROUND_CHANGE_FINISHED:
       return "* " + previous + " finished." + (round.active() ? next : " The round is over.");
     case ROUND_CHANGE_PASSED:
@@ -237,7 +249,7 @@ std::string render_event(const RoomEvent& event, const RenderOptions& options,
       line += render_member_update(event.member_updated(), event.server_time_unix_ms(), room);
       break;
     case RoomEvent::kRoomUpdated:
-      line += render_room_update(event.room_updated());
+      line += render_room_update(event.room_updated(), room);
       break;
     case RoomEvent::kMessageRedacted:
       line += "* " + name_of(event.message_redacted().by()) + " removed message #" +
@@ -301,7 +313,7 @@ std::string render_private(const PrivateEvent& event, const RenderOptions& optio
       } else {
         line += "* Waiting to join:";
         for (const auto& person : waiting) {
-          line += " " + sanitize(person.display_name(), true) + " (/admit " +
+          line += " " + sanitize(person.display_name(), true) + " (/admit w" +
                   std::to_string(person.waiting_id()) + ")";
         }
       }
@@ -350,7 +362,12 @@ std::vector<std::string> render_who(const circle::client::RoomView& room) {
           "    #" + std::to_string(id) + " " + name_of(member) + "  " + role_name(member.role());
       auto account = room.identities().find(id);
       if (account != room.identities().end()) line += "  account " + account->second;
-      if (member.muted()) line += "  [muted]";
+      if (member.muted()) {
+        line +=
+            member.muted_until_unix_ms() > 0
+                ? "  [muted, " + duration_text(member.muted_until_unix_ms() - now_ms()) + " left]"
+                : "  [muted]";
+      }
       if (member.has_floor()) line += "  [floor]";
       if (member.hand_raised()) line += "  [hand]";
       if (!room.settings().agreement().empty() && !member.agreement_accepted()) {
@@ -371,7 +388,7 @@ std::vector<std::string> render_who(const circle::client::RoomView& room) {
   }
   if (room.i_facilitate()) {
     for (const auto& waiting : room.waiting()) {
-      lines.push_back("* Waiting: " + sanitize(waiting.display_name(), true) + " (/admit " +
+      lines.push_back("* Waiting: " + sanitize(waiting.display_name(), true) + " (/admit w" +
                       std::to_string(waiting.waiting_id()) + ", account " + waiting.account_id() +
                       ")");
     }
@@ -414,7 +431,7 @@ std::vector<std::string> render_join(const circle::client::RoomView& room,
   }
   if (room.i_facilitate()) {
     for (const auto& waiting : room.waiting()) {
-      lines.push_back("* Waiting: " + sanitize(waiting.display_name(), true) + " (/admit " +
+      lines.push_back("* Waiting: " + sanitize(waiting.display_name(), true) + " (/admit w" +
                       std::to_string(waiting.waiting_id()) + ")");
     }
     for (const auto& [id, alert] : room.open_alerts()) {
@@ -429,8 +446,11 @@ std::vector<std::string> render_join(const circle::client::RoomView& room,
 }
 
 std::string render_error(const std::string& action, const circle::v1::Error& error) {
-  return "! " + action + " failed: " + sanitize(error.message(), true) + " [" +
-         error_code_name(error.code()) + "]";
+  const bool refused = error.code() == circle::v1::ERROR_CODE_PERMISSION_DENIED ||
+                       error.code() == circle::v1::ERROR_CODE_AGREEMENT_REQUIRED ||
+                       error.code() == circle::v1::ERROR_CODE_RATE_LIMITED;
+  return "! " + action + (refused ? " refused: " : " failed: ") + sanitize(error.message(), true) +
+         " [" + error_code_name(error.code()) + "]";
 }
 
 std::string render_rooms(const circle::v1::ListRoomsResponse& rooms) {

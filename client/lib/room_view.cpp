@@ -62,6 +62,13 @@ RoomView::Applied RoomView::apply(const RoomEvent& event) {
     }
     case RoomEvent::kRoomUpdated:
       settings_ = event.room_updated().settings();
+      if (event.room_updated().change() == ROOM_CHANGE_AGREEMENT) {
+        // As on the server: everyone accepts a new agreement again, except
+        // those who can change it.
+        for (auto& [id, member] : members_) {
+          member.set_agreement_accepted(member.role() >= ROLE_CO_FACILITATOR);
+        }
+      }
       info_.set_title(settings_.title());
       info_.set_locked(settings_.locked());
       break;

@@ -169,7 +169,14 @@ Check authorize_post(const SpeakerState& speaker, const RoomSettings& settings) 
   if (!settings.agreement().empty() && !speaker.agreement_accepted) {
     return Refusal{ERROR_CODE_AGREEMENT_REQUIRED, "send message: accept the group agreement first"};
   }
-  if (speaker.muted) return denied(ACTION_SEND_MESSAGE, "you are muted");
+  if (speaker.muted) {
+    if (speaker.muted_for_ms <= 0) {
+      return denied(ACTION_SEND_MESSAGE, "you are muted until a facilitator unmutes you");
+    }
+    const auto minutes = (speaker.muted_for_ms + 59'999) / 60'000;
+    return denied(ACTION_SEND_MESSAGE, "you are muted for " + std::to_string(minutes) +
+                                           " more minute" + (minutes == 1 ? "" : "s"));
+  }
   if (is_facilitator(speaker.role)) return std::nullopt;
   if (speaker.round_active) {
     // During a round the turn is the floor: only the speaker may post.
@@ -178,7 +185,9 @@ Check authorize_post(const SpeakerState& speaker, const RoomSettings& settings) 
   }
   if (settings.moderated() && !speaker.has_floor) {
     return denied(ACTION_SEND_MESSAGE,
-                  "the room is moderated; raise your hand and wait for the floor");
+                  speaker.hand_raised
+                      ? "the room is moderated; your hand is up: wait for the floor"
+                      : "the room is moderated; raise your hand and wait for the floor");
   }
   return std::nullopt;
 }

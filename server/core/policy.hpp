@@ -46,6 +46,9 @@ Check authorize_permission_change(Role actor, Action action, Role new_min_role,
 struct SpeakerState {
   Role role = circle::v1::ROLE_PARTICIPANT;
   bool muted = false;
+  // Milliseconds left on a timed mute; 0 for a mute until unmuted.
+  std::int64_t muted_for_ms = 0;
+  bool hand_raised = false;
   bool has_floor = false;
   bool agreement_accepted = false;
   bool round_active = false;

@@ -195,6 +195,8 @@ Result<SendMessageResponse> Room::post(ConnectionId connection, const std::strin
   const SpeakerState speaker{
       .role = view.role(),
       .muted = view.muted(),
+      .muted_for_ms = view.muted_until_unix_ms() > 0 ? view.muted_until_unix_ms() - now_ms : 0,
+      .hand_raised = view.hand_raised(),
       .has_floor = view.has_floor(),
       .agreement_accepted = view.agreement_accepted(),
       .round_active = round_.active(),
@@ -291,10 +293,12 @@ void Room::send_to_facilitators(const PrivateEvent& event) {
 }
 
 void Room::brief_new_facilitator(const Member& member, std::int64_t now_ms) {
-  PrivateEvent waiting = private_event(now_ms);
-  auto* list = waiting.mutable_waiting_room();
-  for (const auto& person : waiting_) *list->add_waiting() = person.view;
-  send_private(member.sink, waiting);
+  if (!waiting_.empty()) {
+    PrivateEvent waiting = private_event(now_ms);
+    auto* list = waiting.mutable_waiting_room();
+    for (const auto& person : waiting_) *list->add_waiting() = person.view;
+    send_private(member.sink, waiting);
+  }
   for (const auto& [id, alert] : open_alerts_) {
     PrivateEvent event = private_event(now_ms);
     *event.mutable_support_alert() = alert;

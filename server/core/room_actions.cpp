@@ -145,7 +145,12 @@ Room::ActionResult Room::set_muted(Member& actor, const SetMuted& request,
       request.muted() && request.duration_seconds() > 0
           ? now_ms + static_cast<std::int64_t>(request.duration_seconds()) * 1000
           : 0);
-  audit(actor, request.muted() ? "mute" : "unmute", target, reason, now_ms);
+  audit(actor,
+        !request.muted() ? "unmute"
+        : request.duration_seconds() == 0
+            ? "mute"
+            : "mute " + std::to_string(request.duration_seconds()) + "s",
+        target, reason, now_ms);
   return response(publish_members({target},
                                   request.muted() ? MEMBER_CHANGE_MUTED : MEMBER_CHANGE_UNMUTED,
                                   &actor, reason, now_ms));
@@ -299,9 +304,11 @@ Room::ActionResult Room::redact(Member& actor, std::uint64_t seq, const std::str
     return *refused;
   }
   // The text is deleted, not hidden: history keeps only who and when.
+  const Member* author_member =
+      message ? find_member(message->message_posted().sender().member_id()) : nullptr;
   if (message) message->mutable_message_posted()->clear_text();
   pinned_.erase(seq);
-  audit(actor, "redact", nullptr, reason, now_ms);
+  audit(actor, "redact " + std::to_string(seq), author_member, reason, now_ms);
   RoomEvent event;
   auto* redacted = event.mutable_message_redacted();
   redacted->set_seq(seq);
@@ -347,7 +354,21 @@ Room::ActionResult Room::set_moderated(Member& actor, bool moderated, std::int64
   }
   settings_.set_moderated(moderated);
   audit(actor, moderated ? "moderated on" : "moderated off", nullptr, "", now_ms);
-  return response(publish_settings(ROOM_CHANGE_MODERATED, actor, now_ms));
+  const auto seq = publish_settings(ROOM_CHANGE_MODERATED, actor, now_ms);
+  if (!moderated) {
+    // The floor only means something in a moderated room: take it back from
+    // everyone, so that turning moderation on again starts afresh.
+    std::vector<const Member*> had_floor;
+    for (auto& [connection, member] : members_) {
+      if (!member.view.has_floor()) continue;
+      member.view.set_has_floor(false);
+      had_floor.push_back(&member);
+    }
+    if (!had_floor.empty()) {
+      publish_members(had_floor, MEMBER_CHANGE_FLOOR_TAKEN, &actor, "moderation is off", now_ms);
+    }
+  }
+  return response(seq);
 }
 
 Room::ActionResult Room::set_floor(Member& actor, std::uint64_t member_id, bool has_floor,

@@ -42,7 +42,7 @@ struct Recorder {
   std::vector<std::string> printed;
   CommandContext context(const RoomView& view) {
     return {.room = [view] { return std::optional<RoomView>(view); },
-            .act = [this](const RoomActionRequest& action,
+            .act = [this](const RoomActionRequest& action, const std::string&,
                           const std::string&) { sent.push_back(action); },
             .print = [this](std::string line) { printed.push_back(std::move(line)); }};
   }
@@ -50,6 +50,7 @@ struct Recorder {
 
 TEST(Commands, ParseDurations) {
   EXPECT_EQ(circle::chat::parse_duration("45"), 45u);
+  EXPECT_EQ(circle::chat::parse_duration("10", 60), 600u) << "a bare number in minutes";
   EXPECT_EQ(circle::chat::parse_duration("45s"), 45u);
   EXPECT_EQ(circle::chat::parse_duration("10m"), 600u);
   EXPECT_EQ(circle::chat::parse_duration("2h"), 7200u);
@@ -71,6 +72,9 @@ TEST(Commands, MuteWithDurationAndReason) {
   EXPECT_EQ(mute.set_muted().duration_seconds(), 600u);
   EXPECT_EQ(mute.reason(), "talking over others");
 
+  ASSERT_TRUE(circle::chat::run_room_command("/mute", "Riya 5", context));
+  EXPECT_EQ(recorder.sent.back().set_muted().duration_seconds(), 300u) << "bare number: minutes";
+  recorder.sent.pop_back();
   ASSERT_TRUE(circle::chat::run_room_command("/mute", "Riya not a duration", context));
   EXPECT_EQ(recorder.sent[1].set_muted().duration_seconds(), 0u);
   EXPECT_EQ(recorder.sent[1].reason(), "not a duration");

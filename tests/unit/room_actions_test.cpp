@@ -323,7 +323,7 @@ TEST_F(RoomActions, ANewCoFacilitatorIsBriefedOnWhatFacilitatorsSee) {
   ASSERT_TRUE(act(kAlex, promote));
   EXPECT_EQ(sam_->privates(PrivateEvent::kSupportAlert).size(), 1u);
   EXPECT_EQ(sam_->privates(PrivateEvent::kMemberIdentity).size(), 3u);
-  EXPECT_EQ(sam_->privates(PrivateEvent::kWaitingRoom).size(), 1u);
+  EXPECT_TRUE(sam_->privates(PrivateEvent::kWaitingRoom).empty()) << "nobody waits: nothing to say";
 }
 
 TEST_F(RoomActions, TheAgreementAlsoGatesHandsAndPeerMessagesButNeverSupport) {
