@@ -292,7 +292,9 @@ const std::vector<Command>& commands() {
                      [](RoomActionRequest& r, std::uint64_t id) {
                        r.mutable_remove_member()->set_member_id(id);
                      }),
-      member_command("/ban", "remove a member and keep their account out", ACTION_BAN,
+      member_command("/ban",
+                     "remove a member and keep them out (until sign-in exists: that connection)",
+                     ACTION_BAN,
                      [](RoomActionRequest& r, std::uint64_t id) {
                        r.mutable_set_banned()->set_member_id(id);
                        r.mutable_set_banned()->set_banned(true);
