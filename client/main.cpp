@@ -7,6 +7,7 @@
 #include <map>
 
 #include "chat/chat.hpp"
+#include "load/load.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"circle: the Circle client"};
@@ -36,7 +37,48 @@ int main(int argc, char** argv) {
                    "one-to-one or talk")
       ->transform(CLI::CheckedTransformer(kinds, CLI::ignore_case));
 
+  circle::load::LoadOptions load;
+  auto* load_command = app.add_subcommand(
+      "load", "Load-test a server: many connections in rooms, measuring every delivery");
+  load_command->add_option("--server", load.server_url, "Server URL, wss://host:port")
+      ->capture_default_str();
+  load_command->add_option("--ca", load.ca_file, "CA certificate to trust");
+  load_command->add_option("--connections,-n", load.connections, "Connections to open")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 100'000u));
+  load_command->add_option("--room-size,-k", load.room_size, "Members per room")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 100'000u));
+  load_command
+      ->add_option("--rate,-r", load.rate, "Messages per second per member; 0 for a closed loop")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 10'000.0));
+  load_command->add_option("--payload,-p", load.payload_bytes, "Message size in bytes")
+      ->capture_default_str()
+      ->check(CLI::Range(40u, 60'000u));
+  load_command->add_option("--duration,-d", load.duration_seconds, "Seconds of sending")
+      ->capture_default_str()
+      ->check(CLI::Range(0.1, 3600.0));
+  load_command->add_option("--ramp", load.ramp_per_second, "Connections opened per second")
+      ->capture_default_str()
+      ->check(CLI::Range(1.0, 1'000'000.0));
+  load_command
+      ->add_option("--drain", load.drain_seconds,
+                   "Seconds to wait for deliveries after the last send")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 600.0));
+  load_command->add_option("--json", load.json_file, "Also write every figure to this file");
+  load_command->add_option("--room-prefix", load.room_prefix, "Rooms are named PREFIX-0, ...")
+      ->capture_default_str();
+  load_command->add_flag("--quiet,-q", load.quiet, "No live progress lines");
+
   CLI11_PARSE(app, argc, argv);
+  if (load_command->parsed()) {
+    if (load.ca_file.empty() && std::filesystem::exists("certs/dev/ca.crt")) {
+      load.ca_file = "certs/dev/ca.crt";
+    }
+    return circle::load::run_load(load);
+  }
 
   if (chat_command->parsed()) {
     if (chat.ca_file.empty() && std::filesystem::exists("certs/dev/ca.crt")) {

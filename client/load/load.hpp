@@ -1,0 +1,36 @@
+// `circle load`: the load generator. It opens many connections with the same
+// client library as `circle chat`, spreads them over rooms, sends at a set
+// rate (or in a closed loop), and measures what every member receives:
+// latency from send to each receive, deliveries per second, and whether every
+// message of its room arrived exactly once, in seq order.
+#pragma once
+
+#include <string>
+
+namespace circle::load {
+
+struct LoadOptions {
+  std::string server_url = "wss://127.0.0.1:8443";
+  std::string ca_file;  // empty: the system's trusted CAs
+  unsigned connections = 100;
+  unsigned room_size = 10;
+  // Messages per second per member; 0 runs a closed loop (each member sends
+  // its next message once its previous one came back).
+  double rate = 1.0;
+  unsigned payload_bytes = 64;
+  double duration_seconds = 10;
+  // Connections opened per second while ramping up.
+  double ramp_per_second = 500;
+  // Seconds to wait after the last send for deliveries still in flight.
+  double drain_seconds = 5;
+  std::string json_file;  // also write every figure and the settings here
+  std::string room_prefix = "load";
+  bool quiet = false;  // no live progress lines
+};
+
+// Runs the load test; returns the exit status: 0 when every delivery arrived
+// exactly once in order, 1 when any was lost or duplicated, 2 when the test
+// could not run (bad settings, no connection).
+int run_load(const LoadOptions& options);
+
+}  // namespace circle::load

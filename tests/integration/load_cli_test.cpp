@@ -1,0 +1,54 @@
+// `circle load` against a real server on loopback, small and bounded: every
+// delivery must arrive exactly once, and the JSON report must say so.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "support/test_server.hpp"
+
+namespace {
+
+using namespace circle::test;
+
+nlohmann::json run_load(const TestServer& server, std::vector<std::string> extra) {
+  const std::string dir = make_temp_dir();
+  const std::string report = dir + "/load.json";
+  std::vector<std::string> argv = {circle_path(), "load", "--server",
+                                   server.url(),  "--ca", test_cert_dir() + "/ca.crt",
+                                   "--json",      report, "--quiet"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  ChildProcess load(argv, {.capture_stdout = true});
+  auto status = load.wait_exit(std::chrono::seconds(60));
+  const std::string output = load.read_all(kDeadline);
+  EXPECT_TRUE(status) << output;
+  EXPECT_EQ(status.value_or(-1), 0) << output;
+  EXPECT_NE(output.find("lost (gaps)      0, duplicated 0"), std::string::npos) << output;
+  nlohmann::json figures;
+  std::ifstream(report) >> figures;
+  std::filesystem::remove_all(dir);
+  return figures;
+}
+
+TEST(LoadCli, OpenLoopDeliversEveryMessageExactlyOnce) {
+  TestServer server;
+  auto figures = run_load(server, {"-n", "30", "-k", "5", "-r", "20", "-d", "1"});
+  EXPECT_EQ(figures["joined"], 30);
+  EXPECT_GT(figures["acked"].get<int>(), 0);
+  EXPECT_EQ(figures["delivered"], figures["expected_deliveries"]);
+  EXPECT_EQ(figures["lost"], 0);
+  EXPECT_EQ(figures["duplicated"], 0);
+  EXPECT_GT(figures["latency"]["p99_ns"].get<std::uint64_t>(), 0u);
+  EXPECT_EQ(figures["settings"]["room_size"], 5);
+}
+
+TEST(LoadCli, ClosedLoopOverPlaintext) {
+  TestServer server({}, /*tls=*/false);
+  auto figures = run_load(server, {"-n", "20", "-k", "10", "-r", "0", "-d", "1"});
+  EXPECT_EQ(figures["settings"]["closed_loop"], true);
+  EXPECT_EQ(figures["delivered"], figures["expected_deliveries"]);
+  EXPECT_GT(figures["delivered"].get<int>(), 0);
+}
+
+}  // namespace
