@@ -71,6 +71,11 @@ int main(int argc, char** argv) {
   load_command->add_option("--room-prefix", load.room_prefix, "Rooms are named PREFIX-0, ...")
       ->capture_default_str();
   load_command->add_flag("--quiet,-q", load.quiet, "No live progress lines");
+  load_command
+      ->add_option("--protocol", load.protocol,
+                   "circle (the full protocol) or raw (baseline servers: /room/<id>, relay)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"circle", "raw"}));
 
   CLI11_PARSE(app, argc, argv);
   if (load_command->parsed()) {

@@ -115,6 +115,7 @@ struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
   std::shared_ptr<ssl::context> tls;
   std::variant<std::monostate, PlainWs, TlsWs> ws;
   MessageHandler event_handler;
+  std::function<void(std::string_view)> raw_handler;
   CloseHandler close_handler;
   beast::flat_buffer read_buffer;
   std::map<std::uint64_t, MessageHandler> pending;
@@ -224,6 +225,11 @@ struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
     if (ec) return finish(ec);
     const auto data = read_buffer.cdata();
     const std::string_view bytes(static_cast<const char*>(data.data()), data.size());
+    if (raw_handler) {
+      raw_handler(bytes);
+      read_buffer.consume(read_buffer.size());
+      return do_read();
+    }
     const bool parsed = circle::wire::for_each_server_message(
         bytes, [this](const ServerMessage& message) { dispatch(message); });
     read_buffer.consume(read_buffer.size());
@@ -344,6 +350,10 @@ void Connection::on_event(MessageHandler handler) {
 }
 void Connection::on_close(CloseHandler handler) {
   impl_->close_handler = std::move(handler);
+}
+
+void Connection::on_raw_message(std::function<void(std::string_view)> handler) {
+  impl_->raw_handler = std::move(handler);
 }
 
 void Connection::connect(const ServerAddress& address, const ConnectOptions& options,

@@ -63,9 +63,15 @@ std::string make_payload(std::uint64_t sent_ns, unsigned sender, std::uint64_t c
   return text;
 }
 
-bool parse_payload(const std::string& text, std::uint64_t& sent_ns, unsigned& sender) {
-  unsigned long long t = 0;
-  return std::sscanf(text.c_str(), "t=%llu s=%u", &t, &sender) == 2 && (sent_ns = t, true);
+bool parse_payload(std::string_view bytes, std::uint64_t& sent_ns, unsigned& sender,
+                   std::uint64_t& counter) {
+  // The head is at most 64 bytes; copy it so that sscanf sees a terminator.
+  const std::string head(bytes.substr(0, 64));
+  unsigned long long t = 0, n = 0;
+  if (std::sscanf(head.c_str(), "t=%llu s=%u n=%llu", &t, &sender, &n) != 3) return false;
+  sent_ns = t;
+  counter = n;
+  return true;
 }
 
 class LoadRun {
@@ -84,11 +90,17 @@ class LoadRun {
     bool joined = false;
     bool closed = false;
     std::uint64_t connect_started_ns = 0;
+    // Raw protocol: the last counter seen from each sender, to find losses
+    // and duplicates without a room seq.
+    std::map<unsigned, std::uint64_t> last_from;
   };
 
   void start_member(Member& member);
   void on_connected(Member& member);
   void on_event(Member& member, const ServerMessage& message);
+  void on_raw(Member& member, std::string_view bytes);
+  void record_delivery(std::uint64_t sent_ns);
+  bool raw() const { return options_.protocol == "raw"; }
   void count_error(const circle::v1::Error& error);
   void schedule_send(Member& member, std::chrono::nanoseconds delay);
   void send(Member& member);
@@ -102,6 +114,8 @@ class LoadRun {
   circle::client::ServerAddress address_;
   std::vector<std::unique_ptr<Member>> members_;
   Figures figures_;
+  std::map<std::string, unsigned> room_members_;
+  std::uint64_t expected_ = 0;  // deliveries owed for the messages acked so far
   bool sending_ = false;
   bool finished_ = false;
   std::unique_ptr<net::steady_timer> hard_stop_;
@@ -124,7 +138,13 @@ void LoadRun::start_member(Member& member) {
     if (!finished_) ++figures_.closes_by_code[std::to_string(info.code) + " " + info.reason];
   });
   member.connect_started_ns = now_ns();
-  member.connection->connect(address_, {}, [this, &member](const auto& failure) {
+  auto address = address_;
+  if (raw()) {
+    address.target = "/room/" + member.room_id;
+    member.connection->on_raw_message(
+        [this, &member](std::string_view bytes) { on_raw(member, bytes); });
+  }
+  member.connection->connect(address, {}, [this, &member](const auto& failure) {
     if (failure) {
       ++figures_.connect_failures;
       ++figures_.closes_by_code["connect: " + failure->reason];
@@ -132,6 +152,11 @@ void LoadRun::start_member(Member& member) {
     }
     figures_.connect_latency.record(now_ns() - member.connect_started_ns);
     ++figures_.connected;
+    if (raw()) {  // no protocol: connected is joined
+      member.joined = true;
+      ++figures_.joined;
+      return;
+    }
     on_connected(member);
   });
 }
@@ -179,15 +204,33 @@ void LoadRun::on_event(Member& member, const ServerMessage& message) {
   if (event.seq() != member.last_seq + 1) figures_.gaps += event.seq() - member.last_seq - 1;
   member.last_seq = event.seq();
   if (!event.has_message_posted()) return;
-  std::uint64_t sent_ns = 0;
+  std::uint64_t sent_ns = 0, counter = 0;
   unsigned sender = 0;
-  if (!parse_payload(event.message_posted().text(), sent_ns, sender)) return;
+  if (!parse_payload(event.message_posted().text(), sent_ns, sender, counter)) return;
+  record_delivery(sent_ns);
+  // Closed loop: the sender sends again once its own message came back.
+  if (options_.rate <= 0 && sender == member.index && sending_) send(member);
+}
+
+void LoadRun::record_delivery(std::uint64_t sent_ns) {
   const std::uint64_t now = now_ns();
   figures_.latency.record(now > sent_ns ? now - sent_ns : 0);
   ++figures_.delivered;
   if (now >= window_start_ns_ && now <= window_end_ns_) ++figures_.delivered_in_window;
-  // Closed loop: the sender sends again once its own message came back.
-  if (options_.rate <= 0 && sender == member.index && sending_) send(member);
+}
+
+void LoadRun::on_raw(Member& member, std::string_view bytes) {
+  std::uint64_t sent_ns = 0, counter = 0;
+  unsigned sender = 0;
+  if (!parse_payload(bytes, sent_ns, sender, counter)) return;
+  auto& last = member.last_from[sender];
+  if (counter <= last) {
+    ++figures_.duplicates;
+    return;
+  }
+  if (counter != last + 1) figures_.gaps += counter - last - 1;
+  last = counter;
+  record_delivery(sent_ns);
 }
 
 void LoadRun::schedule_send(Member& member, std::chrono::nanoseconds delay) {
@@ -204,10 +247,19 @@ void LoadRun::send(Member& member) {
   if (member.closed || !member.joined) return;
   const auto text = make_payload(now_ns(), member.index, ++member.counter, options_.payload_bytes);
   ++figures_.sent;
+  const unsigned in_room = room_members_[member.room_id];
+  if (raw()) {
+    // No acks in the raw protocol: a sent message is owed to the others.
+    member.connection->send_raw(text, true);
+    ++figures_.acked;
+    expected_ += in_room - 1;
+    return;
+  }
   member.connection->request(circle::client::make_send_message(member.room_id, text),
-                             [this](const ServerMessage& reply) {
+                             [this, in_room](const ServerMessage& reply) {
                                if (reply.has_send_message()) {
                                  ++figures_.acked;
+                                 expected_ += in_room;
                                } else {
                                  ++figures_.send_errors;
                                  if (reply.has_error()) count_error(reply.error());
@@ -235,6 +287,14 @@ int LoadRun::run() {
     return 2;
   }
   address_ = *address;
+  if (options_.protocol != "circle" && options_.protocol != "raw") {
+    std::cerr << "circle load: --protocol is circle or raw\n";
+    return 2;
+  }
+  if (raw() && options_.rate <= 0) {
+    std::cerr << "circle load: the raw protocol has no echo, so it needs --rate > 0\n";
+    return 2;
+  }
   if (options_.connections == 0 || options_.room_size == 0 || options_.duration_seconds <= 0) {
     std::cerr << "circle load: --connections, --room-size and --duration must be positive\n";
     return 2;
@@ -252,6 +312,7 @@ int LoadRun::run() {
     member->index = i;
     member->room_id = options_.room_prefix + "-" + std::to_string(i / options_.room_size);
     member->timer = std::make_unique<net::steady_timer>(ioc_);
+    ++room_members_[member->room_id];
     members_.push_back(std::move(member));
   }
 
@@ -310,9 +371,8 @@ int LoadRun::run() {
       sending_ = false;
       for (auto& member : members_) member->timer->cancel();
     } else if (phase == Phase::kDraining) {
-      const std::uint64_t expected = figures_.acked * options_.room_size;
       const bool drained =
-          figures_.delivered >= expected && figures_.acked + figures_.send_errors >= figures_.sent;
+          figures_.delivered >= expected_ && figures_.acked + figures_.send_errors >= figures_.sent;
       if (drained || now - phase_started >= std::chrono::duration<double>(options_.drain_seconds)) {
         phase = Phase::kDone;
         finished_ = true;
@@ -352,19 +412,18 @@ int LoadRun::run() {
   const double cpu = cpu_seconds() - cpu_start;
   print_summary(wall, cpu);
   if (!options_.json_file.empty()) write_json(wall, cpu);
-  const std::uint64_t expected = figures_.acked * options_.room_size;
   const bool exact =
-      figures_.gaps == 0 && figures_.duplicates == 0 && figures_.delivered == expected;
+      figures_.gaps == 0 && figures_.duplicates == 0 && figures_.delivered == expected_;
   if (figures_.joined == 0) return 2;
   return exact ? 0 : 1;
 }
 
 void LoadRun::print_summary(double wall, double cpu) {
   const double window = options_.duration_seconds;
-  const std::uint64_t expected = figures_.acked * options_.room_size;
+  const std::uint64_t expected = expected_;
   auto us = [](std::uint64_t ns) { return std::to_string(ns / 1000) + " us"; };
-  std::cout << "\ncircle load: " << options_.connections << " connections, rooms of "
-            << options_.room_size << ", "
+  std::cout << "\ncircle load (" << options_.protocol << " protocol): " << options_.connections
+            << " connections, rooms of " << options_.room_size << ", "
             << (options_.rate > 0 ? std::to_string(options_.rate) + " msg/s each" : "closed loop")
             << ", " << options_.payload_bytes << "-byte payloads, " << window << " s\n"
             << "  connected        " << figures_.connected << " (failed "
@@ -419,7 +478,8 @@ void LoadRun::write_json(double wall, double cpu) {
       {"acked", figures_.acked},
       {"send_errors", figures_.send_errors},
       {"delivered", figures_.delivered},
-      {"expected_deliveries", figures_.acked * options_.room_size},
+      {"expected_deliveries", expected_},
+      {"protocol", options_.protocol},
       {"deliveries_per_s", figures_.delivered_in_window / options_.duration_seconds},
       {"lost", figures_.gaps},
       {"duplicated", figures_.duplicates},

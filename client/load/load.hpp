@@ -25,6 +25,10 @@ struct LoadOptions {
   double drain_seconds = 5;
   std::string json_file;  // also write every figure and the settings here
   std::string room_prefix = "load";
+  // "circle": the full protocol. "raw": a baseline protocol for comparison
+  // servers: connect to /room/<id>; every binary message is relayed to the
+  // other connections of that path (so the sender gets no echo, no acks).
+  std::string protocol = "circle";
   bool quiet = false;  // no live progress lines
 };
 

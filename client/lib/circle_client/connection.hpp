@@ -64,6 +64,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   // Set these before connect().
   void on_event(MessageHandler handler);
+  // Raw mode, for baseline servers that speak no protocol: when set, every
+  // message from the server goes here as bytes, and nothing is parsed.
+  void on_raw_message(std::function<void(std::string_view bytes)> handler);
   void on_close(CloseHandler handler);
 
   // Connects; `done` gets nullopt on success, or why it failed.
