@@ -1,0 +1,105 @@
+// Google Benchmark: the server's hot paths, without a network.
+//   build/release/bench/micro_benchmarks [--benchmark_filter=...]
+#include <benchmark/benchmark.h>
+
+#include <memory>
+#include <vector>
+
+#include "circle/wire.hpp"
+#include "core/policy.hpp"
+#include "core/room.hpp"
+#include "core/validation.hpp"
+
+namespace {
+
+using namespace circle::v1;
+
+ServerMessage posted_event(std::size_t text_bytes) {
+  ServerMessage message;
+  auto* event = message.mutable_room_event();
+  event->set_room_id("bench-42");
+  event->set_seq(123456);
+  event->set_server_time_unix_ms(1'790'000'000'000);
+  auto* posted = event->mutable_message_posted();
+  posted->mutable_sender()->set_member_id(7);
+  posted->mutable_sender()->set_display_name("Sam");
+  posted->mutable_sender()->set_role(ROLE_PARTICIPANT);
+  posted->set_text(std::string(text_bytes, 'x'));
+  return message;
+}
+
+void BM_EncodeEvent(benchmark::State& state) {
+  const auto message = posted_event(64);
+  for (auto _ : state) benchmark::DoNotOptimize(circle::wire::encode(message));
+}
+BENCHMARK(BM_EncodeEvent);
+
+void BM_DecodeAndValidateSend(benchmark::State& state) {
+  ClientMessage request;
+  request.set_request_id(99);
+  request.mutable_send_message()->set_room_id("bench-42");
+  request.mutable_send_message()->set_text(std::string(64, 'x'));
+  const std::string bytes = request.SerializeAsString();
+  const circle::core::Limits limits;
+  for (auto _ : state) {
+    auto decoded = circle::core::decode_client_message(bytes);
+    benchmark::DoNotOptimize(circle::core::check_client_message(decoded.value(), limits));
+  }
+}
+BENCHMARK(BM_DecodeAndValidateSend);
+
+void BM_BatchOf32Frames(benchmark::State& state) {
+  std::vector<circle::wire::Frame> frames;
+  for (int i = 0; i < 32; ++i) frames.push_back(circle::wire::encode(posted_event(64)));
+  circle::wire::BatchEncoder batch;
+  for (auto _ : state) {
+    batch.build(frames);
+    benchmark::DoNotOptimize(batch.size());
+  }
+  state.SetItemsProcessed(state.iterations() * 32);
+}
+BENCHMARK(BM_BatchOf32Frames);
+
+void BM_PermissionCheck(benchmark::State& state) {
+  const auto settings = circle::core::default_settings(ROOM_KIND_FACILITATED_GROUP, 100);
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(
+        circle::core::authorize(ACTION_MUTE, ROLE_CO_FACILITATOR, ROLE_PARTICIPANT, settings));
+  }
+}
+BENCHMARK(BM_PermissionCheck);
+
+// A sink that only counts, so the fan-out cost is the room's own.
+class CountingSink : public circle::core::EventSink {
+ public:
+  void deliver(circle::wire::Frame) override { ++delivered; }
+  void removed_from_room(const std::string&) override {}
+  std::uint64_t delivered = 0;
+};
+
+void BM_FanOutToMembers(benchmark::State& state) {
+  const auto members = static_cast<unsigned>(state.range(0));
+  circle::core::Limits limits;
+  circle::core::Room room("bench", "Bench", ROOM_KIND_FACILITATED_GROUP, "acct-0", 0, limits,
+                          nullptr);
+  std::vector<std::shared_ptr<CountingSink>> sinks;
+  for (unsigned i = 1; i <= members; ++i) {
+    sinks.push_back(std::make_shared<CountingSink>());
+    auto joined = room.join({.connection = i,
+                             .display_name = "m" + std::to_string(i),
+                             .account_id = "acct-" + std::to_string(i),
+                             .is_admin = false,
+                             .sink = sinks.back()},
+                            1);
+    benchmark::DoNotOptimize(joined);
+  }
+  const std::string text(64, 'x');
+  std::int64_t now = 2;
+  for (auto _ : state) benchmark::DoNotOptimize(room.post(1, text, "", ++now));
+  state.SetItemsProcessed(state.iterations() * members);  // deliveries
+}
+BENCHMARK(BM_FanOutToMembers)->Arg(10)->Arg(1000);
+
+}  // namespace
+
+BENCHMARK_MAIN();
