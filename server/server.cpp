@@ -15,6 +15,9 @@ ssl::context make_tls_context(const Config& config) {
   tls.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
                   ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
                   ssl::context::single_dh_use);
+  // Idle TLS connections should not hold OpenSSL's read and write buffers
+  // (about 30 KiB each): release them between records.
+  SSL_CTX_set_mode(tls.native_handle(), SSL_MODE_RELEASE_BUFFERS);
   tls.use_certificate_chain_file(config.cert_file);
   tls.use_private_key_file(config.key_file, ssl::context::pem);
   return tls;

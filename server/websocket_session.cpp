@@ -120,7 +120,16 @@ void WebSocketSession<NextLayer>::enqueue(circle::wire::Frame frame) {
     return;
   }
   queue_.push_back(std::move(frame));
-  if (!writing_) do_write();
+  if (!writing_ && !write_scheduled_) {
+    // Write after the handlers already queued have run, not now: frames for
+    // this connection that arrive meanwhile (its ack and its own event, the
+    // rest of a busy room's fan-out) then leave in one batch and one send.
+    write_scheduled_ = true;
+    net::post(ws_.get_executor(), [self = this->shared_from_this()] {
+      self->write_scheduled_ = false;
+      if (!self->writing_ && !self->queue_.empty() && !self->finished_) self->do_write();
+    });
+  }
 }
 
 template <class NextLayer>

@@ -55,6 +55,7 @@ class WebSocketSession : public Outbox,
   circle::wire::BatchEncoder batch_;
   std::vector<net::const_buffer> write_buffers_;
   bool writing_ = false;
+  bool write_scheduled_ = false;                          // a do_write is posted and not yet run
   std::optional<websocket::close_reason> pending_close_;  // sent once writes drain
   bool closing_ = false;
   bool finished_ = false;
