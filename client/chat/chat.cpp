@@ -1,5 +1,6 @@
 #include "chat.hpp"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <readline/history.h>
 #include <readline/readline.h>
@@ -133,8 +134,8 @@ class ChatSession {
   // The room dropped us (removed, banned, session ended). Needs rooms_mutex_.
   void forget(const std::string& room_id);
   void on_private(const circle::v1::PrivateEvent& event);
-  void act(const circle::v1::RoomActionRequest& action, const std::string& done,
-           const std::string& command);
+  void act(const std::string& room_id, const circle::v1::RoomActionRequest& action,
+           const std::string& done, const std::string& command);
   void say(const std::string& text);
   void print(std::string line) { printer_.post(std::move(line)); }
 
@@ -248,6 +249,7 @@ void ChatSession::show(RoomView& room, const circle::v1::RoomEvent& event) {
   if (removed || event.has_session_ended()) {
     const std::string room_id = event.room_id();
     forget(room_id);  // `room` is gone from here on
+    if (!current_room_.empty()) print("* Messages now go to " + current_room_ + ".");
     const bool may_return = event.has_session_ended() ||
                             event.member_left().reason() == circle::v1::LEAVE_REASON_REMOVED;
     print("* You are no longer in " + room_id + "." +
@@ -289,11 +291,11 @@ std::string ChatSession::current_room() {
   return current_room_;
 }
 
-void ChatSession::act(const circle::v1::RoomActionRequest& action, const std::string& done,
-                      const std::string& command) {
-  auto message = circle::client::make_room_action(current_room());
+void ChatSession::act(const std::string& room_id, const circle::v1::RoomActionRequest& action,
+                      const std::string& done, const std::string& command) {
+  auto message = circle::client::make_room_action(room_id);
   *message.mutable_room_action() = action;
-  message.mutable_room_action()->set_room_id(current_room());
+  message.mutable_room_action()->set_room_id(room_id);
   if (call(std::move(message), command) && !done.empty()) print(done);
 }
 
@@ -414,15 +416,18 @@ bool ChatSession::handle_line(const std::string& raw) {
   } else if (command == "/who") {
     who();
   } else {
+    // One room for the whole command, even if an event switches the current
+    // room meanwhile: names are resolved and the action sent in the same room.
+    const std::string room_id = current_room();
     CommandContext context{
-        .room = [this]() -> std::optional<RoomView> {
+        .room = [this, room_id]() -> std::optional<RoomView> {
           std::lock_guard lock(rooms_mutex_);
-          auto found = rooms_.find(current_room_);
+          auto found = rooms_.find(room_id);
           if (found == rooms_.end()) return std::nullopt;
           return found->second;
         },
-        .act = [this](const circle::v1::RoomActionRequest& action, const std::string& done,
-                      const std::string& name) { act(action, done, name); },
+        .act = [this, room_id](const circle::v1::RoomActionRequest& action, const std::string& done,
+                               const std::string& name) { act(room_id, action, done, name); },
         .print = [this](std::string text) { print(std::move(text)); }};
     std::string rest;
     std::getline(words >> std::ws, rest);
@@ -465,8 +470,9 @@ int ChatSession::run() {
     pollfd fds[2] = {{STDIN_FILENO, POLLIN, 0}, {g_wake_pipe[0], POLLIN, 0}};
     if (::poll(fds, 2, -1) < 0 && errno != EINTR) break;
     if (fds[1].revents & POLLIN) {
-      char drain[64];
-      [[maybe_unused]] auto ignored = ::read(g_wake_pipe[0], drain, sizeof drain);
+      char drain[256];
+      while (::read(g_wake_pipe[0], drain, sizeof drain) > 0) {
+      }
     }
     printer_.flush();
     if (!(fds[0].revents & (POLLIN | POLLHUP))) continue;
@@ -514,7 +520,9 @@ int ChatSession::run() {
 }  // namespace
 
 int run_chat(const ChatOptions& options) {
-  if (::pipe(g_wake_pipe) != 0) {
+  // Non-blocking both ways: a wake-up never blocks the I/O thread or the
+  // signal handler, and the main loop drains every byte.
+  if (::pipe2(g_wake_pipe, O_NONBLOCK | O_CLOEXEC) != 0) {
     std::perror("circle: pipe");
     return 2;
   }

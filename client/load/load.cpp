@@ -98,6 +98,7 @@ class LoadRun {
   void start_member(Member& member);
   void on_connected(Member& member);
   void on_event(Member& member, const ServerMessage& message);
+  void on_joined(Member& member);
   void on_raw(Member& member, std::string_view bytes);
   void record_delivery(std::uint64_t sent_ns);
   bool raw() const { return options_.protocol == "raw"; }
@@ -114,6 +115,7 @@ class LoadRun {
   circle::client::ServerAddress address_;
   std::vector<std::unique_ptr<Member>> members_;
   Figures figures_;
+  // Members joined and still connected, per room: who a message is owed to.
   std::map<std::string, unsigned> room_members_;
   std::uint64_t expected_ = 0;  // deliveries owed for the messages acked so far
   bool sending_ = false;
@@ -134,6 +136,7 @@ void LoadRun::start_member(Member& member) {
       [this, &member](const ServerMessage& message) { on_event(member, message); });
   member.connection->on_close([this, &member](const circle::client::CloseInfo& info) {
     member.closed = true;
+    if (member.joined) --room_members_[member.room_id];
     // Our own closes at the end are not news; the server's closes are.
     if (!finished_) ++figures_.closes_by_code[std::to_string(info.code) + " " + info.reason];
   });
@@ -153,8 +156,7 @@ void LoadRun::start_member(Member& member) {
     figures_.connect_latency.record(now_ns() - member.connect_started_ns);
     ++figures_.connected;
     if (raw()) {  // no protocol: connected is joined
-      member.joined = true;
-      ++figures_.joined;
+      on_joined(member);
       return;
     }
     on_connected(member);
@@ -184,9 +186,8 @@ void LoadRun::on_connected(Member& member) {
                       return;
                     }
                     member.last_seq = reply.join_room().snapshot().last_seq();
-                    member.joined = true;
-                    ++figures_.joined;
                     figures_.join_latency.record(now_ns() - join_started);
+                    on_joined(member);
                   });
             });
       });
@@ -243,6 +244,19 @@ void LoadRun::schedule_send(Member& member, std::chrono::nanoseconds delay) {
   });
 }
 
+void LoadRun::on_joined(Member& member) {
+  member.joined = true;
+  ++figures_.joined;
+  ++room_members_[member.room_id];
+  if (!sending_) return;
+  // A late joiner starts at once rather than sitting the run out.
+  if (options_.rate > 0) {
+    schedule_send(member, std::chrono::nanoseconds(static_cast<std::int64_t>(1e9 / options_.rate)));
+  } else {
+    send(member);
+  }
+}
+
 void LoadRun::send(Member& member) {
   if (member.closed || !member.joined) return;
   const auto text = make_payload(now_ns(), member.index, ++member.counter, options_.payload_bytes);
@@ -256,14 +270,17 @@ void LoadRun::send(Member& member) {
     return;
   }
   member.connection->request(circle::client::make_send_message(member.room_id, text),
-                             [this, in_room](const ServerMessage& reply) {
+                             [this, in_room, &member](const ServerMessage& reply) {
                                if (reply.has_send_message()) {
                                  ++figures_.acked;
                                  expected_ += in_room;
-                               } else {
-                                 ++figures_.send_errors;
-                                 if (reply.has_error()) count_error(reply.error());
+                                 return;
                                }
+                               ++figures_.send_errors;
+                               if (reply.has_error()) count_error(reply.error());
+                               // Closed loop: a refused message never comes back,
+                               // so go on with the next one.
+                               if (options_.rate <= 0 && sending_) send(member);
                              });
 }
 
@@ -312,7 +329,6 @@ int LoadRun::run() {
     member->index = i;
     member->room_id = options_.room_prefix + "-" + std::to_string(i / options_.room_size);
     member->timer = std::make_unique<net::steady_timer>(ioc_);
-    ++room_members_[member->room_id];
     members_.push_back(std::move(member));
   }
 

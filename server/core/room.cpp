@@ -77,10 +77,10 @@ Result<JoinOutcome> Room::join(const Joiner& joiner, std::int64_t now_ms) {
                    "join: this connection is already in room '" + room_id_ + "'"};
   }
   const Role role = role_on_join(joiner);
+  if (!joiner.is_admin && banned_accounts_.contains(joiner.account_id)) {
+    return Refusal{ERROR_CODE_PERMISSION_DENIED, "join: you are banned from this room"};
+  }
   if (!is_facilitator(role)) {
-    if (banned_accounts_.contains(joiner.account_id)) {
-      return Refusal{ERROR_CODE_PERMISSION_DENIED, "join: you are banned from this room"};
-    }
     if (settings_.locked()) {
       return Refusal{ERROR_CODE_PERMISSION_DENIED, "join: the room is locked"};
     }

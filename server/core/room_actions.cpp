@@ -166,6 +166,7 @@ Room::ActionResult Room::remove_member(Member& actor, std::uint64_t member_id, b
     return *refused;
   }
   if (ban) banned_accounts_.insert(target->account_id);
+  if (target->view.role() == ROLE_FACILITATOR) facilitator_left_ms_ = now_ms;  // an admin did it
   audit(actor, name, target, reason, now_ms);
   RoomEvent event;
   auto* left = event.mutable_member_left();
@@ -296,6 +297,8 @@ Room::ActionResult Room::redact(Member& actor, std::uint64_t seq, const std::str
                                 std::int64_t now_ms) {
   if (seq == 0 || seq > last_seq_) return not_found("redact", "no message " + std::to_string(seq));
   RoomEvent* message = find_message(seq);
+  // Only messages still in history: their author decides who may redact them.
+  if (!message) return not_found("redact", "no recent message " + std::to_string(seq));
   std::optional<Role> author;
   if (message && message->message_posted().sender().member_id() != actor.view.member_id()) {
     author = message->message_posted().sender().role();
@@ -461,9 +464,15 @@ Room::ActionResult Room::hand_over(Member& actor, std::uint64_t member_id, std::
   }
   Member* previous = actor.view.role() == ROLE_FACILITATOR ? &actor : nullptr;
   if (!previous) {
-    // An admin hands over on the facilitator's behalf.
+    // Someone else hands over on the facilitator's behalf: only from above.
     for (auto& [connection, member] : members_) {
       if (member.view.role() == ROLE_FACILITATOR) previous = &member;
+    }
+    if (previous) {
+      if (auto refused =
+              authorize(ACTION_HAND_OVER, actor.view.role(), previous->view.role(), settings_)) {
+        return *refused;
+      }
     }
   }
   return response(transfer_facilitation(previous, *next, &actor, now_ms));
@@ -482,7 +491,12 @@ Room::ActionResult Room::end_session(Member& actor, const std::string& reason,
   // Everyone leaves; what was said stays with this session.
   std::vector<std::weak_ptr<EventSink>> sinks;
   for (auto& [connection, member] : members_) sinks.push_back(member.sink);
-  for (auto& waiting : waiting_) sinks.push_back(waiting.joiner.sink);
+  for (auto& waiting : waiting_) {
+    PrivateEvent denied = private_event(now_ms);
+    denied.mutable_admission()->set_admitted(false);
+    send_private(waiting.joiner.sink, denied);
+    sinks.push_back(waiting.joiner.sink);
+  }
   members_.clear();
   waiting_.clear();
   history_.clear();

@@ -344,3 +344,46 @@ TEST_F(RoomActions, TheAgreementAlsoGatesHandsAndPeerMessagesButNeverSupport) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(RoomActions, ACoFacilitatorCannotHandOverTheFacilitatorsRoleEvenWhenAllowed) {
+  auto allow = request();
+  allow.mutable_set_permission()->set_action(ACTION_HAND_OVER);
+  allow.mutable_set_permission()->set_min_role(ROLE_CO_FACILITATOR);
+  ASSERT_TRUE(act(kAlex, allow));
+  auto promote = request();
+  promote.mutable_set_role()->set_member_id(sam_id_);
+  promote.mutable_set_role()->set_role(ROLE_CO_FACILITATOR);
+  ASSERT_TRUE(act(kAlex, promote));
+  auto hand_over = request();
+  hand_over.mutable_hand_over()->set_member_id(riya_id_);
+  auto refused = act(kSam, hand_over);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.refusal().code, ERROR_CODE_PERMISSION_DENIED);
+}
+
+TEST_F(RoomActions, OnlyMessagesStillInHistoryCanBeRedacted) {
+  auto redact = request();
+  redact.mutable_redact_message()->set_seq(1);  // Alex's join, not a message
+  auto refused = act(kAlex, redact);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.refusal().code, ERROR_CODE_NOT_FOUND);
+}
+
+TEST_F(RoomActions, EndingTheSessionTurnsTheWaitingRoomAway) {
+  auto on = request();
+  on.mutable_set_waiting_room()->set_enabled(true);
+  ASSERT_TRUE(act(kAlex, on));
+  auto kim = std::make_shared<RecordingSink>();
+  ASSERT_TRUE(try_join(4, "Kim", kim, 20));
+  auto end = request();
+  end.mutable_end_session();
+  ASSERT_TRUE(act(kAlex, end));
+  const auto outcomes = kim->privates(PrivateEvent::kAdmission);
+  ASSERT_EQ(outcomes.size(), 1u);
+  EXPECT_FALSE(outcomes[0].admission().admitted());
+  EXPECT_EQ(kim->removed, std::vector<std::string>{"tuesday"});
+}
+
+}  // namespace
