@@ -53,6 +53,10 @@ int main(int argc, char** argv) {
       ->add_option("--rate,-r", load.rate, "Messages per second per member; 0 for a closed loop")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 10'000.0));
+  load_command
+      ->add_option("--senders", load.senders_per_room,
+                   "Members per room that send (default: all; 0: idle connections)")
+      ->check(CLI::Range(0u, 100'000u));
   load_command->add_option("--payload,-p", load.payload_bytes, "Message size in bytes")
       ->capture_default_str()
       ->check(CLI::Range(40u, 60'000u));

@@ -99,6 +99,10 @@ class LoadRun {
   void on_connected(Member& member);
   void on_event(Member& member, const ServerMessage& message);
   void on_joined(Member& member);
+  // Whether this member sends at all (--senders).
+  bool is_sender(const Member& member) const {
+    return member.index % options_.room_size < options_.senders_per_room;
+  }
   void on_raw(Member& member, std::string_view bytes);
   void record_delivery(std::uint64_t sent_ns);
   bool raw() const { return options_.protocol == "raw"; }
@@ -248,7 +252,7 @@ void LoadRun::on_joined(Member& member) {
   member.joined = true;
   ++figures_.joined;
   ++room_members_[member.room_id];
-  if (!sending_) return;
+  if (!sending_ || !is_sender(member)) return;
   // A late joiner starts at once rather than sitting the run out.
   if (options_.rate > 0) {
     schedule_send(member, std::chrono::nanoseconds(static_cast<std::int64_t>(1e9 / options_.rate)));
@@ -373,6 +377,7 @@ int LoadRun::run() {
           window_start_ns_ + static_cast<std::uint64_t>(options_.duration_seconds * 1e9);
       std::uniform_real_distribution<double> phase_offset(0.0, 1.0);
       for (auto& member : members_) {
+        if (!is_sender(*member)) continue;
         if (options_.rate > 0) {
           schedule_send(*member, std::chrono::nanoseconds(static_cast<std::int64_t>(
                                      phase_offset(random_) * 1e9 / options_.rate)));
@@ -484,6 +489,7 @@ void LoadRun::write_json(double wall, double cpu) {
         {"rate_per_member", options_.rate},
         {"closed_loop", options_.rate <= 0},
         {"payload_bytes", options_.payload_bytes},
+        {"senders_per_room", std::min(options_.senders_per_room, options_.room_size)},
         {"duration_s", options_.duration_seconds},
         {"ramp_per_s", options_.ramp_per_second}}},
       {"connected", figures_.connected},

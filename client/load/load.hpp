@@ -5,6 +5,7 @@
 // message of its room arrived exactly once, in seq order.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace circle::load {
@@ -18,6 +19,9 @@ struct LoadOptions {
   // its next message once its previous one came back).
   double rate = 1.0;
   unsigned payload_bytes = 64;
+  // How many members of each room send (the first ones to join it); the
+  // rest only listen. 0: nobody sends (idle connections). Default: all.
+  unsigned senders_per_room = UINT32_MAX;
   double duration_seconds = 10;
   // Connections opened per second while ramping up.
   double ramp_per_second = 500;

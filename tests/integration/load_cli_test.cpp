@@ -52,3 +52,22 @@ TEST(LoadCli, ClosedLoopOverPlaintext) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(LoadCli, OneSpeakerToALargeRoomAndIdleConnections) {
+  TestServer server;
+  auto talk = run_load(server, {"-n", "41", "-k", "41", "--senders", "1", "-r", "20", "-d", "1"});
+  EXPECT_EQ(talk["settings"]["senders_per_room"], 1);
+  EXPECT_GT(talk["sent"].get<int>(), 0);
+  EXPECT_LE(talk["sent"].get<int>(), 25) << "one speaker at 20 msg/s for about a second";
+  EXPECT_EQ(talk["delivered"], talk["expected_deliveries"]);
+  EXPECT_EQ(talk["expected_deliveries"].get<int>(), talk["acked"].get<int>() * 41);
+
+  auto idle = run_load(
+      server, {"-n", "20", "-k", "10", "--senders", "0", "-d", "1", "--room-prefix", "idle"});
+  EXPECT_EQ(idle["joined"], 20);
+  EXPECT_EQ(idle["sent"], 0);
+}
+
+}  // namespace
