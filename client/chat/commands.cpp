@@ -78,6 +78,16 @@ std::optional<std::string> resolve_waiting(const std::string& which, const RoomV
   return "no one called '" + which + "' is waiting";
 }
 
+// An optional name: empty gives member id 0 (meaning "me" or "the next").
+std::optional<std::string> resolve_optional(std::istringstream& args, const RoomView& room,
+                                            std::uint64_t& member_id) {
+  std::string who;
+  args >> who;
+  member_id = 0;
+  if (who.empty()) return std::nullopt;
+  return resolve(who, room, member_id);
+}
+
 std::optional<std::string> need_seq(std::istringstream& args, std::uint64_t& seq) {
   std::string word;
   args >> word;
@@ -212,12 +222,8 @@ const std::vector<Command>& commands() {
        {},
        [](std::istringstream& args, const RoomView& room, RoomActionRequest& r,
           std::string&) -> std::optional<std::string> {
-         std::string who;
-         args >> who;
          std::uint64_t id = 0;
-         if (!who.empty()) {
-           if (auto error = resolve(who, room, id)) return error;
-         }
+         if (auto error = resolve_optional(args, room, id)) return error;
          r.mutable_set_hand()->set_raised(false);
          r.mutable_set_hand()->set_member_id(id);
          return std::nullopt;
@@ -450,12 +456,8 @@ const std::vector<Command>& commands() {
        {Need::kAction, ACTION_HAND_OVER},
        [](std::istringstream& args, const RoomView& room, RoomActionRequest& r,
           std::string&) -> std::optional<std::string> {
-         std::string who;
-         args >> who;
          std::uint64_t id = 0;
-         if (!who.empty()) {
-           if (auto error = resolve(who, room, id)) return error;
-         }
+         if (auto error = resolve_optional(args, room, id)) return error;
          r.mutable_hand_over()->set_member_id(id);
          return std::nullopt;
        }},

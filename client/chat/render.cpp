@@ -352,6 +352,28 @@ std::string render_members(const circle::client::RoomView& room) {
   return list;
 }
 
+namespace {
+
+// What only facilitators see: who is waiting and the open support alerts;
+// `detailed` adds account ids and the alerts' text (for /who).
+void append_facilitator_view(const circle::client::RoomView& room, bool detailed,
+                             std::vector<std::string>& lines) {
+  if (!room.i_facilitate()) return;
+  for (const auto& waiting : room.waiting()) {
+    lines.push_back("* Waiting: " + sanitize(waiting.display_name(), true) + " (/admit w" +
+                    std::to_string(waiting.waiting_id()) +
+                    (detailed ? ", account " + waiting.account_id() : "") + ")");
+  }
+  for (const auto& [id, alert] : room.open_alerts()) {
+    const bool show_text = detailed && !alert.text().empty();
+    lines.push_back("!! Open support alert " + std::to_string(id) + " from " +
+                    name_of(alert.from()) + (show_text ? ": " + sanitize(alert.text(), true) : "") +
+                    "  (/ack " + std::to_string(id) + ")");
+  }
+}
+
+}  // namespace
+
 std::vector<std::string> render_who(const circle::client::RoomView& room) {
   std::vector<std::string> lines;
   lines.push_back("* " + std::to_string(room.members().size()) + " in " + room.info().room_id() +
@@ -386,19 +408,7 @@ std::vector<std::string> render_who(const circle::client::RoomView& room) {
         "* Check-in round: " + sanitize(room.name_of(room.round().speaker_member_id()), true) +
         "'s turn (order: " + names(room.round().order(), &room) + ")");
   }
-  if (room.i_facilitate()) {
-    for (const auto& waiting : room.waiting()) {
-      lines.push_back("* Waiting: " + sanitize(waiting.display_name(), true) + " (/admit w" +
-                      std::to_string(waiting.waiting_id()) + ", account " + waiting.account_id() +
-                      ")");
-    }
-    for (const auto& [id, alert] : room.open_alerts()) {
-      lines.push_back("!! Open support alert " + std::to_string(id) + " from " +
-                      name_of(alert.from()) +
-                      (alert.text().empty() ? "" : ": " + sanitize(alert.text(), true)) +
-                      "  (/ack " + std::to_string(id) + ")");
-    }
-  }
+  append_facilitator_view(room, /*detailed=*/true, lines);
   return lines;
 }
 
@@ -429,16 +439,7 @@ std::vector<std::string> render_join(const circle::client::RoomView& room,
     lines.push_back("* A check-in round is running: " +
                     sanitize(room.name_of(room.round().speaker_member_id()), true) + "'s turn.");
   }
-  if (room.i_facilitate()) {
-    for (const auto& waiting : room.waiting()) {
-      lines.push_back("* Waiting: " + sanitize(waiting.display_name(), true) + " (/admit w" +
-                      std::to_string(waiting.waiting_id()) + ")");
-    }
-    for (const auto& [id, alert] : room.open_alerts()) {
-      lines.push_back("!! Open support alert " + std::to_string(id) + " from " +
-                      name_of(alert.from()) + "  (/ack " + std::to_string(id) + ")");
-    }
-  }
+  append_facilitator_view(room, /*detailed=*/false, lines);
   if (options.single_line) {
     for (auto& line : lines) line = sanitize(line, true);
   }

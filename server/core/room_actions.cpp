@@ -247,17 +247,8 @@ Room::ActionResult Room::decide_admission(Member& actor, std::optional<std::uint
     if (!outcome.admission().admitted()) {
       if (auto sink = waiting.joiner.sink.lock()) sink->removed_from_room(room_id_);
     }
-    if (audit_) {
-      AuditEntry entry{.time_unix_ms = now_ms,
-                       .room_id = room_id_,
-                       .action = outcome.admission().admitted() ? "admit" : "deny",
-                       .actor_account = actor.account_id,
-                       .actor_member_id = actor.view.member_id(),
-                       .target_account = waiting.joiner.account_id,
-                       .target_member_id = 0,
-                       .reason = ""};
-      audit_->record(entry);
-    }
+    audit(actor, outcome.admission().admitted() ? "admit" : "deny", nullptr, "", now_ms,
+          waiting.joiner.account_id);
   }
   send_waiting_room(now_ms);
   return response(seq);
