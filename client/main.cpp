@@ -57,6 +57,12 @@ int main(int argc, char** argv) {
       ->add_option("--senders", load.senders_per_room,
                    "Members per room that send (default: all; 0: idle connections)")
       ->check(CLI::Range(0u, 100'000u));
+  load_command
+      ->add_option("--phase", load.phase,
+                   "Open loop: member (each on its own random phase) or room (a room's "
+                   "members send together)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"member", "room"}));
   load_command->add_option("--payload,-p", load.payload_bytes, "Message size in bytes")
       ->capture_default_str()
       ->check(CLI::Range(40u, 60'000u));

@@ -21,8 +21,15 @@ namespace websocket = boost::beast::websocket;
 using tcp = boost::asio::ip::tcp;
 using error_code = boost::system::error_code;
 
+// Every connection and room runs on a strand of the one io_context. The
+// concrete executor type (not any_io_executor) matters for speed: a strand
+// does not fit in any_io_executor's small buffer, so each type-erased copy in
+// Asio's and Beast's composed operations would be a heap allocation.
+using Strand = net::strand<net::io_context::executor_type>;
+using Socket = net::basic_stream_socket<tcp, Strand>;
+
 // The two transports a session can run on.
-using PlainStream = beast::tcp_stream;
-using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+using PlainStream = beast::basic_stream<tcp, Strand>;
+using TlsStream = beast::ssl_stream<PlainStream>;
 
 }  // namespace circle::server

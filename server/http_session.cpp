@@ -16,7 +16,7 @@ constexpr std::uint64_t kHttpBodyLimit = 1024;
 }  // namespace
 
 template <class Stream>
-HttpSession<Stream>::HttpSession(tcp::socket&& socket, ssl::context* tls, ServerContext& context)
+HttpSession<Stream>::HttpSession(Socket&& socket, ssl::context* tls, ServerContext& context)
     : stream_([&]() -> Stream {
         if constexpr (is_tls<Stream>) {
           return Stream(std::move(socket), *tls);

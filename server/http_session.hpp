@@ -16,7 +16,7 @@ template <class Stream>
 class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
  public:
   // For TlsStream, `tls` must be non-null; for PlainStream it is ignored.
-  HttpSession(tcp::socket&& socket, ssl::context* tls, ServerContext& context);
+  HttpSession(Socket&& socket, ssl::context* tls, ServerContext& context);
   void run();
 
  private:

@@ -20,7 +20,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
 
  private:
   void do_accept();
-  void on_accept(error_code ec, tcp::socket socket);
+  void on_accept(error_code ec, Socket socket);
 
   net::io_context& ioc_;
   tcp::acceptor acceptor_;

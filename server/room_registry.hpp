@@ -4,7 +4,7 @@
 #pragma once
 
 #include <atomic>
-#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <map>
@@ -16,11 +16,11 @@
 
 #include "core/limits.hpp"
 #include "core/result.hpp"
+#include "beast.hpp"
 #include "core/room.hpp"
 
 namespace circle::server {
 
-using Strand = boost::asio::strand<boost::asio::any_io_executor>;
 
 // A Room together with the strand it runs on.
 class RoomHost : public std::enable_shared_from_this<RoomHost> {
@@ -58,7 +58,7 @@ class RoomHost : public std::enable_shared_from_this<RoomHost> {
 
 class RoomRegistry {
  public:
-  RoomRegistry(boost::asio::any_io_executor executor, const core::Limits& limits,
+  RoomRegistry(boost::asio::io_context::executor_type executor, const core::Limits& limits,
                core::AuditSink* audit)
       : executor_(std::move(executor)), limits_(limits), audit_(audit) {}
 
@@ -71,7 +71,7 @@ class RoomRegistry {
   std::vector<circle::v1::RoomInfo> list() const;
 
  private:
-  boost::asio::any_io_executor executor_;
+  boost::asio::io_context::executor_type executor_;
   const core::Limits& limits_;
   core::AuditSink* audit_;
   mutable std::mutex mutex_;

@@ -91,8 +91,29 @@ void WebSocketSession<NextLayer>::on_read(error_code ec, std::size_t) {
 
 template <class NextLayer>
 void WebSocketSession<NextLayer>::deliver(circle::wire::Frame frame) {
-  net::post(ws_.get_executor(),
-            [self = this->shared_from_this(), frame = std::move(frame)] { self->enqueue(frame); });
+  {
+    std::lock_guard lock(inbox_mutex_);
+    inbox_.push_back(std::move(frame));
+    if (inbox_flush_posted_) return;
+    inbox_flush_posted_ = true;
+  }
+  // Posted, not dispatched: handlers already queued (the rest of this event
+  // loop pass, a busy room's fan-out, the sender's ack and its own event)
+  // add to the inbox before it is taken.
+  net::post(ws_.get_executor(), [self = this->shared_from_this()] { self->take_inbox(); });
+}
+
+template <class NextLayer>
+void WebSocketSession<NextLayer>::take_inbox() {
+  taken_.clear();
+  {
+    std::lock_guard lock(inbox_mutex_);
+    taken_.swap(inbox_);
+    inbox_flush_posted_ = false;
+  }
+  for (auto& frame : taken_) enqueue(std::move(frame));
+  taken_.clear();
+  if (!writing_ && !queue_.empty() && !finished_ && !closing_) do_write();
 }
 
 template <class NextLayer>
@@ -120,16 +141,6 @@ void WebSocketSession<NextLayer>::enqueue(circle::wire::Frame frame) {
     return;
   }
   queue_.push_back(std::move(frame));
-  if (!writing_ && !write_scheduled_) {
-    // Write after the handlers already queued have run, not now: frames for
-    // this connection that arrive meanwhile (its ack and its own event, the
-    // rest of a busy room's fan-out) then leave in one batch and one send.
-    write_scheduled_ = true;
-    net::post(ws_.get_executor(), [self = this->shared_from_this()] {
-      self->write_scheduled_ = false;
-      if (!self->writing_ && !self->queue_.empty() && !self->finished_) self->do_write();
-    });
-  }
 }
 
 template <class NextLayer>

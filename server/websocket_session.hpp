@@ -7,6 +7,7 @@
 
 #include <deque>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <vector>
 
@@ -36,6 +37,9 @@ class WebSocketSession : public Outbox,
   void on_accept(error_code ec);
   void do_read();
   void on_read(error_code ec, std::size_t bytes);
+  // On the strand: moves everything delivered since the last call into the
+  // outbound queue and starts a write.
+  void take_inbox();
   void enqueue(circle::wire::Frame frame);
   void do_write();
   void on_write(error_code ec, std::size_t bytes);
@@ -49,13 +53,20 @@ class WebSocketSession : public Outbox,
   beast::flat_buffer read_buffer_;
   net::steady_timer hello_timer_;
 
+  // Frames handed over by rooms (any thread) wait here until the strand runs
+  // take_inbox: one posted handler per flush, not one per delivery, and
+  // everything that arrives meanwhile leaves in one batch and one send.
+  std::mutex inbox_mutex_;
+  std::vector<circle::wire::Frame> inbox_;     // guarded by inbox_mutex_
+  bool inbox_flush_posted_ = false;            // guarded by inbox_mutex_
+  std::vector<circle::wire::Frame> taken_;     // on the strand: reused swap target
+
   std::deque<circle::wire::Frame> queue_;
   std::size_t queued_bytes_ = 0;
   std::vector<circle::wire::Frame> in_flight_;
   circle::wire::BatchEncoder batch_;
   std::vector<net::const_buffer> write_buffers_;
   bool writing_ = false;
-  bool write_scheduled_ = false;                          // a do_write is posted and not yet run
   std::optional<websocket::close_reason> pending_close_;  // sent once writes drain
   bool closing_ = false;
   bool finished_ = false;

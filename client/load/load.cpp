@@ -47,7 +47,7 @@ struct Figures {
   std::uint64_t gaps = 0, duplicates = 0;
   std::map<std::string, std::uint64_t> errors_by_code;
   std::map<std::string, std::uint64_t> closes_by_code;
-  LatencyHistogram latency, connect_latency, join_latency;
+  LatencyHistogram latency, connect_latency, join_latency, ack_latency;
 };
 
 // The payload carries what a receiver needs to measure: send time, sender, and
@@ -85,6 +85,7 @@ class LoadRun {
     std::string room_id;
     std::shared_ptr<circle::client::Connection> connection;
     std::unique_ptr<net::steady_timer> timer;
+    net::steady_timer::time_point next_send;  // open loop: when the next send is due
     std::uint64_t last_seq = 0;
     std::uint64_t counter = 0;
     bool joined = false;
@@ -108,6 +109,7 @@ class LoadRun {
   bool raw() const { return options_.protocol == "raw"; }
   void count_error(const circle::v1::Error& error);
   void schedule_send(Member& member, std::chrono::nanoseconds delay);
+  void arm_send_timer(Member& member);
   void send(Member& member);
   void report_progress();
   void print_summary(double wall_seconds, double cpu);
@@ -239,12 +241,19 @@ void LoadRun::on_raw(Member& member, std::string_view bytes) {
 }
 
 void LoadRun::schedule_send(Member& member, std::chrono::nanoseconds delay) {
-  member.timer->expires_after(delay);
+  member.next_send = net::steady_timer::clock_type::now() + delay;
+  arm_send_timer(member);
+}
+
+void LoadRun::arm_send_timer(Member& member) {
+  // Absolute due times, so that members sending together stay together.
+  member.timer->expires_at(member.next_send);
   member.timer->async_wait([this, &member](boost::system::error_code ec) {
     if (ec || !sending_) return;
     send(member);
-    const auto interval = std::chrono::nanoseconds(static_cast<std::int64_t>(1e9 / options_.rate));
-    schedule_send(member, interval);
+    member.next_send +=
+        std::chrono::nanoseconds(static_cast<std::int64_t>(1e9 / options_.rate));
+    arm_send_timer(member);
   });
 }
 
@@ -273,10 +282,12 @@ void LoadRun::send(Member& member) {
     expected_ += in_room - 1;
     return;
   }
+  const auto sent_ns = now_ns();
   member.connection->request(circle::client::make_send_message(member.room_id, text),
-                             [this, in_room, &member](const ServerMessage& reply) {
+                             [this, in_room, sent_ns, &member](const ServerMessage& reply) {
                                if (reply.has_send_message()) {
                                  ++figures_.acked;
+                                 figures_.ack_latency.record(now_ns() - sent_ns);
                                  expected_ += in_room;
                                  return;
                                }
@@ -376,11 +387,16 @@ int LoadRun::run() {
       window_end_ns_ =
           window_start_ns_ + static_cast<std::uint64_t>(options_.duration_seconds * 1e9);
       std::uniform_real_distribution<double> phase_offset(0.0, 1.0);
+      std::map<std::string, double> room_phase;
       for (auto& member : members_) {
         if (!is_sender(*member)) continue;
         if (options_.rate > 0) {
-          schedule_send(*member, std::chrono::nanoseconds(static_cast<std::int64_t>(
-                                     phase_offset(random_) * 1e9 / options_.rate)));
+          double phase = phase_offset(random_);
+          if (options_.phase == "room") {
+            phase = room_phase.try_emplace(member->room_id, phase).first->second;
+          }
+          schedule_send(*member, std::chrono::nanoseconds(
+                                     static_cast<std::int64_t>(phase * 1e9 / options_.rate)));
         } else {
           send(*member);
         }
@@ -445,7 +461,7 @@ void LoadRun::print_summary(double wall, double cpu) {
   auto us = [](std::uint64_t ns) { return std::to_string(ns / 1000) + " us"; };
   std::cout << "\ncircle load (" << options_.protocol << " protocol): " << options_.connections
             << " connections, rooms of " << options_.room_size << ", "
-            << (options_.rate > 0 ? std::to_string(options_.rate) + " msg/s each" : "closed loop")
+            << (options_.rate > 0 ? std::to_string(options_.rate) + " msg/s each (" + options_.phase + " phase)" : "closed loop")
             << ", " << options_.payload_bytes << "-byte payloads, " << window << " s\n"
             << "  connected        " << figures_.connected << " (failed "
             << figures_.connect_failures << "), joined " << figures_.joined << " (failed "
@@ -463,6 +479,8 @@ void LoadRun::print_summary(double wall, double cpu) {
             << us(figures_.latency.percentile(99)) << ", p99.9 "
             << us(figures_.latency.percentile(99.9)) << ", max " << us(figures_.latency.max())
             << "\n"
+            << "  ack latency      p50 " << us(figures_.ack_latency.percentile(50)) << ", p99 "
+            << us(figures_.ack_latency.percentile(99)) << "\n"
             << "  lost (gaps)      " << figures_.gaps << ", duplicated " << figures_.duplicates
             << "\n"
             << "  load client CPU  " << cpu << " s in " << wall << " s ("
@@ -488,6 +506,7 @@ void LoadRun::write_json(double wall, double cpu) {
         {"room_size", options_.room_size},
         {"rate_per_member", options_.rate},
         {"closed_loop", options_.rate <= 0},
+        {"phase", options_.phase},
         {"payload_bytes", options_.payload_bytes},
         {"senders_per_room", std::min(options_.senders_per_room, options_.room_size)},
         {"duration_s", options_.duration_seconds},
@@ -508,6 +527,7 @@ void LoadRun::write_json(double wall, double cpu) {
       {"latency", histogram(figures_.latency)},
       {"connect_latency", histogram(figures_.connect_latency)},
       {"join_latency", histogram(figures_.join_latency)},
+      {"ack_latency", histogram(figures_.ack_latency)},
       {"errors", figures_.errors_by_code},
       {"closes", figures_.closes_by_code},
       {"client_cpu_s", cpu},

@@ -22,6 +22,11 @@ struct LoadOptions {
   // How many members of each room send (the first ones to join it); the
   // rest only listen. 0: nobody sends (idle connections). Default: all.
   unsigned senders_per_room = UINT32_MAX;
+  // When the senders of an open loop send: "member" (each on its own random
+  // phase, so messages are spread evenly in time) or "room" (the members of a
+  // room send together once per period, as in a check-in round; rooms are on
+  // random phases). "room" lets a server batch a room's traffic per recipient.
+  std::string phase = "member";
   double duration_seconds = 10;
   // Connections opened per second while ramping up.
   double ramp_per_second = 500;
