@@ -14,13 +14,12 @@
 #include <string>
 #include <vector>
 
+#include "beast.hpp"
 #include "core/limits.hpp"
 #include "core/result.hpp"
-#include "beast.hpp"
 #include "core/room.hpp"
 
 namespace circle::server {
-
 
 // A Room together with the strand it runs on.
 class RoomHost : public std::enable_shared_from_this<RoomHost> {

@@ -57,9 +57,9 @@ class WebSocketSession : public Outbox,
   // take_inbox: one posted handler per flush, not one per delivery, and
   // everything that arrives meanwhile leaves in one batch and one send.
   std::mutex inbox_mutex_;
-  std::vector<circle::wire::Frame> inbox_;     // guarded by inbox_mutex_
-  bool inbox_flush_posted_ = false;            // guarded by inbox_mutex_
-  std::vector<circle::wire::Frame> taken_;     // on the strand: reused swap target
+  std::vector<circle::wire::Frame> inbox_;  // guarded by inbox_mutex_
+  bool inbox_flush_posted_ = false;         // guarded by inbox_mutex_
+  std::vector<circle::wire::Frame> taken_;  // on the strand: reused swap target
 
   std::deque<circle::wire::Frame> queue_;
   std::size_t queued_bytes_ = 0;

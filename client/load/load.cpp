@@ -48,6 +48,14 @@ struct Figures {
   std::map<std::string, std::uint64_t> errors_by_code;
   std::map<std::string, std::uint64_t> closes_by_code;
   LatencyHistogram latency, connect_latency, join_latency, ack_latency;
+  // The ramp: from the first connect to the last join, for connects + joins
+  // per second.
+  std::uint64_t first_connect_ns = 0, last_join_ns = 0;
+
+  double join_rate() const {
+    if (joined == 0 || last_join_ns <= first_connect_ns) return 0;
+    return static_cast<double>(joined) * 1e9 / static_cast<double>(last_join_ns - first_connect_ns);
+  }
 };
 
 // The payload carries what a receiver needs to measure: send time, sender, and
@@ -147,6 +155,7 @@ void LoadRun::start_member(Member& member) {
     if (!finished_) ++figures_.closes_by_code[std::to_string(info.code) + " " + info.reason];
   });
   member.connect_started_ns = now_ns();
+  if (figures_.first_connect_ns == 0) figures_.first_connect_ns = member.connect_started_ns;
   auto address = address_;
   if (raw()) {
     address.target = "/room/" + member.room_id;
@@ -251,8 +260,7 @@ void LoadRun::arm_send_timer(Member& member) {
   member.timer->async_wait([this, &member](boost::system::error_code ec) {
     if (ec || !sending_) return;
     send(member);
-    member.next_send +=
-        std::chrono::nanoseconds(static_cast<std::int64_t>(1e9 / options_.rate));
+    member.next_send += std::chrono::nanoseconds(static_cast<std::int64_t>(1e9 / options_.rate));
     arm_send_timer(member);
   });
 }
@@ -260,6 +268,7 @@ void LoadRun::arm_send_timer(Member& member) {
 void LoadRun::on_joined(Member& member) {
   member.joined = true;
   ++figures_.joined;
+  figures_.last_join_ns = now_ns();
   ++room_members_[member.room_id];
   if (!sending_ || !is_sender(member)) return;
   // A late joiner starts at once rather than sitting the run out.
@@ -461,7 +470,9 @@ void LoadRun::print_summary(double wall, double cpu) {
   auto us = [](std::uint64_t ns) { return std::to_string(ns / 1000) + " us"; };
   std::cout << "\ncircle load (" << options_.protocol << " protocol): " << options_.connections
             << " connections, rooms of " << options_.room_size << ", "
-            << (options_.rate > 0 ? std::to_string(options_.rate) + " msg/s each (" + options_.phase + " phase)" : "closed loop")
+            << (options_.rate > 0
+                    ? std::to_string(options_.rate) + " msg/s each (" + options_.phase + " phase)"
+                    : "closed loop")
             << ", " << options_.payload_bytes << "-byte payloads, " << window << " s\n"
             << "  connected        " << figures_.connected << " (failed "
             << figures_.connect_failures << "), joined " << figures_.joined << " (failed "
@@ -470,6 +481,8 @@ void LoadRun::print_summary(double wall, double cpu) {
             << us(figures_.connect_latency.percentile(99)) << "\n"
             << "  join latency     p50 " << us(figures_.join_latency.percentile(50)) << ", p99 "
             << us(figures_.join_latency.percentile(99)) << "\n"
+            << "  connects+joins   " << static_cast<std::uint64_t>(figures_.join_rate())
+            << "/s (first connect to last join, at --ramp " << options_.ramp_per_second << "/s)\n"
             << "  messages         sent " << figures_.sent << ", acked " << figures_.acked
             << ", refused " << figures_.send_errors << "\n"
             << "  deliveries       " << figures_.delivered << " of " << expected << " expected, "
@@ -527,6 +540,7 @@ void LoadRun::write_json(double wall, double cpu) {
       {"latency", histogram(figures_.latency)},
       {"connect_latency", histogram(figures_.connect_latency)},
       {"join_latency", histogram(figures_.join_latency)},
+      {"joins_per_s", figures_.join_rate()},
       {"ack_latency", histogram(figures_.ack_latency)},
       {"errors", figures_.errors_by_code},
       {"closes", figures_.closes_by_code},
