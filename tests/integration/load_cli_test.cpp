@@ -43,6 +43,18 @@ TEST(LoadCli, OpenLoopDeliversEveryMessageExactlyOnce) {
   EXPECT_EQ(figures["settings"]["room_size"], 5);
 }
 
+TEST(LoadCli, RoomPhaseReportsAcksAndTheJoinRate) {
+  TestServer server;
+  auto figures = run_load(server, {"-n", "20", "-k", "10", "-r", "10", "-d", "1", "--phase",
+                                   "room", "--ramp", "1000"});
+  EXPECT_EQ(figures["settings"]["phase"], "room");
+  EXPECT_EQ(figures["delivered"], figures["expected_deliveries"]);
+  // Every acked message has a send→ack latency; every join counts toward the rate.
+  EXPECT_EQ(figures["ack_latency"]["count"], figures["acked"]);
+  EXPECT_GT(figures["acked"].get<int>(), 0);
+  EXPECT_GT(figures["joins_per_s"].get<double>(), 0.0);
+}
+
 TEST(LoadCli, ClosedLoopOverPlaintext) {
   TestServer server({}, /*tls=*/false);
   auto figures = run_load(server, {"-n", "20", "-k", "10", "-r", "0", "-d", "1"});
