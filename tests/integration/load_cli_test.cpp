@@ -45,8 +45,8 @@ TEST(LoadCli, OpenLoopDeliversEveryMessageExactlyOnce) {
 
 TEST(LoadCli, RoomPhaseReportsAcksAndTheJoinRate) {
   TestServer server;
-  auto figures = run_load(server, {"-n", "20", "-k", "10", "-r", "10", "-d", "1", "--phase",
-                                   "room", "--ramp", "1000"});
+  auto figures = run_load(
+      server, {"-n", "20", "-k", "10", "-r", "10", "-d", "1", "--phase", "room", "--ramp", "1000"});
   EXPECT_EQ(figures["settings"]["phase"], "room");
   EXPECT_EQ(figures["delivered"], figures["expected_deliveries"]);
   // Every acked message has a send→ack latency; every join counts toward the rate.
