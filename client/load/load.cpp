@@ -42,7 +42,7 @@ double cpu_seconds() {
 // Everything measured, for the whole run.
 struct Figures {
   std::uint64_t connected = 0, connect_failures = 0, joined = 0, join_failures = 0;
-  std::uint64_t sent = 0, acked = 0, send_errors = 0;
+  std::uint64_t sent = 0, acked = 0, send_errors = 0, unanswered_at_end = 0;
   std::uint64_t delivered = 0, delivered_in_window = 0;
   std::uint64_t gaps = 0, duplicates = 0;
   std::map<std::string, std::uint64_t> errors_by_code;
@@ -300,6 +300,12 @@ void LoadRun::send(Member& member) {
                                  expected_ += in_room;
                                  return;
                                }
+                               if (finished_) {
+                                 // Our own close at the end: the server never
+                                 // answered, so the message was not acked.
+                                 ++figures_.unanswered_at_end;
+                                 return;
+                               }
                                ++figures_.send_errors;
                                if (reply.has_error()) count_error(reply.error());
                                // Closed loop: a refused message never comes back,
@@ -484,7 +490,8 @@ void LoadRun::print_summary(double wall, double cpu) {
             << "  connects+joins   " << static_cast<std::uint64_t>(figures_.join_rate())
             << "/s (first connect to last join, at --ramp " << options_.ramp_per_second << "/s)\n"
             << "  messages         sent " << figures_.sent << ", acked " << figures_.acked
-            << ", refused " << figures_.send_errors << "\n"
+            << ", refused " << figures_.send_errors << ", unanswered at the end "
+            << figures_.unanswered_at_end << "\n"
             << "  deliveries       " << figures_.delivered << " of " << expected << " expected, "
             << static_cast<std::uint64_t>(figures_.delivered_in_window / window) << "/s\n"
             << "  latency          p50 " << us(figures_.latency.percentile(50)) << ", p90 "
@@ -531,6 +538,7 @@ void LoadRun::write_json(double wall, double cpu) {
       {"sent", figures_.sent},
       {"acked", figures_.acked},
       {"send_errors", figures_.send_errors},
+      {"unanswered_at_end", figures_.unanswered_at_end},
       {"delivered", figures_.delivered},
       {"expected_deliveries", expected_},
       {"protocol", options_.protocol},
