@@ -2,10 +2,12 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <map>
 
+#include "auth/secret.hpp"
 #include "chat/chat.hpp"
 #include "load/load.hpp"
 
@@ -23,7 +25,12 @@ int main(int argc, char** argv) {
                            "CA certificate to trust (default: certs/dev/ca.crt if present, else "
                            "the system's CAs)");
   chat_command->add_option("--name", chat.display_name,
-                           "Your name in the group (a pseudonym is fine)");
+                           "Your name in the group (a pseudonym is fine; default: the token's)");
+  chat_command
+      ->add_option("--token", chat.token,
+                   "Your account token (from your organisation, or `circled token` in "
+                   "development)")
+      ->envname("CIRCLE_TOKEN");
   chat_command->add_option("--room", chat.room, "Room to join at start (created if missing)");
   chat_command->add_option("--title", chat.title, "Title for a room you create");
   const std::map<std::string, circle::v1::RoomKind> kinds = {
@@ -81,6 +88,11 @@ int main(int argc, char** argv) {
   load_command->add_option("--room-prefix", load.room_prefix, "Rooms are named PREFIX-0, ...")
       ->capture_default_str();
   load_command->add_flag("--quiet,-q", load.quiet, "No live progress lines");
+  std::string load_secret_file;
+  load_command->add_option("--token-secret-file", load_secret_file,
+                           "The server's token secret, to give each connection its own account "
+                           "token (default: $CIRCLE_TOKEN_SECRET, else data/token-secret if "
+                           "present; none: anonymous, for --allow-anonymous servers)");
   load_command
       ->add_option("--protocol", load.protocol,
                    "circle (the full protocol) or raw (baseline servers: /room/<id>, relay)")
@@ -92,6 +104,16 @@ int main(int argc, char** argv) {
     if (load.ca_file.empty() && std::filesystem::exists("certs/dev/ca.crt")) {
       load.ca_file = "certs/dev/ca.crt";
     }
+    try {
+      if (!load_secret_file.empty() || std::getenv(circle::auth::kSecretEnvironmentVariable)) {
+        load.token_secret = circle::auth::load_token_secret(load_secret_file, "");
+      } else if (std::filesystem::exists("data/token-secret")) {
+        load.token_secret = circle::auth::load_token_secret("data/token-secret", "");
+      }
+    } catch (const std::exception& e) {
+      std::cerr << "circle load: " << e.what() << "\n";
+      return 2;
+    }
     return circle::load::run_load(load);
   }
 
@@ -99,7 +121,7 @@ int main(int argc, char** argv) {
     if (chat.ca_file.empty() && std::filesystem::exists("certs/dev/ca.crt")) {
       chat.ca_file = "certs/dev/ca.crt";
     }
-    if (chat.display_name.empty()) {
+    if (chat.display_name.empty() && chat.token.empty()) {
       if (!::isatty(STDIN_FILENO)) {
         std::cerr << "circle: --name is required when stdin is not a terminal\n";
         return 2;

@@ -1,6 +1,7 @@
 #include "config.hpp"
 
 #include <CLI/CLI.hpp>
+#include <cctype>
 #include <iostream>
 
 #include "version.hpp"
@@ -76,6 +77,21 @@ std::optional<Config> parse_config(int argc, char** argv, int* exit_code) {
                  "Most bytes coalesced into one outgoing WebSocket message")
       ->check(CLI::Range(std::size_t{1024}, std::size_t{16} << 20));
 
+  app.add_option("--token-secret-file", c.token_secret_file,
+                 "File holding the account-token secret (default: $CIRCLE_TOKEN_SECRET, else "
+                 "<data-dir>/token-secret, created on first start)");
+  app.add_flag("--allow-anonymous", c.allow_anonymous,
+               "Development only: accept a Hello without a token (a throwaway account)");
+
+  Config::MintRequest mint;
+  std::string ttl_text = "8h";
+  auto* token = app.add_subcommand(
+      "token", "Mint an account token with this server's secret, print it and exit");
+  token->add_option("--sub", mint.subject, "Account id (the token's sub)")->required();
+  token->add_option("--name", mint.name, "Display name (the token's name)");
+  token->add_flag("--admin", mint.admin, "Operator: admin in every room");
+  token->add_option("--ttl", ttl_text, "Lifetime: 90s, 30m, 8h, 2d")->capture_default_str();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -87,7 +103,46 @@ std::optional<Config> parse_config(int argc, char** argv, int* exit_code) {
     *exit_code = 2;
     return std::nullopt;
   }
+  if (token->parsed()) {
+    auto ttl = parse_ttl(ttl_text);
+    if (!ttl) {
+      std::cerr << "circled token: --ttl wants a duration such as 90s, 30m, 8h or 2d\n";
+      *exit_code = 2;
+      return std::nullopt;
+    }
+    mint.ttl = *ttl;
+    c.mint = mint;
+  }
   return c;
+}
+
+std::optional<std::chrono::seconds> parse_ttl(const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  std::size_t digits = 0;
+  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
+  if (digits == 0 || digits > 9 || text.size() - digits > 1) return std::nullopt;
+  const long long amount = std::stoll(text.substr(0, digits));
+  long long unit = 1;
+  if (digits < text.size()) {
+    switch (text[digits]) {
+      case 's':
+        unit = 1;
+        break;
+      case 'm':
+        unit = 60;
+        break;
+      case 'h':
+        unit = 3600;
+        break;
+      case 'd':
+        unit = 86400;
+        break;
+      default:
+        return std::nullopt;
+    }
+  }
+  if (amount == 0 || amount * unit > 366LL * 86400) return std::nullopt;
+  return std::chrono::seconds(amount * unit);
 }
 
 }  // namespace circle::server

@@ -28,8 +28,27 @@ struct Config {
   std::chrono::seconds idle_timeout{60};
   std::chrono::seconds shutdown_timeout{5};
 
+  // Account tokens: the secret comes from $CIRCLE_TOKEN_SECRET, else this
+  // file, else <data_dir>/token-secret (created on first start).
+  std::string token_secret_file;
+  // Development only: a Hello without a token gets a throwaway account.
+  bool allow_anonymous = false;
+  std::string token_secret;  // loaded at start-up; never logged
+
+  // `circled token ...`: mint a token and exit.
+  struct MintRequest {
+    std::string subject;
+    std::string name;
+    bool admin = false;
+    std::chrono::seconds ttl{8 * 3600};
+  };
+  std::optional<MintRequest> mint;
+
   core::Limits limits;
 };
+
+// "90s", "30m", "8h", "2d" or plain seconds; nullopt when unreadable or zero.
+std::optional<std::chrono::seconds> parse_ttl(const std::string& text);
 
 // Parses argv. Returns the config, or nullopt after printing help, the
 // version, or an error (in which case *exit_code says how to exit).

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 
+#include "auth/token.hpp"
 #include "clock.hpp"
 #include "core/validation.hpp"
 #include "logging.hpp"
@@ -52,7 +53,7 @@ circle::v1::ServerMessage make_reply(std::uint64_t request_id, core::Result<T>& 
 
 Dispatcher::Dispatcher(ServerContext& context, core::ConnectionId id,
                        boost::asio::any_io_executor strand)
-    : context_(context), id_(id), strand_(std::move(strand)) {}
+    : context_(context), id_(id), strand_(strand), token_expiry_(strand) {}
 
 void Dispatcher::send(const ServerMessage& message) {
   if (auto outbox = outbox_.lock()) outbox->deliver(circle::wire::encode(message));
@@ -119,9 +120,36 @@ void Dispatcher::handle_hello(const ClientMessage& request) {
     }
     return;
   }
-  display_name_ = hello.display_name();
   session_id_ = random_session_id();
-  account_id_ = "anon-" + session_id_.substr(0, 12);
+  std::string display_name = hello.display_name();
+  if (hello.token().empty() && context_.config.allow_anonymous) {
+    account_id_ = "anon-" + session_id_.substr(0, 12);
+  } else {
+    const auto now_s = now_unix_ms() / 1000;
+    auto identity = auth::verify_token(hello.token(), context_.config.token_secret, now_s);
+    if (!identity) {
+      // Logged without the token or its claims.
+      spdlog::info("conn={} hello refused: {}", id_,
+                   circle::v1::ErrorCode_Name(identity.refusal().code));
+      const bool expired = identity.refusal().code == circle::v1::ERROR_CODE_TOKEN_EXPIRED;
+      return refuse_and_close(request.request_id(), identity.refusal(),
+                              expired ? "token expired" : "unauthenticated");
+    }
+    account_id_ = identity.value().account_id;
+    is_admin_ = identity.value().admin;
+    if (display_name.empty()) display_name = identity.value().name;
+    arm_token_expiry(identity.value().expires_at);
+  }
+  if (display_name.empty()) {
+    return refuse_and_close(request.request_id(),
+                            {circle::v1::ERROR_CODE_INVALID_ARGUMENT,
+                             "hello: give a display_name (the token has no name)"},
+                            "no display name");
+  }
+  if (auto refused = core::check_display_name(display_name, context_.config.limits)) {
+    return refuse_and_close(request.request_id(), *refused, "invalid display name");
+  }
+  display_name_ = display_name;
   spdlog::debug("conn={} hello client={:.40}", id_, hello.client_name());
 
   ServerMessage reply = reply_to(request.request_id());
@@ -129,6 +157,7 @@ void Dispatcher::handle_hello(const ClientMessage& request) {
   welcome->set_session_id(session_id_);
   welcome->set_server_version(std::string(kServerVersion));
   welcome->set_protocol_version(circle::v1::PROTOCOL_VERSION_1);
+  welcome->set_display_name(*display_name_);
   const auto& limits = context_.config.limits;
   auto* advertised = welcome->mutable_limits();
   advertised->set_max_message_bytes(limits.read_message_max);
@@ -138,6 +167,30 @@ void Dispatcher::handle_hello(const ClientMessage& request) {
   advertised->set_max_joined_rooms(limits.max_joined_rooms);
   advertised->set_snapshot_history_events(limits.snapshot_history_events);
   send(reply);
+}
+
+void Dispatcher::refuse_and_close(std::uint64_t request_id, const core::Refusal& refusal,
+                                  const char* close_reason) {
+  refuse(request_id, refusal);
+  if (auto outbox = outbox_.lock()) outbox->close(close_code::kPolicyViolation, close_reason);
+}
+
+void Dispatcher::arm_token_expiry(std::int64_t expires_at_s) {
+  const auto remaining_ms = std::max<std::int64_t>(0, expires_at_s * 1000 - now_unix_ms());
+  token_expiry_.expires_after(std::chrono::milliseconds(remaining_ms));
+  // Holds only a weak reference: a closed connection's timer is cancelled
+  // with it, and then `this` is not touched.
+  token_expiry_.async_wait([this, weak = outbox_](boost::system::error_code ec) {
+    if (ec) return;
+    auto outbox = weak.lock();
+    if (!outbox) return;
+    spdlog::info("conn={} session ended: token expired", id_);
+    ServerMessage notice = reply_to(0);
+    notice.mutable_error()->set_code(circle::v1::ERROR_CODE_TOKEN_EXPIRED);
+    notice.mutable_error()->set_message("session ended: the token has expired");
+    send(notice);
+    outbox->close(close_code::kPolicyViolation, "token expired");
+  });
 }
 
 void Dispatcher::handle_create_room(const ClientMessage& request) {
@@ -189,7 +242,7 @@ void Dispatcher::handle_join_room(const ClientMessage& request) {
     const core::Joiner joiner{.connection = id_,
                               .display_name = name,
                               .account_id = account_id_,
-                              .is_admin = false,
+                              .is_admin = is_admin_,
                               .sink = outbox};
     auto joined = room.join(joiner, now_unix_ms());
     if (!joined) {
@@ -286,6 +339,7 @@ void Dispatcher::on_closed() {
     });
   }
   joined_.clear();
+  token_expiry_.cancel();
 }
 
 }  // namespace circle::server

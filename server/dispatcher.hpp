@@ -4,6 +4,7 @@
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <map>
 #include <memory>
 #include <optional>
@@ -45,6 +46,11 @@ class Dispatcher {
 
   void send(const ServerMessage& message);
   void refuse(std::uint64_t request_id, const core::Refusal& refusal);
+  // Refuses Hello and closes: an unauthenticated connection gets nothing else.
+  void refuse_and_close(std::uint64_t request_id, const core::Refusal& refusal,
+                        const char* close_reason);
+  // Ends the session when its token expires.
+  void arm_token_expiry(std::int64_t expires_at_s);
 
   ServerContext& context_;
   core::ConnectionId id_;
@@ -52,8 +58,11 @@ class Dispatcher {
   std::weak_ptr<Outbox> outbox_;
   std::optional<std::string> display_name_;
   std::string session_id_;
-  // Until accounts arrive with tokens, each connection is its own account.
+  // The token's `sub` (or a throwaway "anon-..." id with --allow-anonymous).
+  // Rooms use it for roles and bans; other participants never see it.
   std::string account_id_;
+  bool is_admin_ = false;  // the token's roles include "admin"
+  boost::asio::steady_timer token_expiry_;
   // Rooms this connection has joined (or asked to join: a room processes
   // requests in order, so a send after a pending join sees the join's result).
   struct JoinedRoom {

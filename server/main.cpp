@@ -1,8 +1,11 @@
 // circled: parse settings, bind, print where to connect, serve until a signal.
+#include <chrono>
 #include <filesystem>
 #include <iostream>
 #include <thread>
 
+#include "auth/secret.hpp"
+#include "auth/token.hpp"
 #include "config.hpp"
 #include "logging.hpp"
 #include "server.hpp"
@@ -12,6 +15,27 @@ int main(int argc, char** argv) {
   auto config = circle::server::parse_config(argc, argv, &exit_code);
   if (!config) return exit_code;
   if (config->threads == 0) config->threads = std::max(1u, std::thread::hardware_concurrency());
+  try {
+    config->token_secret =
+        circle::auth::load_token_secret(config->token_secret_file, config->data_dir);
+  } catch (const std::exception& e) {
+    std::cerr << "circled: " << e.what()
+              << "\n  set $CIRCLE_TOKEN_SECRET or --token-secret-file (at least "
+              << circle::auth::kMinSecretBytes << " bytes)\n";
+    return 2;
+  }
+  if (config->mint) {
+    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    circle::auth::Identity identity{.account_id = config->mint->subject,
+                                    .name = config->mint->name,
+                                    .issued_at = now,
+                                    .expires_at = now + config->mint->ttl.count(),
+                                    .admin = config->mint->admin};
+    std::cout << circle::auth::mint_token(identity, config->token_secret) << std::endl;
+    return 0;
+  }
   circle::server::init_logging(config->log_level);
 
   if (!config->insecure_plaintext &&

@@ -207,16 +207,24 @@ bool ChatSession::start() {
     }
     return false;
   }
-  auto welcome = client_->call(circle::client::make_hello(options_.display_name, "circle-chat/0.1"),
-                               kRequestTimeout);
+  auto welcome = client_->call(
+      circle::client::make_hello(options_.display_name, "circle-chat/0.1", options_.token),
+      kRequestTimeout);
   if (welcome && welcome->has_welcome()) limits_ = welcome->welcome().limits();
   if (!welcome || welcome->has_error()) {
     std::cerr << "circle: the server refused hello: "
               << (welcome ? welcome->error().message() : std::string("no answer")) << "\n";
+    if (welcome && welcome->error().code() == circle::v1::ERROR_CODE_UNAUTHENTICATED) {
+      std::cerr << "  pass your account token with --token (or $CIRCLE_TOKEN); on a development"
+                   " server mint one with:\n  build/release/server/circled token --sub you"
+                   " --name You\n";
+    } else if (welcome && welcome->error().code() == circle::v1::ERROR_CODE_TOKEN_EXPIRED) {
+      std::cerr << "  get a fresh token and connect again\n";
+    }
     return false;
   }
-  print("* Connected to " + options_.server_url + " as " + sanitize(options_.display_name, true) +
-        ". Type /help for commands.");
+  print("* Connected to " + options_.server_url + " as " +
+        sanitize(welcome->welcome().display_name(), true) + ". Type /help for commands.");
   if (!options_.room.empty()) join(options_.room);
   return true;
 }

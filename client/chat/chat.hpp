@@ -12,10 +12,11 @@ namespace circle::chat {
 
 struct ChatOptions {
   std::string server_url = "wss://127.0.0.1:8443";
-  std::string ca_file;  // empty: the system's trusted CAs
-  std::string display_name;
-  std::string room;   // joined (created if missing) at start when set
-  std::string title;  // title for a room this client creates
+  std::string ca_file;       // empty: the system's trusted CAs
+  std::string display_name;  // empty: the token's name
+  std::string token;         // account token (JWT) from the organisation or `circled token`
+  std::string room;          // joined (created if missing) at start when set
+  std::string title;         // title for a room this client creates
   // Preset for a room this client creates.
   circle::v1::RoomKind kind = circle::v1::ROOM_KIND_FACILITATED_GROUP;
 };

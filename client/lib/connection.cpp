@@ -145,6 +145,14 @@ struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
         ws);
   }
 
+  // Small messages (requests, the TLS handshake's last flight) must not wait
+  // for Nagle's algorithm and the peer's delayed ACK (~40 ms each time).
+  template <class Socket>
+  static void set_no_delay(Socket& socket) {
+    error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+  }
+
   net::awaitable<void> connect(ServerAddress address, ConnectOptions options, ConnectHandler done) {
     auto self = shared_from_this();
     std::optional<CloseInfo> failure;
@@ -160,6 +168,7 @@ struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
         auto& tcp_layer = beast::get_lowest_layer(stream);
         tcp_layer.expires_after(options.timeout);
         co_await tcp_layer.async_connect(endpoints, net::use_awaitable);
+        set_no_delay(tcp_layer.socket());
         auto& tls_layer = stream.next_layer();
         error_code parse_error;
         net::ip::make_address(address.host, parse_error);
@@ -173,6 +182,7 @@ struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
         auto& stream = ws.emplace<PlainWs>(strand);
         beast::get_lowest_layer(stream).expires_after(options.timeout);
         co_await beast::get_lowest_layer(stream).async_connect(endpoints, net::use_awaitable);
+        set_no_delay(beast::get_lowest_layer(stream).socket());
         co_await handshake(stream, address, options);
       }
       if (closing || closed) throw boost::system::system_error(net::error::operation_aborted);

@@ -4,9 +4,11 @@ namespace circle::client {
 
 using circle::v1::ClientMessage;
 
-ClientMessage make_hello(const std::string& display_name, const std::string& client_name) {
+ClientMessage make_hello(const std::string& display_name, const std::string& client_name,
+                         const std::string& token) {
   ClientMessage message;
   auto* hello = message.mutable_hello();
+  hello->set_token(token);
   hello->set_protocol_version(circle::v1::PROTOCOL_VERSION_1);
   hello->set_client_name(client_name);
   hello->set_display_name(display_name);

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "auth/token.hpp"
 #include "circle_client/connection.hpp"
 #include "circle_client/requests.hpp"
 #include "histogram.hpp"
@@ -108,6 +109,8 @@ class LoadRun {
   void on_connected(Member& member);
   void on_event(Member& member, const ServerMessage& message);
   void on_joined(Member& member);
+  // This member's own account token, or "" without a secret.
+  std::string token_for(const Member& member) const;
   // Whether this member sends at all (--senders).
   bool is_sender(const Member& member) const {
     return member.index % options_.room_size < options_.senders_per_room;
@@ -121,6 +124,7 @@ class LoadRun {
   void send(Member& member);
   void report_progress();
   void print_summary(double wall_seconds, double cpu);
+  std::string describe_sending() const;
   void write_json(double wall_seconds, double cpu);
 
   const LoadOptions& options_;
@@ -182,7 +186,8 @@ void LoadRun::on_connected(Member& member) {
   const std::uint64_t join_started = now_ns();
   auto& connection = *member.connection;
   connection.request(
-      circle::client::make_hello("load-" + std::to_string(member.index), "circle-load/0.1"),
+      circle::client::make_hello("load-" + std::to_string(member.index), "circle-load/0.1",
+                                 token_for(member)),
       [this, &member, join_started](const ServerMessage& welcome) {
         if (welcome.has_error()) {
           ++figures_.join_failures;
@@ -206,6 +211,20 @@ void LoadRun::on_connected(Member& member) {
                   });
             });
       });
+}
+
+std::string LoadRun::token_for(const Member& member) const {
+  if (options_.token_secret.empty()) return {};
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  // Valid for the whole run, whatever its length.
+  const auto lifetime =
+      static_cast<std::int64_t>(options_.duration_seconds + options_.drain_seconds) + 3600;
+  const std::string id = "load-" + std::to_string(member.index);
+  return circle::auth::mint_token(
+      {.account_id = id, .name = id, .issued_at = now, .expires_at = now + lifetime},
+      options_.token_secret);
 }
 
 void LoadRun::on_event(Member& member, const ServerMessage& message) {
@@ -470,16 +489,25 @@ int LoadRun::run() {
   return exact ? 0 : 1;
 }
 
+std::string LoadRun::describe_sending() const {
+  const unsigned senders = std::min(options_.senders_per_room, options_.room_size);
+  if (senders == 0) return "idle (nobody sends)";
+  const std::string who = senders == options_.room_size
+                              ? "each member"
+                              : std::to_string(senders) + " sender(s) per room";
+  if (options_.rate <= 0) return "closed loop, " + who;
+  char rate[32];
+  std::snprintf(rate, sizeof rate, "%g", options_.rate);
+  return std::string(rate) + " msg/s from " + who + " (" + options_.phase + " phase)";
+}
+
 void LoadRun::print_summary(double wall, double cpu) {
   const double window = options_.duration_seconds;
   const std::uint64_t expected = expected_;
   auto us = [](std::uint64_t ns) { return std::to_string(ns / 1000) + " us"; };
   std::cout << "\ncircle load (" << options_.protocol << " protocol): " << options_.connections
-            << " connections, rooms of " << options_.room_size << ", "
-            << (options_.rate > 0
-                    ? std::to_string(options_.rate) + " msg/s each (" + options_.phase + " phase)"
-                    : "closed loop")
-            << ", " << options_.payload_bytes << "-byte payloads, " << window << " s\n"
+            << " connections, rooms of " << options_.room_size << ", " << describe_sending() << ", "
+            << options_.payload_bytes << "-byte payloads, " << window << " s\n"
             << "  connected        " << figures_.connected << " (failed "
             << figures_.connect_failures << "), joined " << figures_.joined << " (failed "
             << figures_.join_failures << ")\n"

@@ -38,6 +38,9 @@ struct LoadOptions {
   // servers: connect to /room/<id>; every binary message is relayed to the
   // other connections of that path (so the sender gets no echo, no acks).
   std::string protocol = "circle";
+  // The server's token secret: each connection gets its own account token
+  // (sub "load-<n>"). Empty: anonymous Hello (servers with --allow-anonymous).
+  std::string token_secret;
   bool quiet = false;  // no live progress lines
 };
 

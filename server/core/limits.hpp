@@ -27,6 +27,8 @@ struct Limits {
   std::uint32_t facilitator_grace_seconds = 60;
   // Longest timed mute, in seconds.
   std::uint32_t max_mute_seconds = 7 * 24 * 3600;
+  // Largest account token in Hello, in bytes.
+  std::uint32_t max_token_bytes = 4 * 1024;
   // Largest client_message_id, in bytes.
   std::uint32_t max_client_message_id_bytes = 64;
   // Largest room id, in bytes.

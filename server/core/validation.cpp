@@ -180,6 +180,13 @@ Check check_client_message(const ClientMessage& message, const Limits& limits) {
         return invalid("hello: protocol_version must be set");
       }
       if (hello.client_name().size() > 128) return invalid("hello: client_name is too long");
+      if (hello.token().size() > limits.max_token_bytes) {
+        return invalid("hello: token is longer than " + std::to_string(limits.max_token_bytes) +
+                       " bytes");
+      }
+      // An empty name may come from the token instead; the dispatcher checks
+      // the name it ends up with.
+      if (hello.display_name().empty()) return std::nullopt;
       return check_display_name(hello.display_name(), limits);
     }
     case ClientMessage::kCreateRoom: {

@@ -11,8 +11,8 @@ namespace client = circle::client;
 
 std::vector<std::string> chat_argv(const TestServer& server, const std::string& name,
                                    const std::string& room) {
-  return {circle_path(), "chat", "--server", server.url(), "--ca", test_cert_dir() + "/ca.crt",
-          "--name",      name,   "--room",   room};
+  return {circle_path(), "chat", "--server", server.url(), "--ca",    test_cert_dir() + "/ca.crt",
+          "--name",      name,   "--room",   room,         "--token", server.token("acct-" + name)};
 }
 
 TEST(ChatCli, TalksWithAnotherMemberThroughStdinAndStdout) {

@@ -15,9 +15,17 @@ using namespace circle::test;
 nlohmann::json run_load(const TestServer& server, std::vector<std::string> extra) {
   const std::string dir = make_temp_dir();
   const std::string report = dir + "/load.json";
-  std::vector<std::string> argv = {circle_path(), "load", "--server",
-                                   server.url(),  "--ca", test_cert_dir() + "/ca.crt",
-                                   "--json",      report, "--quiet"};
+  std::vector<std::string> argv = {circle_path(),
+                                   "load",
+                                   "--server",
+                                   server.url(),
+                                   "--ca",
+                                   test_cert_dir() + "/ca.crt",
+                                   "--json",
+                                   report,
+                                   "--quiet",
+                                   "--token-secret-file",
+                                   server.data_dir() + "/token-secret"};
   argv.insert(argv.end(), extra.begin(), extra.end());
   ChildProcess load(argv, {.capture_stdout = true});
   auto status = load.wait_exit(std::chrono::seconds(60));

@@ -291,7 +291,7 @@ TEST_F(Moderation, EveryModerationActionIsAudited) {
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_NE(lines[0].find("\"action\":\"mute\""), std::string::npos) << lines[0];
   EXPECT_NE(lines[0].find("\"reason\":\"talking over others\""), std::string::npos) << lines[0];
-  EXPECT_NE(lines[0].find("\"target_account\":\"anon-"), std::string::npos) << lines[0];
+  EXPECT_NE(lines[0].find("\"target_account\":\"acct-"), std::string::npos) << lines[0];
   EXPECT_NE(lines[1].find("\"action\":\"remove\""), std::string::npos) << lines[1];
   for (const auto& line : lines) {
     EXPECT_EQ(line.find("Sam"), std::string::npos) << "no display names in the audit log";

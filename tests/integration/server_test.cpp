@@ -42,7 +42,7 @@ std::vector<circle::v1::RoomEvent> receive_messages(SyncClient& c, std::size_t c
 TEST(Server, HelloGetsWelcomeWithLimits) {
   TestServer server;
   auto c = server.connect();
-  auto reply = call(*c, client::make_hello("Sam"));
+  auto reply = call(*c, hello_with_token(server, "Sam"));
   ASSERT_TRUE(reply.has_welcome()) << reply.DebugString();
   EXPECT_EQ(reply.welcome().protocol_version(), circle::v1::PROTOCOL_VERSION_1);
   EXPECT_EQ(reply.welcome().session_id().size(), 32u);
@@ -56,7 +56,7 @@ TEST(Server, ReadsSettingsFromAConfigFile) {
   const std::string file = dir + "/circled.toml";
   std::ofstream(file) << "# a circled config file\nmax-text-bytes = 100\nmax-joined-rooms = 3\n";
   TestServer server({"--config", file});
-  auto reply = call(*server.connect(), client::make_hello("Sam"));
+  auto reply = call(*server.connect(), hello_with_token(server, "Sam"));
   ASSERT_TRUE(reply.has_welcome());
   EXPECT_EQ(reply.welcome().limits().max_text_bytes(), 100u);
   EXPECT_EQ(reply.welcome().limits().max_joined_rooms(), 3u);
@@ -66,7 +66,7 @@ TEST(Server, ReadsSettingsFromAConfigFile) {
 TEST(Server, WrongProtocolVersionIsRefusedAndClosed) {
   TestServer server;
   auto c = server.connect();
-  auto hello = client::make_hello("Sam");
+  auto hello = hello_with_token(server, "Sam");
   hello.mutable_hello()->set_protocol_version(static_cast<circle::v1::ProtocolVersion>(2));
   auto reply = call(*c, hello);
   ASSERT_TRUE(reply.has_error());
@@ -84,7 +84,7 @@ TEST(Server, RequestsBeforeHelloAreRefused) {
   ASSERT_TRUE(reply.has_error());
   EXPECT_EQ(reply.error().code(), circle::v1::ERROR_CODE_UNAUTHENTICATED);
   // The connection stays usable.
-  EXPECT_TRUE(call(*c, client::make_hello("Sam")).has_welcome());
+  EXPECT_TRUE(call(*c, hello_with_token(server, "Sam")).has_welcome());
   EXPECT_TRUE(call(*c, client::make_list_rooms()).has_list_rooms());
 }
 
@@ -245,7 +245,7 @@ TEST(Server, InvalidInputIsRefusedWithTypedErrors) {
   auto bad_name = call(*c, client::make_hello("\x1b[31mred"));
   ASSERT_TRUE(bad_name.has_error());
   EXPECT_EQ(bad_name.error().code(), circle::v1::ERROR_CODE_INVALID_ARGUMENT);
-  ASSERT_TRUE(call(*c, client::make_hello("Sam")).has_welcome());
+  ASSERT_TRUE(call(*c, hello_with_token(server, "Sam")).has_welcome());
   ASSERT_TRUE(call(*c, client::make_create_room("group", "Group")).has_create_room());
   ASSERT_TRUE(call(*c, client::make_join_room("group")).has_join_room());
 

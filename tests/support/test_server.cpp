@@ -1,7 +1,11 @@
 #include "test_server.hpp"
 
+#include "auth/secret.hpp"
+#include "auth/token.hpp"
+
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <stdexcept>
 
@@ -43,6 +47,26 @@ TestServer::TestServer(std::vector<std::string> extra_args, bool tls)
   auto address = circle::client::parse_server_url(url_, &error);
   if (!address) throw std::runtime_error("bad url from circled: " + error);
   address_ = *address;
+  token_secret_ = circle::auth::load_token_secret(data_dir_ + "/token-secret", "");
+}
+
+std::string TestServer::token(const std::string& account, const std::string& name, bool admin,
+                              std::int64_t ttl_s) const {
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  return circle::auth::mint_token({.account_id = account,
+                                   .name = name,
+                                   .issued_at = now,
+                                   .expires_at = now + ttl_s,
+                                   .admin = admin},
+                                  token_secret_);
+}
+
+circle::v1::ClientMessage hello_with_token(const TestServer& server, const std::string& name) {
+  static std::atomic<unsigned> accounts{0};
+  const std::string account = "acct-" + std::to_string(++accounts);
+  return circle::client::make_hello(name, "circle-test", server.token(account));
 }
 
 TestServer::~TestServer() {
@@ -64,7 +88,7 @@ std::unique_ptr<circle::client::SyncClient> TestServer::connect() const {
 
 std::unique_ptr<circle::client::SyncClient> TestServer::hello(const std::string& name) const {
   auto client = connect();
-  auto welcome = call(*client, circle::client::make_hello(name));
+  auto welcome = call(*client, hello_with_token(*this, name));
   if (!welcome.has_welcome()) throw std::runtime_error("hello refused: " + welcome.DebugString());
   return client;
 }

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -37,9 +38,17 @@ class TestServer {
   ChildProcess& process() { return *process_; }
   std::shared_ptr<boost::asio::ssl::context> client_tls() const;
 
+  // The server's token secret (its data directory's token-secret).
+  const std::string& token_secret() const { return token_secret_; }
+  // An account token this server accepts, valid for `ttl_s` seconds (negative:
+  // already expired).
+  std::string token(const std::string& account, const std::string& name = {}, bool admin = false,
+                    std::int64_t ttl_s = 3600) const;
+
   // A client connected to this server (not yet said hello).
   std::unique_ptr<circle::client::SyncClient> connect() const;
-  // A client that said hello as `name`.
+  // A client that said hello as `name` with a token for a fresh account of
+  // its own (so two clients never share an account unless a test says so).
   std::unique_ptr<circle::client::SyncClient> hello(const std::string& name) const;
   // A client that said hello as `name` and joined `room` (creating it first
   // when `create` is set).
@@ -52,7 +61,11 @@ class TestServer {
   std::unique_ptr<ChildProcess> process_;
   std::string url_;
   circle::client::ServerAddress address_;
+  std::string token_secret_;
 };
+
+// A Hello for `name` with a token for a fresh account on `server`.
+circle::v1::ClientMessage hello_with_token(const TestServer& server, const std::string& name);
 
 // Sends `request` and waits for its reply; fails the test on timeout.
 circle::v1::ServerMessage call(circle::client::SyncClient& client,

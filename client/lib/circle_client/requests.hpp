@@ -8,8 +8,11 @@
 
 namespace circle::client {
 
+// `display_name` may be empty when `token` carries a name; `token` may be
+// empty only for servers run with --allow-anonymous.
 circle::v1::ClientMessage make_hello(const std::string& display_name,
-                                     const std::string& client_name = "circle-client/0.1");
+                                     const std::string& client_name = "circle-client/0.1",
+                                     const std::string& token = {});
 circle::v1::ClientMessage make_create_room(const std::string& room_id, const std::string& title);
 circle::v1::ClientMessage make_list_rooms();
 circle::v1::ClientMessage make_join_room(const std::string& room_id);
