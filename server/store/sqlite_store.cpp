@@ -1,0 +1,419 @@
+#include "store/sqlite_store.hpp"
+
+#include <sqlite3.h>
+
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+#include <utility>
+
+namespace circle::store {
+namespace {
+
+// Each entry moves the schema from version i to i + 1. Never edit one that
+// has shipped: add the next instead.
+constexpr const char* kMigrations[] = {
+    // 1: rooms, their events, the audit log.
+    "CREATE TABLE rooms (room_id TEXT PRIMARY KEY, state BLOB NOT NULL,"
+    "  retention_days INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE events (room_id TEXT NOT NULL, seq INTEGER NOT NULL,"
+    "  time_ms INTEGER NOT NULL, sender_account TEXT NOT NULL DEFAULT '',"
+    "  client_message_id TEXT NOT NULL DEFAULT '', event BLOB NOT NULL,"
+    "  PRIMARY KEY (room_id, seq)) WITHOUT ROWID;"
+    "CREATE TABLE audit (id INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL,"
+    "  room_id TEXT NOT NULL, entry TEXT NOT NULL);",
+    // 2: a retried send finds its original; retention deletes by time; a
+    // room remembers its last seq even when retention deleted its history,
+    // so that seq never goes back.
+    "CREATE UNIQUE INDEX events_sent ON events (room_id, sender_account, client_message_id)"
+    "  WHERE client_message_id <> '';"
+    "CREATE INDEX events_time ON events (time_ms);"
+    "ALTER TABLE rooms ADD COLUMN last_seq INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE rooms SET last_seq = COALESCE("
+    "  (SELECT MAX(seq) FROM events WHERE events.room_id = rooms.room_id), 0);",
+};
+static_assert(std::size(kMigrations) == kSchemaVersion);
+
+class Database {
+ public:
+  Database(const std::string& path, int busy_timeout_ms) {
+    if (sqlite3_open_v2(path.c_str(), &db_,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        nullptr) != SQLITE_OK) {
+      std::string message = db_ ? sqlite3_errmsg(db_) : "out of memory";
+      sqlite3_close(db_);
+      throw std::runtime_error("cannot open " + path + ": " + message);
+    }
+    sqlite3_busy_timeout(db_, busy_timeout_ms);
+  }
+  ~Database() { sqlite3_close(db_); }
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  sqlite3* get() const { return db_; }
+  std::string error() const { return sqlite3_errmsg(db_); }
+
+  // Runs SQL without results; false (see error()) when it fails.
+  bool exec(const std::string& sql) {
+    return sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK;
+  }
+  void exec_or_throw(const std::string& sql) {
+    if (!exec(sql)) throw std::runtime_error(error());
+  }
+  int user_version() {
+    sqlite3_stmt* statement = nullptr;
+    sqlite3_prepare_v2(db_, "PRAGMA user_version", -1, &statement, nullptr);
+    int version = sqlite3_step(statement) == SQLITE_ROW ? sqlite3_column_int(statement, 0) : 0;
+    sqlite3_finalize(statement);
+    return version;
+  }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+// A prepared statement, reset for reuse.
+class Statement {
+ public:
+  Statement(sqlite3* db, const char* sql) {
+    if (sqlite3_prepare_v2(db, sql, -1, &statement_, nullptr) != SQLITE_OK) {
+      throw std::runtime_error(std::string("prepare: ") + sqlite3_errmsg(db));
+    }
+  }
+  ~Statement() { sqlite3_finalize(statement_); }
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+
+  Statement& bind(int index, const std::string& text) {
+    sqlite3_bind_text(statement_, index, text.data(), static_cast<int>(text.size()),
+                      SQLITE_TRANSIENT);
+    return *this;
+  }
+  Statement& bind_blob(int index, const std::string& bytes) {
+    sqlite3_bind_blob(statement_, index, bytes.data(), static_cast<int>(bytes.size()),
+                      SQLITE_TRANSIENT);
+    return *this;
+  }
+  Statement& bind(int index, std::int64_t value) {
+    sqlite3_bind_int64(statement_, index, value);
+    return *this;
+  }
+  // SQLITE_ROW, SQLITE_DONE or an error code.
+  int step() { return sqlite3_step(statement_); }
+  void reset() {
+    sqlite3_reset(statement_);
+    sqlite3_clear_bindings(statement_);
+  }
+  std::int64_t integer(int column) const { return sqlite3_column_int64(statement_, column); }
+  std::string text(int column) const {
+    const auto* bytes = static_cast<const char*>(sqlite3_column_blob(statement_, column));
+    return bytes ? std::string(bytes,
+                               static_cast<std::size_t>(sqlite3_column_bytes(statement_, column)))
+                 : std::string();
+  }
+
+ private:
+  sqlite3_stmt* statement_ = nullptr;
+};
+
+void migrate(Database& db, int target) {
+  for (int version = db.user_version(); version < target; ++version) {
+    db.exec_or_throw("BEGIN IMMEDIATE");
+    if (!db.exec(kMigrations[version]) ||
+        !db.exec("PRAGMA user_version = " + std::to_string(version + 1))) {
+      const std::string message = db.error();
+      db.exec("ROLLBACK");
+      throw std::runtime_error("migration to schema version " + std::to_string(version + 1) +
+                               " failed: " + message);
+    }
+    db.exec_or_throw("COMMIT");
+  }
+}
+
+EventRecord read_event(const Statement& row) {
+  return EventRecord{.room_id = row.text(0),
+                     .seq = static_cast<std::uint64_t>(row.integer(1)),
+                     .time_ms = row.integer(2),
+                     .sender_account = row.text(3),
+                     .client_message_id = row.text(4),
+                     .event = row.text(5)};
+}
+
+class SqliteStore final : public Store {
+ public:
+  SqliteStore(const std::string& path, const SqliteOptions& options)
+      : writer_db_(path, options.busy_timeout_ms), reader_db_(path, options.busy_timeout_ms) {
+    writer_db_.exec_or_throw("PRAGMA journal_mode = WAL");
+    // Redacted and expired text is overwritten, not just unlinked.
+    writer_db_.exec_or_throw("PRAGMA secure_delete = ON");
+    writer_db_.exec_or_throw("PRAGMA synchronous = " +
+                             std::string(options.synchronous == "normal" ? "NORMAL" : "FULL"));
+    const int version = writer_db_.user_version();
+    if (version > kSchemaVersion) {
+      throw std::runtime_error("the database has schema version " + std::to_string(version) +
+                               ", newer than this circled understands (" +
+                               std::to_string(kSchemaVersion) + ")");
+    }
+    migrate(writer_db_, kSchemaVersion);
+    insert_event_ = std::make_unique<Statement>(
+        writer_db_.get(),
+        "INSERT INTO events (room_id, seq, time_ms, sender_account, client_message_id, event)"
+        " VALUES (?, ?, ?, ?, ?, ?)");
+    upsert_room_ = std::make_unique<Statement>(
+        writer_db_.get(),
+        "INSERT INTO rooms (room_id, state, retention_days) VALUES (?, ?, ?)"
+        " ON CONFLICT (room_id) DO UPDATE SET state = excluded.state,"
+        " retention_days = excluded.retention_days");
+    redact_event_ = std::make_unique<Statement>(
+        writer_db_.get(), "UPDATE events SET event = ? WHERE room_id = ? AND seq = ?");
+    advance_last_seq_ = std::make_unique<Statement>(
+        writer_db_.get(), "UPDATE rooms SET last_seq = ?2 WHERE room_id = ?1 AND last_seq < ?2");
+    insert_audit_ = std::make_unique<Statement>(
+        writer_db_.get(), "INSERT INTO audit (time_ms, room_id, entry) VALUES (?, ?, ?)");
+    writer_ = std::thread([this] { write_loop(); });
+  }
+
+  ~SqliteStore() override { close(); }
+
+  void write(WriteBatch batch, WriteDone done) override {
+    {
+      std::lock_guard lock(queue_mutex_);
+      if (!stopping_) {
+        queue_.push_back(Pending{std::move(batch), std::move(done), {}});
+        queue_changed_.notify_one();
+        return;
+      }
+    }
+    done(Status{false, "store: closed"});
+  }
+
+  std::vector<RoomRecord> load_rooms() override {
+    std::lock_guard lock(reader_mutex_);
+    Statement select(reader_db_.get(),
+                     "SELECT room_id, state, retention_days FROM rooms ORDER BY room_id");
+    std::vector<RoomRecord> rooms;
+    while (select.step() == SQLITE_ROW) {
+      rooms.push_back(RoomRecord{.room_id = select.text(0),
+                                 .state = select.text(1),
+                                 .retention_days = static_cast<std::uint32_t>(select.integer(2))});
+    }
+    return rooms;
+  }
+
+  std::vector<EventRecord> load_events(const std::string& room_id, std::uint64_t after_seq,
+                                       std::size_t limit) override {
+    std::lock_guard lock(reader_mutex_);
+    Statement select(reader_db_.get(),
+                     "SELECT room_id, seq, time_ms, sender_account, client_message_id, event"
+                     " FROM events WHERE room_id = ? AND seq > ? ORDER BY seq LIMIT ?");
+    select.bind(1, room_id)
+        .bind(2, static_cast<std::int64_t>(after_seq))
+        .bind(3, static_cast<std::int64_t>(limit));
+    std::vector<EventRecord> events;
+    while (select.step() == SQLITE_ROW) events.push_back(read_event(select));
+    return events;
+  }
+
+  std::uint64_t last_seq(const std::string& room_id) override {
+    std::lock_guard lock(reader_mutex_);
+    Statement select(reader_db_.get(),
+                     "SELECT MAX(COALESCE((SELECT last_seq FROM rooms WHERE room_id = ?1), 0),"
+                     " COALESCE((SELECT MAX(seq) FROM events WHERE room_id = ?1), 0))");
+    select.bind(1, room_id);
+    return select.step() == SQLITE_ROW ? static_cast<std::uint64_t>(select.integer(0)) : 0;
+  }
+
+  std::optional<EventRecord> find_sent(const std::string& room_id,
+                                       const std::string& sender_account,
+                                       const std::string& client_message_id) override {
+    if (client_message_id.empty()) return std::nullopt;
+    std::lock_guard lock(reader_mutex_);
+    Statement select(reader_db_.get(),
+                     "SELECT room_id, seq, time_ms, sender_account, client_message_id, event"
+                     " FROM events WHERE room_id = ? AND sender_account = ?"
+                     " AND client_message_id = ?");
+    select.bind(1, room_id).bind(2, sender_account).bind(3, client_message_id);
+    if (select.step() != SQLITE_ROW) return std::nullopt;
+    return read_event(select);
+  }
+
+  std::size_t delete_expired(std::int64_t now_ms, std::int64_t reconnect_window_ms) override {
+    std::promise<std::size_t> deleted;
+    auto result = deleted.get_future();
+    {
+      std::lock_guard lock(queue_mutex_);
+      if (stopping_) return 0;
+      // Counted inside the transaction, answered once it has committed.
+      auto count = std::make_shared<std::size_t>(0);
+      queue_.push_back(Pending{{},
+                               [&deleted, count](const Status&) { deleted.set_value(*count); },
+                               [this, count, now_ms, reconnect_window_ms] {
+                                 *count = delete_expired_now(now_ms, reconnect_window_ms);
+                               }});
+      queue_changed_.notify_one();
+    }
+    return result.get();
+  }
+
+  void close() override {
+    {
+      std::lock_guard lock(queue_mutex_);
+      if (stopping_) return;
+      stopping_ = true;
+      queue_changed_.notify_one();
+    }
+    if (writer_.joinable()) writer_.join();
+    insert_event_.reset();
+    upsert_room_.reset();
+    redact_event_.reset();
+    insert_audit_.reset();
+    advance_last_seq_.reset();
+  }
+
+ private:
+  struct Pending {
+    WriteBatch batch;
+    WriteDone done;
+    std::function<void()> task;  // maintenance (retention) run in the transaction
+  };
+
+  void write_loop() {
+    for (;;) {
+      std::deque<Pending> work;
+      {
+        std::unique_lock lock(queue_mutex_);
+        queue_changed_.wait(lock, [this] { return !queue_.empty() || stopping_; });
+        if (queue_.empty()) return;  // stopping, and everything queued is committed
+        work.swap(queue_);
+      }
+      commit(work);
+    }
+  }
+
+  // One transaction for everything queued; each batch in its own savepoint
+  // so that one refused batch (a repeated client_message_id) fails alone.
+  void commit(std::deque<Pending>& work) {
+    std::vector<Status> results(work.size());
+    if (!writer_db_.exec("BEGIN IMMEDIATE")) {
+      const Status failed{false, "store: " + writer_db_.error()};
+      for (auto& pending : work) finish(pending, failed);
+      return;
+    }
+    for (std::size_t i = 0; i < work.size(); ++i) {
+      if (work[i].task) {
+        work[i].task();
+        continue;
+      }
+      writer_db_.exec("SAVEPOINT batch");
+      std::string failure = apply(work[i].batch);
+      if (!failure.empty()) {
+        writer_db_.exec("ROLLBACK TO batch");
+        results[i] = Status{false, "store: " + failure};
+      }
+      writer_db_.exec("RELEASE batch");
+    }
+    if (!writer_db_.exec("COMMIT")) {
+      const std::string message = "store: " + writer_db_.error();
+      writer_db_.exec("ROLLBACK");
+      for (auto& result : results) {
+        if (result.ok) result = Status{false, message};
+      }
+    }
+    for (std::size_t i = 0; i < work.size(); ++i) finish(work[i], results[i]);
+  }
+
+  // On the writer, inside its transaction.
+  std::size_t delete_expired_now(std::int64_t now_ms, std::int64_t reconnect_window_ms) {
+    // Kept days, for rooms that keep history.
+    Statement kept(writer_db_.get(),
+                   "DELETE FROM events WHERE time_ms < ?1 - 86400000 * (SELECT retention_days"
+                   " FROM rooms WHERE rooms.room_id = events.room_id AND retention_days > 0)");
+    kept.bind(1, now_ms);
+    kept.step();
+    std::size_t deleted = static_cast<std::size_t>(sqlite3_changes(writer_db_.get()));
+    // The reconnect window, for ephemeral rooms (and rooms without a record).
+    Statement ephemeral(writer_db_.get(),
+                        "DELETE FROM events WHERE time_ms < ?1 - ?2 AND COALESCE((SELECT"
+                        " retention_days FROM rooms WHERE rooms.room_id = events.room_id), 0) = 0");
+    ephemeral.bind(1, now_ms).bind(2, reconnect_window_ms);
+    ephemeral.step();
+    deleted += static_cast<std::size_t>(sqlite3_changes(writer_db_.get()));
+    return deleted;
+  }
+
+  static void finish(Pending& pending, const Status& status) {
+    if (pending.done) pending.done(status);
+  }
+
+  // Applies one batch; returns what failed, or "".
+  std::string apply(const WriteBatch& batch) {
+    // Rooms first: an event advances its room's last_seq.
+    for (const auto& room : batch.rooms) {
+      auto& upsert = *upsert_room_;
+      upsert.reset();
+      upsert.bind(1, room.room_id)
+          .bind_blob(2, room.state)
+          .bind(3, static_cast<std::int64_t>(room.retention_days));
+      if (upsert.step() != SQLITE_DONE) return writer_db_.error();
+    }
+    for (const auto& event : batch.events) {
+      auto& insert = *insert_event_;
+      insert.reset();
+      insert.bind(1, event.room_id)
+          .bind(2, static_cast<std::int64_t>(event.seq))
+          .bind(3, event.time_ms)
+          .bind(4, event.sender_account)
+          .bind(5, event.client_message_id)
+          .bind_blob(6, event.event);
+      if (insert.step() != SQLITE_DONE) return writer_db_.error();
+      auto& advance = *advance_last_seq_;
+      advance.reset();
+      advance.bind(1, event.room_id).bind(2, static_cast<std::int64_t>(event.seq));
+      if (advance.step() != SQLITE_DONE) return writer_db_.error();
+    }
+    for (const auto& redaction : batch.redactions) {
+      auto& redact = *redact_event_;
+      redact.reset();
+      redact.bind_blob(1, redaction.event)
+          .bind(2, redaction.room_id)
+          .bind(3, static_cast<std::int64_t>(redaction.seq));
+      if (redact.step() != SQLITE_DONE) return writer_db_.error();
+    }
+    for (const auto& entry : batch.audit) {
+      auto& insert = *insert_audit_;
+      insert.reset();
+      insert.bind(1, entry.time_ms).bind(2, entry.room_id).bind(3, entry.json);
+      if (insert.step() != SQLITE_DONE) return writer_db_.error();
+    }
+    return {};
+  }
+
+  Database writer_db_;  // only on writer_ (and during construction)
+  Database reader_db_;  // under reader_mutex_
+  std::mutex reader_mutex_;
+  std::unique_ptr<Statement> insert_event_, upsert_room_, redact_event_, insert_audit_,
+      advance_last_seq_;
+
+  std::mutex queue_mutex_;
+  std::condition_variable queue_changed_;
+  std::deque<Pending> queue_;  // under queue_mutex_
+  bool stopping_ = false;      // under queue_mutex_
+  std::thread writer_;
+};
+
+}  // namespace
+
+std::unique_ptr<Store> open_sqlite_store(const std::string& path, const SqliteOptions& options) {
+  return std::make_unique<SqliteStore>(path, options);
+}
+
+void migrate_sqlite_database(const std::string& path, int version) {
+  Database db(path, 5000);
+  migrate(db, version);
+}
+
+}  // namespace circle::store

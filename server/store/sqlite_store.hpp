@@ -1,0 +1,33 @@
+// The embedded store: one SQLite database in WAL mode under the data
+// directory. One writer thread commits queued batches together (group
+// commit: one transaction and one sync for everything queued meanwhile);
+// reads use their own connection, which WAL lets run beside the writer.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "store/store.hpp"
+
+namespace circle::store {
+
+struct SqliteOptions {
+  // "full": every commit is synced to disk (survives power loss);
+  // "normal": survives a crash of circled, may lose the last commits on power loss.
+  std::string synchronous = "full";
+  // How long a statement waits for a lock held by another process.
+  int busy_timeout_ms = 5000;
+};
+
+// The schema version this build writes; opening an older database migrates it.
+inline constexpr int kSchemaVersion = 2;
+
+// Opens (creating if needed) and migrates the database at `path`. Throws
+// std::runtime_error with SQLite's message when it cannot.
+std::unique_ptr<Store> open_sqlite_store(const std::string& path,
+                                         const SqliteOptions& options = {});
+
+// For migration tests: applies the migrations up to `version` only.
+void migrate_sqlite_database(const std::string& path, int version);
+
+}  // namespace circle::store

@@ -1,0 +1,209 @@
+// The SQLite store on a temporary database: migrations, durable writes,
+// group commit, retries, retention and redaction.
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <future>
+#include <string>
+#include <vector>
+
+#include "store/sqlite_store.hpp"
+
+namespace {
+
+using namespace circle::store;
+
+class SqliteStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (std::filesystem::temp_directory_path() / "circle-store-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+    path_ = dir_ + "/circle.db";
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  // Writes and waits until the store says it is durable.
+  static Status write(Store& store, WriteBatch batch) {
+    std::promise<Status> done;
+    auto result = done.get_future();
+    store.write(std::move(batch), [&done](const Status& status) { done.set_value(status); });
+    return result.get();
+  }
+
+  // Runs SQL on the database file directly (as an older circled would have).
+  void raw(const std::string& sql) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    char* error = nullptr;
+    EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error), SQLITE_OK)
+        << (error ? error : "");
+    sqlite3_free(error);
+    sqlite3_close(db);
+  }
+  std::int64_t raw_count(const std::string& sql) {
+    sqlite3* db = nullptr;
+    sqlite3_open(path_.c_str(), &db);
+    sqlite3_stmt* statement = nullptr;
+    sqlite3_prepare_v2(db, sql.c_str(), -1, &statement, nullptr);
+    std::int64_t count =
+        sqlite3_step(statement) == SQLITE_ROW ? sqlite3_column_int64(statement, 0) : -1;
+    sqlite3_finalize(statement);
+    sqlite3_close(db);
+    return count;
+  }
+
+  static EventRecord event(const std::string& room, std::uint64_t seq, std::int64_t time_ms,
+                           const std::string& text, const std::string& sender = "acct-1",
+                           const std::string& client_message_id = {}) {
+    return EventRecord{.room_id = room,
+                       .seq = seq,
+                       .time_ms = time_ms,
+                       .sender_account = sender,
+                       .client_message_id = client_message_id,
+                       .event = "event:" + text};
+  }
+
+  static WriteBatch with_events(std::vector<EventRecord> events) {
+    WriteBatch batch;
+    batch.events = std::move(events);
+    return batch;
+  }
+
+  std::string dir_, path_;
+};
+
+TEST_F(SqliteStoreTest, AWriteIsThereAfterReopening) {
+  {
+    auto store = open_sqlite_store(path_);
+    WriteBatch batch;
+    batch.rooms.push_back({.room_id = "group", .state = "settings-v1", .retention_days = 0});
+    batch.events = {event("group", 1, 1000, "hello"), event("group", 2, 1001, "again")};
+    batch.audit.push_back({.time_ms = 1002, .room_id = "group", .json = R"({"action":"mute"})"});
+    ASSERT_TRUE(write(*store, batch).ok);
+  }
+  auto store = open_sqlite_store(path_);
+  auto rooms = store->load_rooms();
+  ASSERT_EQ(rooms.size(), 1u);
+  EXPECT_EQ(rooms[0].state, "settings-v1");
+  auto events = store->load_events("group", 0, 100);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].seq, 1u);
+  EXPECT_EQ(events[1].event, "event:again");
+  EXPECT_EQ(store->last_seq("group"), 2u);
+  EXPECT_EQ(store->load_events("group", 1, 100).size(), 1u);
+  EXPECT_EQ(raw_count("SELECT COUNT(*) FROM audit"), 1);
+  EXPECT_EQ(raw_count("PRAGMA user_version"), kSchemaVersion);
+}
+
+TEST_F(SqliteStoreTest, MigratesFromEveryEarlierSchemaVersion) {
+  for (int version = 0; version < kSchemaVersion; ++version) {
+    SCOPED_TRACE("from schema version " + std::to_string(version));
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    migrate_sqlite_database(path_, version);
+    if (version >= 1) {
+      raw("INSERT INTO rooms (room_id, state, retention_days) VALUES ('group', 'old', 3);"
+          "INSERT INTO events (room_id, seq, time_ms, event) VALUES ('group', 7, 5, 'e7');");
+    }
+    auto store = open_sqlite_store(path_);
+    EXPECT_EQ(raw_count("PRAGMA user_version"), kSchemaVersion);
+    if (version >= 1) {
+      ASSERT_EQ(store->load_rooms().size(), 1u);
+      EXPECT_EQ(store->load_rooms()[0].retention_days, 3u);
+      EXPECT_EQ(store->last_seq("group"), 7u);
+      EXPECT_EQ(store->load_events("group", 0, 10).size(), 1u);
+    }
+    ASSERT_TRUE(write(*store, with_events({event("group", 8, 6, "new")})).ok);
+    EXPECT_EQ(store->last_seq("group"), 8u);
+  }
+}
+
+TEST_F(SqliteStoreTest, ANewerSchemaIsRefused) {
+  migrate_sqlite_database(path_, kSchemaVersion);
+  raw("PRAGMA user_version = " + std::to_string(kSchemaVersion + 1));
+  EXPECT_THROW(open_sqlite_store(path_), std::runtime_error);
+}
+
+TEST_F(SqliteStoreTest, ConcurrentWritesCommitTogetherAndInOrder) {
+  auto store = open_sqlite_store(path_, {.synchronous = "normal", .busy_timeout_ms = 5000});
+  constexpr int kWrites = 500;
+  std::vector<std::promise<Status>> done(kWrites);
+  for (int i = 0; i < kWrites; ++i) {
+    store->write(with_events({event("busy", static_cast<std::uint64_t>(i + 1), i, "m")}),
+                 [&done, i](const Status& status) { done[i].set_value(status); });
+  }
+  for (auto& promise : done) EXPECT_TRUE(promise.get_future().get().ok);
+  auto events = store->load_events("busy", 0, kWrites + 1);
+  ASSERT_EQ(events.size(), static_cast<std::size_t>(kWrites));
+  for (int i = 0; i < kWrites; ++i) EXPECT_EQ(events[i].seq, static_cast<std::uint64_t>(i + 1));
+}
+
+TEST_F(SqliteStoreTest, ARepeatedClientMessageIdFailsOnlyItsBatch) {
+  auto store = open_sqlite_store(path_);
+  ASSERT_TRUE(write(*store, with_events({event("group", 1, 1, "first", "acct-1", "m-1")})).ok);
+  // The same sender and id again: refused as a whole, nothing stored.
+  auto retry = with_events({event("group", 2, 2, "retry", "acct-1", "m-1")});
+  retry.audit = {{.time_ms = 2, .room_id = "group", .json = "{}"}};
+  auto repeated = write(*store, retry);
+  EXPECT_FALSE(repeated.ok);
+  EXPECT_FALSE(repeated.message.empty());
+  EXPECT_EQ(raw_count("SELECT COUNT(*) FROM audit"), 0);
+  // Another sender may use the same id; the original is found by sender.
+  EXPECT_TRUE(write(*store, with_events({event("group", 2, 2, "other", "acct-2", "m-1")})).ok);
+  auto original = store->find_sent("group", "acct-1", "m-1");
+  ASSERT_TRUE(original);
+  EXPECT_EQ(original->seq, 1u);
+  EXPECT_FALSE(store->find_sent("group", "acct-3", "m-1"));
+  EXPECT_EQ(store->load_events("group", 0, 10).size(), 2u);
+}
+
+TEST_F(SqliteStoreTest, RetentionDeletesExpiredHistoryButNotTheSeq) {
+  auto store = open_sqlite_store(path_);
+  constexpr std::int64_t kDay = 86'400'000;
+  const std::int64_t now = 100 * kDay;
+  WriteBatch batch;
+  batch.rooms = {{.room_id = "weekly", .state = "s", .retention_days = 0},
+                 {.room_id = "kept", .state = "s", .retention_days = 7}};
+  batch.events = {
+      event("weekly", 1, now - 20 * 60'000, "old"), event("weekly", 2, now - 60'000, "recent"),
+      event("kept", 1, now - 8 * kDay, "too old"), event("kept", 2, now - 6 * kDay, "kept")};
+  ASSERT_TRUE(write(*store, batch).ok);
+  // Ephemeral rooms keep the 10-minute reconnect window; "kept" keeps 7 days.
+  EXPECT_EQ(store->delete_expired(now, 10 * 60'000), 2u);
+  auto weekly = store->load_events("weekly", 0, 10);
+  ASSERT_EQ(weekly.size(), 1u);
+  EXPECT_EQ(weekly[0].event, "event:recent");
+  auto kept = store->load_events("kept", 0, 10);
+  ASSERT_EQ(kept.size(), 1u);
+  EXPECT_EQ(kept[0].seq, 2u);
+  // Deleted, not hidden; and a room's seq never goes back.
+  EXPECT_EQ(raw_count("SELECT COUNT(*) FROM events WHERE instr(event, 'old') > 0"), 0);
+  EXPECT_EQ(store->delete_expired(now + kDay, 10 * 60'000), 1u);
+  EXPECT_EQ(store->last_seq("weekly"), 2u);
+}
+
+TEST_F(SqliteStoreTest, RedactionDeletesTheText) {
+  auto store = open_sqlite_store(path_);
+  ASSERT_TRUE(write(*store, with_events({event("group", 1, 1, "something private")})).ok);
+  WriteBatch redaction;
+  redaction.redactions = {event("group", 1, 1, "")};
+  redaction.redactions[0].event = "redacted";
+  ASSERT_TRUE(write(*store, redaction).ok);
+  auto events = store->load_events("group", 0, 10);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].event, "redacted");
+  EXPECT_EQ(raw_count("SELECT COUNT(*) FROM events WHERE instr(event, 'private') > 0"), 0);
+}
+
+TEST_F(SqliteStoreTest, WritesAfterCloseFailAndNothingIsAcknowledged) {
+  auto store = open_sqlite_store(path_);
+  store->close();
+  auto status = write(*store, with_events({event("group", 1, 1, "late")}));
+  EXPECT_FALSE(status.ok);
+  EXPECT_EQ(raw_count("SELECT COUNT(*) FROM events"), 0);
+}
+
+}  // namespace
