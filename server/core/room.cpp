@@ -29,6 +29,74 @@ Room::Room(std::string room_id, std::string title, RoomKind kind, std::string cr
   settings_.set_title(std::move(title));
 }
 
+Room::Room(const StoredRoomState& state, std::uint64_t last_seq, std::vector<RoomEvent> recent,
+           const Limits& limits, AuditSink* audit)
+    : room_id_(state.room_id()),
+      created_at_ms_(state.created_at_unix_ms()),
+      limits_(limits),
+      audit_(audit),
+      settings_(state.settings()),
+      facilitator_account_(state.facilitator_account()),
+      last_seq_(last_seq),
+      last_member_id_(state.last_member_id()),
+      banned_accounts_(state.banned_accounts().begin(), state.banned_accounts().end()),
+      cofacilitator_accounts_(state.cofacilitator_accounts().begin(),
+                              state.cofacilitator_accounts().end()),
+      accepted_accounts_(state.agreement_accepted_accounts().begin(),
+                         state.agreement_accepted_accounts().end()),
+      pinned_(state.pinned_seqs().begin(), state.pinned_seqs().end()) {
+  // Nobody is present after a restart: a locked or moderated room stays so,
+  // but no one holds the floor and no round is running.
+  for (auto& event : recent) history_.push_back(std::move(event));
+  while (history_.size() > limits_.snapshot_history_events) history_.pop_front();
+}
+
+StoredRoomState Room::durable_state() const {
+  StoredRoomState state;
+  state.set_room_id(room_id_);
+  state.set_created_at_unix_ms(created_at_ms_);
+  *state.mutable_settings() = settings_;
+  state.set_facilitator_account(facilitator_account_);
+  for (const auto& account : cofacilitator_accounts_) state.add_cofacilitator_accounts(account);
+  for (const auto& account : banned_accounts_) state.add_banned_accounts(account);
+  for (const auto& account : accepted_accounts_) state.add_agreement_accepted_accounts(account);
+  state.set_last_member_id(last_member_id_);
+  for (const auto seq : pinned_) state.add_pinned_seqs(seq);
+  return state;
+}
+
+void ActionOutput::deliver_all() const {
+  for (const auto& delivery : deliveries) {
+    auto sink = delivery.sink.lock();
+    if (!sink) continue;
+    if (delivery.frame) {
+      sink->deliver(delivery.frame);
+    } else {
+      sink->removed_from_room(room_id);
+    }
+  }
+}
+
+void Room::deliver_to(const std::weak_ptr<EventSink>& sink, const circle::wire::Frame& frame) {
+  if (output_) {
+    output_->deliveries.push_back({sink, frame});
+  } else if (auto target = sink.lock()) {
+    target->deliver(frame);
+  }
+}
+
+void Room::tell_removed(const std::weak_ptr<EventSink>& sink) {
+  if (output_) {
+    output_->deliveries.push_back({sink, nullptr});
+  } else if (auto target = sink.lock()) {
+    target->removed_from_room(room_id_);
+  }
+}
+
+void Room::reply(const std::weak_ptr<EventSink>& sink, circle::wire::Frame frame) {
+  deliver_to(sink, frame);
+}
+
 RoomInfo Room::info() const {
   RoomInfo info;
   info.set_room_id(room_id_);
@@ -68,6 +136,7 @@ Role Room::role_on_join(const Joiner& joiner) const {
   if (joiner.account_id == facilitator_account_ && !has_present_facilitator()) {
     return ROLE_FACILITATOR;
   }
+  if (cofacilitator_accounts_.contains(joiner.account_id)) return ROLE_CO_FACILITATOR;
   return ROLE_PARTICIPANT;
 }
 
@@ -112,8 +181,10 @@ RoomSnapshot Room::admit(const Joiner& joiner, std::int64_t now_ms) {
   member.is_admin = joiner.is_admin;
   member.sink = joiner.sink;
   if (member.view.role() == ROLE_FACILITATOR) facilitator_left_ms_.reset();
-  // Whoever can change the agreement has agreed to it.
-  member.view.set_agreement_accepted(is_facilitator(member.view.role()));
+  // Whoever can change the agreement has agreed to it; others once per
+  // agreement, across sessions.
+  member.view.set_agreement_accepted(is_facilitator(member.view.role()) ||
+                                     accepted_accounts_.contains(member.account_id));
 
   RoomEvent event;
   *event.mutable_member_joined()->mutable_member() = member.view;
@@ -221,7 +292,9 @@ Result<SendMessageResponse> Room::post(ConnectionId connection, const std::strin
   posted->set_client_message_id(client_message_id);
   SendMessageResponse ack;
   ack.set_room_id(room_id_);
+  posting_account_ = sender->account_id;
   ack.set_seq(publish(std::move(event), now_ms));
+  posting_account_.clear();
   ack.set_server_time_unix_ms(now_ms);
   return ack;
 }
@@ -234,8 +307,10 @@ std::uint64_t Room::publish(RoomEvent event, std::int64_t now_ms) {
   ServerMessage envelope;
   *envelope.mutable_room_event() = event;
   const circle::wire::Frame frame = circle::wire::encode(envelope);
-  for (const auto& [connection, member] : members_) {
-    if (auto sink = member.sink.lock()) sink->deliver(frame);
+  for (const auto& [connection, member] : members_) deliver_to(member.sink, frame);
+  if (output_) {
+    output_->events.push_back(
+        {event, event.has_message_posted() ? posting_account_ : std::string()});
   }
 
   history_.push_back(std::move(event));
@@ -272,11 +347,10 @@ PrivateEvent Room::private_event(std::int64_t now_ms) const {
 }
 
 void Room::send_private(const std::weak_ptr<EventSink>& sink, const PrivateEvent& event) {
-  auto target = sink.lock();
-  if (!target) return;
+  if (sink.expired()) return;
   ServerMessage envelope;
   *envelope.mutable_private_event() = event;
-  target->deliver(circle::wire::encode(envelope));
+  deliver_to(sink, circle::wire::encode(envelope));
 }
 
 void Room::send_to_facilitators(const PrivateEvent& event) {
@@ -285,10 +359,9 @@ void Room::send_to_facilitators(const PrivateEvent& event) {
   circle::wire::Frame frame;  // encoded once, only if someone receives it
   for (const auto& [connection, member] : members_) {
     if (!is_facilitator(member.view.role())) continue;
-    if (auto sink = member.sink.lock()) {
-      if (!frame) frame = circle::wire::encode(envelope);
-      sink->deliver(frame);
-    }
+    if (member.sink.expired()) continue;
+    if (!frame) frame = circle::wire::encode(envelope);
+    deliver_to(member.sink, frame);
   }
 }
 

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "circle/v1/circle.pb.h"
+#include "circle/wire.hpp"
 #include "core/audit.hpp"
 #include "core/event_sink.hpp"
 #include "core/limits.hpp"
@@ -32,6 +33,30 @@ struct Joiner {
   std::weak_ptr<EventSink> sink;
 };
 
+// What one room action produced, captured instead of delivered so that the
+// server can make it durable first and deliver it after (Room::capture).
+struct ActionOutput {
+  // Deliveries in order: a frame for a sink, or "removed from the room".
+  struct Delivery {
+    std::weak_ptr<EventSink> sink;
+    circle::wire::Frame frame;  // null: removed_from_room
+  };
+  std::vector<Delivery> deliveries;
+  // Room events published, with the account that sent each (or "").
+  struct Event {
+    circle::v1::RoomEvent event;
+    std::string sender_account;
+  };
+  std::vector<Event> events;
+  // Events rewritten in history (redactions): the store replaces them.
+  std::vector<circle::v1::RoomEvent> rewritten;
+  bool state_changed = false;  // durable_state() may differ
+  std::string room_id;
+
+  // Hands everything over, in order (when nothing needs to be stored first).
+  void deliver_all() const;
+};
+
 // The answer to a join: a snapshot, or "wait to be admitted".
 struct JoinOutcome {
   std::optional<circle::v1::RoomSnapshot> snapshot;
@@ -43,6 +68,24 @@ class Room {
   Room(std::string room_id, std::string title, circle::v1::RoomKind kind,
        std::string creator_account, std::int64_t created_at_ms, const Limits& limits,
        AuditSink* audit);
+  // A room as it was stored: its durable state, its last seq and its most
+  // recent events (oldest first) for the history late joiners see.
+  Room(const circle::v1::StoredRoomState& state, std::uint64_t last_seq,
+       std::vector<circle::v1::RoomEvent> recent, const Limits& limits, AuditSink* audit);
+
+  // What must survive a restart.
+  circle::v1::StoredRoomState durable_state() const;
+
+  // While `output` is set, deliveries (and replies given to reply()) are
+  // collected there in order instead of handed to sinks, and published
+  // events and state changes are recorded. nullptr: deliver directly.
+  void capture(ActionOutput* output) {
+    output_ = output;
+    if (output_) output_->room_id = room_id_;
+  }
+  // A reply to one connection, ordered after everything the room delivered
+  // so far (and held with it while capturing).
+  void reply(const std::weak_ptr<EventSink>& sink, circle::wire::Frame frame);
 
   const std::string& id() const { return room_id_; }
   std::size_t member_count() const { return members_.size(); }
@@ -91,6 +134,8 @@ class Room {
     Joiner joiner;
   };
   using ActionResult = Result<circle::v1::RoomActionResponse>;
+  ActionResult act_now(ConnectionId connection, const circle::v1::RoomActionRequest& request,
+                       std::int64_t now_ms);
 
   // --- membership
   Member* find_member(std::uint64_t member_id);
@@ -165,6 +210,17 @@ class Room {
   circle::v1::RoomEvent* find_message(std::uint64_t seq);
   void lower_hand(std::uint64_t member_id);
 
+  // Delivery goes through these two so that capture() can hold it.
+  void deliver_to(const std::weak_ptr<EventSink>& sink, const circle::wire::Frame& frame);
+  void tell_removed(const std::weak_ptr<EventSink>& sink);
+  void mark_state_changed() {
+    if (output_) output_->state_changed = true;
+  }
+
+  ActionOutput* output_ = nullptr;
+  // The account whose post is being published (for the store's retries).
+  std::string posting_account_;
+
   std::string room_id_;
   std::int64_t created_at_ms_;
   const Limits& limits_;
@@ -180,6 +236,8 @@ class Room {
   std::map<ConnectionId, Member> members_;  // join order: by view.member_id()
   std::deque<circle::v1::RoomEvent> history_;
   std::set<std::string> banned_accounts_;
+  std::set<std::string> cofacilitator_accounts_;
+  std::set<std::string> accepted_accounts_;  // accepted the current agreement
   std::vector<Waiting> waiting_;
   std::uint64_t last_waiting_id_ = 0;
   std::vector<std::uint64_t> hand_queue_;

@@ -40,6 +40,15 @@ void Room::lower_hand(std::uint64_t member_id) {
 
 Result<RoomActionResponse> Room::act(ConnectionId connection, const RoomActionRequest& request,
                                      std::int64_t now_ms) {
+  auto result = act_now(connection, request, now_ms);
+  // Coarse on purpose: actions are rare next to messages, and saving the
+  // room's state after each one cannot miss a change.
+  if (result) mark_state_changed();
+  return result;
+}
+
+Result<RoomActionResponse> Room::act_now(ConnectionId connection, const RoomActionRequest& request,
+                                         std::int64_t now_ms) {
   Member* actor = find_connection(connection);
   if (!actor)
     return Refusal{ERROR_CODE_NOT_IN_ROOM,
@@ -129,6 +138,7 @@ Room::ActionResult Room::accept_agreement(Member& actor, std::int64_t now_ms) {
   }
   if (actor.view.agreement_accepted()) return response(0);
   actor.view.set_agreement_accepted(true);
+  accepted_accounts_.insert(actor.account_id);
   audit(actor, "accept agreement", nullptr, "", now_ms);
   return response(publish_members({&actor}, MEMBER_CHANGE_AGREEMENT_ACCEPTED, &actor, "", now_ms));
 }
@@ -183,7 +193,7 @@ Room::ActionResult Room::remove_member(Member& actor, std::uint64_t member_id, b
       break;
     }
   }
-  if (auto removed = sink.lock()) removed->removed_from_room(room_id_);
+  tell_removed(sink);
   if (was_speaker) advance_round(&actor, ROUND_CHANGE_SKIPPED, now_ms);
   return response(seq);
 }
@@ -245,7 +255,7 @@ Room::ActionResult Room::decide_admission(Member& actor, std::optional<std::uint
     }
     send_private(waiting.joiner.sink, outcome);
     if (!outcome.admission().admitted()) {
-      if (auto sink = waiting.joiner.sink.lock()) sink->removed_from_room(room_id_);
+      tell_removed(waiting.joiner.sink);
     }
     audit(actor, outcome.admission().admitted() ? "admit" : "deny", nullptr, "", now_ms,
           waiting.joiner.account_id);
@@ -273,6 +283,7 @@ Room::ActionResult Room::edit_room(Member& actor, const EditRoom& request, std::
   if (request.has_agreement() && request.agreement() != settings_.agreement()) {
     settings_.set_agreement(request.agreement());
     change = ROOM_CHANGE_AGREEMENT;
+    accepted_accounts_.clear();
     // A new agreement needs everyone's acceptance again (those who can
     // change it are taken to accept it).
     for (auto& [connection, member] : members_) {
@@ -300,7 +311,10 @@ Room::ActionResult Room::redact(Member& actor, std::uint64_t seq, const std::str
   // The text is deleted, not hidden: history keeps only who and when.
   const Member* author_member =
       message ? find_member(message->message_posted().sender().member_id()) : nullptr;
-  if (message) message->mutable_message_posted()->clear_text();
+  if (message) {
+    message->mutable_message_posted()->clear_text();
+    if (output_) output_->rewritten.push_back(*message);
+  }
   pinned_.erase(seq);
   audit(actor, "redact " + std::to_string(seq), author_member, reason, now_ms);
   RoomEvent event;
@@ -392,6 +406,13 @@ Room::ActionResult Room::set_role(Member& actor, std::uint64_t member_id, Role r
   }
   const bool was_facilitator = is_facilitator(target->view.role());
   target->view.set_role(role);
+  // A co-facilitator stays one when they come back; any other role is
+  // given per session.
+  if (role == ROLE_CO_FACILITATOR) {
+    cofacilitator_accounts_.insert(target->account_id);
+  } else {
+    cofacilitator_accounts_.erase(target->account_id);
+  }
   if (is_facilitator(role)) target->view.set_agreement_accepted(true);
   audit(actor, "set role " + role_name(role), target, reason, now_ms);
   const auto seq = publish_members({target}, MEMBER_CHANGE_ROLE, &actor, reason, now_ms);
@@ -404,8 +425,11 @@ std::uint64_t Room::transfer_facilitation(Member* previous, Member& next, const 
   std::vector<const Member*> changed;
   if (previous) {
     previous->view.set_role(ROLE_CO_FACILITATOR);
+    cofacilitator_accounts_.insert(previous->account_id);
     changed.push_back(previous);
   }
+  cofacilitator_accounts_.erase(next.account_id);
+  mark_state_changed();
   const bool was_facilitator = is_facilitator(next.view.role());
   next.view.set_role(ROLE_FACILITATOR);
   next.view.set_agreement_accepted(true);
@@ -497,7 +521,7 @@ Room::ActionResult Room::end_session(Member& actor, const std::string& reason,
   open_alerts_.clear();
   facilitator_left_ms_.reset();
   for (auto& sink : sinks) {
-    if (auto member = sink.lock()) member->removed_from_room(room_id_);
+    tell_removed(sink);
   }
   return response(seq);
 }

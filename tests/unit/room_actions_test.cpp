@@ -387,3 +387,116 @@ TEST_F(RoomActions, EndingTheSessionTurnsTheWaitingRoomAway) {
 }
 
 }  // namespace
+
+namespace {
+
+using namespace circle::test;
+using namespace circle::v1;
+
+class DurableRoom : public RoomActions {};
+
+TEST_F(DurableRoom, WhatSurvivesARestartComesBackFromTheStoredState) {
+  auto edit = request();
+  edit.mutable_edit_room()->set_agreement("What is said here stays here.");
+  edit.mutable_edit_room()->set_topic("Week 3");
+  ASSERT_TRUE(act(kAlex, edit));
+  auto accept = request();
+  accept.mutable_accept_agreement();
+  ASSERT_TRUE(act(kSam, accept, 11));
+  auto promote = request();
+  promote.mutable_set_role()->set_member_id(riya_id_);
+  promote.mutable_set_role()->set_role(ROLE_CO_FACILITATOR);
+  ASSERT_TRUE(act(kAlex, promote, 12));
+  ASSERT_TRUE(room().post(kSam, "hello", "", 13));
+  auto ban = request();
+  ban.mutable_set_banned()->set_member_id(sam_id_);
+  ban.mutable_set_banned()->set_banned(true);
+  ASSERT_TRUE(act(kAlex, ban, 14));
+
+  // Stored and read back as the store would.
+  std::string bytes;
+  ASSERT_TRUE(room().durable_state().SerializeToString(&bytes));
+  StoredRoomState state;
+  ASSERT_TRUE(state.ParseFromString(bytes));
+  std::vector<RoomEvent> recent(alex_->events.end() - 2, alex_->events.end());
+  Room restored(state, room().last_seq(), recent, limits_, &audit_);
+
+  EXPECT_EQ(restored.last_seq(), room().last_seq());
+  EXPECT_EQ(restored.settings().agreement(), "What is said here stays here.");
+  EXPECT_EQ(restored.settings().topic(), "Week 3");
+  auto alex = std::make_shared<RecordingSink>(), sam = std::make_shared<RecordingSink>(),
+       riya = std::make_shared<RecordingSink>();
+  const auto join_as = [&](ConnectionId connection, const std::shared_ptr<RecordingSink>& sink) {
+    return restored.join({.connection = connection + 10,
+                          .display_name = "again",
+                          .account_id = account(connection),
+                          .is_admin = false,
+                          .sink = sink},
+                         20);
+  };
+  // The creator's account facilitates again; the co-facilitator's account
+  // co-facilitates; the ban holds; new events continue the seq.
+  auto alex_again = join_as(kAlex, alex);
+  ASSERT_TRUE(alex_again);
+  const auto& snapshot = *alex_again.value().snapshot;
+  EXPECT_EQ(snapshot.last_seq(), room().last_seq() + 1);
+  EXPECT_GT(snapshot.your_member_id(), riya_id_) << "member ids are not reused";
+  auto riya_again = join_as(kRiya, riya);
+  ASSERT_TRUE(riya_again);
+  EXPECT_EQ(alex->events.back().member_joined().member().role(), ROLE_CO_FACILITATOR);
+  auto sam_again = join_as(kSam, sam);
+  ASSERT_FALSE(sam_again);
+  EXPECT_EQ(sam_again.refusal().code, ERROR_CODE_PERMISSION_DENIED);
+  for (const auto& member : snapshot.members()) {
+    if (member.member_id() == snapshot.your_member_id()) {
+      EXPECT_EQ(member.role(), ROLE_FACILITATOR);
+    }
+  }
+}
+
+TEST_F(DurableRoom, AnAcceptedAgreementStaysAcceptedForThatAccount) {
+  auto edit = request();
+  edit.mutable_edit_room()->set_agreement("One voice at a time.");
+  ASSERT_TRUE(act(kAlex, edit));
+  auto accept = request();
+  accept.mutable_accept_agreement();
+  ASSERT_TRUE(act(kSam, accept, 11));
+  ASSERT_TRUE(room().leave(kSam, LEAVE_REASON_LEFT, 12));
+  // The same account on a new connection.
+  auto again = std::make_shared<RecordingSink>();
+  auto rejoined = room().join({.connection = 99,
+                               .display_name = "Sam",
+                               .account_id = account(kSam),
+                               .is_admin = false,
+                               .sink = again},
+                              14);
+  ASSERT_TRUE(rejoined);
+  EXPECT_TRUE(room().post(99, "still agreed", "", 15));
+  // A new agreement needs accepting again.
+  edit.mutable_edit_room()->set_agreement("One voice at a time; no advice unless asked.");
+  ASSERT_TRUE(act(kAlex, edit, 16));
+  EXPECT_FALSE(room().post(99, "not yet", "", 17));
+}
+
+TEST_F(DurableRoom, CaptureHoldsDeliveriesAndRecordsWhatToStore) {
+  circle::core::ActionOutput output;
+  room().capture(&output);
+  const auto delivered_before = sam_->events.size();
+  auto posted = room().post(kSam, "held", "m-1", 20);
+  ASSERT_TRUE(posted);
+  ServerMessage reply;
+  reply.mutable_private_event()->set_room_id("tuesday");
+  room().reply(sam_, circle::wire::encode(reply));
+  room().capture(nullptr);
+  EXPECT_EQ(sam_->events.size(), delivered_before) << "nothing delivered while capturing";
+  ASSERT_EQ(output.events.size(), 1u);
+  EXPECT_EQ(output.events[0].sender_account, account(kSam));
+  EXPECT_EQ(output.events[0].event.message_posted().client_message_id(), "m-1");
+  EXPECT_EQ(output.deliveries.size(), 4u);  // three members and the reply
+  EXPECT_FALSE(output.state_changed);
+  output.deliver_all();
+  EXPECT_EQ(sam_->events.size(), delivered_before + 1);
+  EXPECT_EQ(sam_->events.back().seq(), posted.value().seq());
+}
+
+}  // namespace
