@@ -24,6 +24,10 @@ std::optional<Config> parse_config(int argc, char** argv, int* exit_code) {
   app.add_flag("--insecure-plaintext", c.insecure_plaintext,
                "Serve plain ws:// without TLS (development and benchmarks only)");
   app.add_option("--data-dir", c.data_dir, "Directory for server data");
+  app.add_option("--store-sync", c.store_sync,
+                 "full: each group commit is synced to disk (survives power loss); normal: "
+                 "survives a crash of circled, may lose the last commits on power loss")
+      ->check(CLI::IsMember({"full", "normal"}));
   app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
 

@@ -19,6 +19,9 @@ struct Config {
   std::string key_file = "certs/dev/server.key";
   bool insecure_plaintext = false;
   std::string data_dir = "data";
+  // The store's sync mode: "full" (a sync per group commit; survives power
+  // loss) or "normal" (survives a crash of circled; faster).
+  std::string store_sync = "full";
   std::string log_level = "info";
 
   std::chrono::seconds tls_handshake_timeout{10};

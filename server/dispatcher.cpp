@@ -253,12 +253,14 @@ void Dispatcher::handle_join_room(const ClientMessage& request) {
         }
       });
     }
-    session->deliver(circle::wire::encode(
-        make_reply(request_id, joined, [](ServerMessage& reply, core::JoinOutcome& outcome) {
-          auto* response = reply.mutable_join_room();
-          response->set_waiting(outcome.waiting);
-          if (outcome.snapshot) *response->mutable_snapshot() = std::move(*outcome.snapshot);
-        })));
+    room.reply(outbox,
+               circle::wire::encode(make_reply(
+                   request_id, joined, [](ServerMessage& reply, core::JoinOutcome& outcome) {
+                     auto* response = reply.mutable_join_room();
+                     response->set_waiting(outcome.waiting);
+                     if (outcome.snapshot)
+                       *response->mutable_snapshot() = std::move(*outcome.snapshot);
+                   })));
   });
 }
 
@@ -275,13 +277,11 @@ void Dispatcher::handle_leave_room(const ClientMessage& request) {
   host->run(
       [id = id_, outbox = outbox_, request_id = request.request_id(), room_id](core::Room& room) {
         auto left = room.leave(id, circle::v1::LEAVE_REASON_LEFT, now_unix_ms());
-        if (auto session = outbox.lock()) {
-          session->deliver(circle::wire::encode(
-              make_reply(request_id, left, [&](ServerMessage& reply, std::uint64_t seq) {
-                reply.mutable_leave_room()->set_room_id(room_id);
-                reply.mutable_leave_room()->set_seq(seq);
-              })));
-        }
+        room.reply(outbox, circle::wire::encode(make_reply(
+                               request_id, left, [&](ServerMessage& reply, std::uint64_t seq) {
+                                 reply.mutable_leave_room()->set_room_id(room_id);
+                                 reply.mutable_leave_room()->set_seq(seq);
+                               })));
       });
 }
 
@@ -297,12 +297,13 @@ void Dispatcher::handle_send_message(const ClientMessage& request) {
                            text = send_request.text(),
                            client_message_id = send_request.client_message_id()](core::Room& room) {
     auto posted = room.post(id, text, client_message_id, now_unix_ms());
-    if (auto session = outbox.lock()) {
-      session->deliver(circle::wire::encode(make_reply(
-          request_id, posted, [](ServerMessage& reply, circle::v1::SendMessageResponse& ack) {
-            *reply.mutable_send_message() = std::move(ack);
-          })));
-    }
+    // Through the room: while the store is making the message durable, the
+    // ack waits with the room's deliveries.
+    room.reply(outbox, circle::wire::encode(make_reply(
+                           request_id, posted,
+                           [](ServerMessage& reply, circle::v1::SendMessageResponse& ack) {
+                             *reply.mutable_send_message() = std::move(ack);
+                           })));
   });
 }
 
@@ -317,12 +318,11 @@ void Dispatcher::handle_room_action(const ClientMessage& request) {
   found->second.host->run(
       [id = id_, outbox = outbox_, request_id = request.request_id(), action](core::Room& room) {
         auto result = room.act(id, action, now_unix_ms());
-        if (auto session = outbox.lock()) {
-          session->deliver(circle::wire::encode(make_reply(
-              request_id, result, [](ServerMessage& reply, circle::v1::RoomActionResponse& done) {
-                *reply.mutable_room_action() = std::move(done);
-              })));
-        }
+        room.reply(outbox, circle::wire::encode(make_reply(
+                               request_id, result,
+                               [](ServerMessage& reply, circle::v1::RoomActionResponse& done) {
+                                 *reply.mutable_room_action() = std::move(done);
+                               })));
       });
 }
 

@@ -1,6 +1,7 @@
 #include "room_registry.hpp"
 
 #include "clock.hpp"
+#include "logging.hpp"
 
 namespace circle::server {
 
@@ -15,6 +16,60 @@ void RoomHost::publish_info() {
   info_ = std::move(info);
 }
 
+void RoomHost::commit(std::shared_ptr<core::ActionOutput> output) {
+  store::WriteBatch batch;
+  if (store_) {
+    for (const auto& [event, sender] : output->events) {
+      store::EventRecord record{.room_id = event.room_id(),
+                                .seq = event.seq(),
+                                .time_ms = event.server_time_unix_ms(),
+                                .sender_account = sender,
+                                .client_message_id = event.message_posted().client_message_id(),
+                                .event = event.SerializeAsString()};
+      batch.events.push_back(std::move(record));
+    }
+    for (const auto& event : output->rewritten) {
+      batch.redactions.push_back({.room_id = event.room_id(),
+                                  .seq = event.seq(),
+                                  .time_ms = event.server_time_unix_ms(),
+                                  .sender_account = {},
+                                  .client_message_id = {},
+                                  .event = event.SerializeAsString()});
+    }
+    if (output->state_changed) {
+      batch.rooms.push_back({.room_id = room_.id(),
+                             .state = room_.durable_state().SerializeAsString(),
+                             .retention_days = 0});
+    }
+  }
+  const bool needs_store =
+      !batch.events.empty() || !batch.redactions.empty() || !batch.rooms.empty();
+  const std::uint64_t commit_id = ++last_commit_id_;
+  pending_.push_back({commit_id, std::move(output), !needs_store});
+  if (!needs_store) return release_ready();
+  store_->write(std::move(batch), [self = shared_from_this(), commit_id](const store::Status& s) {
+    boost::asio::post(self->strand_, [self, commit_id, s] { self->on_committed(commit_id, s); });
+  });
+}
+
+void RoomHost::on_committed(std::uint64_t commit_id, const store::Status& status) {
+  if (!status.ok) {
+    // Issue 7 turns this into typed errors with nothing acknowledged.
+    spdlog::error("room={} store write failed: {}", room_.id(), status.message);
+  }
+  for (auto& pending : pending_) {
+    if (pending.commit_id == commit_id) pending.durable = true;
+  }
+  release_ready();
+}
+
+void RoomHost::release_ready() {
+  while (!pending_.empty() && pending_.front().durable) {
+    pending_.front().output->deliver_all();
+    pending_.pop_front();
+  }
+}
+
 void RoomHost::after_change() {
   publish_info();
   const auto deadline = room_.next_deadline();
@@ -27,8 +82,8 @@ void RoomHost::after_change() {
   timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
     if (ec) return;  // re-armed or cancelled
     self->armed_deadline_.reset();
-    self->room_.tick(now_unix_ms());
-    self->after_change();
+    auto tick = [](core::Room& room) { room.tick(now_unix_ms()); };
+    self->perform(tick);
   });
 }
 
@@ -52,10 +107,51 @@ core::Result<circle::v1::RoomInfo> RoomRegistry::create(std::string room_id, std
   }
   core::Room room(room_id, std::move(title), kind, std::move(creator_account), now_ms, limits_,
                   audit_);
-  auto host = std::make_shared<RoomHost>(boost::asio::make_strand(executor_), std::move(room));
+  if (store_) {
+    // Kept before anyone can join; the room's own writes queue behind this.
+    store_->write({.events = {},
+                   .rooms = {{.room_id = room_id,
+                              .state = room.durable_state().SerializeAsString(),
+                              .retention_days = 0}},
+                   .redactions = {},
+                   .audit = {}},
+                  [room_id](const store::Status& status) {
+                    if (!status.ok) {
+                      spdlog::error("room={} not stored: {}", room_id, status.message);
+                    }
+                  });
+  }
+  auto host =
+      std::make_shared<RoomHost>(boost::asio::make_strand(executor_), std::move(room), store_);
   auto info = host->info_snapshot();
   rooms_.emplace(room_id, std::move(host));
   return info;
+}
+
+std::size_t RoomRegistry::restore() {
+  if (!store_) return 0;
+  std::lock_guard lock(mutex_);
+  std::size_t restored = 0;
+  for (const auto& record : store_->load_rooms()) {
+    circle::v1::StoredRoomState state;
+    if (!state.ParseFromString(record.state)) {
+      spdlog::error("room={} has an unreadable stored state; skipped", record.room_id);
+      continue;
+    }
+    const std::uint64_t last_seq = store_->last_seq(record.room_id);
+    const std::uint64_t keep = limits_.snapshot_history_events;
+    std::vector<circle::v1::RoomEvent> recent;
+    for (const auto& stored :
+         store_->load_events(record.room_id, last_seq > keep ? last_seq - keep : 0, keep)) {
+      circle::v1::RoomEvent event;
+      if (event.ParseFromString(stored.event)) recent.push_back(std::move(event));
+    }
+    core::Room room(state, last_seq, std::move(recent), limits_, audit_);
+    rooms_.emplace(record.room_id, std::make_shared<RoomHost>(boost::asio::make_strand(executor_),
+                                                              std::move(room), store_));
+    ++restored;
+  }
+  return restored;
 }
 
 std::shared_ptr<RoomHost> RoomRegistry::find(const std::string& room_id) const {

@@ -7,6 +7,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -18,23 +19,24 @@
 #include "core/limits.hpp"
 #include "core/result.hpp"
 #include "core/room.hpp"
+#include "store/store.hpp"
 
 namespace circle::server {
 
-// A Room together with the strand it runs on.
+// A Room together with the strand it runs on, and the store it is kept in.
 class RoomHost : public std::enable_shared_from_this<RoomHost> {
  public:
-  RoomHost(Strand strand, core::Room room)
-      : strand_(std::move(strand)), room_(std::move(room)), timer_(strand_) {
+  RoomHost(Strand strand, core::Room room, store::Store* store)
+      : strand_(std::move(strand)), room_(std::move(room)), timer_(strand_), store_(store) {
     publish_info();
   }
 
-  // Runs `fn(Room&)` on the room's strand, then re-arms the room's timer.
+  // Runs `fn(Room&)` on the room's strand, makes what it did durable, then
+  // delivers it; re-arms the room's timer.
   template <class Fn>
   void run(Fn&& fn) {
     boost::asio::post(strand_, [self = shared_from_this(), fn = std::forward<Fn>(fn)]() mutable {
-      fn(self->room_);
-      self->after_change();
+      self->perform(fn);
     });
   }
 
@@ -42,6 +44,23 @@ class RoomHost : public std::enable_shared_from_this<RoomHost> {
   circle::v1::RoomInfo info_snapshot() const;
 
  private:
+  // On the strand: runs `action` with the room capturing its output, then
+  // hands the output to the store (or straight to the members without one).
+  template <class Fn>
+  void perform(Fn& action) {
+    auto output = std::make_shared<core::ActionOutput>();
+    room_.capture(output.get());
+    action(room_);
+    room_.capture(nullptr);
+    commit(std::move(output));
+    after_change();
+  }
+  // Deliveries leave in the order their actions ran, each once its writes
+  // are durable: a member never sees (and a sender is never acked for) an
+  // event the store could still lose.
+  void commit(std::shared_ptr<core::ActionOutput> output);
+  void on_committed(std::uint64_t commit_id, const store::Status& status);
+  void release_ready();
   // On the strand: refresh the info others read, and wake the room when
   // time will change something (a mute ends, a grace period runs out).
   void after_change();
@@ -51,6 +70,14 @@ class RoomHost : public std::enable_shared_from_this<RoomHost> {
   core::Room room_;  // only on strand_
   boost::asio::steady_timer timer_;
   std::optional<std::int64_t> armed_deadline_;
+  store::Store* store_;  // null: nothing is kept
+  struct PendingOutput {
+    std::uint64_t commit_id = 0;
+    std::shared_ptr<core::ActionOutput> output;
+    bool durable = false;
+  };
+  std::deque<PendingOutput> pending_;  // only on strand_, in action order
+  std::uint64_t last_commit_id_ = 0;
   mutable std::mutex info_mutex_;
   circle::v1::RoomInfo info_;
 };
@@ -58,8 +85,12 @@ class RoomHost : public std::enable_shared_from_this<RoomHost> {
 class RoomRegistry {
  public:
   RoomRegistry(boost::asio::io_context::executor_type executor, const core::Limits& limits,
-               core::AuditSink* audit)
-      : executor_(std::move(executor)), limits_(limits), audit_(audit) {}
+               core::AuditSink* audit, store::Store* store = nullptr)
+      : executor_(std::move(executor)), limits_(limits), audit_(audit), store_(store) {}
+
+  // Brings back every room the store kept (at start-up, before serving).
+  // Returns how many.
+  std::size_t restore();
 
   // Creates a room; an empty id gets a generated one. `creator_account`
   // facilitates it.
@@ -73,6 +104,7 @@ class RoomRegistry {
   boost::asio::io_context::executor_type executor_;
   const core::Limits& limits_;
   core::AuditSink* audit_;
+  store::Store* store_;
   mutable std::mutex mutex_;
   std::map<std::string, std::shared_ptr<RoomHost>> rooms_;
   std::uint64_t generated_ids_ = 0;

@@ -6,6 +6,7 @@
 
 #include "listener.hpp"
 #include "logging.hpp"
+#include "store/sqlite_store.hpp"
 
 namespace circle::server {
 namespace {
@@ -32,11 +33,17 @@ ssl::context make_tls_context(const Config& config) {
 Server::Server(const Config& config)
     : config_(config),
       ioc_(static_cast<int>(config.threads)),
+      store_(
+          store::open_sqlite_store((std::filesystem::path(config.data_dir) / "circle.db").string(),
+                                   {.synchronous = config.store_sync, .busy_timeout_ms = 5000})),
       audit_((std::filesystem::path(config.data_dir) / "audit.jsonl").string()),
-      rooms_(ioc_.get_executor(), config.limits, &audit_),
+      rooms_(ioc_.get_executor(), config.limits, &audit_, store_.get()),
       context_{config, rooms_, sessions_},
       signals_(ioc_, SIGINT, SIGTERM),
       shutdown_deadline_(ioc_) {
+  if (const auto restored = rooms_.restore(); restored > 0) {
+    spdlog::info("restored {} rooms from the store", restored);
+  }
   if (!config.insecure_plaintext) tls_.emplace(make_tls_context(config));
   const tcp::endpoint endpoint(net::ip::make_address(config.listen_address), config.port);
   listener_ = std::make_shared<Listener>(ioc_, endpoint, tls_ ? &*tls_ : nullptr, context_);
@@ -58,6 +65,9 @@ void Server::run() {
   std::vector<std::jthread> threads;
   for (unsigned i = 1; i < config_.threads; ++i) threads.emplace_back([this] { ioc_.run(); });
   ioc_.run();
+  for (auto& thread : threads) thread.join();
+  // Everything queued is committed before circled exits.
+  store_->close();
 }
 
 void Server::shutdown() {

@@ -11,6 +11,7 @@
 #include "room_registry.hpp"
 #include "server_context.hpp"
 #include "session_tracker.hpp"
+#include "store/store.hpp"
 
 namespace circle::server {
 
@@ -32,6 +33,9 @@ class Server {
   const Config& config_;
   net::io_context ioc_;
   std::optional<ssl::context> tls_;
+  // Rooms, history and settings: <data-dir>/circle.db. Before rooms_, so
+  // that it outlives them.
+  std::unique_ptr<store::Store> store_;
   AuditLog audit_;
   RoomRegistry rooms_;
   SessionTracker sessions_;

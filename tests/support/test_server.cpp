@@ -27,8 +27,10 @@ std::string make_temp_dir() {
   return pattern;
 }
 
-TestServer::TestServer(std::vector<std::string> extra_args, bool tls)
-    : tls_(tls), data_dir_(make_temp_dir()) {
+TestServer::TestServer(std::vector<std::string> extra_args, bool tls, std::string data_dir)
+    : tls_(tls),
+      own_data_dir_(data_dir.empty()),
+      data_dir_(own_data_dir_ ? make_temp_dir() : std::move(data_dir)) {
   std::vector<std::string> argv = {
       circled_path(), "--listen", "127.0.0.1",   "--port", "0", "--threads", "2",
       "--data-dir",   data_dir_,  "--log-level", "warn"};
@@ -71,6 +73,7 @@ circle::v1::ClientMessage hello_with_token(const TestServer& server, const std::
 
 TestServer::~TestServer() {
   process_.reset();
+  if (!own_data_dir_) return;
   std::error_code ignored;
   std::filesystem::remove_all(data_dir_, ignored);
 }

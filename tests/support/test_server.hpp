@@ -29,7 +29,10 @@ std::string make_temp_dir();
 
 class TestServer {
  public:
-  explicit TestServer(std::vector<std::string> extra_args = {}, bool tls = true);
+  // `data_dir`: run on this data directory (kept afterwards, so that a test
+  // can restart a server on it); empty: a fresh one, removed afterwards.
+  explicit TestServer(std::vector<std::string> extra_args = {}, bool tls = true,
+                      std::string data_dir = {});
   ~TestServer();
 
   const std::string& url() const { return url_; }
@@ -57,6 +60,7 @@ class TestServer {
 
  private:
   bool tls_;
+  bool own_data_dir_;
   std::string data_dir_;
   std::unique_ptr<ChildProcess> process_;
   std::string url_;

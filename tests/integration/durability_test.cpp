@@ -1,0 +1,146 @@
+// The store under a real server: kill circled with SIGKILL in the middle of
+// real traffic, start it again on the same data directory, and check that
+// every acknowledged message is there exactly once, in order, and that the
+// room's settings, roles, bans and agreement acceptances survived.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "support/test_server.hpp"
+
+namespace {
+
+using namespace circle::test;
+namespace client = circle::client;
+using circle::v1::ServerMessage;
+
+const std::vector<std::string> kArgs = {"--snapshot-history-events", "5000", "--store-sync",
+                                        "normal"};
+
+std::unique_ptr<client::SyncClient> sign_in(const TestServer& server, const std::string& account) {
+  auto c = server.connect();
+  auto welcome = call(*c, client::make_hello("", "test", server.token(account, account)));
+  EXPECT_TRUE(welcome.has_welcome()) << welcome.DebugString();
+  return c;
+}
+
+ServerMessage join(client::SyncClient& c, const std::string& room) {
+  return call(c, client::make_join_room(room));
+}
+
+circle::v1::Member me(const circle::v1::RoomSnapshot& snapshot) {
+  for (const auto& member : snapshot.members()) {
+    if (member.member_id() == snapshot.your_member_id()) return member;
+  }
+  ADD_FAILURE() << "no own member in the snapshot";
+  return {};
+}
+
+std::uint64_t member_id_of(const circle::v1::RoomSnapshot& snapshot, const std::string& name) {
+  for (const auto& member : snapshot.members()) {
+    if (member.display_name() == name) return member.member_id();
+  }
+  return 0;
+}
+
+TEST(Durability, KilledMidStreamLosesNoAcknowledgedMessageOrRoomSetting) {
+  const std::string dir = make_temp_dir();
+  const std::string agreement = "What is said here stays here.";
+  std::map<std::uint64_t, std::string> acked;  // seq → text
+  {
+    auto server = std::make_unique<TestServer>(kArgs, true, dir);
+    auto alex = sign_in(*server, "alex");
+    ASSERT_TRUE(call(*alex, client::make_create_room("weekly", "Weekly group")).has_create_room());
+    ASSERT_TRUE(join(*alex, "weekly").has_join_room());
+    auto edit = client::make_room_action("weekly");
+    edit.mutable_room_action()->mutable_edit_room()->set_agreement(agreement);
+    ASSERT_TRUE(call(*alex, edit).has_room_action());
+    auto sam = sign_in(*server, "sam");
+    auto riya = sign_in(*server, "riya");
+    auto kim = sign_in(*server, "kim");
+    for (auto* c : {sam.get(), riya.get(), kim.get()})
+      ASSERT_TRUE(join(*c, "weekly").has_join_room());
+    auto accept = client::make_room_action("weekly");
+    accept.mutable_room_action()->mutable_accept_agreement();
+    ASSERT_TRUE(call(*sam, accept).has_room_action());
+    ASSERT_TRUE(call(*riya, accept).has_room_action());
+    auto view = join(*sign_in(*server, "observer"), "weekly").join_room().snapshot();
+    auto promote = client::make_room_action("weekly");
+    promote.mutable_room_action()->mutable_set_role()->set_member_id(member_id_of(view, "riya"));
+    promote.mutable_room_action()->mutable_set_role()->set_role(circle::v1::ROLE_CO_FACILITATOR);
+    ASSERT_TRUE(call(*alex, promote).has_room_action());
+    auto ban = client::make_room_action("weekly");
+    ban.mutable_room_action()->mutable_set_banned()->set_member_id(member_id_of(view, "kim"));
+    ban.mutable_room_action()->mutable_set_banned()->set_banned(true);
+    ASSERT_TRUE(call(*alex, ban).has_room_action());
+
+    // Three members talk at once; every ack is recorded.
+    std::mutex mutex;
+    std::condition_variable acked_more;
+    std::vector<std::thread> senders;
+    for (auto* c : {alex.get(), sam.get(), riya.get()}) {
+      senders.emplace_back([&, c, n = senders.size()] {
+        for (int i = 0;; ++i) {
+          const std::string text = "sender " + std::to_string(n) + " message " + std::to_string(i);
+          auto reply = c->call(client::make_send_message("weekly", text), kDeadline);
+          if (!reply || !reply->has_send_message()) return;  // the server is gone
+          std::lock_guard lock(mutex);
+          acked.emplace(reply->send_message().seq(), text);
+          acked_more.notify_all();
+        }
+      });
+    }
+    {
+      std::unique_lock lock(mutex);
+      ASSERT_TRUE(acked_more.wait_for(lock, kDeadline, [&] { return acked.size() >= 150; }));
+    }
+    server->process().signal(SIGKILL);  // mid-stream: sends are in flight
+    for (auto& sender : senders) sender.join();
+    ASSERT_TRUE(server->process().wait_exit(kDeadline));
+  }
+
+  TestServer server(kArgs, true, dir);
+  // Every acknowledged message is back, exactly once and in seq order.
+  auto alex = sign_in(server, "alex");
+  auto rejoined = join(*alex, "weekly");
+  ASSERT_TRUE(rejoined.has_join_room()) << rejoined.DebugString();
+  const auto& snapshot = rejoined.join_room().snapshot();
+  std::map<std::uint64_t, std::string> stored;
+  std::uint64_t previous = 0;
+  for (const auto& event : snapshot.recent_events()) {
+    EXPECT_GT(event.seq(), previous) << "in seq order, no duplicates";
+    previous = event.seq();
+    if (event.has_message_posted()) stored.emplace(event.seq(), event.message_posted().text());
+  }
+  for (const auto& [seq, text] : acked) {
+    auto found = stored.find(seq);
+    ASSERT_NE(found, stored.end()) << "acknowledged message " << seq << " lost";
+    EXPECT_EQ(found->second, text);
+  }
+  // Settings, roles, bans and acceptances survived.
+  EXPECT_EQ(me(snapshot).role(), circle::v1::ROLE_FACILITATOR);
+  EXPECT_EQ(snapshot.settings().agreement(), agreement);
+  EXPECT_EQ(snapshot.settings().title(), "Weekly group");
+  auto kim = sign_in(server, "kim");
+  auto refused = join(*kim, "weekly");
+  ASSERT_TRUE(refused.has_error());
+  EXPECT_EQ(refused.error().code(), circle::v1::ERROR_CODE_PERMISSION_DENIED);
+  auto riya = sign_in(server, "riya");
+  auto riya_joined = join(*riya, "weekly");
+  ASSERT_TRUE(riya_joined.has_join_room());
+  EXPECT_EQ(me(riya_joined.join_room().snapshot()).role(), circle::v1::ROLE_CO_FACILITATOR);
+  auto sam = sign_in(server, "sam");
+  ASSERT_TRUE(join(*sam, "weekly").has_join_room());
+  auto after = call(*sam, client::make_send_message("weekly", "still agreed, after the restart"));
+  ASSERT_TRUE(after.has_send_message()) << after.DebugString();
+  EXPECT_GT(after.send_message().seq(), acked.rbegin()->first) << "seq never goes back";
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
