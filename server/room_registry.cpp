@@ -19,22 +19,24 @@ void RoomHost::publish_info() {
 void RoomHost::commit(std::shared_ptr<core::ActionOutput> output) {
   store::WriteBatch batch;
   if (store_) {
-    for (const auto& [event, sender] : output->events) {
-      store::EventRecord record{.room_id = event.room_id(),
-                                .seq = event.seq(),
-                                .time_ms = event.server_time_unix_ms(),
-                                .sender_account = sender,
-                                .client_message_id = event.message_posted().client_message_id(),
-                                .event = event.SerializeAsString()};
-      batch.events.push_back(std::move(record));
+    // Stored as delivered: the ServerMessage frame, not serialised again.
+    for (const auto& event : output->events) {
+      batch.events.push_back({.room_id = room_.id(),
+                              .seq = event.seq,
+                              .time_ms = event.time_ms,
+                              .sender_account = event.sender_account,
+                              .client_message_id = event.client_message_id,
+                              .event = *event.frame});
     }
     for (const auto& event : output->rewritten) {
-      batch.redactions.push_back({.room_id = event.room_id(),
+      circle::v1::ServerMessage envelope;
+      *envelope.mutable_room_event() = event;
+      batch.redactions.push_back({.room_id = room_.id(),
                                   .seq = event.seq(),
                                   .time_ms = event.server_time_unix_ms(),
                                   .sender_account = {},
                                   .client_message_id = {},
-                                  .event = event.SerializeAsString()});
+                                  .event = envelope.SerializeAsString()});
     }
     if (output->state_changed) {
       batch.rooms.push_back({.room_id = room_.id(),
@@ -143,8 +145,10 @@ std::size_t RoomRegistry::restore() {
     std::vector<circle::v1::RoomEvent> recent;
     for (const auto& stored :
          store_->load_events(record.room_id, last_seq > keep ? last_seq - keep : 0, keep)) {
-      circle::v1::RoomEvent event;
-      if (event.ParseFromString(stored.event)) recent.push_back(std::move(event));
+      circle::v1::ServerMessage envelope;
+      if (envelope.ParseFromString(stored.event) && envelope.has_room_event()) {
+        recent.push_back(std::move(*envelope.mutable_room_event()));
+      }
     }
     core::Room room(state, last_seq, std::move(recent), limits_, audit_);
     rooms_.emplace(record.room_id, std::make_shared<RoomHost>(boost::asio::make_strand(executor_),

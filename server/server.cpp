@@ -35,7 +35,13 @@ Server::Server(const Config& config)
       ioc_(static_cast<int>(config.threads)),
       store_(
           store::open_sqlite_store((std::filesystem::path(config.data_dir) / "circle.db").string(),
-                                   {.synchronous = config.store_sync, .busy_timeout_ms = 5000})),
+                                   {.synchronous = config.store_sync,
+                                    .busy_timeout_ms = 5000,
+                                    .run_completions =
+                                        [this](std::function<void()> completions) {
+                                          net::post(ioc_, std::move(completions));
+                                        },
+                                    .commit_delay = config.store_commit_delay})),
       audit_((std::filesystem::path(config.data_dir) / "audit.jsonl").string()),
       rooms_(ioc_.get_executor(), config.limits, &audit_, store_.get()),
       context_{config, rooms_, sessions_},

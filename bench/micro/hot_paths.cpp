@@ -112,9 +112,11 @@ void BM_StoreGroupCommit(benchmark::State& state) {
   const auto dir = std::filesystem::temp_directory_path() / "circle-bench-store";
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
-  auto store = circle::store::open_sqlite_store(
-      (dir / "bench.db").string(),
-      {.synchronous = state.range(0) ? "full" : "normal", .busy_timeout_ms = 5000});
+  auto store = circle::store::open_sqlite_store((dir / "bench.db").string(),
+                                                {.synchronous = state.range(0) ? "full" : "normal",
+                                                 .busy_timeout_ms = 5000,
+                                                 .run_completions = {},
+                                                 .commit_delay = {}});
   constexpr int kBatch = 256;
   std::uint64_t seq = 0;
   const std::string event(100, 'e');

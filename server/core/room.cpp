@@ -309,8 +309,13 @@ std::uint64_t Room::publish(RoomEvent event, std::int64_t now_ms) {
   const circle::wire::Frame frame = circle::wire::encode(envelope);
   for (const auto& [connection, member] : members_) deliver_to(member.sink, frame);
   if (output_) {
+    const bool posted = event.has_message_posted();
     output_->events.push_back(
-        {event, event.has_message_posted() ? posting_account_ : std::string()});
+        {.seq = event.seq(),
+         .time_ms = now_ms,
+         .sender_account = posted ? posting_account_ : std::string(),
+         .client_message_id = posted ? event.message_posted().client_message_id() : "",
+         .frame = frame});
   }
 
   history_.push_back(std::move(event));

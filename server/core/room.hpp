@@ -42,10 +42,14 @@ struct ActionOutput {
     circle::wire::Frame frame;  // null: removed_from_room
   };
   std::vector<Delivery> deliveries;
-  // Room events published, with the account that sent each (or "").
+  // Room events published: the frame every member got (a ServerMessage
+  // carrying the event, serialised once) and what the store indexes.
   struct Event {
-    circle::v1::RoomEvent event;
-    std::string sender_account;
+    std::uint64_t seq = 0;
+    std::int64_t time_ms = 0;
+    std::string sender_account;  // "" unless a message someone sent
+    std::string client_message_id;
+    circle::wire::Frame frame;
   };
   std::vector<Event> events;
   // Events rewritten in history (redactions): the store replaces them.

@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <future>
@@ -146,7 +148,10 @@ EventRecord read_event(const Statement& row) {
 class SqliteStore final : public Store {
  public:
   SqliteStore(const std::string& path, const SqliteOptions& options)
-      : writer_db_(path, options.busy_timeout_ms), reader_db_(path, options.busy_timeout_ms) {
+      : writer_db_(path, options.busy_timeout_ms),
+        reader_db_(path, options.busy_timeout_ms),
+        run_completions_(options.run_completions),
+        commit_delay_(options.commit_delay) {
     writer_db_.exec_or_throw("PRAGMA journal_mode = WAL");
     // Redacted and expired text is overwritten, not just unlinked.
     writer_db_.exec_or_throw("PRAGMA secure_delete = ON");
@@ -170,8 +175,6 @@ class SqliteStore final : public Store {
         " retention_days = excluded.retention_days");
     redact_event_ = std::make_unique<Statement>(
         writer_db_.get(), "UPDATE events SET event = ? WHERE room_id = ? AND seq = ?");
-    advance_last_seq_ = std::make_unique<Statement>(
-        writer_db_.get(), "UPDATE rooms SET last_seq = ?2 WHERE room_id = ?1 AND last_seq < ?2");
     insert_audit_ = std::make_unique<Statement>(
         writer_db_.get(), "INSERT INTO audit (time_ms, room_id, entry) VALUES (?, ?, ?)");
     writer_ = std::thread([this] { write_loop(); });
@@ -271,7 +274,6 @@ class SqliteStore final : public Store {
     upsert_room_.reset();
     redact_event_.reset();
     insert_audit_.reset();
-    advance_last_seq_.reset();
   }
 
  private:
@@ -288,6 +290,13 @@ class SqliteStore final : public Store {
         std::unique_lock lock(queue_mutex_);
         queue_changed_.wait(lock, [this] { return !queue_.empty() || stopping_; });
         if (queue_.empty()) return;  // stopping, and everything queued is committed
+        if (commit_delay_.count() > 0 && !stopping_) {
+          // Let a group gather: one transaction, one sync and one hand-off
+          // of completions for everything that arrives meanwhile.
+          lock.unlock();
+          std::this_thread::sleep_for(commit_delay_);
+          lock.lock();
+        }
         work.swap(queue_);
       }
       commit(work);
@@ -308,13 +317,26 @@ class SqliteStore final : public Store {
         work[i].task();
         continue;
       }
-      writer_db_.exec("SAVEPOINT batch");
+      // A batch that repeats a client_message_id fails alone (a savepoint);
+      // any other failure is the database's and fails the whole group.
+      const bool refusable =
+          std::any_of(work[i].batch.events.begin(), work[i].batch.events.end(),
+                      [](const EventRecord& event) { return !event.client_message_id.empty(); });
+      if (refusable) writer_db_.exec("SAVEPOINT batch");
       std::string failure = apply(work[i].batch);
-      if (!failure.empty()) {
-        writer_db_.exec("ROLLBACK TO batch");
-        results[i] = Status{false, "store: " + failure};
+      if (failure.empty()) {
+        if (refusable) writer_db_.exec("RELEASE batch");
+        continue;
       }
+      if (!refusable) {
+        writer_db_.exec("ROLLBACK");
+        const Status failed{false, "store: " + failure};
+        for (auto& pending : work) finish(pending, failed);
+        return;
+      }
+      writer_db_.exec("ROLLBACK TO batch");
       writer_db_.exec("RELEASE batch");
+      results[i] = Status{false, "store: " + failure};
     }
     if (!writer_db_.exec("COMMIT")) {
       const std::string message = "store: " + writer_db_.error();
@@ -323,11 +345,27 @@ class SqliteStore final : public Store {
         if (result.ok) result = Status{false, message};
       }
     }
-    for (std::size_t i = 0; i < work.size(); ++i) finish(work[i], results[i]);
+    if (!run_completions_) {
+      for (std::size_t i = 0; i < work.size(); ++i) finish(work[i], results[i]);
+      return;
+    }
+    std::vector<WriteDone> dones;
+    dones.reserve(work.size());
+    for (auto& pending : work) dones.push_back(std::move(pending.done));
+    run_completions_([dones = std::move(dones), results = std::move(results)] {
+      for (std::size_t i = 0; i < dones.size(); ++i) {
+        if (dones[i]) dones[i](results[i]);
+      }
+    });
   }
 
   // On the writer, inside its transaction.
   std::size_t delete_expired_now(std::int64_t now_ms, std::int64_t reconnect_window_ms) {
+    // Remember each room's last seq before its events may go, so that seq
+    // never goes back (last_seq() reads the larger of the two).
+    writer_db_.exec(
+        "UPDATE rooms SET last_seq = MAX(last_seq, COALESCE((SELECT MAX(seq) FROM events"
+        " WHERE events.room_id = rooms.room_id), 0))");
     // Kept days, for rooms that keep history.
     Statement kept(writer_db_.get(),
                    "DELETE FROM events WHERE time_ms < ?1 - 86400000 * (SELECT retention_days"
@@ -370,10 +408,6 @@ class SqliteStore final : public Store {
           .bind(5, event.client_message_id)
           .bind_blob(6, event.event);
       if (insert.step() != SQLITE_DONE) return writer_db_.error();
-      auto& advance = *advance_last_seq_;
-      advance.reset();
-      advance.bind(1, event.room_id).bind(2, static_cast<std::int64_t>(event.seq));
-      if (advance.step() != SQLITE_DONE) return writer_db_.error();
     }
     for (const auto& redaction : batch.redactions) {
       auto& redact = *redact_event_;
@@ -394,9 +428,10 @@ class SqliteStore final : public Store {
 
   Database writer_db_;  // only on writer_ (and during construction)
   Database reader_db_;  // under reader_mutex_
+  std::function<void(std::function<void()>)> run_completions_;
+  std::chrono::microseconds commit_delay_;
   std::mutex reader_mutex_;
-  std::unique_ptr<Statement> insert_event_, upsert_room_, redact_event_, insert_audit_,
-      advance_last_seq_;
+  std::unique_ptr<Statement> insert_event_, upsert_room_, redact_event_, insert_audit_;
 
   std::mutex queue_mutex_;
   std::condition_variable queue_changed_;

@@ -19,7 +19,7 @@ struct EventRecord {
   std::int64_t time_ms = 0;
   std::string sender_account;     // empty for events nobody sent (joins, ticks)
   std::string client_message_id;  // the sender's id for retries; may be empty
-  std::string event;              // a serialised circle.v1.RoomEvent
+  std::string event;              // a serialised circle.v1.ServerMessage carrying the RoomEvent
 };
 
 // A room's durable state (settings, roles, bans, agreement and acceptances),

@@ -491,7 +491,8 @@ TEST_F(DurableRoom, CaptureHoldsDeliveriesAndRecordsWhatToStore) {
   EXPECT_EQ(sam_->events.size(), delivered_before) << "nothing delivered while capturing";
   ASSERT_EQ(output.events.size(), 1u);
   EXPECT_EQ(output.events[0].sender_account, account(kSam));
-  EXPECT_EQ(output.events[0].event.message_posted().client_message_id(), "m-1");
+  EXPECT_EQ(output.events[0].client_message_id, "m-1");
+  EXPECT_EQ(output.events[0].seq, posted.value().seq());
   EXPECT_EQ(output.deliveries.size(), 4u);  // three members and the reply
   EXPECT_FALSE(output.state_changed);
   output.deliver_all();
