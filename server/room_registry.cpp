@@ -151,6 +151,13 @@ std::size_t RoomRegistry::restore() {
       }
     }
     core::Room room(state, last_seq, std::move(recent), limits_, audit_);
+    // Retries of messages sent before the restart get their original acks.
+    const std::uint64_t remembered = limits_.remembered_client_message_ids;
+    for (const auto& stored : store_->load_events(
+             record.room_id, last_seq > remembered ? last_seq - remembered : 0, remembered)) {
+      room.remember_sent(stored.sender_account, stored.client_message_id, stored.seq,
+                         stored.time_ms);
+    }
     rooms_.emplace(record.room_id, std::make_shared<RoomHost>(boost::asio::make_strand(executor_),
                                                               std::move(room), store_));
     ++restored;

@@ -41,6 +41,9 @@ struct Limits {
   std::uint32_t max_room_members = 5'000;
   // Recent events kept per room and sent in a join snapshot.
   std::uint32_t snapshot_history_events = 50;
+  // Client message ids a room remembers (per room, the most recent), so that
+  // a retried send gets its original ack instead of a second message.
+  std::uint32_t remembered_client_message_ids = 4096;
   // Bytes queued for one slow client before it is disconnected.
   std::size_t outbound_queue_max_bytes = 4 * 1024 * 1024;
   // Most bytes coalesced into one outgoing WebSocket message.

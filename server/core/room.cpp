@@ -65,6 +65,21 @@ StoredRoomState Room::durable_state() const {
   return state;
 }
 
+void Room::remember_sent(const std::string& account, const std::string& client_message_id,
+                         std::uint64_t seq, std::int64_t time_ms) {
+  if (client_message_id.empty() || limits_.remembered_client_message_ids == 0) return;
+  auto key = std::make_pair(account, client_message_id);
+  SendMessageResponse ack;
+  ack.set_seq(seq);
+  ack.set_server_time_unix_ms(time_ms);
+  if (!sent_.insert_or_assign(key, ack).second) return;
+  sent_order_.push_back(std::move(key));
+  while (sent_order_.size() > limits_.remembered_client_message_ids) {
+    sent_.erase(sent_order_.front());
+    sent_order_.pop_front();
+  }
+}
+
 void ActionOutput::deliver_all() const {
   for (const auto& delivery : deliveries) {
     auto sink = delivery.sink.lock();
@@ -262,6 +277,12 @@ Result<SendMessageResponse> Room::post(ConnectionId connection, const std::strin
                                        const std::string& client_message_id, std::int64_t now_ms) {
   Member* sender = find_connection(connection);
   if (!sender) return not_in_room("send message", room_id_);
+  if (!client_message_id.empty()) {
+    // A retry (the ack was lost with a connection): the original ack, and
+    // nobody receives the message twice.
+    auto earlier = sent_.find({sender->account_id, client_message_id});
+    if (earlier != sent_.end()) return earlier->second;
+  }
   const auto& view = sender->view;
   const SpeakerState speaker{
       .role = view.role(),
@@ -295,6 +316,7 @@ Result<SendMessageResponse> Room::post(ConnectionId connection, const std::strin
   posting_account_ = sender->account_id;
   ack.set_seq(publish(std::move(event), now_ms));
   posting_account_.clear();
+  remember_sent(sender->account_id, client_message_id, ack.seq(), now_ms);
   ack.set_server_time_unix_ms(now_ms);
   return ack;
 }

@@ -79,6 +79,10 @@ class Room {
 
   // What must survive a restart.
   circle::v1::StoredRoomState durable_state() const;
+  // A message `account` sent earlier with `client_message_id` (a restored
+  // room learns these from its store), so that a retry is not posted twice.
+  void remember_sent(const std::string& account, const std::string& client_message_id,
+                     std::uint64_t seq, std::int64_t time_ms);
 
   // While `output` is set, deliveries (and replies given to reply()) are
   // collected there in order instead of handed to sinks, and published
@@ -222,6 +226,9 @@ class Room {
   }
 
   ActionOutput* output_ = nullptr;
+  // (account, client_message_id) → the original ack; bounded, oldest out.
+  std::map<std::pair<std::string, std::string>, circle::v1::SendMessageResponse> sent_;
+  std::deque<std::pair<std::string, std::string>> sent_order_;
   // The account whose post is being published (for the store's retries).
   std::string posting_account_;
 

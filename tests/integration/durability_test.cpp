@@ -88,7 +88,7 @@ TEST(Durability, KilledMidStreamLosesNoAcknowledgedMessageOrRoomSetting) {
       senders.emplace_back([&, c, n = senders.size()] {
         for (int i = 0;; ++i) {
           const std::string text = "sender " + std::to_string(n) + " message " + std::to_string(i);
-          auto reply = c->call(client::make_send_message("weekly", text), kDeadline);
+          auto reply = c->call(client::make_send_message("weekly", text, "id: " + text), kDeadline);
           if (!reply || !reply->has_send_message()) return;  // the server is gone
           std::lock_guard lock(mutex);
           acked.emplace(reply->send_message().seq(), text);
@@ -137,6 +137,14 @@ TEST(Durability, KilledMidStreamLosesNoAcknowledgedMessageOrRoomSetting) {
   EXPECT_EQ(me(riya_joined.join_room().snapshot()).role(), circle::v1::ROLE_CO_FACILITATOR);
   auto sam = sign_in(server, "sam");
   ASSERT_TRUE(join(*sam, "weekly").has_join_room());
+  // A retry of a message acked before the crash gets its original ack.
+  for (auto it = acked.rbegin(); it != acked.rend(); ++it) {
+    if (it->second.rfind("sender 1 ", 0) != 0) continue;  // sam is sender 1
+    auto retry = call(*sam, client::make_send_message("weekly", it->second, "id: " + it->second));
+    ASSERT_TRUE(retry.has_send_message()) << retry.DebugString();
+    EXPECT_EQ(retry.send_message().seq(), it->first);
+    break;
+  }
   auto after = call(*sam, client::make_send_message("weekly", "still agreed, after the restart"));
   ASSERT_TRUE(after.has_send_message()) << after.DebugString();
   EXPECT_GT(after.send_message().seq(), acked.rbegin()->first) << "seq never goes back";

@@ -116,3 +116,49 @@ TEST_F(RoomTest, DeadSinksAreSkipped) {
 }
 
 }  // namespace
+
+namespace {
+
+using namespace circle::test;
+
+TEST_F(RoomTest, ARetriedSendGetsTheOriginalAckAndIsNotPostedTwice) {
+  join(kAlex, "Alex", alex_);
+  join(kSam, "Sam", sam_);
+  auto first = room().post(kSam, "are we still on for tonight?", "sam-1", 10);
+  ASSERT_TRUE(first);
+  const auto events_before = alex_->events.size();
+  auto retry = room().post(kSam, "are we still on for tonight?", "sam-1", 20);
+  ASSERT_TRUE(retry);
+  EXPECT_EQ(retry.value().seq(), first.value().seq());
+  EXPECT_EQ(retry.value().server_time_unix_ms(), 10);
+  EXPECT_EQ(alex_->events.size(), events_before) << "delivered once";
+  // Another account may use the same id; an id is remembered across
+  // connections of the same account (a reconnecting client).
+  auto other = room().post(kAlex, "yes", "sam-1", 21);
+  ASSERT_TRUE(other);
+  EXPECT_GT(other.value().seq(), first.value().seq());
+  ASSERT_TRUE(room().leave(kSam, circle::v1::LEAVE_REASON_DISCONNECTED, 22));
+  auto again = std::make_shared<RecordingSink>();
+  ASSERT_TRUE(room().join({.connection = 42,
+                           .display_name = "Sam",
+                           .account_id = account(kSam),
+                           .is_admin = false,
+                           .sink = again},
+                          23));
+  auto after_reconnect = room().post(42, "are we still on for tonight?", "sam-1", 24);
+  ASSERT_TRUE(after_reconnect);
+  EXPECT_EQ(after_reconnect.value().seq(), first.value().seq());
+}
+
+TEST_F(RoomTest, RememberedClientMessageIdsAreBounded) {
+  limits_.remembered_client_message_ids = 2;
+  join(kSam, "Sam", sam_);
+  auto oldest = room().post(kSam, "one", "m-1", 10);
+  ASSERT_TRUE(room().post(kSam, "two", "m-2", 11));
+  ASSERT_TRUE(room().post(kSam, "three", "m-3", 12));
+  auto forgotten = room().post(kSam, "one", "m-1", 13);
+  ASSERT_TRUE(forgotten);
+  EXPECT_NE(forgotten.value().seq(), oldest.value().seq());
+}
+
+}  // namespace
