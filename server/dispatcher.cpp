@@ -176,6 +176,18 @@ void Dispatcher::refuse_and_close(std::uint64_t request_id, const core::Refusal&
 }
 
 void Dispatcher::arm_token_expiry(std::int64_t expires_at_s) {
+  // Seconds first (no overflow for any exp), at most a day per wait: a
+  // longer-lived token re-arms.
+  constexpr std::int64_t kMaxWaitS = 86'400;
+  const std::int64_t remaining_s = expires_at_s - now_unix_ms() / 1000;
+  if (remaining_s > kMaxWaitS) {
+    token_expiry_.expires_after(std::chrono::seconds(kMaxWaitS));
+    token_expiry_.async_wait([this, weak = outbox_, expires_at_s](boost::system::error_code ec) {
+      auto alive = weak.lock();  // keeps `this` alive across the call
+      if (!ec && alive) arm_token_expiry(expires_at_s);
+    });
+    return;
+  }
   const auto remaining_ms = std::max<std::int64_t>(0, expires_at_s * 1000 - now_unix_ms());
   token_expiry_.expires_after(std::chrono::milliseconds(remaining_ms));
   // Holds only a weak reference: a closed connection's timer is cancelled
@@ -198,11 +210,17 @@ void Dispatcher::handle_create_room(const ClientMessage& request) {
   const auto kind = create.has_kind() ? create.kind() : circle::v1::ROOM_KIND_FACILITATED_GROUP;
   auto created =
       context_.rooms.create(create.room_id(), create.title(), kind, account_id_, now_unix_ms());
-  if (created) spdlog::info("conn={} created room={}", id_, created.value().room_id());
-  send(make_reply(request.request_id(), created,
-                  [](ServerMessage& reply, circle::v1::RoomInfo& room) {
-                    *reply.mutable_create_room()->mutable_room() = std::move(room);
-                  }));
+  ServerMessage reply = make_reply(request.request_id(), created,
+                                   [](ServerMessage& reply, circle::v1::RoomInfo& room) {
+                                     *reply.mutable_create_room()->mutable_room() = std::move(room);
+                                   });
+  auto host = created ? context_.rooms.find(created.value().room_id()) : nullptr;
+  if (!host) return send(reply);
+  spdlog::info("conn={} created room={}", id_, created.value().room_id());
+  // Answered once the new room is in the store: a created room survives a crash.
+  host->run([outbox = outbox_,
+             frame = circle::wire::encode(reply)](core::Room& room) { room.reply(outbox, frame); },
+            /*save_state=*/true);
 }
 
 void Dispatcher::handle_list_rooms(const ClientMessage& request) {
@@ -294,8 +312,10 @@ void Dispatcher::handle_send_message(const ClientMessage& request) {
                                              send_request.room_id() + "'"});
   }
   found->second.host->run([id = id_, outbox = outbox_, request_id = request.request_id(),
-                           text = send_request.text(),
+                           text = send_request.text(), account = account_id_,
+                           host = found->second.host,
                            client_message_id = send_request.client_message_id()](core::Room& room) {
+    host->recall_sent(account, client_message_id);
     auto posted = room.post(id, text, client_message_id, now_unix_ms());
     // Through the room: while the store is making the message durable, the
     // ack waits with the room's deliveries.

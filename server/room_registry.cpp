@@ -38,14 +38,15 @@ void RoomHost::commit(std::shared_ptr<core::ActionOutput> output) {
                                   .client_message_id = {},
                                   .event = envelope.SerializeAsString()});
     }
+    if (output->history_cleared) batch.clear_history.push_back(room_.id());
     if (output->state_changed) {
       batch.rooms.push_back({.room_id = room_.id(),
                              .state = room_.durable_state().SerializeAsString(),
                              .retention_days = 0});
     }
   }
-  const bool needs_store =
-      !batch.events.empty() || !batch.redactions.empty() || !batch.rooms.empty();
+  const bool needs_store = !batch.events.empty() || !batch.redactions.empty() ||
+                           !batch.rooms.empty() || !batch.clear_history.empty();
   const std::uint64_t commit_id = ++last_commit_id_;
   pending_.push_back({commit_id, std::move(output), !needs_store});
   if (!needs_store) return release_ready();
@@ -55,20 +56,34 @@ void RoomHost::commit(std::shared_ptr<core::ActionOutput> output) {
 }
 
 void RoomHost::on_committed(std::uint64_t commit_id, const store::Status& status) {
-  if (!status.ok) {
-    // Issue 7 turns this into typed errors with nothing acknowledged.
-    spdlog::error("room={} store write failed: {}", room_.id(), status.message);
-  }
   for (auto& pending : pending_) {
-    if (pending.commit_id == commit_id) pending.durable = true;
+    if (pending.commit_id != commit_id) continue;
+    pending.durable = true;
+    if (!status.ok) {
+      // Nothing that was not stored is shown or acknowledged: the sender's
+      // request goes unanswered (its client times out and may retry).
+      // Issue 7 turns this into a typed error.
+      spdlog::error("room={} store write failed, output dropped: {}", room_.id(), status.message);
+      pending.output.reset();
+    }
   }
   release_ready();
 }
 
 void RoomHost::release_ready() {
   while (!pending_.empty() && pending_.front().durable) {
-    pending_.front().output->deliver_all();
+    if (pending_.front().output) pending_.front().output->deliver_all();
     pending_.pop_front();
+  }
+}
+
+void RoomHost::recall_sent(const std::string& account, const std::string& client_message_id) {
+  if (!store_ || client_message_id.empty() || room_.remembers_sent(account, client_message_id)) {
+    return;
+  }
+  // Older than what the room remembers: the store still knows.
+  if (auto original = store_->find_sent(room_.id(), account, client_message_id)) {
+    room_.remember_sent(account, client_message_id, original->seq, original->time_ms);
   }
 }
 
@@ -109,20 +124,6 @@ core::Result<circle::v1::RoomInfo> RoomRegistry::create(std::string room_id, std
   }
   core::Room room(room_id, std::move(title), kind, std::move(creator_account), now_ms, limits_,
                   audit_);
-  if (store_) {
-    // Kept before anyone can join; the room's own writes queue behind this.
-    store_->write({.events = {},
-                   .rooms = {{.room_id = room_id,
-                              .state = room.durable_state().SerializeAsString(),
-                              .retention_days = 0}},
-                   .redactions = {},
-                   .audit = {}},
-                  [room_id](const store::Status& status) {
-                    if (!status.ok) {
-                      spdlog::error("room={} not stored: {}", room_id, status.message);
-                    }
-                  });
-  }
   auto host =
       std::make_shared<RoomHost>(boost::asio::make_strand(executor_), std::move(room), store_);
   auto info = host->info_snapshot();

@@ -32,13 +32,17 @@ class RoomHost : public std::enable_shared_from_this<RoomHost> {
   }
 
   // Runs `fn(Room&)` on the room's strand, makes what it did durable, then
-  // delivers it; re-arms the room's timer.
+  // delivers it; re-arms the room's timer. `save_state`: store the room's
+  // durable state with it even if `fn` changed nothing (a new room).
   template <class Fn>
-  void run(Fn&& fn) {
-    boost::asio::post(strand_, [self = shared_from_this(), fn = std::forward<Fn>(fn)]() mutable {
-      self->perform(fn);
-    });
+  void run(Fn&& fn, bool save_state = false) {
+    boost::asio::post(strand_, [self = shared_from_this(), fn = std::forward<Fn>(fn),
+                                save_state]() mutable { self->perform(fn, save_state); });
   }
+
+  // On the strand (inside run): makes the room remember a send that only the
+  // store still knows, so that its retry is answered with the original ack.
+  void recall_sent(const std::string& account, const std::string& client_message_id);
 
   // Public info, readable from any thread (it may lag by a moment).
   circle::v1::RoomInfo info_snapshot() const;
@@ -47,11 +51,12 @@ class RoomHost : public std::enable_shared_from_this<RoomHost> {
   // On the strand: runs `action` with the room capturing its output, then
   // hands the output to the store (or straight to the members without one).
   template <class Fn>
-  void perform(Fn& action) {
+  void perform(Fn& action, bool save_state = false) {
     auto output = std::make_shared<core::ActionOutput>();
     room_.capture(output.get());
     action(room_);
     room_.capture(nullptr);
+    if (save_state) output->state_changed = true;
     commit(std::move(output));
     after_change();
   }

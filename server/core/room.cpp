@@ -70,6 +70,7 @@ void Room::remember_sent(const std::string& account, const std::string& client_m
   if (client_message_id.empty() || limits_.remembered_client_message_ids == 0) return;
   auto key = std::make_pair(account, client_message_id);
   SendMessageResponse ack;
+  ack.set_room_id(room_id_);
   ack.set_seq(seq);
   ack.set_server_time_unix_ms(time_ms);
   if (!sent_.insert_or_assign(key, ack).second) return;
@@ -190,6 +191,7 @@ Result<JoinOutcome> Room::join(const Joiner& joiner, std::int64_t now_ms) {
 RoomSnapshot Room::admit(const Joiner& joiner, std::int64_t now_ms) {
   Member member;
   member.view.set_member_id(++last_member_id_);
+  mark_state_changed();  // member ids are never reused, also after a restart
   member.view.set_display_name(joiner.display_name);
   member.view.set_role(role_on_join(joiner));
   member.account_id = joiner.account_id;

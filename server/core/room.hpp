@@ -54,7 +54,8 @@ struct ActionOutput {
   std::vector<Event> events;
   // Events rewritten in history (redactions): the store replaces them.
   std::vector<circle::v1::RoomEvent> rewritten;
-  bool state_changed = false;  // durable_state() may differ
+  bool state_changed = false;    // durable_state() may differ
+  bool history_cleared = false;  // the session ended: its messages are deleted
   std::string room_id;
 
   // Hands everything over, in order (when nothing needs to be stored first).
@@ -83,6 +84,9 @@ class Room {
   // room learns these from its store), so that a retry is not posted twice.
   void remember_sent(const std::string& account, const std::string& client_message_id,
                      std::uint64_t seq, std::int64_t time_ms);
+  bool remembers_sent(const std::string& account, const std::string& client_message_id) const {
+    return sent_.contains({account, client_message_id});
+  }
 
   // While `output` is set, deliveries (and replies given to reply()) are
   // collected there in order instead of handed to sinks, and published

@@ -515,6 +515,7 @@ Room::ActionResult Room::end_session(Member& actor, const std::string& reason,
   members_.clear();
   waiting_.clear();
   history_.clear();
+  if (output_) output_->history_cleared = true;  // deleted from the store too
   hand_queue_.clear();
   round_.Clear();
   pinned_.clear();

@@ -389,6 +389,17 @@ class SqliteStore final : public Store {
 
   // Applies one batch; returns what failed, or "".
   std::string apply(const WriteBatch& batch) {
+    for (const auto& room_id : batch.clear_history) {
+      // The seq is kept; the messages go.
+      Statement keep_seq(writer_db_.get(),
+                         "UPDATE rooms SET last_seq = MAX(last_seq, COALESCE((SELECT MAX(seq)"
+                         " FROM events WHERE events.room_id = ?1), 0)) WHERE room_id = ?1");
+      keep_seq.bind(1, room_id);
+      if (keep_seq.step() != SQLITE_DONE) return writer_db_.error();
+      Statement clear(writer_db_.get(), "DELETE FROM events WHERE room_id = ?1");
+      clear.bind(1, room_id);
+      if (clear.step() != SQLITE_DONE) return writer_db_.error();
+    }
     // Rooms first: an event advances its room's last_seq.
     for (const auto& room : batch.rooms) {
       auto& upsert = *upsert_room_;

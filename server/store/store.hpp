@@ -46,6 +46,8 @@ struct WriteBatch {
   // is deleted from the store, not hidden).
   std::vector<EventRecord> redactions;
   std::vector<AuditRecord> audit;
+  // Rooms whose history is deleted (a session ended), before the events above.
+  std::vector<std::string> clear_history;
 };
 
 struct Status {

@@ -123,6 +123,12 @@ TEST(Durability, KilledMidStreamLosesNoAcknowledgedMessageOrRoomSetting) {
     ASSERT_NE(found, stored.end()) << "acknowledged message " << seq << " lost";
     EXPECT_EQ(found->second, text);
   }
+  // Member ids are never reused: the history's senders keep theirs.
+  for (const auto& event : snapshot.recent_events()) {
+    if (event.has_message_posted()) {
+      EXPECT_LT(event.message_posted().sender().member_id(), snapshot.your_member_id());
+    }
+  }
   // Settings, roles, bans and acceptances survived.
   EXPECT_EQ(me(snapshot).role(), circle::v1::ROLE_FACILITATOR);
   EXPECT_EQ(snapshot.settings().agreement(), agreement);
@@ -148,6 +154,29 @@ TEST(Durability, KilledMidStreamLosesNoAcknowledgedMessageOrRoomSetting) {
   auto after = call(*sam, client::make_send_message("weekly", "still agreed, after the restart"));
   ASSERT_TRUE(after.has_send_message()) << after.DebugString();
   EXPECT_GT(after.send_message().seq(), acked.rbegin()->first) << "seq never goes back";
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Durability, AnEndedSessionsMessagesDoNotComeBackAfterARestart) {
+  const std::string dir = make_temp_dir();
+  {
+    TestServer server(kArgs, true, dir);
+    auto alex = sign_in(server, "alex");
+    ASSERT_TRUE(call(*alex, client::make_create_room("tuesday", "Tuesday")).has_create_room());
+    ASSERT_TRUE(join(*alex, "tuesday").has_join_room());
+    ASSERT_TRUE(call(*alex, client::make_send_message("tuesday", "what is said here stays here"))
+                    .has_send_message());
+    auto end = client::make_room_action("tuesday");
+    end.mutable_room_action()->mutable_end_session();
+    ASSERT_TRUE(call(*alex, end).has_room_action());
+  }  // a clean stop (SIGKILL by the fixture; everything answered was committed)
+  TestServer server(kArgs, true, dir);
+  auto alex = sign_in(server, "alex");
+  auto rejoined = join(*alex, "tuesday");
+  ASSERT_TRUE(rejoined.has_join_room()) << "the room itself stays";
+  for (const auto& event : rejoined.join_room().snapshot().recent_events()) {
+    EXPECT_FALSE(event.has_message_posted()) << event.DebugString();
+  }
   std::filesystem::remove_all(dir);
 }
 

@@ -478,6 +478,15 @@ TEST_F(DurableRoom, AnAcceptedAgreementStaysAcceptedForThatAccount) {
   EXPECT_FALSE(room().post(99, "not yet", "", 17));
 }
 
+TEST_F(DurableRoom, AJoinSavesTheMemberIdCounter) {
+  circle::core::ActionOutput output;
+  room().capture(&output);
+  join(kRiya + 10, "Kim", std::make_shared<RecordingSink>(), 30);
+  room().capture(nullptr);
+  EXPECT_TRUE(output.state_changed) << "member ids must not be reused after a restart";
+  EXPECT_EQ(room().durable_state().last_member_id(), riya_id_ + 1);
+}
+
 TEST_F(DurableRoom, CaptureHoldsDeliveriesAndRecordsWhatToStore) {
   circle::core::ActionOutput output;
   room().capture(&output);

@@ -131,6 +131,7 @@ TEST_F(RoomTest, ARetriedSendGetsTheOriginalAckAndIsNotPostedTwice) {
   ASSERT_TRUE(retry);
   EXPECT_EQ(retry.value().seq(), first.value().seq());
   EXPECT_EQ(retry.value().server_time_unix_ms(), 10);
+  EXPECT_EQ(retry.value().room_id(), first.value().room_id());
   EXPECT_EQ(alex_->events.size(), events_before) << "delivered once";
   // Another account may use the same id; an id is remembered across
   // connections of the same account (a reconnecting client).
