@@ -74,6 +74,9 @@ std::optional<Config> parse_config(int argc, char** argv, int* exit_code) {
   app.add_option("--snapshot-history-events", l.snapshot_history_events,
                  "Recent events kept per room and sent on join")
       ->check(CLI::Range(0u, 100'000u));
+  app.add_option("--max-resume-events", l.max_resume_events,
+                 "Most events replayed to a client resuming after a dropped connection")
+      ->check(CLI::Range(0u, 1'000'000u));
   app.add_option("--remembered-client-message-ids", l.remembered_client_message_ids,
                  "Client message ids a room remembers so that a retried send is not posted twice")
       ->check(CLI::Range(0u, 1'000'000u));

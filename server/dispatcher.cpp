@@ -252,7 +252,8 @@ void Dispatcher::handle_join_room(const ClientMessage& request) {
   // connection's requests in order, so a send right after the join sees it.
   const std::uint64_t join_token = ++last_join_token_;
   joined_.emplace(room_id, JoinedRoom{host, join_token});
-  host->run([this, outbox = outbox_, request_id, room_id, join_token,
+  const std::uint64_t resume_after = request.join_room().resume_after_seq();
+  host->run([this, outbox = outbox_, request_id, room_id, join_token, host, resume_after,
              name = *display_name_](core::Room& room) {
     auto session = outbox.lock();
     if (!session) return;  // closed meanwhile; on_closed's leave follows this
@@ -271,14 +272,19 @@ void Dispatcher::handle_join_room(const ClientMessage& request) {
         }
       });
     }
-    room.reply(outbox,
-               circle::wire::encode(make_reply(
-                   request_id, joined, [](ServerMessage& reply, core::JoinOutcome& outcome) {
-                     auto* response = reply.mutable_join_room();
-                     response->set_waiting(outcome.waiting);
-                     if (outcome.snapshot)
-                       *response->mutable_snapshot() = std::move(*outcome.snapshot);
-                   })));
+    const std::uint32_t max_resume = context_.config.limits.max_resume_events;
+    room.reply(
+        outbox,
+        circle::wire::encode(
+            make_reply(request_id, joined, [&](ServerMessage& reply, core::JoinOutcome& outcome) {
+              auto* response = reply.mutable_join_room();
+              response->set_waiting(outcome.waiting);
+              if (!outcome.snapshot) return;
+              if (resume_after > 0) {
+                response->set_resumed(host->resume(*outcome.snapshot, resume_after, max_resume));
+              }
+              *response->mutable_snapshot() = std::move(*outcome.snapshot);
+            })));
   });
 }
 

@@ -77,6 +77,36 @@ void RoomHost::release_ready() {
   }
 }
 
+bool RoomHost::resume(circle::v1::RoomSnapshot& snapshot, std::uint64_t after_seq,
+                      std::uint32_t max_events) {
+  const std::uint64_t last = snapshot.last_seq();
+  if (after_seq > last || last - after_seq > max_events) return false;
+  std::vector<circle::v1::RoomEvent> missed;
+  if (store_) {
+    // What is committed; the rest (not yet durable, or the joiner's own
+    // join) is in the room's history.
+    for (const auto& stored : store_->load_events(room_.id(), after_seq, max_events)) {
+      circle::v1::ServerMessage envelope;
+      if (!envelope.ParseFromString(stored.event) || !envelope.has_room_event()) return false;
+      missed.push_back(std::move(*envelope.mutable_room_event()));
+    }
+  }
+  const std::uint64_t stored_up_to = missed.empty() ? after_seq : missed.back().seq();
+  for (const auto& event : snapshot.recent_events()) {
+    if (event.seq() > stored_up_to) missed.push_back(event);
+  }
+  // Complete or nothing: every seq from after_seq + 1 to last, once.
+  std::uint64_t expected = after_seq + 1;
+  for (const auto& event : missed) {
+    if (event.seq() != expected) return false;
+    ++expected;
+  }
+  if (expected != last + 1) return false;
+  snapshot.clear_recent_events();
+  for (auto& event : missed) *snapshot.add_recent_events() = std::move(event);
+  return true;
+}
+
 void RoomHost::recall_sent(const std::string& account, const std::string& client_message_id) {
   if (!store_ || client_message_id.empty() || room_.remembers_sent(account, client_message_id)) {
     return;

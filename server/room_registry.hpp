@@ -40,6 +40,13 @@ class RoomHost : public std::enable_shared_from_this<RoomHost> {
                                 save_state]() mutable { self->perform(fn, save_state); });
   }
 
+  // On the strand (inside run), for a resuming joiner: replaces the
+  // snapshot's recent events with every event after `after_seq` (from the
+  // store and the room's history) when they are complete and within
+  // `max_events`. Returns whether it did.
+  bool resume(circle::v1::RoomSnapshot& snapshot, std::uint64_t after_seq,
+              std::uint32_t max_events);
+
   // On the strand (inside run): makes the room remember a send that only the
   // store still knows, so that its retry is answered with the original ack.
   void recall_sent(const std::string& account, const std::string& client_message_id);

@@ -41,6 +41,9 @@ struct Limits {
   std::uint32_t max_room_members = 5'000;
   // Recent events kept per room and sent in a join snapshot.
   std::uint32_t snapshot_history_events = 50;
+  // Most events replayed to a resuming client; a longer gap gets a fresh
+  // snapshot instead.
+  std::uint32_t max_resume_events = 5000;
   // Client message ids a room remembers (per room, the most recent), so that
   // a retried send gets its original ack instead of a second message.
   std::uint32_t remembered_client_message_ids = 4096;
