@@ -74,6 +74,15 @@ std::optional<Config> parse_config(int argc, char** argv, int* exit_code) {
   app.add_option("--snapshot-history-events", l.snapshot_history_events,
                  "Recent events kept per room and sent on join")
       ->check(CLI::Range(0u, 100'000u));
+  app.add_option("--reconnect-window-seconds", l.reconnect_window_seconds,
+                 "Seconds a room's messages are kept (for members to resume), then deleted")
+      ->check(CLI::Range(1u, 30u * 86'400u));
+  app.add_option_function<unsigned>(
+         "--retention-sweep-seconds",
+         [&c](unsigned v) { c.retention_sweep = std::chrono::seconds(v); },
+         "How often expired history is deleted from the store")
+      ->default_str(std::to_string(c.retention_sweep.count()))
+      ->check(CLI::Range(1u, 86'400u));
   app.add_option("--max-resume-events", l.max_resume_events,
                  "Most events replayed to a client resuming after a dropped connection")
       ->check(CLI::Range(0u, 1'000'000u));

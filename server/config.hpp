@@ -32,6 +32,7 @@ struct Config {
   std::chrono::seconds hello_timeout{10};
   std::chrono::seconds idle_timeout{60};
   std::chrono::seconds shutdown_timeout{5};
+  std::chrono::seconds retention_sweep{60};
 
   // Account tokens: the secret comes from $CIRCLE_TOKEN_SECRET, else this
   // file, else <data_dir>/token-secret (created on first start).

@@ -46,7 +46,8 @@ Server::Server(const Config& config)
       rooms_(ioc_.get_executor(), config.limits, &audit_, store_.get()),
       context_{config, rooms_, sessions_},
       signals_(ioc_, SIGINT, SIGTERM),
-      shutdown_deadline_(ioc_) {
+      shutdown_deadline_(ioc_),
+      retention_timer_(ioc_) {
   if (const auto restored = rooms_.restore(); restored > 0) {
     spdlog::info("restored {} rooms from the store", restored);
   }
@@ -66,14 +67,30 @@ void Server::run() {
   signals_.async_wait([this](error_code ec, int signal) {
     if (ec) return;
     spdlog::info("signal {}: shutting down", signal);
+    retention_timer_.cancel();
     shutdown();
   });
+  sweep_retention();
   std::vector<std::jthread> threads;
   for (unsigned i = 1; i < config_.threads; ++i) threads.emplace_back([this] { ioc_.run(); });
   ioc_.run();
   for (auto& thread : threads) thread.join();
   // Everything queued is committed before circled exits.
   store_->close();
+}
+
+void Server::sweep_retention() {
+  const auto window_ms = static_cast<std::int64_t>(config_.limits.reconnect_window_seconds) * 1000;
+  const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  store_->expire(now_ms, window_ms, [](std::size_t deleted) {
+    if (deleted > 0) spdlog::info("retention: deleted {} expired events", deleted);
+  });
+  retention_timer_.expires_after(config_.retention_sweep);
+  retention_timer_.async_wait([this](error_code ec) {
+    if (!ec) sweep_retention();
+  });
 }
 
 void Server::shutdown() {

@@ -29,6 +29,8 @@ class Server {
 
  private:
   void shutdown();
+  // Deletes expired history from the store now and then.
+  void sweep_retention();
 
   const Config& config_;
   net::io_context ioc_;
@@ -43,6 +45,7 @@ class Server {
   std::shared_ptr<Listener> listener_;
   net::signal_set signals_;
   net::steady_timer shutdown_deadline_;
+  net::steady_timer retention_timer_;
 };
 
 }  // namespace circle::server

@@ -41,6 +41,10 @@ struct Limits {
   std::uint32_t max_room_members = 5'000;
   // Recent events kept per room and sent in a join snapshot.
   std::uint32_t snapshot_history_events = 50;
+  // How long a room's history is kept (ephemeral rooms, the default for
+  // peer-support groups): long enough for a dropped member to resume, and
+  // then deleted, not hidden, from memory and from the store.
+  std::uint32_t reconnect_window_seconds = 600;
   // Most events replayed to a resuming client; a longer gap gets a fresh
   // snapshot instead.
   std::uint32_t max_resume_events = 5000;

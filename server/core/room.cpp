@@ -81,6 +81,14 @@ void Room::remember_sent(const std::string& account, const std::string& client_m
   }
 }
 
+void Room::forget_expired_history(std::int64_t now_ms) {
+  const std::int64_t oldest_kept_ms =
+      now_ms - static_cast<std::int64_t>(limits_.reconnect_window_seconds) * 1000;
+  while (!history_.empty() && history_.front().server_time_unix_ms() < oldest_kept_ms) {
+    history_.pop_front();
+  }
+}
+
 void ActionOutput::deliver_all() const {
   for (const auto& delivery : deliveries) {
     auto sink = delivery.sink.lock();
@@ -189,6 +197,7 @@ Result<JoinOutcome> Room::join(const Joiner& joiner, std::int64_t now_ms) {
 }
 
 RoomSnapshot Room::admit(const Joiner& joiner, std::int64_t now_ms) {
+  forget_expired_history(now_ms);
   Member member;
   member.view.set_member_id(++last_member_id_);
   mark_state_changed();  // member ids are never reused, also after a restart
@@ -344,6 +353,7 @@ std::uint64_t Room::publish(RoomEvent event, std::int64_t now_ms) {
 
   history_.push_back(std::move(event));
   while (history_.size() > limits_.snapshot_history_events) history_.pop_front();
+  forget_expired_history(now_ms);
   return last_seq_;
 }
 

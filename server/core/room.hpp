@@ -225,6 +225,8 @@ class Room {
   // Delivery goes through these two so that capture() can hold it.
   void deliver_to(const std::weak_ptr<EventSink>& sink, const circle::wire::Frame& frame);
   void tell_removed(const std::weak_ptr<EventSink>& sink);
+  // Drops history older than the reconnect window (the store deletes it too).
+  void forget_expired_history(std::int64_t now_ms);
   void mark_state_changed() {
     if (output_) output_->state_changed = true;
   }

@@ -244,22 +244,24 @@ class SqliteStore final : public Store {
     return read_event(select);
   }
 
-  std::size_t delete_expired(std::int64_t now_ms, std::int64_t reconnect_window_ms) override {
-    std::promise<std::size_t> deleted;
-    auto result = deleted.get_future();
+  void expire(std::int64_t now_ms, std::int64_t reconnect_window_ms,
+              std::function<void(std::size_t)> done) override {
+    // Counted inside the transaction, answered once it has committed.
+    auto count = std::make_shared<std::size_t>(0);
     {
       std::lock_guard lock(queue_mutex_);
-      if (stopping_) return 0;
-      // Counted inside the transaction, answered once it has committed.
-      auto count = std::make_shared<std::size_t>(0);
-      queue_.push_back(Pending{{},
-                               [&deleted, count](const Status&) { deleted.set_value(*count); },
-                               [this, count, now_ms, reconnect_window_ms] {
-                                 *count = delete_expired_now(now_ms, reconnect_window_ms);
-                               }});
-      queue_changed_.notify_one();
+      if (!stopping_) {
+        queue_.push_back(
+            Pending{{},
+                    [done, count](const Status& status) { done(status.ok ? *count : 0); },
+                    [this, count, now_ms, reconnect_window_ms] {
+                      *count = delete_expired_now(now_ms, reconnect_window_ms);
+                    }});
+        queue_changed_.notify_one();
+        return;
+      }
     }
-    return result.get();
+    done(0);
   }
 
   void close() override {
@@ -452,6 +454,13 @@ class SqliteStore final : public Store {
 };
 
 }  // namespace
+
+std::size_t Store::delete_expired(std::int64_t now_ms, std::int64_t reconnect_window_ms) {
+  std::promise<std::size_t> deleted;
+  auto result = deleted.get_future();
+  expire(now_ms, reconnect_window_ms, [&deleted](std::size_t count) { deleted.set_value(count); });
+  return result.get();
+}
 
 std::unique_ptr<Store> open_sqlite_store(const std::string& path, const SqliteOptions& options) {
   return std::make_unique<SqliteStore>(path, options);

@@ -80,8 +80,12 @@ class Store {
                                                const std::string& sender_account,
                                                const std::string& client_message_id) = 0;
   // Deletes history past each room's retention: ephemeral rooms keep
-  // `reconnect_window_ms`, the others their days. Returns events deleted.
-  virtual std::size_t delete_expired(std::int64_t now_ms, std::int64_t reconnect_window_ms) = 0;
+  // `reconnect_window_ms`, the others their days. `done` gets the number of
+  // events deleted once that is committed (where write()'s callbacks run).
+  virtual void expire(std::int64_t now_ms, std::int64_t reconnect_window_ms,
+                      std::function<void(std::size_t)> done) = 0;
+  // The same, waiting for it; never from the thread that runs completions.
+  std::size_t delete_expired(std::int64_t now_ms, std::int64_t reconnect_window_ms);
 
   // Commits what is queued and stops the writer; later writes fail.
   virtual void close() = 0;

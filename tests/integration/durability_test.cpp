@@ -4,6 +4,7 @@
 // room's settings, roles, bans and agreement acceptances survived.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sqlite3.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -178,6 +179,42 @@ TEST(Durability, AnEndedSessionsMessagesDoNotComeBackAfterARestart) {
     EXPECT_FALSE(event.has_message_posted()) << event.DebugString();
   }
   std::filesystem::remove_all(dir);
+}
+
+TEST(Durability, ExpiredHistoryIsDeletedFromTheStore) {
+  TestServer server({"--reconnect-window-seconds", "1", "--retention-sweep-seconds", "1"});
+  auto alex = sign_in(server, "alex");
+  ASSERT_TRUE(call(*alex, client::make_create_room("brief", "Brief")).has_create_room());
+  ASSERT_TRUE(join(*alex, "brief").has_join_room());
+  ASSERT_TRUE(
+      call(*alex, client::make_send_message("brief", "gone in a second")).has_send_message());
+  const std::string db = server.data_dir() + "/circle.db";
+  auto stored = [&db] {
+    sqlite3* handle = nullptr;
+    sqlite3_open_v2(db.c_str(), &handle, SQLITE_OPEN_READONLY, nullptr);
+    sqlite3_stmt* statement = nullptr;
+    sqlite3_prepare_v2(handle,
+                       "SELECT COUNT(*) FROM events WHERE instr(event, 'gone in a second') > 0", -1,
+                       &statement, nullptr);
+    const int count = sqlite3_step(statement) == SQLITE_ROW ? sqlite3_column_int(statement, 0) : -1;
+    sqlite3_finalize(statement);
+    sqlite3_close(handle);
+    return count;
+  };
+  EXPECT_EQ(stored(), 1);
+  // Polled against a deadline: the sweep runs once a second.
+  const auto deadline = std::chrono::steady_clock::now() + kDeadline;
+  while (stored() != 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(stored(), 0) << "deleted, not hidden";
+  // And a late joiner does not see it either.
+  auto sam = sign_in(server, "sam");
+  auto joined = join(*sam, "brief");
+  ASSERT_TRUE(joined.has_join_room());
+  for (const auto& event : joined.join_room().snapshot().recent_events()) {
+    EXPECT_FALSE(event.has_message_posted());
+  }
 }
 
 }  // namespace

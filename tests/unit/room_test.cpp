@@ -163,3 +163,27 @@ TEST_F(RoomTest, RememberedClientMessageIdsAreBounded) {
 }
 
 }  // namespace
+
+namespace {
+
+using namespace circle::test;
+
+TEST_F(RoomTest, HistoryOlderThanTheReconnectWindowIsForgotten) {
+  limits_.reconnect_window_seconds = 60;
+  join(kAlex, "Alex", alex_, 1'000);
+  ASSERT_TRUE(room().post(kAlex, "said an hour ago", "", 2'000));
+  ASSERT_TRUE(room().post(kAlex, "said just now", "", 3'000'000));
+  const auto snapshot = join(kSam, "Sam", sam_, 3'030'000);
+  for (const auto& event : snapshot.recent_events()) {
+    if (event.has_message_posted()) {
+      EXPECT_NE(event.message_posted().text(), "said an hour ago");
+    }
+  }
+  bool recent_kept = false;
+  for (const auto& event : snapshot.recent_events()) {
+    recent_kept |= event.has_message_posted() && event.message_posted().text() == "said just now";
+  }
+  EXPECT_TRUE(recent_kept);
+}
+
+}  // namespace
