@@ -262,7 +262,8 @@ void Dispatcher::handle_join_room(const ClientMessage& request) {
                               .display_name = name,
                               .account_id = account_id_,
                               .is_admin = is_admin_,
-                              .sink = outbox};
+                              .sink = outbox,
+                              .join_token = join_token};
     auto joined = room.join(joiner, now_unix_ms());
     if (!joined) {
       boost::asio::post(strand_, [this, session, room_id, join_token] {
@@ -352,8 +353,9 @@ void Dispatcher::handle_room_action(const ClientMessage& request) {
       });
 }
 
-void Dispatcher::forget_room(const std::string& room_id) {
-  joined_.erase(room_id);
+void Dispatcher::forget_room(const std::string& room_id, std::uint64_t join_token) {
+  auto found = joined_.find(room_id);
+  if (found != joined_.end() && found->second.join_token == join_token) joined_.erase(found);
 }
 
 void Dispatcher::on_closed() {

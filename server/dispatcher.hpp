@@ -27,8 +27,9 @@ class Dispatcher {
   void on_message(std::string_view bytes);
   // The connection closed: leave every joined room. Called once.
   void on_closed();
-  // The room dropped this connection (removed, banned, denied, ended).
-  void forget_room(const std::string& room_id);
+  // The room dropped this connection's join `join_token` (removed, banned,
+  // denied, ended); a newer join of the same room stays.
+  void forget_room(const std::string& room_id, std::uint64_t join_token);
   bool said_hello() const { return display_name_.has_value(); }
   core::ConnectionId id() const { return id_; }
 

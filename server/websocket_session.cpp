@@ -123,9 +123,11 @@ void WebSocketSession<NextLayer>::close(std::uint16_t code, std::string reason) 
 }
 
 template <class NextLayer>
-void WebSocketSession<NextLayer>::removed_from_room(const std::string& room_id) {
-  net::post(ws_.get_executor(),
-            [self = this->shared_from_this(), room_id] { self->dispatcher_.forget_room(room_id); });
+void WebSocketSession<NextLayer>::removed_from_room(const std::string& room_id,
+                                                    std::uint64_t join_token) {
+  net::post(ws_.get_executor(), [self = this->shared_from_this(), room_id, join_token] {
+    self->dispatcher_.forget_room(room_id, join_token);
+  });
 }
 
 template <class NextLayer>

@@ -31,7 +31,7 @@ class WebSocketSession : public Outbox,
   // Outbox: both are safe from any thread.
   void deliver(circle::wire::Frame frame) override;
   void close(std::uint16_t code, std::string reason) override;
-  void removed_from_room(const std::string& room_id) override;
+  void removed_from_room(const std::string& room_id, std::uint64_t join_token) override;
 
  private:
   void on_accept(error_code ec);

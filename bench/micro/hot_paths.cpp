@@ -78,7 +78,7 @@ BENCHMARK(BM_PermissionCheck);
 class CountingSink : public circle::core::EventSink {
  public:
   void deliver(circle::wire::Frame) override { ++delivered; }
-  void removed_from_room(const std::string&) override {}
+  void removed_from_room(const std::string&, std::uint64_t) override {}
   std::uint64_t delivered = 0;
 };
 
@@ -94,7 +94,8 @@ void BM_FanOutToMembers(benchmark::State& state) {
                              .display_name = "m" + std::to_string(i),
                              .account_id = "acct-" + std::to_string(i),
                              .is_admin = false,
-                             .sink = sinks.back()},
+                             .sink = sinks.back(),
+                             .join_token = 0},
                             1);
     benchmark::DoNotOptimize(joined);
   }

@@ -19,8 +19,10 @@ class EventSink {
   // Queue `frame` for delivery, in call order.
   virtual void deliver(circle::wire::Frame frame) = 0;
   // The room dropped this connection (removed, banned, denied, session
-  // ended), after delivering the event that says so.
-  virtual void removed_from_room(const std::string& room_id) = 0;
+  // ended), after delivering the event that says so. `join_token` is the
+  // one the connection joined with (Joiner::join_token), so that a late
+  // notice cannot undo a newer join of the same room.
+  virtual void removed_from_room(const std::string& room_id, std::uint64_t join_token) = 0;
 };
 
 }  // namespace circle::core

@@ -96,24 +96,24 @@ void ActionOutput::deliver_all() const {
     if (delivery.frame) {
       sink->deliver(delivery.frame);
     } else {
-      sink->removed_from_room(room_id);
+      sink->removed_from_room(room_id, delivery.join_token);
     }
   }
 }
 
 void Room::deliver_to(const std::weak_ptr<EventSink>& sink, const circle::wire::Frame& frame) {
   if (output_) {
-    output_->deliveries.push_back({sink, frame});
+    output_->deliveries.push_back({sink, frame, 0});
   } else if (auto target = sink.lock()) {
     target->deliver(frame);
   }
 }
 
-void Room::tell_removed(const std::weak_ptr<EventSink>& sink) {
+void Room::tell_removed(const std::weak_ptr<EventSink>& sink, std::uint64_t join_token) {
   if (output_) {
-    output_->deliveries.push_back({sink, nullptr});
+    output_->deliveries.push_back({sink, nullptr, join_token});
   } else if (auto target = sink.lock()) {
-    target->removed_from_room(room_id_);
+    target->removed_from_room(room_id_, join_token);
   }
 }
 
@@ -206,6 +206,7 @@ RoomSnapshot Room::admit(const Joiner& joiner, std::int64_t now_ms) {
   member.account_id = joiner.account_id;
   member.is_admin = joiner.is_admin;
   member.sink = joiner.sink;
+  member.join_token = joiner.join_token;
   if (member.view.role() == ROLE_FACILITATOR) facilitator_left_ms_.reset();
   // Whoever can change the agreement has agreed to it; others once per
   // agreement, across sessions.

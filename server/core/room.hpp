@@ -31,6 +31,8 @@ struct Joiner {
   // Operators are admins in every room.
   bool is_admin = false;
   std::weak_ptr<EventSink> sink;
+  // The connection's own tag for this join, handed back on removal.
+  std::uint64_t join_token = 0;
 };
 
 // What one room action produced, captured instead of delivered so that the
@@ -40,6 +42,7 @@ struct ActionOutput {
   struct Delivery {
     std::weak_ptr<EventSink> sink;
     circle::wire::Frame frame;  // null: removed_from_room
+    std::uint64_t join_token = 0;
   };
   std::vector<Delivery> deliveries;
   // Room events published: the frame every member got (a ServerMessage
@@ -139,6 +142,7 @@ class Room {
     std::string account_id;
     bool is_admin = false;
     std::weak_ptr<EventSink> sink;
+    std::uint64_t join_token = 0;
     std::int64_t last_post_ms = 0;
   };
   struct Waiting {
@@ -224,7 +228,7 @@ class Room {
 
   // Delivery goes through these two so that capture() can hold it.
   void deliver_to(const std::weak_ptr<EventSink>& sink, const circle::wire::Frame& frame);
-  void tell_removed(const std::weak_ptr<EventSink>& sink);
+  void tell_removed(const std::weak_ptr<EventSink>& sink, std::uint64_t join_token);
   // Drops history older than the reconnect window (the store deletes it too).
   void forget_expired_history(std::int64_t now_ms);
   void mark_state_changed() {

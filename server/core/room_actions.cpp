@@ -187,13 +187,14 @@ Room::ActionResult Room::remove_member(Member& actor, std::uint64_t member_id, b
   const std::uint64_t seq = publish(std::move(event), now_ms);  // the target sees it too
   const bool was_speaker = round_.active() && round_.speaker_member_id() == member_id;
   auto sink = target->sink;
+  const auto join_token = target->join_token;
   for (auto it = members_.begin(); it != members_.end(); ++it) {
     if (&it->second == target) {
       drop(it->first);
       break;
     }
   }
-  tell_removed(sink);
+  tell_removed(sink, join_token);
   if (was_speaker) advance_round(&actor, ROUND_CHANGE_SKIPPED, now_ms);
   return response(seq);
 }
@@ -255,7 +256,7 @@ Room::ActionResult Room::decide_admission(Member& actor, std::optional<std::uint
     }
     send_private(waiting.joiner.sink, outcome);
     if (!outcome.admission().admitted()) {
-      tell_removed(waiting.joiner.sink);
+      tell_removed(waiting.joiner.sink, waiting.joiner.join_token);
     }
     audit(actor, outcome.admission().admitted() ? "admit" : "deny", nullptr, "", now_ms,
           waiting.joiner.account_id);
@@ -504,13 +505,13 @@ Room::ActionResult Room::end_session(Member& actor, const std::string& reason,
   event.mutable_session_ended()->set_note(reason);
   const std::uint64_t seq = publish(std::move(event), now_ms);
   // Everyone leaves; what was said stays with this session.
-  std::vector<std::weak_ptr<EventSink>> sinks;
-  for (auto& [connection, member] : members_) sinks.push_back(member.sink);
+  std::vector<std::pair<std::weak_ptr<EventSink>, std::uint64_t>> sinks;
+  for (auto& [connection, member] : members_) sinks.emplace_back(member.sink, member.join_token);
   for (auto& waiting : waiting_) {
     PrivateEvent denied = private_event(now_ms);
     denied.mutable_admission()->set_admitted(false);
     send_private(waiting.joiner.sink, denied);
-    sinks.push_back(waiting.joiner.sink);
+    sinks.emplace_back(waiting.joiner.sink, waiting.joiner.join_token);
   }
   members_.clear();
   waiting_.clear();
@@ -521,9 +522,7 @@ Room::ActionResult Room::end_session(Member& actor, const std::string& reason,
   pinned_.clear();
   open_alerts_.clear();
   facilitator_left_ms_.reset();
-  for (auto& sink : sinks) {
-    tell_removed(sink);
-  }
+  for (auto& [sink, join_token] : sinks) tell_removed(sink, join_token);
   return response(seq);
 }
 

@@ -431,7 +431,8 @@ TEST_F(DurableRoom, WhatSurvivesARestartComesBackFromTheStoredState) {
                           .display_name = "again",
                           .account_id = account(connection),
                           .is_admin = false,
-                          .sink = sink},
+                          .sink = sink,
+                          .join_token = 0},
                          20);
   };
   // The creator's account facilitates again; the co-facilitator's account
@@ -468,7 +469,8 @@ TEST_F(DurableRoom, AnAcceptedAgreementStaysAcceptedForThatAccount) {
                                .display_name = "Sam",
                                .account_id = account(kSam),
                                .is_admin = false,
-                               .sink = again},
+                               .sink = again,
+                               .join_token = 0},
                               14);
   ASSERT_TRUE(rejoined);
   EXPECT_TRUE(room().post(99, "still agreed", "", 15));
@@ -476,6 +478,23 @@ TEST_F(DurableRoom, AnAcceptedAgreementStaysAcceptedForThatAccount) {
   edit.mutable_edit_room()->set_agreement("One voice at a time; no advice unless asked.");
   ASSERT_TRUE(act(kAlex, edit, 16));
   EXPECT_FALSE(room().post(99, "not yet", "", 17));
+}
+
+TEST_F(RoomActions, ARemovalNamesTheJoinItEnds) {
+  auto kim = std::make_shared<RecordingSink>();
+  auto joined = room().join({.connection = 40,
+                             .display_name = "Kim",
+                             .account_id = "acct-kim",
+                             .is_admin = false,
+                             .sink = kim,
+                             .join_token = 7},
+                            20);
+  ASSERT_TRUE(joined);
+  auto remove = request();
+  remove.mutable_remove_member()->set_member_id(joined.value().snapshot->your_member_id());
+  ASSERT_TRUE(act(kAlex, remove, 21));
+  ASSERT_EQ(kim->removed_tokens.size(), 1u);
+  EXPECT_EQ(kim->removed_tokens[0], 7u) << "a late removal cannot undo a newer join";
 }
 
 TEST_F(DurableRoom, AJoinSavesTheMemberIdCounter) {

@@ -31,7 +31,10 @@ class RecordingSink : public circle::core::EventSink {
       private_events.push_back(message.private_event());
     }
   }
-  void removed_from_room(const std::string& room_id) override { removed.push_back(room_id); }
+  void removed_from_room(const std::string& room_id, std::uint64_t join_token) override {
+    removed.push_back(room_id);
+    removed_tokens.push_back(join_token);
+  }
   // The private events of one kind, e.g. PrivateEvent::kSupportAlert.
   std::vector<circle::v1::PrivateEvent> privates(circle::v1::PrivateEvent::KindCase kind) const {
     std::vector<circle::v1::PrivateEvent> found;
@@ -52,6 +55,7 @@ class RecordingSink : public circle::core::EventSink {
   std::vector<circle::wire::Frame> frames;
   std::vector<circle::v1::PrivateEvent> private_events;
   std::vector<std::string> removed;
+  std::vector<std::uint64_t> removed_tokens;
 };
 
 class RecordingAudit : public circle::core::AuditSink {
@@ -90,7 +94,8 @@ class RoomTest : public ::testing::Test {
                         .display_name = name,
                         .account_id = account(connection),
                         .is_admin = false,
-                        .sink = sink},
+                        .sink = sink,
+                        .join_token = 0},
                        now);
   }
 

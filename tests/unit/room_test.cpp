@@ -144,7 +144,8 @@ TEST_F(RoomTest, ARetriedSendGetsTheOriginalAckAndIsNotPostedTwice) {
                            .display_name = "Sam",
                            .account_id = account(kSam),
                            .is_admin = false,
-                           .sink = again},
+                           .sink = again,
+                           .join_token = 0},
                           23));
   auto after_reconnect = room().post(42, "are we still on for tonight?", "sam-1", 24);
   ASSERT_TRUE(after_reconnect);
