@@ -1,11 +1,9 @@
 #include "dispatcher.hpp"
 
-#include <openssl/rand.h>
-
 #include <boost/asio/post.hpp>
 #include <chrono>
-#include <cstdio>
 
+#include "auth/secret.hpp"
 #include "auth/token.hpp"
 #include "clock.hpp"
 #include "core/validation.hpp"
@@ -16,14 +14,6 @@ namespace circle::server {
 namespace {
 
 using circle::v1::ErrorCode;
-
-std::string random_session_id() {
-  unsigned char bytes[16];
-  if (RAND_bytes(bytes, sizeof bytes) != 1) throw std::runtime_error("RAND_bytes failed");
-  char hex[sizeof bytes * 2 + 1];
-  for (std::size_t i = 0; i < sizeof bytes; ++i) std::snprintf(hex + i * 2, 3, "%02x", bytes[i]);
-  return std::string(hex, sizeof bytes * 2);
-}
 
 circle::v1::ServerMessage reply_to(std::uint64_t request_id) {
   circle::v1::ServerMessage reply;
@@ -120,7 +110,7 @@ void Dispatcher::handle_hello(const ClientMessage& request) {
     }
     return;
   }
-  session_id_ = random_session_id();
+  session_id_ = auth::random_hex(16);
   std::string display_name = hello.display_name();
   if (hello.token().empty() && context_.config.allow_anonymous) {
     account_id_ = "anon-" + session_id_.substr(0, 12);

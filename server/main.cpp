@@ -6,6 +6,7 @@
 
 #include "auth/secret.hpp"
 #include "auth/token.hpp"
+#include "clock.hpp"
 #include "config.hpp"
 #include "logging.hpp"
 #include "server.hpp"
@@ -25,9 +26,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (config->mint) {
-    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count();
+    const std::int64_t now = circle::server::now_unix_ms() / 1000;
     circle::auth::Identity identity{.account_id = config->mint->subject,
                                     .name = config->mint->name,
                                     .issued_at = now,

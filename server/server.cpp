@@ -4,6 +4,7 @@
 #include <thread>
 #include <vector>
 
+#include "clock.hpp"
 #include "listener.hpp"
 #include "logging.hpp"
 #include "store/sqlite_store.hpp"
@@ -81,10 +82,7 @@ void Server::run() {
 
 void Server::sweep_retention() {
   const auto window_ms = static_cast<std::int64_t>(config_.limits.reconnect_window_seconds) * 1000;
-  const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                          std::chrono::system_clock::now().time_since_epoch())
-                          .count();
-  store_->expire(now_ms, window_ms, [](std::size_t deleted) {
+  store_->expire(now_unix_ms(), window_ms, [](std::size_t deleted) {
     if (deleted > 0) spdlog::info("retention: deleted {} expired events", deleted);
   });
   retention_timer_.expires_after(config_.retention_sweep);

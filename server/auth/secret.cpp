@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <vector>
 
 #include "auth/token.hpp"
 
@@ -32,17 +33,18 @@ std::string read_file(const std::filesystem::path& path) {
   return contents.str();
 }
 
-std::string random_hex_secret() {
-  unsigned char bytes[32];
-  if (RAND_bytes(bytes, sizeof bytes) != 1) throw std::runtime_error("RAND_bytes failed");
-  std::string hex(sizeof bytes * 2, '0');
-  for (std::size_t i = 0; i < sizeof bytes; ++i) {
-    std::snprintf(hex.data() + i * 2, 3, "%02x", bytes[i]);
+}  // namespace
+
+std::string random_hex(std::size_t bytes) {
+  std::vector<unsigned char> random(bytes);
+  if (RAND_bytes(random.data(), static_cast<int>(bytes)) != 1) {
+    throw std::runtime_error("RAND_bytes failed");
   }
+  std::string hex(bytes * 2 + 1, '\0');
+  for (std::size_t i = 0; i < bytes; ++i) std::snprintf(hex.data() + i * 2, 3, "%02x", random[i]);
+  hex.pop_back();  // snprintf's terminator
   return hex;
 }
-
-}  // namespace
 
 std::string load_token_secret(const std::string& secret_file, const std::string& data_dir) {
   if (const char* from_environment = std::getenv(kSecretEnvironmentVariable);
@@ -54,7 +56,7 @@ std::string load_token_secret(const std::string& secret_file, const std::string&
   const auto path = std::filesystem::path(data_dir) / "token-secret";
   if (!std::filesystem::exists(path)) {
     std::filesystem::create_directories(data_dir);
-    const std::string secret = random_hex_secret();
+    const std::string secret = random_hex(32);
     // Created private, then written: the secret is never world-readable.
     const mode_t previous = ::umask(077);
     {

@@ -3,12 +3,17 @@
 // never logged.
 #pragma once
 
+#include <cstddef>
 #include <string>
 
 namespace circle::auth {
 
 // The environment variable that, when set, holds the secret itself.
 inline constexpr const char* kSecretEnvironmentVariable = "CIRCLE_TOKEN_SECRET";
+
+// `bytes` random bytes from OpenSSL's CSPRNG, as lowercase hex (session ids,
+// generated secrets).
+std::string random_hex(std::size_t bytes);
 
 // In order: $CIRCLE_TOKEN_SECRET; else the contents of `secret_file` when it
 // is not empty (it must exist); else `<data_dir>/token-secret`, created with
