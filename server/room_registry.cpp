@@ -1,5 +1,7 @@
 #include "room_registry.hpp"
 
+#include <algorithm>
+
 #include "clock.hpp"
 #include "logging.hpp"
 
@@ -172,20 +174,22 @@ std::size_t RoomRegistry::restore() {
       continue;
     }
     const std::uint64_t last_seq = store_->last_seq(record.room_id);
+    // One read serves both: the recent history late joiners see, and the
+    // client message ids whose retries get their original acks.
     const std::uint64_t keep = limits_.snapshot_history_events;
+    const std::uint64_t span = std::max<std::uint64_t>(keep, limits_.remembered_client_message_ids);
+    const auto stored_events =
+        store_->load_events(record.room_id, last_seq > span ? last_seq - span : 0, span);
     std::vector<circle::v1::RoomEvent> recent;
-    for (const auto& stored :
-         store_->load_events(record.room_id, last_seq > keep ? last_seq - keep : 0, keep)) {
+    for (const auto& stored : stored_events) {
+      if (stored.seq + keep <= last_seq) continue;  // older than the history shown
       circle::v1::ServerMessage envelope;
       if (envelope.ParseFromString(stored.event) && envelope.has_room_event()) {
         recent.push_back(std::move(*envelope.mutable_room_event()));
       }
     }
     core::Room room(state, last_seq, std::move(recent), limits_, audit_);
-    // Retries of messages sent before the restart get their original acks.
-    const std::uint64_t remembered = limits_.remembered_client_message_ids;
-    for (const auto& stored : store_->load_events(
-             record.room_id, last_seq > remembered ? last_seq - remembered : 0, remembered)) {
+    for (const auto& stored : stored_events) {
       room.remember_sent(stored.sender_account, stored.client_message_id, stored.seq,
                          stored.time_ms);
     }
