@@ -67,14 +67,7 @@ TEST(Auth, AnAdminTokenIsAdminInEveryRoom) {
                   .has_welcome());
   auto joined = call(*c, client::make_join_room("group"));
   ASSERT_TRUE(joined.has_join_room()) << joined.DebugString();
-  const auto& snapshot = joined.join_room().snapshot();
-  bool found = false;
-  for (const auto& member : snapshot.members()) {
-    if (member.member_id() != snapshot.your_member_id()) continue;
-    found = true;
-    EXPECT_EQ(member.role(), circle::v1::ROLE_ADMIN);
-  }
-  EXPECT_TRUE(found);
+  EXPECT_EQ(own_member(joined.join_room().snapshot()).role(), circle::v1::ROLE_ADMIN);
 }
 
 TEST(Auth, ASessionEndsWhenItsTokenExpires) {

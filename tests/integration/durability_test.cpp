@@ -24,23 +24,8 @@ using circle::v1::ServerMessage;
 const std::vector<std::string> kArgs = {"--snapshot-history-events", "5000", "--store-sync",
                                         "normal"};
 
-std::unique_ptr<client::SyncClient> sign_in(const TestServer& server, const std::string& account) {
-  auto c = server.connect();
-  auto welcome = call(*c, client::make_hello("", "test", server.token(account, account)));
-  EXPECT_TRUE(welcome.has_welcome()) << welcome.DebugString();
-  return c;
-}
-
 ServerMessage join(client::SyncClient& c, const std::string& room) {
   return call(c, client::make_join_room(room));
-}
-
-circle::v1::Member me(const circle::v1::RoomSnapshot& snapshot) {
-  for (const auto& member : snapshot.members()) {
-    if (member.member_id() == snapshot.your_member_id()) return member;
-  }
-  ADD_FAILURE() << "no own member in the snapshot";
-  return {};
 }
 
 std::uint64_t member_id_of(const circle::v1::RoomSnapshot& snapshot, const std::string& name) {
@@ -56,22 +41,22 @@ TEST(Durability, KilledMidStreamLosesNoAcknowledgedMessageOrRoomSetting) {
   std::map<std::uint64_t, std::string> acked;  // seq → text
   {
     auto server = std::make_unique<TestServer>(kArgs, true, dir);
-    auto alex = sign_in(*server, "alex");
+    auto alex = server->sign_in("alex");
     ASSERT_TRUE(call(*alex, client::make_create_room("weekly", "Weekly group")).has_create_room());
     ASSERT_TRUE(join(*alex, "weekly").has_join_room());
     auto edit = client::make_room_action("weekly");
     edit.mutable_room_action()->mutable_edit_room()->set_agreement(agreement);
     ASSERT_TRUE(call(*alex, edit).has_room_action());
-    auto sam = sign_in(*server, "sam");
-    auto riya = sign_in(*server, "riya");
-    auto kim = sign_in(*server, "kim");
+    auto sam = server->sign_in("sam");
+    auto riya = server->sign_in("riya");
+    auto kim = server->sign_in("kim");
     for (auto* c : {sam.get(), riya.get(), kim.get()})
       ASSERT_TRUE(join(*c, "weekly").has_join_room());
     auto accept = client::make_room_action("weekly");
     accept.mutable_room_action()->mutable_accept_agreement();
     ASSERT_TRUE(call(*sam, accept).has_room_action());
     ASSERT_TRUE(call(*riya, accept).has_room_action());
-    auto view = join(*sign_in(*server, "observer"), "weekly").join_room().snapshot();
+    auto view = join(*server->sign_in("observer"), "weekly").join_room().snapshot();
     auto promote = client::make_room_action("weekly");
     promote.mutable_room_action()->mutable_set_role()->set_member_id(member_id_of(view, "riya"));
     promote.mutable_room_action()->mutable_set_role()->set_role(circle::v1::ROLE_CO_FACILITATOR);
@@ -108,7 +93,7 @@ TEST(Durability, KilledMidStreamLosesNoAcknowledgedMessageOrRoomSetting) {
 
   TestServer server(kArgs, true, dir);
   // Every acknowledged message is back, exactly once and in seq order.
-  auto alex = sign_in(server, "alex");
+  auto alex = server.sign_in("alex");
   auto rejoined = join(*alex, "weekly");
   ASSERT_TRUE(rejoined.has_join_room()) << rejoined.DebugString();
   const auto& snapshot = rejoined.join_room().snapshot();
@@ -131,18 +116,18 @@ TEST(Durability, KilledMidStreamLosesNoAcknowledgedMessageOrRoomSetting) {
     }
   }
   // Settings, roles, bans and acceptances survived.
-  EXPECT_EQ(me(snapshot).role(), circle::v1::ROLE_FACILITATOR);
+  EXPECT_EQ(own_member(snapshot).role(), circle::v1::ROLE_FACILITATOR);
   EXPECT_EQ(snapshot.settings().agreement(), agreement);
   EXPECT_EQ(snapshot.settings().title(), "Weekly group");
-  auto kim = sign_in(server, "kim");
+  auto kim = server.sign_in("kim");
   auto refused = join(*kim, "weekly");
   ASSERT_TRUE(refused.has_error());
   EXPECT_EQ(refused.error().code(), circle::v1::ERROR_CODE_PERMISSION_DENIED);
-  auto riya = sign_in(server, "riya");
+  auto riya = server.sign_in("riya");
   auto riya_joined = join(*riya, "weekly");
   ASSERT_TRUE(riya_joined.has_join_room());
-  EXPECT_EQ(me(riya_joined.join_room().snapshot()).role(), circle::v1::ROLE_CO_FACILITATOR);
-  auto sam = sign_in(server, "sam");
+  EXPECT_EQ(own_member(riya_joined.join_room().snapshot()).role(), circle::v1::ROLE_CO_FACILITATOR);
+  auto sam = server.sign_in("sam");
   ASSERT_TRUE(join(*sam, "weekly").has_join_room());
   // A retry of a message acked before the crash gets its original ack.
   for (auto it = acked.rbegin(); it != acked.rend(); ++it) {
@@ -162,7 +147,7 @@ TEST(Durability, AnEndedSessionsMessagesDoNotComeBackAfterARestart) {
   const std::string dir = make_temp_dir();
   {
     TestServer server(kArgs, true, dir);
-    auto alex = sign_in(server, "alex");
+    auto alex = server.sign_in("alex");
     ASSERT_TRUE(call(*alex, client::make_create_room("tuesday", "Tuesday")).has_create_room());
     ASSERT_TRUE(join(*alex, "tuesday").has_join_room());
     ASSERT_TRUE(call(*alex, client::make_send_message("tuesday", "what is said here stays here"))
@@ -172,7 +157,7 @@ TEST(Durability, AnEndedSessionsMessagesDoNotComeBackAfterARestart) {
     ASSERT_TRUE(call(*alex, end).has_room_action());
   }  // a clean stop (SIGKILL by the fixture; everything answered was committed)
   TestServer server(kArgs, true, dir);
-  auto alex = sign_in(server, "alex");
+  auto alex = server.sign_in("alex");
   auto rejoined = join(*alex, "tuesday");
   ASSERT_TRUE(rejoined.has_join_room()) << "the room itself stays";
   for (const auto& event : rejoined.join_room().snapshot().recent_events()) {
@@ -183,7 +168,7 @@ TEST(Durability, AnEndedSessionsMessagesDoNotComeBackAfterARestart) {
 
 TEST(Durability, ExpiredHistoryIsDeletedFromTheStore) {
   TestServer server({"--reconnect-window-seconds", "1", "--retention-sweep-seconds", "1"});
-  auto alex = sign_in(server, "alex");
+  auto alex = server.sign_in("alex");
   ASSERT_TRUE(call(*alex, client::make_create_room("brief", "Brief")).has_create_room());
   ASSERT_TRUE(join(*alex, "brief").has_join_room());
   ASSERT_TRUE(
@@ -209,7 +194,7 @@ TEST(Durability, ExpiredHistoryIsDeletedFromTheStore) {
   }
   EXPECT_EQ(stored(), 0) << "deleted, not hidden";
   // And a late joiner does not see it either.
-  auto sam = sign_in(server, "sam");
+  auto sam = server.sign_in("sam");
   auto joined = join(*sam, "brief");
   ASSERT_TRUE(joined.has_join_room());
   for (const auto& event : joined.join_room().snapshot().recent_events()) {

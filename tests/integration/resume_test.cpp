@@ -11,13 +11,6 @@ using namespace circle::test;
 namespace client = circle::client;
 using circle::v1::ServerMessage;
 
-std::unique_ptr<client::SyncClient> sign_in(const TestServer& server, const std::string& account) {
-  auto c = server.connect();
-  auto welcome = call(*c, client::make_hello("", "test", server.token(account, account)));
-  EXPECT_TRUE(welcome.has_welcome()) << welcome.DebugString();
-  return c;
-}
-
 ServerMessage join(client::SyncClient& c, const std::string& room, std::uint64_t resume_after) {
   auto request = client::make_join_room(room);
   request.mutable_join_room()->set_resume_after_seq(resume_after);
@@ -29,10 +22,10 @@ class Resume : public ::testing::Test {
   // Alex opens the room, Sam joins and hears one message; returns the last
   // seq Sam saw before its connection is cut.
   std::uint64_t sam_drops_out() {
-    alex_ = sign_in(server_, "alex");
+    alex_ = server_.sign_in("alex");
     EXPECT_TRUE(call(*alex_, client::make_create_room("group", "Group")).has_create_room());
     EXPECT_TRUE(join(*alex_, "group", 0).has_join_room());
-    auto sam = sign_in(server_, "sam");
+    auto sam = server_.sign_in("sam");
     auto joined = join(*sam, "group", 0);
     EXPECT_TRUE(joined.has_join_room());
     EXPECT_TRUE(call(*alex_, client::make_send_message("group", "welcome")).has_send_message());
@@ -66,7 +59,7 @@ TEST_F(Resume, EveryMissedEventExactlyOnceInOrderThenLiveEvents) {
   ASSERT_GT(last_seen, 0u);
   const auto missed_seqs = alex_says(20);
 
-  auto sam = sign_in(server_, "sam");
+  auto sam = server_.sign_in("sam");
   auto resumed = join(*sam, "group", last_seen);
   ASSERT_TRUE(resumed.has_join_room()) << resumed.DebugString();
   EXPECT_TRUE(resumed.join_room().resumed());
@@ -97,7 +90,7 @@ TEST_F(Resume, EveryMissedEventExactlyOnceInOrderThenLiveEvents) {
 TEST_F(Resume, AGapLongerThanTheServerReplaysGetsAFreshSnapshot) {
   const std::uint64_t last_seen = sam_drops_out();
   alex_says(40);  // more than --max-resume-events 30
-  auto sam = sign_in(server_, "sam");
+  auto sam = server_.sign_in("sam");
   auto joined = join(*sam, "group", last_seen);
   ASSERT_TRUE(joined.has_join_room());
   EXPECT_FALSE(joined.join_room().resumed());

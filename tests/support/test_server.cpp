@@ -89,6 +89,22 @@ std::unique_ptr<circle::client::SyncClient> TestServer::connect() const {
   return client;
 }
 
+std::unique_ptr<circle::client::SyncClient> TestServer::sign_in(const std::string& account) const {
+  auto client = connect();
+  auto welcome =
+      call(*client, circle::client::make_hello("", "circle-test", token(account, account)));
+  if (!welcome.has_welcome()) throw std::runtime_error("hello refused: " + welcome.DebugString());
+  return client;
+}
+
+circle::v1::Member own_member(const circle::v1::RoomSnapshot& snapshot) {
+  for (const auto& member : snapshot.members()) {
+    if (member.member_id() == snapshot.your_member_id()) return member;
+  }
+  ADD_FAILURE() << "no own member in the snapshot";
+  return {};
+}
+
 std::unique_ptr<circle::client::SyncClient> TestServer::hello(const std::string& name) const {
   auto client = connect();
   auto welcome = call(*client, hello_with_token(*this, name));

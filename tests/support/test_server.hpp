@@ -50,6 +50,9 @@ class TestServer {
 
   // A client connected to this server (not yet said hello).
   std::unique_ptr<circle::client::SyncClient> connect() const;
+  // A client that said hello with a token for `account` (named after it):
+  // the same account each time, as a person signing in again.
+  std::unique_ptr<circle::client::SyncClient> sign_in(const std::string& account) const;
   // A client that said hello as `name` with a token for a fresh account of
   // its own (so two clients never share an account unless a test says so).
   std::unique_ptr<circle::client::SyncClient> hello(const std::string& name) const;
@@ -67,6 +70,9 @@ class TestServer {
   circle::client::ServerAddress address_;
   std::string token_secret_;
 };
+
+// The snapshot's member entry for the joiner itself (fails the test if absent).
+circle::v1::Member own_member(const circle::v1::RoomSnapshot& snapshot);
 
 // A Hello for `name` with a token for a fresh account on `server`.
 circle::v1::ClientMessage hello_with_token(const TestServer& server, const std::string& name);
