@@ -28,12 +28,6 @@ std::optional<Config> parse_config(int argc, char** argv, int* exit_code) {
                  "full: each group commit is synced to disk (survives power loss); normal: "
                  "survives a crash of circled, may lose the last commits on power loss")
       ->check(CLI::IsMember({"full", "normal"}));
-  app.add_option_function<unsigned>(
-         "--store-commit-delay-us",
-         [&c](unsigned v) { c.store_commit_delay = std::chrono::microseconds(v); },
-         "Microseconds a group commit gathers writes before committing (0: at once)")
-      ->default_str(std::to_string(c.store_commit_delay.count()))
-      ->check(CLI::Range(0u, 100'000u));
   app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
 

@@ -22,8 +22,6 @@ struct Config {
   // The store's sync mode: "full" (a sync per group commit; survives power
   // loss) or "normal" (survives a crash of circled; faster).
   std::string store_sync = "full";
-  // How long the store lets a group commit gather after its first write.
-  std::chrono::microseconds store_commit_delay{0};
   std::string log_level = "info";
 
   std::chrono::seconds tls_handshake_timeout{10};

@@ -41,8 +41,7 @@ Server::Server(const Config& config)
                                     .run_completions =
                                         [this](std::function<void()> completions) {
                                           net::post(ioc_, std::move(completions));
-                                        },
-                                    .commit_delay = config.store_commit_delay})),
+                                        }})),
       audit_((std::filesystem::path(config.data_dir) / "audit.jsonl").string()),
       rooms_(ioc_.get_executor(), config.limits, &audit_, store_.get()),
       context_{config, rooms_, sessions_},

@@ -105,7 +105,6 @@ void WebSocketSession<NextLayer>::deliver(circle::wire::Frame frame) {
 
 template <class NextLayer>
 void WebSocketSession<NextLayer>::take_inbox() {
-  taken_.clear();
   {
     std::lock_guard lock(inbox_mutex_);
     taken_.swap(inbox_);

@@ -116,8 +116,7 @@ void BM_StoreGroupCommit(benchmark::State& state) {
   auto store = circle::store::open_sqlite_store((dir / "bench.db").string(),
                                                 {.synchronous = state.range(0) ? "full" : "normal",
                                                  .busy_timeout_ms = 5000,
-                                                 .run_completions = {},
-                                                 .commit_delay = {}});
+                                                 .run_completions = {}});
   constexpr int kBatch = 256;
   std::uint64_t seq = 0;
   const std::string event(100, 'e');

@@ -3,7 +3,6 @@
 #include <sqlite3.h>
 
 #include <algorithm>
-#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <future>
@@ -150,8 +149,7 @@ class SqliteStore final : public Store {
   SqliteStore(const std::string& path, const SqliteOptions& options)
       : writer_db_(path, options.busy_timeout_ms),
         reader_db_(path, options.busy_timeout_ms),
-        run_completions_(options.run_completions),
-        commit_delay_(options.commit_delay) {
+        run_completions_(options.run_completions) {
     writer_db_.exec_or_throw("PRAGMA journal_mode = WAL");
     // Redacted and expired text is overwritten, not just unlinked.
     writer_db_.exec_or_throw("PRAGMA secure_delete = ON");
@@ -292,13 +290,6 @@ class SqliteStore final : public Store {
         std::unique_lock lock(queue_mutex_);
         queue_changed_.wait(lock, [this] { return !queue_.empty() || stopping_; });
         if (queue_.empty()) return;  // stopping, and everything queued is committed
-        if (commit_delay_.count() > 0 && !stopping_) {
-          // Let a group gather: one transaction, one sync and one hand-off
-          // of completions for everything that arrives meanwhile.
-          lock.unlock();
-          std::this_thread::sleep_for(commit_delay_);
-          lock.lock();
-        }
         work.swap(queue_);
       }
       commit(work);
@@ -442,7 +433,6 @@ class SqliteStore final : public Store {
   Database writer_db_;  // only on writer_ (and during construction)
   Database reader_db_;  // under reader_mutex_
   std::function<void(std::function<void()>)> run_completions_;
-  std::chrono::microseconds commit_delay_;
   std::mutex reader_mutex_;
   std::unique_ptr<Statement> insert_event_, upsert_room_, redact_event_, insert_audit_;
 

@@ -4,7 +4,6 @@
 // reads use their own connection, which WAL lets run beside the writer.
 #pragma once
 
-#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -23,9 +22,6 @@ struct SqliteOptions {
   // e.g. posted to the server's io_context, so that a group costs one
   // cross-thread hand-off instead of one per batch. Empty: on the writer.
   std::function<void(std::function<void()>)> run_completions;
-  // How long the writer lets a group gather after the first write arrives:
-  // fewer, larger commits for a little latency. 0: commit at once.
-  std::chrono::microseconds commit_delay{0};
 };
 
 // The schema version this build writes; opening an older database migrates it.

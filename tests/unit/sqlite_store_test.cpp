@@ -128,10 +128,8 @@ TEST_F(SqliteStoreTest, ANewerSchemaIsRefused) {
 }
 
 TEST_F(SqliteStoreTest, ConcurrentWritesCommitTogetherAndInOrder) {
-  auto store = open_sqlite_store(path_, {.synchronous = "normal",
-                                         .busy_timeout_ms = 5000,
-                                         .run_completions = {},
-                                         .commit_delay = {}});
+  auto store = open_sqlite_store(
+      path_, {.synchronous = "normal", .busy_timeout_ms = 5000, .run_completions = {}});
   constexpr int kWrites = 500;
   std::vector<std::promise<Status>> done(kWrites);
   for (int i = 0; i < kWrites; ++i) {
