@@ -130,7 +130,9 @@ struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
   bool open = false;
   bool writing = false;
   bool closing = false;
-  bool closed = false;
+  bool dropped = false;
+  // Atomic so that is_closed() can be asked from any thread.
+  std::atomic<bool> closed{false};
 
   template <class Fn>
   decltype(auto) with_ws(Fn&& fn) {
@@ -321,10 +323,21 @@ struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
           }
         },
         ws);
-    if (info.code == 0) info.reason = ec.message();
+    if (info.code == 0) info.reason = dropped ? "connection dropped" : ec.message();
     if (info.reason.empty()) info.reason = describe_close_code(info.code);
     fail_pending(info.reason);
     if (close_handler) close_handler(info);
+  }
+
+  // Closes the socket under the WebSocket, as a failing network would: the
+  // pending read fails and finish() reports a transport close (code 0).
+  void drop_now() {
+    if (closed || closing || !open) return;
+    dropped = true;
+    with_ws([](auto& stream) {
+      error_code ignored;
+      beast::get_lowest_layer(stream).socket().close(ignored);
+    });
   }
 
   // Every request still waiting gets its one reply.
@@ -394,6 +407,14 @@ void Connection::send_raw(std::string bytes, bool binary) {
   net::dispatch(impl_->strand, [impl = impl_, bytes = std::move(bytes), binary]() mutable {
     impl->send(std::move(bytes), binary);
   });
+}
+
+void Connection::drop() {
+  net::dispatch(impl_->strand, [impl = impl_] { impl->drop_now(); });
+}
+
+bool Connection::is_closed() const {
+  return impl_->closed;
 }
 
 void Connection::close(std::uint16_t code, std::string reason) {

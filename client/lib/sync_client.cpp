@@ -5,9 +5,25 @@
 
 namespace circle::client {
 
-SyncClient::SyncClient(std::shared_ptr<boost::asio::ssl::context> tls)
+SyncClient::SyncClient(std::shared_ptr<boost::asio::ssl::context> tls, ReconnectPolicy reconnect)
     : ioc_(std::make_unique<boost::asio::io_context>(1)), tls_(std::move(tls)) {
-  connection_ = Connection::create(ioc_->get_executor(), tls_);
+  connection_ = ReconnectingConnection::create(ioc_->get_executor(), tls_, reconnect);
+  connection_->on_status([this](const LinkStatus& status) {
+    std::function<void(const LinkStatus&)> callback;
+    {
+      std::lock_guard lock(mutex_);
+      callback = status_callback_;
+    }
+    if (callback) callback(status);
+  });
+  connection_->on_rejoin([this](const std::string& room_id, const ServerMessage& reply) {
+    ReconnectingConnection::RejoinHandler callback;
+    {
+      std::lock_guard lock(mutex_);
+      callback = rejoin_callback_;
+    }
+    if (callback) callback(room_id, reply);
+  });
   connection_->on_event([this](const ServerMessage& message) {
     std::unique_lock lock(mutex_);
     if (event_callback_) {
@@ -75,6 +91,11 @@ std::future<SyncClient::ServerMessage> SyncClient::call_async(circle::v1::Client
   return future;
 }
 
+void SyncClient::request(circle::v1::ClientMessage message,
+                         std::function<void(const ServerMessage&)> on_reply) {
+  connection_->request(std::move(message), std::move(on_reply));
+}
+
 std::optional<SyncClient::ServerMessage> SyncClient::call(circle::v1::ClientMessage message,
                                                           std::chrono::milliseconds timeout) {
   auto future = call_async(std::move(message));
@@ -90,6 +111,16 @@ void SyncClient::set_event_callback(std::function<void(const ServerMessage&)> ca
 void SyncClient::set_close_callback(std::function<void(const CloseInfo&)> callback) {
   std::lock_guard lock(mutex_);
   close_callback_ = std::move(callback);
+}
+
+void SyncClient::set_status_callback(std::function<void(const LinkStatus&)> callback) {
+  std::lock_guard lock(mutex_);
+  status_callback_ = std::move(callback);
+}
+
+void SyncClient::set_rejoin_callback(ReconnectingConnection::RejoinHandler callback) {
+  std::lock_guard lock(mutex_);
+  rejoin_callback_ = std::move(callback);
 }
 
 std::optional<SyncClient::ServerMessage> SyncClient::next_event(std::chrono::milliseconds timeout) {
@@ -129,6 +160,10 @@ void SyncClient::send_raw(std::string bytes, bool binary) {
 
 void SyncClient::close(std::uint16_t code, std::string reason) {
   connection_->close(code, std::move(reason));
+}
+
+void SyncClient::drop() {
+  connection_->drop();
 }
 
 }  // namespace circle::client

@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <stdexcept>
@@ -31,9 +32,13 @@ TestServer::TestServer(std::vector<std::string> extra_args, bool tls, std::strin
     : tls_(tls),
       own_data_dir_(data_dir.empty()),
       data_dir_(own_data_dir_ ? make_temp_dir() : std::move(data_dir)) {
-  std::vector<std::string> argv = {
-      circled_path(), "--listen", "127.0.0.1",   "--port", "0", "--threads", "2",
-      "--data-dir",   data_dir_,  "--log-level", "warn"};
+  std::vector<std::string> argv = {circled_path(), "--listen", "127.0.0.1",   "--threads", "2",
+                                   "--data-dir",   data_dir_,  "--log-level", "warn"};
+  // A free port unless the test names one (to restart a server where its
+  // clients will look for it).
+  if (std::find(extra_args.begin(), extra_args.end(), "--port") == extra_args.end()) {
+    argv.insert(argv.end(), {"--port", "0"});
+  }
   if (tls) {
     argv.insert(argv.end(), {"--cert", test_cert_dir() + "/server.crt", "--key",
                              test_cert_dir() + "/server.key"});

@@ -29,8 +29,9 @@ std::string make_temp_dir();
 
 class TestServer {
  public:
-  // `data_dir`: run on this data directory (kept afterwards, so that a test
-  // can restart a server on it); empty: a fresh one, removed afterwards.
+  // `extra_args` may name a --port (default: a free one). `data_dir`: run on this data directory
+  // (kept afterwards, so that a test can restart a server on it); empty: a fresh one, removed
+  // afterwards.
   explicit TestServer(std::vector<std::string> extra_args = {}, bool tls = true,
                       std::string data_dir = {});
   ~TestServer();

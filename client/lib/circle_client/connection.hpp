@@ -83,6 +83,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Starts the WebSocket close handshake. Safe from any thread.
   void close(std::uint16_t code = 1000, std::string reason = {});
 
+  // Closes the socket without a close handshake, as a failing network
+  // would; the close handler then sees code 0. Safe from any thread.
+  void drop();
+
+  // The connection has ended (or never opened). Safe from any thread; in a
+  // reply handler it tells a reply made up for a closed connection apart
+  // from the server's own.
+  bool is_closed() const;
+
  private:
   struct Impl;
   explicit Connection(std::shared_ptr<Impl> impl);

@@ -13,7 +13,7 @@
 #include <optional>
 #include <thread>
 
-#include "circle_client/connection.hpp"
+#include "circle_client/reconnecting_connection.hpp"
 
 namespace boost::asio {
 class io_context;
@@ -26,8 +26,11 @@ class SyncClient {
   using ServerMessage = circle::v1::ServerMessage;
   using Clock = std::chrono::steady_clock;
 
-  // `tls` may be null when only ws:// servers will be used.
-  explicit SyncClient(std::shared_ptr<boost::asio::ssl::context> tls);
+  // `tls` may be null when only ws:// servers will be used. With reconnects
+  // enabled the client comes back by itself after a dropped connection (see
+  // ReconnectingConnection); closes are then reported only when final.
+  explicit SyncClient(std::shared_ptr<boost::asio::ssl::context> tls,
+                      ReconnectPolicy reconnect = {});
   ~SyncClient();
   SyncClient(const SyncClient&) = delete;
   SyncClient& operator=(const SyncClient&) = delete;
@@ -40,6 +43,9 @@ class SyncClient {
                                     std::chrono::milliseconds timeout);
   // Sends a request; the future holds its one reply.
   std::future<ServerMessage> call_async(circle::v1::ClientMessage message);
+  // Sends a request; `on_reply` gets its one reply on the I/O thread.
+  void request(circle::v1::ClientMessage message,
+               std::function<void(const ServerMessage&)> on_reply);
 
   // If set, pushed events go to `callback` on the I/O thread; otherwise they
   // queue for next_event().
@@ -50,19 +56,26 @@ class SyncClient {
   std::optional<ServerMessage> wait_event(const std::function<bool(const ServerMessage&)>& match,
                                           std::chrono::milliseconds timeout);
 
-  // If set, called once on the I/O thread when the connection ends.
+  // If set, called once on the I/O thread when the connection ends for good.
   void set_close_callback(std::function<void(const CloseInfo&)> callback);
+  // If set, told on the I/O thread when the link drops, retries and returns.
+  void set_status_callback(std::function<void(const LinkStatus&)> callback);
+  // If set, gets on the I/O thread the server's reply to each join the
+  // library made after a reconnect, before that room's next events.
+  void set_rejoin_callback(ReconnectingConnection::RejoinHandler callback);
   // How the connection ended; nullopt if still open at the deadline.
   std::optional<CloseInfo> wait_closed(std::chrono::milliseconds timeout);
   bool is_closed() const;
 
   void send_raw(std::string bytes, bool binary);
   void close(std::uint16_t code = 1000, std::string reason = {});
+  // Breaks the socket as a failing network would (see ReconnectingConnection).
+  void drop();
 
  private:
   std::unique_ptr<boost::asio::io_context> ioc_;
   std::shared_ptr<boost::asio::ssl::context> tls_;
-  std::shared_ptr<Connection> connection_;
+  std::shared_ptr<ReconnectingConnection> connection_;
   std::jthread io_thread_;
 
   mutable std::mutex mutex_;
@@ -70,6 +83,8 @@ class SyncClient {
   std::deque<ServerMessage> events_;
   std::function<void(const ServerMessage&)> event_callback_;
   std::function<void(const CloseInfo&)> close_callback_;
+  std::function<void(const LinkStatus&)> status_callback_;
+  ReconnectingConnection::RejoinHandler rejoin_callback_;
   std::optional<CloseInfo> closed_;
 };
 

@@ -1,0 +1,457 @@
+#include "circle_client/reconnecting_connection.hpp"
+
+#include <algorithm>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <cstdio>
+#include <list>
+#include <map>
+#include <random>
+#include <vector>
+
+namespace circle::client {
+
+namespace net = boost::asio;
+using circle::v1::ClientMessage;
+using ServerMessage = circle::v1::ServerMessage;
+
+bool worth_reconnecting(const CloseInfo& close) {
+  switch (close.code) {
+    case 0:     // the transport broke (no close frame)
+    case 1001:  // going away: the server is shutting down or restarting
+    case 1006:  // abnormal closure
+    case 1011:  // server error
+    case 1012:  // service restart
+    case 1013:  // try again later
+      return true;
+    case 1008:  // policy violation: only being dropped as a slow reader heals by itself
+      return close.reason.starts_with("too slow");
+    default:
+      return false;
+  }
+}
+
+namespace {
+
+ServerMessage unavailable(std::uint64_t request_id, const std::string& why) {
+  ServerMessage reply;
+  reply.set_request_id(request_id);
+  reply.mutable_error()->set_code(circle::v1::ERROR_CODE_UNAVAILABLE);
+  reply.mutable_error()->set_message(why);
+  return reply;
+}
+
+bool is_unavailable(const ServerMessage& reply) {
+  return reply.has_error() && reply.error().code() == circle::v1::ERROR_CODE_UNAVAILABLE;
+}
+
+}  // namespace
+
+struct ReconnectingConnection::Impl : std::enable_shared_from_this<ReconnectingConnection::Impl> {
+  using Strand = net::strand<net::any_io_executor>;
+
+  Impl(net::any_io_executor executor, std::shared_ptr<net::ssl::context> tls,
+       ReconnectPolicy policy)
+      : strand(net::make_strand(executor)),
+        tls(std::move(tls)),
+        policy(policy),
+        retry_timer(strand),
+        random(std::random_device{}()) {
+    // Unique enough across this client's lifetime and its restarts.
+    std::uniform_int_distribution<std::uint64_t> any;
+    char prefix[17];
+    std::snprintf(prefix, sizeof prefix, "%016llx", static_cast<unsigned long long>(any(random)));
+    id_prefix = prefix;
+  }
+
+  Strand strand;
+  std::shared_ptr<net::ssl::context> tls;
+  ReconnectPolicy policy;
+  ServerAddress address;
+  ConnectOptions options;
+  MessageHandler event_handler;
+  CloseHandler close_handler;
+  StatusHandler status_handler;
+  RejoinHandler rejoin_handler;
+
+  // The current connection (each reconnect makes a new one). Its handlers
+  // run inside `strand`, which its own strand is made on.
+  std::shared_ptr<Connection> connection;
+  bool connecting = false;
+  // Requests flow: connected and, after a reconnect, re-joined everywhere.
+  bool online = false;
+  bool closing = false;  // our user asked to close
+  bool closed = false;   // final
+  bool ever_online = false;
+  unsigned attempt = 0;
+  std::string last_reason;
+  net::steady_timer retry_timer;
+  std::mt19937_64 random;
+
+  std::optional<ClientMessage> hello;
+  struct JoinedRoom {
+    std::uint64_t last_seq = 0;
+    std::uint64_t member_id = 0;
+  };
+  std::map<std::string, JoinedRoom> rooms;
+  // Joins in flight: the newest seq of the room's events that overtook the reply.
+  std::map<std::string, std::uint64_t> joining;
+  // Rooms being re-joined: their events wait for the rejoin reply.
+  std::map<std::string, std::vector<ServerMessage>> held;
+  std::size_t rejoins_outstanding = 0;
+
+  struct PendingSend {
+    ClientMessage message;
+    MessageHandler on_reply;
+    bool in_flight = false;
+  };
+  std::list<std::shared_ptr<PendingSend>> sends;  // in the order they were made
+  std::string id_prefix;
+  std::uint64_t next_message_id = 0;
+
+  std::weak_ptr<Impl> weak() { return weak_from_this(); }
+
+  // --- status ----------------------------------------------------------------
+
+  void report(LinkStatus::State state, std::chrono::milliseconds retry_in = {}) {
+    if (!status_handler) return;
+    status_handler(LinkStatus{.state = state,
+                              .attempt = attempt,
+                              .retry_in = retry_in,
+                              .reason = last_reason,
+                              .unacknowledged_sends = sends.size(),
+                              .reconnected = ever_online});
+  }
+
+  // --- connections -----------------------------------------------------------
+
+  std::shared_ptr<Connection> open_connection() {
+    auto conn = Connection::create(strand, tls);
+    conn->on_event([weak = weak()](const ServerMessage& message) {
+      if (auto self = weak.lock()) self->on_event(message);
+    });
+    conn->on_close([weak = weak(), raw = conn.get()](const CloseInfo& info) {
+      if (auto self = weak.lock()) self->on_connection_closed(raw, info);
+    });
+    connection = conn;
+    connecting = true;
+    return conn;
+  }
+
+  void first_connect(ConnectHandler done) {
+    auto conn = open_connection();
+    conn->connect(
+        address, options,
+        [weak = weak(), conn, done = std::move(done)](const std::optional<CloseInfo>& failure) {
+          auto self = weak.lock();
+          if (!self) return done(failure);
+          self->connecting = false;
+          if (failure) {
+            self->closed = true;
+            self->connection.reset();
+          } else {
+            self->online = true;
+            self->ever_online = false;
+          }
+          done(failure);
+        });
+  }
+
+  void on_connection_closed(const Connection* which, const CloseInfo& info) {
+    if (which != connection.get()) return;
+    online = false;
+    last_reason = info.reason;
+    if (info.code) last_reason += " (" + std::to_string(info.code) + ")";
+    if (closing || !policy.enabled || !worth_reconnecting(info)) return finish(info);
+    ever_online = true;
+    schedule_reconnect();
+  }
+
+  std::chrono::milliseconds next_delay() {
+    auto base = policy.initial_delay;
+    for (unsigned i = 1; i < attempt && base < policy.max_delay; ++i) base *= 2;
+    base = std::min(base, policy.max_delay);
+    std::uniform_int_distribution<std::int64_t> jitter(base.count() / 2, base.count());
+    return std::chrono::milliseconds(jitter(random));
+  }
+
+  void schedule_reconnect() {
+    ++attempt;
+    if (policy.max_attempts && attempt > policy.max_attempts) {
+      return finish(CloseInfo{0, "gave up after " + std::to_string(policy.max_attempts) +
+                                     " attempts to reconnect: " + last_reason});
+    }
+    const auto delay = next_delay();
+    report(LinkStatus::State::kReconnecting, delay);
+    retry_timer.expires_after(delay);
+    retry_timer.async_wait([weak = weak()](boost::system::error_code ec) {
+      auto self = weak.lock();
+      if (ec || !self || self->closing || self->closed) return;
+      self->reconnect();
+    });
+  }
+
+  void reconnect() {
+    auto conn = open_connection();
+    conn->connect(address, options, [weak = weak(), conn](const std::optional<CloseInfo>& failure) {
+      auto self = weak.lock();
+      if (!self || conn != self->connection) return;
+      self->connecting = false;
+      if (self->closing) return self->finish(CloseInfo{1000, "closed while reconnecting"});
+      if (failure) {
+        self->last_reason = failure->reason;
+        return self->schedule_reconnect();
+      }
+      self->say_hello_again(conn);
+    });
+  }
+
+  void say_hello_again(const std::shared_ptr<Connection>& conn) {
+    if (!hello) return rejoin_rooms(conn);
+    conn->request(*hello, [weak = weak(), conn](const ServerMessage& reply) {
+      auto self = weak.lock();
+      if (!self || conn != self->connection) return;
+      if (reply.has_welcome()) return self->rejoin_rooms(conn);
+      if (is_unavailable(reply) && conn->is_closed()) return;  // the close handler retries
+      // Refused (a token that has expired meanwhile, say): that will not heal.
+      self->last_reason = "hello refused on reconnect: " + reply.error().message();
+      self->closing = true;
+      conn->close(1000, "hello refused");
+    });
+  }
+
+  void rejoin_rooms(const std::shared_ptr<Connection>& conn) {
+    if (rooms.empty()) return go_online();
+    rejoins_outstanding = rooms.size();
+    for (const auto& [room_id, room] : rooms) {
+      held[room_id];
+      ClientMessage join;
+      join.mutable_join_room()->set_room_id(room_id);
+      join.mutable_join_room()->set_resume_after_seq(room.last_seq);
+      conn->request(join, [weak = weak(), conn, room_id](const ServerMessage& reply) {
+        auto self = weak.lock();
+        if (!self || conn != self->connection) return;
+        if (is_unavailable(reply) && conn->is_closed()) return;
+        self->on_rejoined(room_id, reply);
+      });
+    }
+  }
+
+  void on_rejoined(const std::string& room_id, const ServerMessage& reply) {
+    auto waiting_events = std::move(held[room_id]);
+    held.erase(room_id);
+    const bool joined = reply.has_join_room() && !reply.join_room().waiting();
+    if (joined) {
+      const auto& snapshot = reply.join_room().snapshot();
+      rooms[room_id] = {snapshot.last_seq(), snapshot.your_member_id()};
+    } else {
+      rooms.erase(room_id);  // refused (banned meanwhile, room gone) or waiting to be admitted
+    }
+    if (rejoin_handler) rejoin_handler(room_id, reply);
+    for (const auto& message : waiting_events) {
+      if (message.has_room_event()) {
+        auto room = rooms.find(room_id);
+        if (room == rooms.end() || message.room_event().seq() <= room->second.last_seq) continue;
+      }
+      on_event(message);
+    }
+    if (--rejoins_outstanding == 0) go_online();
+  }
+
+  void go_online() {
+    online = true;
+    const bool reconnected = attempt > 0;
+    attempt = 0;
+    if (reconnected) report(LinkStatus::State::kOnline);
+    for (auto& send : sends) {
+      if (!send->in_flight) transmit(send);
+    }
+  }
+
+  void finish(const CloseInfo& info) {
+    if (closed) return;
+    closed = true;
+    online = false;
+    retry_timer.cancel();
+    connection.reset();
+    auto failed = std::move(sends);
+    sends.clear();
+    for (auto& send : failed) {
+      if (send->on_reply) {
+        send->on_reply(unavailable(send->message.request_id(),
+                                   "connection closed before the reply: " + info.reason));
+      }
+    }
+    if (last_reason.empty()) last_reason = info.reason;
+    report(LinkStatus::State::kClosed);
+    if (close_handler) close_handler(info);
+  }
+
+  // --- traffic ---------------------------------------------------------------
+
+  void on_event(const ServerMessage& message) {
+    const std::string* room_id = nullptr;
+    if (message.has_room_event()) room_id = &message.room_event().room_id();
+    if (message.has_private_event()) room_id = &message.private_event().room_id();
+    if (room_id) {
+      if (auto hold = held.find(*room_id); hold != held.end()) {
+        hold->second.push_back(message);
+        return;
+      }
+    }
+    if (message.has_room_event()) track(message.room_event());
+    if (message.has_private_event() && message.private_event().has_admission() &&
+        message.private_event().admission().admitted()) {
+      const auto& snapshot = message.private_event().admission().snapshot();
+      rooms[*room_id] = {snapshot.last_seq(), snapshot.your_member_id()};
+    }
+    if (event_handler) event_handler(message);
+  }
+
+  void track(const circle::v1::RoomEvent& event) {
+    if (auto join = joining.find(event.room_id()); join != joining.end()) {
+      join->second = std::max(join->second, event.seq());
+    }
+    auto room = rooms.find(event.room_id());
+    if (room == rooms.end()) return;
+    room->second.last_seq = std::max(room->second.last_seq, event.seq());
+    const bool removed = event.has_member_left() &&
+                         event.member_left().member().member_id() == room->second.member_id;
+    if (removed || event.has_session_ended()) rooms.erase(room);
+  }
+
+  void request(ClientMessage message, MessageHandler on_reply) {
+    if (closed || closing) {
+      if (on_reply) on_reply(unavailable(0, "connection is closed"));
+      return;
+    }
+    if (message.has_send_message()) {
+      if (message.send_message().client_message_id().empty()) {
+        message.mutable_send_message()->set_client_message_id(id_prefix + "-" +
+                                                              std::to_string(++next_message_id));
+      }
+      auto send = std::make_shared<PendingSend>(PendingSend{
+          .message = std::move(message), .on_reply = std::move(on_reply), .in_flight = false});
+      sends.push_back(send);
+      if (online) transmit(send);
+      return;
+    }
+    if (!online) {
+      if (on_reply) on_reply(unavailable(0, "not connected: reconnecting (" + last_reason + ")"));
+      return;
+    }
+    if (message.has_hello()) {
+      hello = message;
+      hello->clear_request_id();
+    } else if (message.has_join_room()) {
+      const std::string room_id = message.join_room().room_id();
+      joining[room_id] = 0;
+      auto user_reply = std::move(on_reply);
+      on_reply = [weak = weak(), room_id, user_reply](const ServerMessage& reply) {
+        if (auto self = weak.lock()) self->on_joined(room_id, reply);
+        if (user_reply) user_reply(reply);
+      };
+    } else if (message.has_leave_room()) {
+      rooms.erase(message.leave_room().room_id());
+    }
+    connection->request(std::move(message), std::move(on_reply));
+  }
+
+  void on_joined(const std::string& room_id, const ServerMessage& reply) {
+    std::uint64_t overtaken = 0;
+    if (auto join = joining.find(room_id); join != joining.end()) {
+      overtaken = join->second;
+      joining.erase(join);
+    }
+    if (!reply.has_join_room() || reply.join_room().waiting()) return;
+    const auto& snapshot = reply.join_room().snapshot();
+    rooms[room_id] = {std::max(snapshot.last_seq(), overtaken), snapshot.your_member_id()};
+  }
+
+  void transmit(const std::shared_ptr<PendingSend>& send) {
+    send->in_flight = true;
+    auto conn = connection;
+    conn->request(send->message, [weak = weak(), send, conn](const ServerMessage& reply) {
+      auto self = weak.lock();
+      if (self && is_unavailable(reply) && conn->is_closed() && !self->closed) {
+        // Made up for the dropped connection: the server may or may not have
+        // it. Sent again after the resume with the same client_message_id.
+        send->in_flight = false;
+        return;
+      }
+      if (self) self->sends.remove(send);
+      if (send->on_reply) send->on_reply(reply);
+    });
+  }
+};
+
+std::shared_ptr<ReconnectingConnection> ReconnectingConnection::create(
+    net::any_io_executor executor, std::shared_ptr<net::ssl::context> tls, ReconnectPolicy policy) {
+  return std::shared_ptr<ReconnectingConnection>(new ReconnectingConnection(
+      std::make_shared<Impl>(std::move(executor), std::move(tls), policy)));
+}
+
+ReconnectingConnection::ReconnectingConnection(std::shared_ptr<Impl> impl)
+    : impl_(std::move(impl)) {}
+
+ReconnectingConnection::~ReconnectingConnection() {
+  close(1000, "client closed");
+}
+
+void ReconnectingConnection::on_event(MessageHandler handler) {
+  impl_->event_handler = std::move(handler);
+}
+void ReconnectingConnection::on_close(CloseHandler handler) {
+  impl_->close_handler = std::move(handler);
+}
+void ReconnectingConnection::on_status(StatusHandler handler) {
+  impl_->status_handler = std::move(handler);
+}
+void ReconnectingConnection::on_rejoin(RejoinHandler handler) {
+  impl_->rejoin_handler = std::move(handler);
+}
+
+void ReconnectingConnection::connect(const ServerAddress& address, const ConnectOptions& options,
+                                     ConnectHandler done) {
+  net::dispatch(impl_->strand, [impl = impl_, address, options, done = std::move(done)]() mutable {
+    impl->address = address;
+    impl->options = options;
+    impl->first_connect(std::move(done));
+  });
+}
+
+void ReconnectingConnection::request(ClientMessage message, MessageHandler on_reply) {
+  net::dispatch(impl_->strand, [impl = impl_, message = std::move(message),
+                                on_reply = std::move(on_reply)]() mutable {
+    impl->request(std::move(message), std::move(on_reply));
+  });
+}
+
+void ReconnectingConnection::send_raw(std::string bytes, bool binary) {
+  net::dispatch(impl_->strand, [impl = impl_, bytes = std::move(bytes), binary]() mutable {
+    if (impl->connection) impl->connection->send_raw(std::move(bytes), binary);
+  });
+}
+
+void ReconnectingConnection::close(std::uint16_t code, std::string reason) {
+  net::dispatch(impl_->strand, [impl = impl_, code, reason = std::move(reason)]() mutable {
+    if (impl->closed || impl->closing) return;
+    impl->closing = true;
+    impl->retry_timer.cancel();
+    if (impl->connection && !impl->connection->is_closed()) {
+      // Its close handler (or, while connecting, its connect handler) finishes.
+      impl->connection->close(code, std::move(reason));
+      return;
+    }
+    impl->finish(CloseInfo{code, reason.empty() ? "closed" : reason});
+  });
+}
+
+void ReconnectingConnection::drop() {
+  net::dispatch(impl_->strand, [impl = impl_] {
+    if (impl->connection) impl->connection->drop();
+  });
+}
+
+}  // namespace circle::client

@@ -1,0 +1,296 @@
+// The client library comes back by itself: a member's socket is cut (or the
+// server is killed and started again) while the others keep talking; the
+// library reconnects with backoff, re-joins with the last seq it saw, and
+// the member ends up with every event of the room exactly once, in order.
+// Messages typed while offline go out after the resume, each exactly once.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <condition_variable>
+#include <filesystem>
+#include <map>
+#include <mutex>
+
+#include "support/test_server.hpp"
+
+namespace {
+
+using namespace circle::test;
+namespace client = circle::client;
+using circle::v1::RoomEvent;
+using circle::v1::ServerMessage;
+using State = client::LinkStatus::State;
+
+const client::ReconnectPolicy kQuickReconnect{.enabled = true,
+                                              .initial_delay = std::chrono::milliseconds(200),
+                                              .max_delay = std::chrono::milliseconds(1000),
+                                              .max_attempts = 0};
+
+// A reconnecting client that records, in the order the library hands them
+// over, every room event: live ones and the replay in each rejoin reply.
+class Member {
+ public:
+  Member(const TestServer& server, const std::string& account)
+      : client_(server.client_tls(), kQuickReconnect) {
+    client_.set_event_callback([this](const ServerMessage& m) {
+      std::lock_guard lock(mutex_);
+      if (m.has_room_event()) events_.push_back(m.room_event());
+      changed_.notify_all();
+    });
+    client_.set_rejoin_callback([this](const std::string&, const ServerMessage& reply) {
+      std::lock_guard lock(mutex_);
+      rejoins_.push_back(reply);
+      if (reply.has_join_room()) {
+        for (const auto& e : reply.join_room().snapshot().recent_events()) events_.push_back(e);
+      }
+      changed_.notify_all();
+    });
+    client_.set_status_callback([this](const client::LinkStatus& status) {
+      std::lock_guard lock(mutex_);
+      statuses_.push_back(status);
+      changed_.notify_all();
+    });
+    if (auto failure = client_.connect(server.address())) throw std::runtime_error(failure->reason);
+    auto welcome =
+        call(client_, client::make_hello("", "circle-test", server.token(account, account)));
+    if (!welcome.has_welcome()) throw std::runtime_error("hello refused");
+  }
+
+  client::SyncClient& client() { return client_; }
+
+  // Joins `room`; later events are recorded after the snapshot's last seq.
+  void join(const std::string& room) {
+    auto joined = call(client_, client::make_join_room(room));
+    ASSERT_TRUE(joined.has_join_room()) << joined.DebugString();
+    std::lock_guard lock(mutex_);
+    joined_at_ = joined.join_room().snapshot().last_seq();
+  }
+
+  // Waits until the link reports `state` (counting from status number `from`).
+  bool wait_status(State state, std::size_t from = 0) {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, kDeadline, [&] {
+      for (std::size_t i = from; i < statuses_.size(); ++i) {
+        if (statuses_[i].state == state) return true;
+      }
+      return false;
+    });
+  }
+  std::size_t status_count() {
+    std::lock_guard lock(mutex_);
+    return statuses_.size();
+  }
+
+  // Waits until every text in `texts` has been posted to the room.
+  bool wait_texts(const std::vector<std::string>& texts) {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, kDeadline, [&] {
+      std::size_t found = 0;
+      for (const auto& e : events_) {
+        if (e.has_message_posted() && found < texts.size() &&
+            e.message_posted().text() == texts[found]) {
+          ++found;
+        }
+      }
+      return found == texts.size();
+    });
+  }
+
+  // Every recorded event after the join: seqs gap-free and each once.
+  void expect_every_event_once_in_order() {
+    std::lock_guard lock(mutex_);
+    std::uint64_t expected = joined_at_ + 1;
+    for (const auto& e : events_) {
+      if (e.seq() <= joined_at_) continue;  // before the join (in a snapshot)
+      ASSERT_EQ(e.seq(), expected) << "gap-free, each once: " << e.DebugString();
+      ++expected;
+    }
+  }
+
+  // The texts posted, in the order recorded.
+  std::vector<std::string> texts() {
+    std::lock_guard lock(mutex_);
+    std::vector<std::string> result;
+    for (const auto& e : events_) {
+      if (e.seq() > joined_at_ && e.has_message_posted()) {
+        result.push_back(e.message_posted().text());
+      }
+    }
+    return result;
+  }
+
+  std::vector<ServerMessage> rejoins() {
+    std::lock_guard lock(mutex_);
+    return rejoins_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::vector<RoomEvent> events_;
+  std::vector<ServerMessage> rejoins_;
+  std::vector<client::LinkStatus> statuses_;
+  std::uint64_t joined_at_ = 0;
+  // Last, so that it goes first: its I/O thread calls the recorders above.
+  client::SyncClient client_;
+};
+
+std::vector<std::string> numbered(const std::string& prefix, int from, int to) {
+  std::vector<std::string> texts;
+  for (int i = from; i < to; ++i) texts.push_back(prefix + std::to_string(i));
+  return texts;
+}
+
+void say_all(client::SyncClient& c, const std::vector<std::string>& texts) {
+  for (const auto& text : texts) {
+    ASSERT_TRUE(call(c, client::make_send_message("group", text)).has_send_message()) << text;
+  }
+}
+
+std::vector<std::string> concat(std::initializer_list<std::vector<std::string>> parts) {
+  std::vector<std::string> all;
+  for (const auto& part : parts) all.insert(all.end(), part.begin(), part.end());
+  return all;
+}
+
+// `account` signs in, creates the room "group" and joins it.
+std::unique_ptr<client::SyncClient> opens_group(const TestServer& server,
+                                                const std::string& account) {
+  auto facilitator = server.sign_in(account);
+  EXPECT_TRUE(call(*facilitator, client::make_create_room("group", "Group")).has_create_room());
+  EXPECT_TRUE(call(*facilitator, client::make_join_room("group")).has_join_room());
+  return facilitator;
+}
+
+TEST(Reconnect, ACutConnectionResumesWithEveryEventOnceAndSendsWhatWasTypedOffline) {
+  TestServer server;
+  auto alex = opens_group(server, "alex");
+  Member sam(server, "sam");
+  sam.join("group");
+
+  const auto before = numbered("before ", 0, 5);
+  say_all(*alex, before);
+  ASSERT_TRUE(sam.wait_texts(before));
+
+  sam.client().drop();  // the socket goes away under the client
+  ASSERT_TRUE(sam.wait_status(State::kReconnecting));
+  // Typed while offline: queued, and answered once the link is back.
+  std::vector<std::future<ServerMessage>> offline_acks;
+  const auto offline = numbered("typed offline ", 0, 3);
+  for (const auto& text : offline) {
+    offline_acks.push_back(sam.client().call_async(client::make_send_message("group", text)));
+  }
+  // The others keep talking meanwhile.
+  const auto away = numbered("while away ", 0, 20);
+  say_all(*alex, away);
+
+  ASSERT_TRUE(sam.wait_status(State::kOnline));
+  for (auto& ack : offline_acks) {
+    ASSERT_EQ(ack.wait_for(kDeadline), std::future_status::ready);
+    const auto reply = ack.get();
+    EXPECT_TRUE(reply.has_send_message()) << reply.DebugString();
+  }
+  const auto after = numbered("after ", 0, 5);
+  say_all(*alex, after);
+
+  ASSERT_TRUE(sam.wait_texts(concat({before, away, offline, after})));
+  sam.expect_every_event_once_in_order();
+  EXPECT_EQ(sam.texts(), concat({before, away, offline, after}));
+  ASSERT_EQ(sam.rejoins().size(), 1u);
+  EXPECT_TRUE(sam.rejoins()[0].join_room().resumed());
+}
+
+TEST(Reconnect, AMessageWhoseAckWasLostInTheDropIsPostedOnce) {
+  TestServer server;
+  auto alex = opens_group(server, "alex");
+  Member sam(server, "sam");
+  sam.join("group");
+
+  // Each message goes out and the socket is cut straight after: the server
+  // may have stored it (the ack is lost) or never seen it. Either way the
+  // library sends it again after the resume with the same client_message_id.
+  std::vector<std::string> sent;
+  for (int round = 0; round < 5; ++round) {
+    const std::string text = "said just before a drop " + std::to_string(round);
+    sent.push_back(text);
+    const std::size_t statuses = sam.status_count();
+    auto ack = sam.client().call_async(client::make_send_message("group", text));
+    sam.client().drop();
+    ASSERT_TRUE(sam.wait_status(State::kOnline, statuses)) << "round " << round;
+    ASSERT_EQ(ack.wait_for(kDeadline), std::future_status::ready);
+    const auto reply = ack.get();
+    ASSERT_TRUE(reply.has_send_message()) << reply.DebugString();
+  }
+  ASSERT_TRUE(sam.wait_texts(sent));
+  sam.expect_every_event_once_in_order();
+  EXPECT_EQ(sam.texts(), sent);
+
+  // The others saw each exactly once too.
+  auto fresh = server.sign_in("observer");
+  auto snapshot = call(*fresh, client::make_join_room("group")).join_room().snapshot();
+  std::vector<std::string> posted;
+  for (const auto& e : snapshot.recent_events()) {
+    if (e.has_message_posted()) posted.push_back(e.message_posted().text());
+  }
+  EXPECT_EQ(posted, sent);
+}
+
+TEST(Reconnect, TheServerKilledAndStartedAgainIsRejoinedWithNothingLost) {
+  const std::string dir = make_temp_dir();
+  auto server = std::make_unique<TestServer>(std::vector<std::string>{}, true, dir);
+  const std::string port = server->address().port;
+  auto alex = opens_group(*server, "alex");
+  Member sam(*server, "sam");
+  sam.join("group");
+  const auto before = numbered("before ", 0, 5);
+  say_all(*alex, before);
+  ASSERT_TRUE(sam.wait_texts(before));
+
+  server->process().signal(SIGKILL);
+  ASSERT_TRUE(server->process().wait_exit(kDeadline));
+  ASSERT_TRUE(sam.wait_status(State::kReconnecting));
+  server.reset();
+  server = std::make_unique<TestServer>(std::vector<std::string>{"--port", port}, true, dir);
+
+  ASSERT_TRUE(sam.wait_status(State::kOnline));
+  alex = server->sign_in("alex");
+  ASSERT_TRUE(call(*alex, client::make_join_room("group")).has_join_room());
+  const auto after = numbered("after the restart ", 0, 5);
+  say_all(*alex, after);
+  ASSERT_TRUE(sam.wait_texts(concat({before, after})));
+  sam.expect_every_event_once_in_order();
+  EXPECT_EQ(sam.texts(), concat({before, after}));
+  ASSERT_FALSE(sam.rejoins().empty());
+  EXPECT_TRUE(sam.rejoins().back().join_room().resumed()) << sam.rejoins().back().DebugString();
+  server.reset();
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Reconnect, ARefusalIsFinalAndQueuedMessagesFailRatherThanWaitForever) {
+  TestServer server;
+  client::SyncClient sam(server.client_tls(), kQuickReconnect);
+  ASSERT_FALSE(sam.connect(server.address()));
+  // A token that expires in a second: the server ends the session then, and
+  // a reconnect would be refused, so the library must not retry.
+  auto hello = client::make_hello("Sam", "circle-test", server.token("sam", "Sam", false, 1));
+  ASSERT_TRUE(call(sam, hello).has_welcome());
+  auto closed = sam.wait_closed(kDeadline);
+  ASSERT_TRUE(closed);
+  EXPECT_EQ(closed->code, 1008);
+  auto late = sam.call(client::make_send_message("group", "anyone?"), kDeadline);
+  ASSERT_TRUE(late);
+  EXPECT_EQ(late->error().code(), circle::v1::ERROR_CODE_UNAVAILABLE);
+}
+
+TEST(Reconnect, WorthReconnectingOnlyAfterClosesThatHealByThemselves) {
+  EXPECT_TRUE(client::worth_reconnecting({0, "connection reset"}));
+  EXPECT_TRUE(client::worth_reconnecting({1001, "server shutting down"}));
+  EXPECT_TRUE(client::worth_reconnecting({1011, "server error"}));
+  EXPECT_TRUE(client::worth_reconnecting({1008, "too slow: outbound queue full"}));
+  EXPECT_FALSE(client::worth_reconnecting({1008, "token expired"}));
+  EXPECT_FALSE(client::worth_reconnecting({1008, "unauthenticated"}));
+  EXPECT_FALSE(client::worth_reconnecting({1002, "protocol error"}));
+  EXPECT_FALSE(client::worth_reconnecting({1000, "bye"}));
+}
+
+}  // namespace
