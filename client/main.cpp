@@ -44,6 +44,9 @@ int main(int argc, char** argv) {
                    "one-to-one or talk")
       ->transform(CLI::CheckedTransformer(kinds, CLI::ignore_case));
 
+  chat_command->add_flag("!--no-reconnect", chat.reconnect,
+                         "Exit when the connection drops instead of reconnecting and resuming");
+
   circle::load::LoadOptions load;
   auto* load_command = app.add_subcommand(
       "load", "Load-test a server: many connections in rooms, measuring every delivery");

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <csignal>
 #include <cstring>
 #include <deque>
@@ -134,6 +135,12 @@ class ChatSession {
   // The room dropped us (removed, banned, session ended). Needs rooms_mutex_.
   void forget(const std::string& room_id);
   void on_private(const circle::v1::PrivateEvent& event);
+  void on_status(const circle::client::LinkStatus& status);
+  // The library re-joined `room_id` after a reconnect: show what was missed.
+  void on_rejoin(const std::string& room_id, const ServerMessage& reply);
+  // Waits (bounded) until every message typed has its answer; false if some
+  // are still unanswered.
+  bool wait_for_sends(std::chrono::milliseconds timeout);
   void act(const std::string& room_id, const circle::v1::RoomActionRequest& action,
            const std::string& done, const std::string& command);
   void say(const std::string& text);
@@ -151,6 +158,11 @@ class ChatSession {
   std::string current_room_;   // guarded by rooms_mutex_
   circle::v1::Limits limits_;  // from Welcome
   std::atomic<bool> disconnected_{false};
+  std::atomic<bool> reconnecting_{false};
+  // Messages sent and not yet answered (sending does not block the prompt).
+  std::mutex sends_mutex_;
+  std::condition_variable sends_settled_;
+  std::size_t sends_pending_ = 0;
   std::atomic<bool> quitting_{false};
   // Last, so that it is destroyed first: its I/O thread calls back into the
   // members above until it stops.
@@ -188,8 +200,17 @@ bool ChatSession::start() {
       return false;
     }
   }
-  client_ = std::make_unique<SyncClient>(tls);
+  client_ = std::make_unique<SyncClient>(
+      tls, circle::client::ReconnectPolicy{.enabled = options_.reconnect,
+                                           .initial_delay = std::chrono::milliseconds(500),
+                                           .max_delay = std::chrono::milliseconds(30'000),
+                                           .max_attempts = 0});
   client_->set_event_callback([this](const ServerMessage& message) { on_event(message); });
+  client_->set_status_callback(
+      [this](const circle::client::LinkStatus& status) { on_status(status); });
+  client_->set_rejoin_callback([this](const std::string& room_id, const ServerMessage& reply) {
+    on_rejoin(room_id, reply);
+  });
   client_->set_close_callback([this](const circle::client::CloseInfo& info) {
     disconnected_ = true;
     if (quitting_) return;  // we closed it ourselves
@@ -294,6 +315,80 @@ void ChatSession::on_private(const circle::v1::PrivateEvent& event) {
   if (auto line = render_private(event, render_, room); !line.empty()) print(std::move(line));
 }
 
+void ChatSession::on_status(const circle::client::LinkStatus& status) {
+  using State = circle::client::LinkStatus::State;
+  if (status.state == State::kRejoining) return print("* Reconnected.");
+  if (status.state == State::kOnline) {
+    reconnecting_ = false;
+    if (status.unacknowledged_sends) {
+      print("* Sending " + std::to_string(status.unacknowledged_sends) + " message" +
+            (status.unacknowledged_sends == 1 ? "" : "s") + " typed while offline.");
+    }
+    return;
+  }
+  if (status.state != State::kReconnecting) return;
+  reconnecting_ = true;
+  std::ostringstream line;
+  line.precision(1);
+  line << std::fixed;
+  if (status.attempt == 1) {
+    line << "! Connection lost: " << status.reason << ". Reconnecting… (Ctrl-C to quit)";
+  } else {
+    line << "* reconnecting… attempt " << status.attempt << " in "
+         << static_cast<double>(status.retry_in.count()) / 1000.0 << "s (" << status.reason << ")";
+  }
+  if (status.unacknowledged_sends) {
+    line << "; " << status.unacknowledged_sends << " message"
+         << (status.unacknowledged_sends == 1 ? "" : "s") << " will be sent when it is back";
+  }
+  print(line.str());
+}
+
+void ChatSession::on_rejoin(const std::string& room_id, const ServerMessage& reply) {
+  std::lock_guard lock(rooms_mutex_);
+  if (!reply.has_join_room()) {
+    forget(room_id);
+    return print(render_error("rejoin " + room_id, reply.error()));
+  }
+  if (reply.join_room().waiting()) {
+    forget(room_id);
+    return print("* You are in the waiting room of " + room_id +
+                 " again. A facilitator will let you in shortly.");
+  }
+  const auto& snapshot = reply.join_room().snapshot();
+  auto found = rooms_.find(room_id);
+  if (!reply.join_room().resumed() || found == rooms_.end()) {
+    const std::string current = current_room_;
+    print("! You were away longer than " + room_id +
+          " keeps its history; some messages were missed. Here it is now:");
+    enter(room_id, snapshot);
+    if (!current.empty()) current_room_ = current;
+    return;
+  }
+  // Everything after the last event seen, in order. The client's own
+  // reconnect (it left as its old self and came back) is not news.
+  const std::uint64_t old_me = found->second.my_member_id();
+  RoomView view(snapshot);
+  std::vector<std::string> missed;
+  for (const auto& event : snapshot.recent_events()) {
+    if (event.has_member_left() && event.member_left().member().member_id() == old_me) continue;
+    if (event.has_member_joined() &&
+        event.member_joined().member().member_id() == snapshot.your_member_id()) {
+      continue;
+    }
+    missed.push_back(render_event(event, render_, &view));
+  }
+  found->second = std::move(view);
+  if (missed.empty()) return print("* Back in " + room_id + "; nothing was missed.");
+  print("* Back in " + room_id + ". While you were away:");
+  for (auto& line : missed) print(std::move(line));
+}
+
+bool ChatSession::wait_for_sends(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(sends_mutex_);
+  return sends_settled_.wait_for(lock, timeout, [this] { return sends_pending_ == 0; });
+}
+
 std::string ChatSession::current_room() {
   std::lock_guard lock(rooms_mutex_);
   return current_room_;
@@ -393,7 +488,20 @@ void ChatSession::say(const std::string& text) {
                  " bytes; this server takes at most " + std::to_string(limits_.max_text_bytes()) +
                  ". Split it into shorter messages.");
   }
-  call(circle::client::make_send_message(room_id, text), "send");
+  // Not waited for: typing goes on while the ack is on its way, and while
+  // offline the library keeps the message until the link is back.
+  {
+    std::lock_guard lock(sends_mutex_);
+    ++sends_pending_;
+  }
+  client_->request(circle::client::make_send_message(room_id, text),
+                   [this](const ServerMessage& reply) {
+                     if (reply.has_error()) print(render_error("send", reply.error()));
+                     std::lock_guard lock(sends_mutex_);
+                     --sends_pending_;
+                     sends_settled_.notify_all();
+                   });
+  if (reconnecting_) print("* Not connected: it will be sent when the connection is back.");
 }
 
 bool ChatSession::handle_line(const std::string& raw) {
@@ -508,6 +616,15 @@ int ChatSession::run() {
     std::cout << '\n';
   }
   const bool server_closed = disconnected_;
+  if (!server_closed && !reconnecting_ && !wait_for_sends(kRequestTimeout)) {
+    print("! Some messages got no answer from the server; they may not have been sent.");
+  } else if (reconnecting_) {
+    std::lock_guard lock(sends_mutex_);
+    if (sends_pending_) {
+      print("! " + std::to_string(sends_pending_) +
+            " message(s) typed while offline were not sent.");
+    }
+  }
   if (!server_closed) {
     // A deliberate exit is "left", not "disconnected", for the others.
     std::vector<std::string> joined;

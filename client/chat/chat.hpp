@@ -17,12 +17,15 @@ struct ChatOptions {
   std::string token;         // account token (JWT) from the organisation or `circled token`
   std::string room;          // joined (created if missing) at start when set
   std::string title;         // title for a room this client creates
+  // Reconnect by itself after a dropped connection, re-join and show what
+  // was missed; messages typed meanwhile go out after the resume.
+  bool reconnect = true;
   // Preset for a room this client creates.
   circle::v1::RoomKind kind = circle::v1::ROOM_KIND_FACILITATED_GROUP;
 };
 
-// Runs until /quit, end of input, Ctrl-C, or the server closing the
-// connection. Returns the process exit status.
+// Runs until /quit, end of input, Ctrl-C, or the connection ending for good
+// (refused, or dropped with reconnect off). Returns the process exit status.
 int run_chat(const ChatOptions& options);
 
 }  // namespace circle::chat

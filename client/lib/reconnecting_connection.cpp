@@ -208,11 +208,17 @@ struct ReconnectingConnection::Impl : std::enable_shared_from_this<ReconnectingC
   }
 
   void say_hello_again(const std::shared_ptr<Connection>& conn) {
-    if (!hello) return rejoin_rooms(conn);
+    if (!hello) {
+      report(LinkStatus::State::kRejoining);
+      return rejoin_rooms(conn);
+    }
     conn->request(*hello, [weak = weak(), conn](const ServerMessage& reply) {
       auto self = weak.lock();
       if (!self || conn != self->connection) return;
-      if (reply.has_welcome()) return self->rejoin_rooms(conn);
+      if (reply.has_welcome()) {
+        self->report(LinkStatus::State::kRejoining);
+        return self->rejoin_rooms(conn);
+      }
       if (is_unavailable(reply) && conn->is_closed()) return;  // the close handler retries
       // Refused (a token that has expired meanwhile, say): that will not heal.
       self->last_reason = "hello refused on reconnect: " + reply.error().message();

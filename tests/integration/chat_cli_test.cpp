@@ -2,6 +2,7 @@
 // server, with a library client on the other side of the conversation.
 #include <gtest/gtest.h>
 
+#include "support/tcp_proxy.hpp"
 #include "support/test_server.hpp"
 
 namespace {
@@ -112,15 +113,72 @@ TEST(ChatCli, RefusedRequestsPrintAClearErrorLine) {
   EXPECT_EQ(chat.wait_exit(kDeadline), 0);
 }
 
-TEST(ChatCli, ServerShutdownIsReportedAndExitsNonZero) {
+TEST(ChatCli, ServerShutdownIsReportedAndExitsNonZeroWithoutReconnect) {
   TestServer server;
-  ChildProcess chat(chat_argv(server, "Sam", "group"), {.pipe_stdin = true});
+  auto argv = chat_argv(server, "Sam", "group");
+  argv.push_back("--no-reconnect");
+  ChildProcess chat(argv, {.pipe_stdin = true});
   ASSERT_TRUE(chat.wait_for_line("You joined", kDeadline)) << chat.transcript();
   server.process().signal(SIGTERM);
   auto line = chat.wait_for_line("! disconnected", kDeadline);
   ASSERT_TRUE(line) << chat.transcript();
   EXPECT_NE(line->find("server shutting down (1001)"), std::string::npos) << *line;
   EXPECT_EQ(chat.wait_exit(kDeadline), 1);
+}
+
+std::size_t count_lines_with(const std::string& transcript, const std::string& needle) {
+  std::size_t count = 0;
+  for (auto at = transcript.find(needle); at != std::string::npos;
+       at = transcript.find(needle, at + 1)) {
+    ++count;
+  }
+  return count;
+}
+
+TEST(ChatCli, ADroppedConnectionReconnectsAndShowsWhatWasMissed) {
+  TestServer server;
+  auto alex = server.join("Alex", "group", true);
+  TcpProxy network(server.address().port);
+  auto argv = chat_argv(server, "Sam", "group");
+  argv[3] = "wss://127.0.0.1:" + network.port();  // --server: through the flaky network
+  ChildProcess sam(argv, {.pipe_stdin = true});
+  ASSERT_TRUE(sam.wait_for_line("You joined", kDeadline)) << sam.transcript();
+
+  network.cut();
+  ASSERT_TRUE(sam.wait_for_line("Reconnecting…", kDeadline)) << sam.transcript();
+  sam.write_stdin("typed while offline\n");
+  ASSERT_TRUE(sam.wait_for_line("sent when the connection is back", kDeadline)) << sam.transcript();
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(call(*alex, client::make_send_message("group", "while away " + std::to_string(i)))
+                    .has_send_message());
+  }
+  network.restore();
+
+  ASSERT_TRUE(sam.wait_for_line("* Reconnected.", kDeadline)) << sam.transcript();
+  ASSERT_TRUE(sam.wait_for_line("Back in group. While you were away:", kDeadline))
+      << sam.transcript();
+  ASSERT_TRUE(sam.wait_for_line("Alex: while away 2", kDeadline)) << sam.transcript();
+  auto offline = alex->wait_event(
+      [](const circle::v1::ServerMessage& m) {
+        return m.has_room_event() && m.room_event().has_message_posted() &&
+               m.room_event().message_posted().text() == "typed while offline";
+      },
+      kDeadline);
+  ASSERT_TRUE(offline) << "the message typed offline went out after the resume";
+  ASSERT_TRUE(sam.wait_for_line("Sam: typed while offline", kDeadline)) << sam.transcript();
+  sam.close_stdin();
+  EXPECT_EQ(sam.wait_exit(kDeadline), 0);
+  for (const char* line : {"Alex: while away 0", "Alex: while away 1", "Alex: while away 2",
+                           "Sam: typed while offline"}) {
+    EXPECT_EQ(count_lines_with(sam.transcript(), line), 1u) << line << "\n" << sam.transcript();
+  }
+  auto observer = server.hello("Observer");
+  auto history = call(*observer, client::make_join_room("group"));
+  int posted = 0;
+  for (const auto& e : history.join_room().snapshot().recent_events()) {
+    if (e.has_message_posted() && e.message_posted().text() == "typed while offline") ++posted;
+  }
+  EXPECT_EQ(posted, 1) << "posted once";
 }
 
 TEST(ChatCli, UnreachableServerFailsWithAMessage) {

@@ -45,6 +45,7 @@ struct LinkStatus {
   enum class State {
     kOnline,        // connected; after a reconnect: said hello and re-joined every room
     kReconnecting,  // waiting `retry_in` before attempt number `attempt`
+    kRejoining,     // connected again and welcomed; re-joining the rooms
     kClosed,        // final: closed by us, refused, or given up (see `reason`)
   };
   State state = State::kOnline;
