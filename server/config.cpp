@@ -71,6 +71,9 @@ std::optional<Config> parse_config(int argc, char** argv, int* exit_code) {
   app.add_option("--reconnect-window-seconds", l.reconnect_window_seconds,
                  "Seconds a room's messages are kept (for members to resume), then deleted")
       ->check(CLI::Range(1u, 30u * 86'400u));
+  app.add_option("--max-retention-days", l.max_retention_days,
+                 "Longest a facilitator may have a room keep its history, in days")
+      ->check(CLI::Range(0u, 36'500u));
   app.add_option_function<unsigned>(
          "--retention-sweep-seconds",
          [&c](unsigned v) { c.retention_sweep = std::chrono::seconds(v); },

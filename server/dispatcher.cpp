@@ -156,6 +156,8 @@ void Dispatcher::handle_hello(const ClientMessage& request) {
   advertised->set_max_room_title_bytes(limits.max_room_title_bytes);
   advertised->set_max_joined_rooms(limits.max_joined_rooms);
   advertised->set_snapshot_history_events(limits.snapshot_history_events);
+  advertised->set_reconnect_window_seconds(limits.reconnect_window_seconds);
+  advertised->set_max_retention_days(limits.max_retention_days);
   send(reply);
 }
 

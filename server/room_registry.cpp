@@ -44,7 +44,7 @@ void RoomHost::commit(std::shared_ptr<core::ActionOutput> output) {
     if (output->state_changed) {
       batch.rooms.push_back({.room_id = room_.id(),
                              .state = room_.durable_state().SerializeAsString(),
-                             .retention_days = 0});
+                             .retention_days = room_.settings().history_retention_days()});
     }
   }
   const bool needs_store = !batch.events.empty() || !batch.redactions.empty() ||

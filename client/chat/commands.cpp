@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <sstream>
 
 #include "render.hpp"
@@ -400,6 +401,26 @@ const std::vector<Command>& commands() {
          auto seconds = parse_duration(word);
          if (!seconds) return "usage: /slow <seconds|off>";
          r.mutable_set_slow_mode()->set_seconds(*seconds);
+         return std::nullopt;
+       }},
+      {"/retention",
+       "<days|ephemeral>",
+       "how long the room keeps its history (ephemeral: only for reconnects)",
+       {Need::kAction, ACTION_EDIT_ROOM},
+       [](std::istringstream& args, auto&, RoomActionRequest& r,
+          std::string&) -> std::optional<std::string> {
+         std::string word;
+         args >> word;
+         if (word == "ephemeral" || word == "0") {
+           r.mutable_set_retention()->set_days(0);
+           return std::nullopt;
+         }
+         std::uint32_t days = 0;
+         const auto [end, error] = std::from_chars(word.data(), word.data() + word.size(), days);
+         if (word.empty() || error != std::errc() || end != word.data() + word.size()) {
+           return "usage: /retention <days|ephemeral>";
+         }
+         r.mutable_set_retention()->set_days(days);
          return std::nullopt;
        }},
       toggle_command(

@@ -178,6 +178,13 @@ std::string render_room_update(const RoomUpdated& update, const circle::client::
              (settings.slow_mode_seconds() ? " set slow mode: one message every " +
                                                  std::to_string(settings.slow_mode_seconds()) + " s"
                                            : " turned slow mode off");
+    case ROOM_CHANGE_RETENTION:
+      return "* " + by +
+             (settings.history_retention_days()
+                  ? " set the room to keep its history " +
+                        std::to_string(settings.history_retention_days()) + " days"
+                  : " made the room ephemeral: history is kept only long enough to reconnect, "
+                    "then deleted");
     case ROOM_CHANGE_PERMISSIONS:
       return "* " + by + " changed who may do what (/help shows what you can do)";
     default:

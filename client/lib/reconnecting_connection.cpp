@@ -105,6 +105,9 @@ struct ReconnectingConnection::Impl : std::enable_shared_from_this<ReconnectingC
     ClientMessage message;
     MessageHandler on_reply;
     bool in_flight = false;
+    // Replied to: a reply made up for a closed connection may still come
+    // after the final close has already answered.
+    bool answered = false;
   };
   std::list<std::shared_ptr<PendingSend>> sends;  // in the order they were made
   std::string id_prefix;
@@ -284,10 +287,8 @@ struct ReconnectingConnection::Impl : std::enable_shared_from_this<ReconnectingC
     auto failed = std::move(sends);
     sends.clear();
     for (auto& send : failed) {
-      if (send->on_reply) {
-        send->on_reply(unavailable(send->message.request_id(),
-                                   "connection closed before the reply: " + info.reason));
-      }
+      answer(*send, unavailable(send->message.request_id(),
+                                "connection closed before the reply: " + info.reason));
     }
     if (last_reason.empty()) last_reason = info.reason;
     report(LinkStatus::State::kClosed);
@@ -337,8 +338,10 @@ struct ReconnectingConnection::Impl : std::enable_shared_from_this<ReconnectingC
         message.mutable_send_message()->set_client_message_id(id_prefix + "-" +
                                                               std::to_string(++next_message_id));
       }
-      auto send = std::make_shared<PendingSend>(PendingSend{
-          .message = std::move(message), .on_reply = std::move(on_reply), .in_flight = false});
+      auto send = std::make_shared<PendingSend>(PendingSend{.message = std::move(message),
+                                                            .on_reply = std::move(on_reply),
+                                                            .in_flight = false,
+                                                            .answered = false});
       sends.push_back(send);
       if (online) transmit(send);
       return;
@@ -387,8 +390,14 @@ struct ReconnectingConnection::Impl : std::enable_shared_from_this<ReconnectingC
         return;
       }
       if (self) self->sends.remove(send);
-      if (send->on_reply) send->on_reply(reply);
+      answer(*send, reply);
     });
+  }
+
+  static void answer(PendingSend& send, const ServerMessage& reply) {
+    if (send.answered) return;
+    send.answered = true;
+    if (send.on_reply) send.on_reply(reply);
   }
 };
 

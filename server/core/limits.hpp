@@ -45,6 +45,8 @@ struct Limits {
   // peer-support groups): long enough for a dropped member to resume, and
   // then deleted, not hidden, from memory and from the store.
   std::uint32_t reconnect_window_seconds = 600;
+  // Longest history retention a facilitator may give a room, in days.
+  std::uint32_t max_retention_days = 365;
   // Most events replayed to a resuming client; a longer gap gets a fresh
   // snapshot instead.
   std::uint32_t max_resume_events = 5000;

@@ -81,9 +81,14 @@ void Room::remember_sent(const std::string& account, const std::string& client_m
   }
 }
 
+std::int64_t Room::history_kept_ms() const {
+  const std::int64_t days = settings_.history_retention_days();
+  return days ? days * 86'400'000
+              : static_cast<std::int64_t>(limits_.reconnect_window_seconds) * 1000;
+}
+
 void Room::forget_expired_history(std::int64_t now_ms) {
-  const std::int64_t oldest_kept_ms =
-      now_ms - static_cast<std::int64_t>(limits_.reconnect_window_seconds) * 1000;
+  const std::int64_t oldest_kept_ms = now_ms - history_kept_ms();
   while (!history_.empty() && history_.front().server_time_unix_ms() < oldest_kept_ms) {
     history_.pop_front();
   }

@@ -199,6 +199,7 @@ class Room {
                       std::int64_t now_ms);
   ActionResult set_pinned(Member& actor, std::uint64_t seq, bool pinned, std::int64_t now_ms);
   ActionResult set_slow_mode(Member& actor, std::uint32_t seconds, std::int64_t now_ms);
+  ActionResult set_retention(Member& actor, std::uint32_t days, std::int64_t now_ms);
   ActionResult set_moderated(Member& actor, bool moderated, std::int64_t now_ms);
   ActionResult set_floor(Member& actor, std::uint64_t member_id, bool has_floor,
                          std::int64_t now_ms);
@@ -229,7 +230,10 @@ class Room {
   // Delivery goes through these two so that capture() can hold it.
   void deliver_to(const std::weak_ptr<EventSink>& sink, const circle::wire::Frame& frame);
   void tell_removed(const std::weak_ptr<EventSink>& sink, std::uint64_t join_token);
-  // Drops history older than the reconnect window (the store deletes it too).
+  // How long history is kept: the room's retention days, or the reconnect
+  // window for an ephemeral room.
+  std::int64_t history_kept_ms() const;
+  // Drops history older than that (the store deletes it too).
   void forget_expired_history(std::int64_t now_ms);
   void mark_state_changed() {
     if (output_) output_->state_changed = true;

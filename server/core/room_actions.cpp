@@ -83,6 +83,8 @@ Result<RoomActionResponse> Room::act_now(ConnectionId connection, const RoomActi
       return set_pinned(*actor, request.set_pinned().seq(), request.set_pinned().pinned(), now_ms);
     case RoomActionRequest::kSetSlowMode:
       return set_slow_mode(*actor, request.set_slow_mode().seconds(), now_ms);
+    case RoomActionRequest::kSetRetention:
+      return set_retention(*actor, request.set_retention().days(), now_ms);
     case RoomActionRequest::kSetModerated:
       return set_moderated(*actor, request.set_moderated().moderated(), now_ms);
     case RoomActionRequest::kSetFloor:
@@ -355,6 +357,15 @@ Room::ActionResult Room::set_slow_mode(Member& actor, std::uint32_t seconds, std
   settings_.set_slow_mode_seconds(seconds);
   audit(actor, "slow mode", nullptr, std::to_string(seconds) + "s", now_ms);
   return response(publish_settings(ROOM_CHANGE_SLOW_MODE, actor, now_ms));
+}
+
+Room::ActionResult Room::set_retention(Member& actor, std::uint32_t days, std::int64_t now_ms) {
+  if (auto refused = authorize(ACTION_EDIT_ROOM, actor.view.role(), std::nullopt, settings_)) {
+    return *refused;
+  }
+  settings_.set_history_retention_days(days);
+  audit(actor, "retention", nullptr, days ? std::to_string(days) + " days" : "ephemeral", now_ms);
+  return response(publish_settings(ROOM_CHANGE_RETENTION, actor, now_ms));
 }
 
 Room::ActionResult Room::set_moderated(Member& actor, bool moderated, std::int64_t now_ms) {

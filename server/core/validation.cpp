@@ -110,6 +110,12 @@ Check check_room_action(const circle::v1::RoomActionRequest& request, const Limi
       }
       return check_optional_text(edit.agreement(), "agreement", limits.max_agreement_bytes);
     }
+    case RoomActionRequest::kSetRetention:
+      if (request.set_retention().days() > limits.max_retention_days) {
+        return invalid("retention: this server keeps history at most " +
+                       std::to_string(limits.max_retention_days) + " days");
+      }
+      return std::nullopt;
     case RoomActionRequest::kSetRole:
       if (request.set_role().role() == circle::v1::ROLE_UNSPECIFIED) {
         return invalid("change role: role must be set");

@@ -173,26 +173,34 @@ TEST(Durability, ExpiredHistoryIsDeletedFromTheStore) {
   ASSERT_TRUE(join(*alex, "brief").has_join_room());
   ASSERT_TRUE(
       call(*alex, client::make_send_message("brief", "gone in a second")).has_send_message());
+  // A room that keeps its history for a day keeps it through the sweeps.
+  ASSERT_TRUE(call(*alex, client::make_create_room("kept", "Kept")).has_create_room());
+  ASSERT_TRUE(join(*alex, "kept").has_join_room());
+  auto keep = client::make_room_action("kept");
+  keep.mutable_room_action()->mutable_set_retention()->set_days(1);
+  ASSERT_TRUE(call(*alex, keep).has_room_action());
+  ASSERT_TRUE(call(*alex, client::make_send_message("kept", "kept for a day")).has_send_message());
   const std::string db = server.data_dir() + "/circle.db";
-  auto stored = [&db] {
+  auto stored = [&db](const std::string& text) {
     sqlite3* handle = nullptr;
     sqlite3_open_v2(db.c_str(), &handle, SQLITE_OPEN_READONLY, nullptr);
     sqlite3_stmt* statement = nullptr;
-    sqlite3_prepare_v2(handle,
-                       "SELECT COUNT(*) FROM events WHERE instr(event, 'gone in a second') > 0", -1,
+    sqlite3_prepare_v2(handle, "SELECT COUNT(*) FROM events WHERE instr(event, ?1) > 0", -1,
                        &statement, nullptr);
+    sqlite3_bind_text(statement, 1, text.c_str(), -1, SQLITE_TRANSIENT);
     const int count = sqlite3_step(statement) == SQLITE_ROW ? sqlite3_column_int(statement, 0) : -1;
     sqlite3_finalize(statement);
     sqlite3_close(handle);
     return count;
   };
-  EXPECT_EQ(stored(), 1);
+  EXPECT_EQ(stored("gone in a second"), 1);
   // Polled against a deadline: the sweep runs once a second.
   const auto deadline = std::chrono::steady_clock::now() + kDeadline;
-  while (stored() != 0 && std::chrono::steady_clock::now() < deadline) {
+  while (stored("gone in a second") != 0 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  EXPECT_EQ(stored(), 0) << "deleted, not hidden";
+  EXPECT_EQ(stored("gone in a second"), 0) << "deleted, not hidden";
+  EXPECT_EQ(stored("kept for a day"), 1) << "the same sweep keeps what a room keeps for days";
   // And a late joiner does not see it either.
   auto sam = server.sign_in("sam");
   auto joined = join(*sam, "brief");

@@ -239,6 +239,37 @@ TEST_F(RoomActions, SlowModeSpacesParticipantsOut) {
   EXPECT_TRUE(room().post(kAlex, "b", "", 11'002)) << "facilitators are exempt";
 }
 
+TEST_F(RoomActions, RetentionKeepsHistoryForDaysOrOnlyForTheReconnectWindow) {
+  limits_.reconnect_window_seconds = 60;
+  auto keep = request();
+  keep.mutable_set_retention()->set_days(2);
+  EXPECT_FALSE(act(kSam, keep)) << "participants cannot change it";
+  ASSERT_TRUE(act(kAlex, keep));
+  EXPECT_EQ(room().settings().history_retention_days(), 2u);
+  const auto& updated = riya_->events.back().room_updated();
+  EXPECT_EQ(updated.change(), ROOM_CHANGE_RETENTION);
+  EXPECT_EQ(updated.settings().history_retention_days(), 2u);
+
+  constexpr std::int64_t kDay = 86'400'000;
+  ASSERT_TRUE(room().post(kSam, "kept for two days", "", 1'000));
+  auto said = [&](std::int64_t when) {
+    room().leave(kRiya, LEAVE_REASON_LEFT, when);
+    const auto snapshot = join(kRiya, "Riya", riya_, when);
+    for (const auto& e : snapshot.recent_events()) {
+      if (e.has_message_posted() && e.message_posted().text() == "kept for two days") return true;
+    }
+    return false;
+  };
+  EXPECT_TRUE(said(kDay)) << "a day later: long past the reconnect window, still kept";
+  EXPECT_FALSE(said(2 * kDay + 2'000)) << "past two days: gone";
+
+  auto ephemeral = request();
+  ephemeral.mutable_set_retention()->set_days(0);
+  ASSERT_TRUE(act(kAlex, ephemeral, 2 * kDay + 3'000));
+  ASSERT_TRUE(room().post(kSam, "kept for two days", "", 2 * kDay + 4'000));
+  EXPECT_FALSE(said(2 * kDay + 4'000 + 61'000)) << "ephemeral: the reconnect window only";
+}
+
 TEST_F(RoomActions, DirectMessagesFollowTheRoomsSettings) {
   auto to_sam = request();
   to_sam.mutable_send_direct_message()->set_member_id(sam_id_);
@@ -400,6 +431,9 @@ TEST_F(DurableRoom, WhatSurvivesARestartComesBackFromTheStoredState) {
   edit.mutable_edit_room()->set_agreement("What is said here stays here.");
   edit.mutable_edit_room()->set_topic("Week 3");
   ASSERT_TRUE(act(kAlex, edit));
+  auto keep = request();
+  keep.mutable_set_retention()->set_days(30);
+  ASSERT_TRUE(act(kAlex, keep));
   auto accept = request();
   accept.mutable_accept_agreement();
   ASSERT_TRUE(act(kSam, accept, 11));
@@ -424,6 +458,7 @@ TEST_F(DurableRoom, WhatSurvivesARestartComesBackFromTheStoredState) {
   EXPECT_EQ(restored.last_seq(), room().last_seq());
   EXPECT_EQ(restored.settings().agreement(), "What is said here stays here.");
   EXPECT_EQ(restored.settings().topic(), "Week 3");
+  EXPECT_EQ(restored.settings().history_retention_days(), 30u);
   auto alex = std::make_shared<RecordingSink>(), sam = std::make_shared<RecordingSink>(),
        riya = std::make_shared<RecordingSink>();
   const auto join_as = [&](ConnectionId connection, const std::shared_ptr<RecordingSink>& sink) {

@@ -123,4 +123,19 @@ TEST(Validation, SendMessageChecksEveryField) {
   EXPECT_TRUE(circle::core::check_client_message(send, limits));
 }
 
+TEST(Validation, RetentionIsBoundedByTheServersLimit) {
+  Limits limits;
+  limits.max_retention_days = 30;
+  ClientMessage set;
+  set.set_request_id(1);
+  set.mutable_room_action()->set_room_id("tuesday");
+  set.mutable_room_action()->mutable_set_retention()->set_days(30);
+  EXPECT_FALSE(circle::core::check_client_message(set, limits)) << "just under: accepted";
+  set.mutable_room_action()->mutable_set_retention()->set_days(31);
+  auto refused = circle::core::check_client_message(set, limits);
+  ASSERT_TRUE(refused) << "just over: refused";
+  EXPECT_EQ(refused->code, circle::v1::ERROR_CODE_INVALID_ARGUMENT);
+  EXPECT_NE(refused->message.find("30 days"), std::string::npos);
+}
+
 }  // namespace
