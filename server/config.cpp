@@ -107,8 +107,19 @@ std::optional<Config> parse_config(int argc, char** argv, int* exit_code) {
 
   Config::MintRequest mint;
   std::string ttl_text = "8h";
+  Config::AuditQuery audit_query;
+  auto* audit = app.add_subcommand(
+      "audit",
+      "Print the moderation audit log (one JSON object a line, oldest first) from the data "
+      "directory's store and exit; safe while the server runs");
+  audit->fallthrough();  // the server's options (--data-dir) may follow the subcommand
+  audit->add_option("--room", audit_query.room_id, "Only this room");
+  audit->add_option("--limit", audit_query.limit, "The newest N entries")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}));
   auto* token = app.add_subcommand(
       "token", "Mint an account token with this server's secret, print it and exit");
+  token->fallthrough();
   token->add_option("--sub", mint.subject, "Account id (the token's sub)")->required();
   token->add_option("--name", mint.name, "Display name (the token's name)");
   token->add_flag("--admin", mint.admin, "Operator: admin in every room");
@@ -125,6 +136,7 @@ std::optional<Config> parse_config(int argc, char** argv, int* exit_code) {
     *exit_code = 2;
     return std::nullopt;
   }
+  if (audit->parsed()) c.audit_query = audit_query;
   if (token->parsed()) {
     auto ttl = parse_ttl(ttl_text);
     if (!ttl) {

@@ -48,6 +48,13 @@ struct Config {
   };
   std::optional<MintRequest> mint;
 
+  // `circled audit ...`: print the moderation audit log from the store and exit.
+  struct AuditQuery {
+    std::string room_id;  // empty: every room
+    std::size_t limit = 100;
+  };
+  std::optional<AuditQuery> audit_query;
+
   core::Limits limits;
 };
 

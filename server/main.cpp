@@ -10,12 +10,32 @@
 #include "config.hpp"
 #include "logging.hpp"
 #include "server.hpp"
+#include "store/sqlite_store.hpp"
 
 int main(int argc, char** argv) {
   int exit_code = 0;
   auto config = circle::server::parse_config(argc, argv, &exit_code);
   if (!config) return exit_code;
   if (config->threads == 0) config->threads = std::max(1u, std::thread::hardware_concurrency());
+  if (config->audit_query) {
+    const auto db = std::filesystem::path(config->data_dir) / "circle.db";
+    if (!std::filesystem::exists(db)) {
+      std::cerr << "circled audit: no store at " << db.string() << " (see --data-dir)\n";
+      return 2;
+    }
+    try {
+      auto store = circle::store::open_sqlite_store(db.string());
+      for (const auto& entry :
+           store->load_audit(config->audit_query->room_id, config->audit_query->limit)) {
+        std::cout << entry.json << '\n';
+      }
+      store->close();
+    } catch (const std::exception& e) {
+      std::cerr << "circled audit: " << e.what() << "\n";
+      return 1;
+    }
+    return 0;
+  }
   try {
     config->token_secret =
         circle::auth::load_token_secret(config->token_secret_file, config->data_dir);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "audit_json.hpp"
 #include "clock.hpp"
 #include "logging.hpp"
 
@@ -40,6 +41,10 @@ void RoomHost::commit(std::shared_ptr<core::ActionOutput> output) {
                                   .client_message_id = {},
                                   .event = envelope.SerializeAsString()});
     }
+    for (const auto& entry : output->audit) {
+      batch.audit.push_back(
+          {.time_ms = entry.time_unix_ms, .room_id = entry.room_id, .json = audit_json(entry)});
+    }
     if (output->history_cleared) batch.clear_history.push_back(room_.id());
     if (output->state_changed) {
       batch.rooms.push_back({.room_id = room_.id(),
@@ -48,7 +53,8 @@ void RoomHost::commit(std::shared_ptr<core::ActionOutput> output) {
     }
   }
   const bool needs_store = !batch.events.empty() || !batch.redactions.empty() ||
-                           !batch.rooms.empty() || !batch.clear_history.empty();
+                           !batch.rooms.empty() || !batch.clear_history.empty() ||
+                           !batch.audit.empty();
   const std::uint64_t commit_id = ++last_commit_id_;
   pending_.push_back({commit_id, std::move(output), !needs_store});
   if (!needs_store) return release_ready();
@@ -155,7 +161,7 @@ core::Result<circle::v1::RoomInfo> RoomRegistry::create(std::string room_id, std
                          "create room: room '" + room_id + "' already exists"};
   }
   core::Room room(room_id, std::move(title), kind, std::move(creator_account), now_ms, limits_,
-                  audit_);
+                  nullptr);
   auto host =
       std::make_shared<RoomHost>(boost::asio::make_strand(executor_), std::move(room), store_);
   auto info = host->info_snapshot();
@@ -188,7 +194,7 @@ std::size_t RoomRegistry::restore() {
         recent.push_back(std::move(*envelope.mutable_room_event()));
       }
     }
-    core::Room room(state, last_seq, std::move(recent), limits_, audit_);
+    core::Room room(state, last_seq, std::move(recent), limits_, nullptr);
     for (const auto& stored : stored_events) {
       room.remember_sent(stored.sender_account, stored.client_message_id, stored.seq,
                          stored.time_ms);

@@ -97,8 +97,8 @@ class RoomHost : public std::enable_shared_from_this<RoomHost> {
 class RoomRegistry {
  public:
   RoomRegistry(boost::asio::io_context::executor_type executor, const core::Limits& limits,
-               core::AuditSink* audit, store::Store* store = nullptr)
-      : executor_(std::move(executor)), limits_(limits), audit_(audit), store_(store) {}
+               store::Store* store = nullptr)
+      : executor_(std::move(executor)), limits_(limits), store_(store) {}
 
   // Brings back every room the store kept (at start-up, before serving).
   // Returns how many.
@@ -115,7 +115,6 @@ class RoomRegistry {
  private:
   boost::asio::io_context::executor_type executor_;
   const core::Limits& limits_;
-  core::AuditSink* audit_;
   store::Store* store_;
   mutable std::mutex mutex_;
   std::map<std::string, std::shared_ptr<RoomHost>> rooms_;

@@ -42,8 +42,7 @@ Server::Server(const Config& config)
                                         [this](std::function<void()> completions) {
                                           net::post(ioc_, std::move(completions));
                                         }})),
-      audit_((std::filesystem::path(config.data_dir) / "audit.jsonl").string()),
-      rooms_(ioc_.get_executor(), config.limits, &audit_, store_.get()),
+      rooms_(ioc_.get_executor(), config.limits, store_.get()),
       context_{config, rooms_, sessions_},
       signals_(ioc_, SIGINT, SIGTERM),
       shutdown_deadline_(ioc_),

@@ -5,7 +5,6 @@
 #include <memory>
 #include <optional>
 
-#include "audit_log.hpp"
 #include "beast.hpp"
 #include "config.hpp"
 #include "room_registry.hpp"
@@ -38,7 +37,6 @@ class Server {
   // Rooms, history and settings: <data-dir>/circle.db. Before rooms_, so
   // that it outlives them.
   std::unique_ptr<store::Store> store_;
-  AuditLog audit_;
   RoomRegistry rooms_;
   SessionTracker sessions_;
   ServerContext context_;

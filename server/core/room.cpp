@@ -444,7 +444,7 @@ void Room::send_waiting_room(std::int64_t now_ms) {
 
 void Room::audit(const Member& actor, const std::string& action, const Member* target,
                  const std::string& reason, std::int64_t now_ms, std::string target_account) {
-  if (!audit_) return;
+  if (!output_ && !audit_) return;
   AuditEntry entry;
   entry.time_unix_ms = now_ms;
   entry.room_id = room_id_;
@@ -458,7 +458,11 @@ void Room::audit(const Member& actor, const std::string& action, const Member* t
     entry.target_account = std::move(target_account);
   }
   entry.reason = reason;
-  audit_->record(entry);
+  if (output_) {
+    output_->audit.push_back(std::move(entry));
+  } else {
+    audit_->record(entry);
+  }
 }
 
 std::optional<std::int64_t> Room::next_deadline() const {

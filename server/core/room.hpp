@@ -59,6 +59,8 @@ struct ActionOutput {
   std::vector<circle::v1::RoomEvent> rewritten;
   bool state_changed = false;    // durable_state() may differ
   bool history_cleared = false;  // the session ended: its messages are deleted
+  // Moderation audit entries, stored in the same write as what they record.
+  std::vector<AuditEntry> audit;
   std::string room_id;
 
   // Hands everything over, in order (when nothing needs to be stored first).

@@ -219,6 +219,21 @@ class SqliteStore final : public Store {
     return events;
   }
 
+  std::vector<AuditRecord> load_audit(const std::string& room_id, std::size_t limit) override {
+    std::lock_guard lock(reader_mutex_);
+    Statement select(reader_db_.get(),
+                     "SELECT time_ms, room_id, entry FROM (SELECT id, time_ms, room_id, entry"
+                     " FROM audit WHERE ?1 = '' OR room_id = ?1 ORDER BY id DESC LIMIT ?2)"
+                     " ORDER BY id");
+    select.bind(1, room_id).bind(2, static_cast<std::int64_t>(limit));
+    std::vector<AuditRecord> entries;
+    while (select.step() == SQLITE_ROW) {
+      entries.push_back(AuditRecord{
+          .time_ms = select.integer(0), .room_id = select.text(1), .json = select.text(2)});
+    }
+    return entries;
+  }
+
   std::uint64_t last_seq(const std::string& room_id) override {
     std::lock_guard lock(reader_mutex_);
     Statement select(reader_db_.get(),

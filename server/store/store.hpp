@@ -79,6 +79,8 @@ class Store {
   virtual std::optional<EventRecord> find_sent(const std::string& room_id,
                                                const std::string& sender_account,
                                                const std::string& client_message_id) = 0;
+  // The newest `limit` audit entries (of `room_id`; empty: every room), oldest first.
+  virtual std::vector<AuditRecord> load_audit(const std::string& room_id, std::size_t limit) = 0;
   // Deletes history past each room's retention: ephemeral rooms keep
   // `reconnect_window_ms`, the others their days. `done` gets the number of
   // events deleted once that is committed (where write()'s callbacks run).

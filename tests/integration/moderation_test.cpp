@@ -2,7 +2,7 @@
 // members see it, enforced by the server.
 #include <gtest/gtest.h>
 
-#include <fstream>
+#include <sstream>
 
 #include "support/test_server.hpp"
 
@@ -284,11 +284,15 @@ TEST_F(Moderation, EveryModerationActionIsAudited) {
       "talking over others"));
   expect_ok(act(
       *alex_, [&](auto& r) { r.mutable_remove_member()->set_member_id(riya_id_); }, "disruptive"));
-  // Each reply comes after its audit entry is written.
-  std::ifstream log(server_.data_dir() + "/audit.jsonl");
+  // Each reply comes after its audit entry is stored (in the same write as
+  // the action). An operator reads the log with `circled audit`, also while
+  // the server runs.
+  ChildProcess audit({circled_path(), "audit", "--data-dir", server_.data_dir()}, {});
+  std::istringstream log(audit.read_all(kDeadline));
+  EXPECT_EQ(audit.wait_exit(kDeadline), 0);
   std::vector<std::string> lines;
   for (std::string line; std::getline(log, line);) lines.push_back(line);
-  ASSERT_EQ(lines.size(), 2u);
+  ASSERT_EQ(lines.size(), 2u) << log.str();
   EXPECT_NE(lines[0].find("\"action\":\"mute\""), std::string::npos) << lines[0];
   EXPECT_NE(lines[0].find("\"reason\":\"talking over others\""), std::string::npos) << lines[0];
   EXPECT_NE(lines[0].find("\"target_account\":\"acct-"), std::string::npos) << lines[0];

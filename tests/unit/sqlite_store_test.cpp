@@ -75,6 +75,27 @@ class SqliteStoreTest : public ::testing::Test {
   std::string dir_, path_;
 };
 
+TEST_F(SqliteStoreTest, TheAuditLogReadsBackNewestEntriesOldestFirst) {
+  auto store = open_sqlite_store(path_);
+  WriteBatch batch;
+  batch.audit = {{.time_ms = 1, .room_id = "a", .json = "a1"},
+                 {.time_ms = 2, .room_id = "b", .json = "b1"},
+                 {.time_ms = 3, .room_id = "a", .json = "a2"}};
+  ASSERT_TRUE(write(*store, batch).ok);
+  auto all = store->load_audit("", 10);
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[0].json, "a1");
+  EXPECT_EQ(all[2].json, "a2");
+  auto newest = store->load_audit("", 2);
+  ASSERT_EQ(newest.size(), 2u);
+  EXPECT_EQ(newest[0].json, "b1");
+  EXPECT_EQ(newest[1].json, "a2");
+  auto room_a = store->load_audit("a", 10);
+  ASSERT_EQ(room_a.size(), 2u);
+  EXPECT_EQ(room_a[1].room_id, "a");
+  EXPECT_EQ(room_a[1].time_ms, 3);
+}
+
 TEST_F(SqliteStoreTest, AWriteIsThereAfterReopening) {
   {
     auto store = open_sqlite_store(path_);
