@@ -175,6 +175,9 @@ class SqliteStore final : public Store {
         writer_db_.get(), "UPDATE events SET event = ? WHERE room_id = ? AND seq = ?");
     insert_audit_ = std::make_unique<Statement>(
         writer_db_.get(), "INSERT INTO audit (time_ms, room_id, entry) VALUES (?, ?, ?)");
+    savepoint_ = std::make_unique<Statement>(writer_db_.get(), "SAVEPOINT batch");
+    release_ = std::make_unique<Statement>(writer_db_.get(), "RELEASE batch");
+    rollback_to_ = std::make_unique<Statement>(writer_db_.get(), "ROLLBACK TO batch");
     writer_ = std::thread([this] { write_loop(); });
   }
 
@@ -289,6 +292,9 @@ class SqliteStore final : public Store {
     upsert_room_.reset();
     redact_event_.reset();
     insert_audit_.reset();
+    savepoint_.reset();
+    release_.reset();
+    rollback_to_.reset();
   }
 
  private:
@@ -325,15 +331,22 @@ class SqliteStore final : public Store {
         work[i].task();
         continue;
       }
-      // A batch that repeats a client_message_id fails alone (a savepoint);
-      // any other failure is the database's and fails the whole group.
+      // A batch that repeats a client_message_id fails alone; any other
+      // failure is the database's and fails the whole group. A batch of one
+      // statement (a message, the common case) needs no savepoint for that:
+      // a failed statement undoes itself and leaves the transaction open.
+      const auto& batch = work[i].batch;
       const bool refusable =
-          std::any_of(work[i].batch.events.begin(), work[i].batch.events.end(),
+          std::any_of(batch.events.begin(), batch.events.end(),
                       [](const EventRecord& event) { return !event.client_message_id.empty(); });
-      if (refusable) writer_db_.exec("SAVEPOINT batch");
-      std::string failure = apply(work[i].batch);
+      const std::size_t statements = 2 * batch.clear_history.size() + batch.rooms.size() +
+                                     batch.events.size() + batch.redactions.size() +
+                                     batch.audit.size();
+      const bool savepoint = refusable && statements > 1;
+      if (savepoint) run(*savepoint_);
+      std::string failure = apply(batch);
       if (failure.empty()) {
-        if (refusable) writer_db_.exec("RELEASE batch");
+        if (savepoint) run(*release_);
         continue;
       }
       if (!refusable) {
@@ -342,8 +355,10 @@ class SqliteStore final : public Store {
         for (auto& pending : work) finish(pending, failed);
         return;
       }
-      writer_db_.exec("ROLLBACK TO batch");
-      writer_db_.exec("RELEASE batch");
+      if (savepoint) {
+        run(*rollback_to_);
+        run(*release_);
+      }
       results[i] = Status{false, "store: " + failure};
     }
     if (!writer_db_.exec("COMMIT")) {
@@ -389,6 +404,11 @@ class SqliteStore final : public Store {
     ephemeral.step();
     deleted += static_cast<std::size_t>(sqlite3_changes(writer_db_.get()));
     return deleted;
+  }
+
+  static void run(Statement& statement) {
+    statement.reset();
+    statement.step();
   }
 
   static void finish(Pending& pending, const Status& status) {
@@ -450,6 +470,8 @@ class SqliteStore final : public Store {
   std::function<void(std::function<void()>)> run_completions_;
   std::mutex reader_mutex_;
   std::unique_ptr<Statement> insert_event_, upsert_room_, redact_event_, insert_audit_;
+  std::unique_ptr<Statement> savepoint_, release_,
+      rollback_to_;  // prepared once, not parsed per batch
 
   std::mutex queue_mutex_;
   std::condition_variable queue_changed_;
