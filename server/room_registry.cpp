@@ -116,7 +116,8 @@ bool RoomHost::resume(circle::v1::RoomSnapshot& snapshot, std::uint64_t after_se
 }
 
 void RoomHost::recall_sent(const std::string& account, const std::string& client_message_id) {
-  if (!store_ || client_message_id.empty() || room_.remembers_sent(account, client_message_id)) {
+  if (!store_ || client_message_id.empty() || !room_.may_have_forgotten_sent() ||
+      room_.remembers_sent(account, client_message_id)) {
     return;
   }
   // Older than what the room remembers: the store still knows.
@@ -199,6 +200,9 @@ std::size_t RoomRegistry::restore() {
       room.remember_sent(stored.sender_account, stored.client_message_id, stored.seq,
                          stored.time_ms);
     }
+    // Older events (within the retention) were not read back: their ids
+    // are looked up in the store when a retry names one.
+    if (last_seq > span) room.mark_forgot_sent();
     rooms_.emplace(record.room_id, std::make_shared<RoomHost>(boost::asio::make_strand(executor_),
                                                               std::move(room), store_));
     ++restored;

@@ -78,6 +78,7 @@ void Room::remember_sent(const std::string& account, const std::string& client_m
   while (sent_order_.size() > limits_.remembered_client_message_ids) {
     sent_.erase(sent_order_.front());
     sent_order_.pop_front();
+    forgot_sent_ = true;
   }
 }
 

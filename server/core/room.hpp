@@ -92,6 +92,14 @@ class Room {
   bool remembers_sent(const std::string& account, const std::string& client_message_id) const {
     return sent_.contains({account, client_message_id});
   }
+  // Whether a send the room does not remember may still be in the store:
+  // only once the room has forgotten some (its memory is bounded) or was
+  // restored with more history than it read back. Until then a miss is
+  // final and a new message costs no store lookup.
+  bool may_have_forgotten_sent() const {
+    return forgot_sent_ || limits_.remembered_client_message_ids == 0;
+  }
+  void mark_forgot_sent() { forgot_sent_ = true; }
 
   // While `output` is set, deliveries (and replies given to reply()) are
   // collected there in order instead of handed to sinks, and published
@@ -245,6 +253,7 @@ class Room {
   // (account, client_message_id) → the original ack; bounded, oldest out.
   std::map<std::pair<std::string, std::string>, circle::v1::SendMessageResponse> sent_;
   std::deque<std::pair<std::string, std::string>> sent_order_;
+  bool forgot_sent_ = false;  // see may_have_forgotten_sent()
   // The account whose post is being published (for the store's retries).
   std::string posting_account_;
 

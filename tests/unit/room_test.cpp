@@ -157,7 +157,9 @@ TEST_F(RoomTest, RememberedClientMessageIdsAreBounded) {
   join(kSam, "Sam", sam_);
   auto oldest = room().post(kSam, "one", "m-1", 10);
   ASSERT_TRUE(room().post(kSam, "two", "m-2", 11));
+  EXPECT_FALSE(room().may_have_forgotten_sent()) << "a miss is final: no store lookup needed";
   ASSERT_TRUE(room().post(kSam, "three", "m-3", 12));
+  EXPECT_TRUE(room().may_have_forgotten_sent()) << "from now on a miss asks the store";
   auto forgotten = room().post(kSam, "one", "m-1", 13);
   ASSERT_TRUE(forgotten);
   EXPECT_NE(forgotten.value().seq(), oldest.value().seq());
