@@ -28,6 +28,13 @@ std::optional<Config> parse_config(int argc, char** argv, int* exit_code) {
                  "full: each group commit is synced to disk (survives power loss); normal: "
                  "survives a crash of circled, may lose the last commits on power loss")
       ->check(CLI::IsMember({"full", "normal"}));
+  app.add_option_function<unsigned>(
+         "--store-commit-interval-us",
+         [&c](unsigned v) { c.store_commit_interval = std::chrono::microseconds(v); },
+         "Least time between the store's group commits (bigger groups, fewer syncs); an ack "
+         "waits at most this much longer")
+      ->default_str(std::to_string(c.store_commit_interval.count()))
+      ->check(CLI::Range(0u, 1'000'000u));
   app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
 

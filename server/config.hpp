@@ -22,6 +22,9 @@ struct Config {
   // The store's sync mode: "full" (a sync per group commit; survives power
   // loss) or "normal" (survives a crash of circled; faster).
   std::string store_sync = "full";
+  // Group commits start at most this often: bigger groups, fewer wake-ups
+  // and syncs of the store's writer; an ack waits at most this much longer.
+  std::chrono::microseconds store_commit_interval{2000};
   std::string log_level = "info";
 
   std::chrono::seconds tls_handshake_timeout{10};

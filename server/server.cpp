@@ -38,6 +38,7 @@ Server::Server(const Config& config)
           store::open_sqlite_store((std::filesystem::path(config.data_dir) / "circle.db").string(),
                                    {.synchronous = config.store_sync,
                                     .busy_timeout_ms = 5000,
+                                    .min_commit_interval = config.store_commit_interval,
                                     .run_completions =
                                         [this](std::function<void()> completions) {
                                           net::post(ioc_, std::move(completions));

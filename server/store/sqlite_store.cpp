@@ -149,7 +149,8 @@ class SqliteStore final : public Store {
   SqliteStore(const std::string& path, const SqliteOptions& options)
       : writer_db_(path, options.busy_timeout_ms),
         reader_db_(path, options.busy_timeout_ms),
-        run_completions_(options.run_completions) {
+        run_completions_(options.run_completions),
+        min_commit_interval_(options.min_commit_interval) {
     writer_db_.exec_or_throw("PRAGMA journal_mode = WAL");
     // Redacted and expired text is overwritten, not just unlinked.
     writer_db_.exec_or_throw("PRAGMA secure_delete = ON");
@@ -188,7 +189,7 @@ class SqliteStore final : public Store {
       std::lock_guard lock(queue_mutex_);
       if (!stopping_) {
         queue_.push_back(Pending{std::move(batch), std::move(done), {}});
-        queue_changed_.notify_one();
+        wake_writer();
         return;
       }
     }
@@ -273,7 +274,7 @@ class SqliteStore final : public Store {
                     [this, count, now_ms, reconnect_window_ms] {
                       *count = delete_expired_now(now_ms, reconnect_window_ms);
                     }});
-        queue_changed_.notify_one();
+        wake_writer();
         return;
       }
     }
@@ -304,15 +305,29 @@ class SqliteStore final : public Store {
     std::function<void()> task;  // maintenance (retention) run in the transaction
   };
 
+  // Under queue_mutex_. Only an idle writer is woken: one waiting out the
+  // commit interval gathers batches without a wake-up for each.
+  void wake_writer() {
+    if (writer_idle_) queue_changed_.notify_one();
+  }
+
   void write_loop() {
+    auto next_commit = std::chrono::steady_clock::now();
     for (;;) {
       std::deque<Pending> work;
       {
         std::unique_lock lock(queue_mutex_);
+        writer_idle_ = true;
         queue_changed_.wait(lock, [this] { return !queue_.empty() || stopping_; });
+        writer_idle_ = false;
         if (queue_.empty()) return;  // stopping, and everything queued is committed
+        // Too soon after the last group: let more batches join this one.
+        if (!stopping_ && std::chrono::steady_clock::now() < next_commit) {
+          queue_changed_.wait_until(lock, next_commit, [this] { return stopping_; });
+        }
         work.swap(queue_);
       }
+      next_commit = std::chrono::steady_clock::now() + min_commit_interval_;
       commit(work);
     }
   }
@@ -468,6 +483,7 @@ class SqliteStore final : public Store {
   Database writer_db_;  // only on writer_ (and during construction)
   Database reader_db_;  // under reader_mutex_
   std::function<void(std::function<void()>)> run_completions_;
+  std::chrono::microseconds min_commit_interval_;
   std::mutex reader_mutex_;
   std::unique_ptr<Statement> insert_event_, upsert_room_, redact_event_, insert_audit_;
   std::unique_ptr<Statement> savepoint_, release_,
@@ -477,6 +493,7 @@ class SqliteStore final : public Store {
   std::condition_variable queue_changed_;
   std::deque<Pending> queue_;  // under queue_mutex_
   bool stopping_ = false;      // under queue_mutex_
+  bool writer_idle_ = false;   // under queue_mutex_: waiting for work (not for the interval)
   std::thread writer_;
 };
 

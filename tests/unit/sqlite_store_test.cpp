@@ -149,8 +149,10 @@ TEST_F(SqliteStoreTest, ANewerSchemaIsRefused) {
 }
 
 TEST_F(SqliteStoreTest, ConcurrentWritesCommitTogetherAndInOrder) {
-  auto store = open_sqlite_store(
-      path_, {.synchronous = "normal", .busy_timeout_ms = 5000, .run_completions = {}});
+  auto store = open_sqlite_store(path_, {.synchronous = "normal",
+                                         .busy_timeout_ms = 5000,
+                                         .min_commit_interval = {},
+                                         .run_completions = {}});
   constexpr int kWrites = 500;
   std::vector<std::promise<Status>> done(kWrites);
   for (int i = 0; i < kWrites; ++i) {
@@ -161,6 +163,32 @@ TEST_F(SqliteStoreTest, ConcurrentWritesCommitTogetherAndInOrder) {
   auto events = store->load_events("busy", 0, kWrites + 1);
   ASSERT_EQ(events.size(), static_cast<std::size_t>(kWrites));
   for (int i = 0; i < kWrites; ++i) EXPECT_EQ(events[i].seq, static_cast<std::uint64_t>(i + 1));
+}
+
+TEST_F(SqliteStoreTest, ACommitIntervalGroupsWritesAndARepeatInTheGroupFailsAlone) {
+  // A long interval: everything below lands in the second group, which
+  // close() commits at once instead of waiting the interval out.
+  auto store = open_sqlite_store(path_, {.synchronous = "normal",
+                                         .busy_timeout_ms = 5000,
+                                         .min_commit_interval = std::chrono::seconds(30),
+                                         .run_completions = {}});
+  ASSERT_TRUE(write(*store, with_events({event("group", 1, 1, "first", "acct-1", "m-1")})).ok);
+  std::promise<Status> repeat, next;
+  store->write(with_events({event("group", 2, 2, "retry", "acct-1", "m-1")}),
+               [&repeat](const Status& status) { repeat.set_value(status); });
+  store->write(with_events({event("group", 2, 2, "next", "acct-1", "m-2")}),
+               [&next](const Status& status) { next.set_value(status); });
+  store->close();
+  auto repeated = repeat.get_future();
+  auto after = next.get_future();
+  ASSERT_EQ(repeated.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  EXPECT_FALSE(repeated.get().ok) << "a one-statement batch fails alone, without a savepoint";
+  ASSERT_EQ(after.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  EXPECT_TRUE(after.get().ok);
+  auto reopened = open_sqlite_store(path_);
+  auto events = reopened->load_events("group", 0, 10);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[1].event, "event:next");
 }
 
 TEST_F(SqliteStoreTest, ARepeatedClientMessageIdFailsOnlyItsBatch) {
