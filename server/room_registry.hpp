@@ -60,6 +60,8 @@ class RoomHost : public std::enable_shared_from_this<RoomHost> {
   template <class Fn>
   void perform(Fn& action, bool save_state = false) {
     auto output = std::make_shared<core::ActionOutput>();
+    // Most actions deliver one event to everyone plus a reply: grow once.
+    output->deliveries.reserve(room_.member_count() + 1);
     room_.capture(output.get());
     action(room_);
     room_.capture(nullptr);
