@@ -158,6 +158,17 @@ struct ReconnectingConnection::Impl : std::enable_shared_from_this<ReconnectingC
             self->ever_online = false;
           }
           done(failure);
+          // Messages sent before the connection was up: out now, or answered.
+          auto queued = self->sends;
+          if (failure) self->sends.clear();
+          for (auto& send : queued) {
+            if (failure) {
+              answer(*send, unavailable(send->message.request_id(),
+                                        "could not connect: " + failure->reason));
+            } else if (!send->in_flight && self->online) {
+              self->transmit(send);
+            }
+          }
         });
   }
 

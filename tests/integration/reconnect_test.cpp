@@ -282,6 +282,27 @@ TEST(Reconnect, ARefusalIsFinalAndQueuedMessagesFailRatherThanWaitForever) {
   EXPECT_EQ(late->error().code(), circle::v1::ERROR_CODE_UNAVAILABLE);
 }
 
+TEST(Reconnect, AMessageSentBeforeTheConnectionIsUpIsSentOrAnsweredOnce) {
+  TestServer server;
+  // Queued before connect(): it goes out once the connection is up (this
+  // server wants a Hello first, so its answer is a refusal; what matters is
+  // that there is exactly one).
+  client::SyncClient early(server.client_tls(), kQuickReconnect);
+  auto answer = early.call_async(client::make_send_message("group", "too early"));
+  ASSERT_FALSE(early.connect(server.address()));
+  ASSERT_EQ(answer.wait_for(kDeadline), std::future_status::ready);
+  EXPECT_TRUE(answer.get().has_error());
+
+  // And when the connection never comes up, it is answered, not kept forever.
+  client::SyncClient nowhere(server.client_tls(), kQuickReconnect);
+  auto unsent = nowhere.call_async(client::make_send_message("group", "into the void"));
+  auto address = server.address();
+  address.port = "1";  // nothing listens there
+  ASSERT_TRUE(nowhere.connect(address));
+  ASSERT_EQ(unsent.wait_for(kDeadline), std::future_status::ready);
+  EXPECT_EQ(unsent.get().error().code(), circle::v1::ERROR_CODE_UNAVAILABLE);
+}
+
 TEST(Reconnect, WorthReconnectingOnlyAfterClosesThatHealByThemselves) {
   EXPECT_TRUE(client::worth_reconnecting({0, "connection reset"}));
   EXPECT_TRUE(client::worth_reconnecting({1001, "server shutting down"}));
