@@ -399,11 +399,7 @@ class SqliteStore final : public Store {
 
   // On the writer, inside its transaction.
   std::size_t delete_expired_now(std::int64_t now_ms, std::int64_t reconnect_window_ms) {
-    // Remember each room's last seq before its events may go, so that seq
-    // never goes back (last_seq() reads the larger of the two).
-    writer_db_.exec(
-        "UPDATE rooms SET last_seq = MAX(last_seq, COALESCE((SELECT MAX(seq) FROM events"
-        " WHERE events.room_id = rooms.room_id), 0))");
+    keep_last_seq("");
     // Kept days, for rooms that keep history.
     Statement kept(writer_db_.get(),
                    "DELETE FROM events WHERE time_ms < ?1 - 86400000 * (SELECT retention_days"
@@ -421,6 +417,17 @@ class SqliteStore final : public Store {
     return deleted;
   }
 
+  // Remembers the last seq of `room_id` (empty: of every room) in its room
+  // record before its events may be deleted, so that seq never goes back
+  // (last_seq() reads the larger of the two).
+  bool keep_last_seq(const std::string& room_id) {
+    Statement keep(writer_db_.get(),
+                   "UPDATE rooms SET last_seq = MAX(last_seq, COALESCE((SELECT MAX(seq) FROM events"
+                   " WHERE events.room_id = rooms.room_id), 0)) WHERE ?1 = '' OR room_id = ?1");
+    keep.bind(1, room_id);
+    return keep.step() == SQLITE_DONE;
+  }
+
   static void run(Statement& statement) {
     statement.reset();
     statement.step();
@@ -434,11 +441,7 @@ class SqliteStore final : public Store {
   std::string apply(const WriteBatch& batch) {
     for (const auto& room_id : batch.clear_history) {
       // The seq is kept; the messages go.
-      Statement keep_seq(writer_db_.get(),
-                         "UPDATE rooms SET last_seq = MAX(last_seq, COALESCE((SELECT MAX(seq)"
-                         " FROM events WHERE events.room_id = ?1), 0)) WHERE room_id = ?1");
-      keep_seq.bind(1, room_id);
-      if (keep_seq.step() != SQLITE_DONE) return writer_db_.error();
+      if (!keep_last_seq(room_id)) return writer_db_.error();
       Statement clear(writer_db_.get(), "DELETE FROM events WHERE room_id = ?1");
       clear.bind(1, room_id);
       if (clear.step() != SQLITE_DONE) return writer_db_.error();
