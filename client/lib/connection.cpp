@@ -67,6 +67,14 @@ std::optional<ServerAddress> parse_server_url(std::string_view url, std::string*
   return address;
 }
 
+circle::v1::ServerMessage unavailable_reply(std::uint64_t request_id, const std::string& why) {
+  circle::v1::ServerMessage reply;
+  reply.set_request_id(request_id);
+  reply.mutable_error()->set_code(circle::v1::ERROR_CODE_UNAVAILABLE);
+  reply.mutable_error()->set_message(why);
+  return reply;
+}
+
 std::shared_ptr<ssl::context> make_tls_context(const std::string& ca_file) {
   auto tls = std::make_shared<ssl::context>(ssl::context::tls_client);
   tls->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
@@ -346,12 +354,10 @@ struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
     auto waiting = std::move(pending);
     pending.clear();
     for (auto& [id, handler] : waiting) {
-      ServerMessage unavailable;
-      unavailable.set_request_id(id);
-      unavailable.mutable_error()->set_code(circle::v1::ERROR_CODE_UNAVAILABLE);
-      unavailable.mutable_error()->set_message("connection closed before the reply" +
-                                               (why.empty() ? std::string() : ": " + why));
-      if (handler) handler(unavailable);
+      if (handler) {
+        handler(unavailable_reply(
+            id, "connection closed before the reply" + (why.empty() ? std::string() : ": " + why)));
+      }
     }
   }
 };
@@ -390,11 +396,7 @@ std::uint64_t Connection::request(circle::v1::ClientMessage message, MessageHand
   net::dispatch(impl_->strand, [impl = impl_, request_id, message = std::move(message),
                                 on_reply = std::move(on_reply)]() mutable {
     if (impl->closed || impl->closing) {
-      ServerMessage unavailable;
-      unavailable.set_request_id(request_id);
-      unavailable.mutable_error()->set_code(circle::v1::ERROR_CODE_UNAVAILABLE);
-      unavailable.mutable_error()->set_message("connection is closed");
-      if (on_reply) on_reply(unavailable);
+      if (on_reply) on_reply(unavailable_reply(request_id, "connection is closed"));
       return;
     }
     impl->pending.emplace(request_id, std::move(on_reply));

@@ -34,14 +34,6 @@ bool worth_reconnecting(const CloseInfo& close) {
 
 namespace {
 
-ServerMessage unavailable(std::uint64_t request_id, const std::string& why) {
-  ServerMessage reply;
-  reply.set_request_id(request_id);
-  reply.mutable_error()->set_code(circle::v1::ERROR_CODE_UNAVAILABLE);
-  reply.mutable_error()->set_message(why);
-  return reply;
-}
-
 bool is_unavailable(const ServerMessage& reply) {
   return reply.has_error() && reply.error().code() == circle::v1::ERROR_CODE_UNAVAILABLE;
 }
@@ -78,12 +70,10 @@ struct ReconnectingConnection::Impl : std::enable_shared_from_this<ReconnectingC
   // The current connection (each reconnect makes a new one). Its handlers
   // run inside `strand`, which its own strand is made on.
   std::shared_ptr<Connection> connection;
-  bool connecting = false;
   // Requests flow: connected and, after a reconnect, re-joined everywhere.
   bool online = false;
   bool closing = false;  // our user asked to close
   bool closed = false;   // final
-  bool ever_online = false;
   unsigned attempt = 0;
   std::string last_reason;
   net::steady_timer retry_timer;
@@ -123,8 +113,7 @@ struct ReconnectingConnection::Impl : std::enable_shared_from_this<ReconnectingC
                               .attempt = attempt,
                               .retry_in = retry_in,
                               .reason = last_reason,
-                              .unacknowledged_sends = sends.size(),
-                              .reconnected = ever_online});
+                              .unacknowledged_sends = sends.size()});
   }
 
   // --- connections -----------------------------------------------------------
@@ -138,7 +127,6 @@ struct ReconnectingConnection::Impl : std::enable_shared_from_this<ReconnectingC
       if (auto self = weak.lock()) self->on_connection_closed(raw, info);
     });
     connection = conn;
-    connecting = true;
     return conn;
   }
 
@@ -149,26 +137,16 @@ struct ReconnectingConnection::Impl : std::enable_shared_from_this<ReconnectingC
         [weak = weak(), conn, done = std::move(done)](const std::optional<CloseInfo>& failure) {
           auto self = weak.lock();
           if (!self) return done(failure);
-          self->connecting = false;
           if (failure) {
             self->closed = true;
             self->connection.reset();
           } else {
             self->online = true;
-            self->ever_online = false;
           }
           done(failure);
           // Messages sent before the connection was up: out now, or answered.
-          auto queued = self->sends;
-          if (failure) self->sends.clear();
-          for (auto& send : queued) {
-            if (failure) {
-              answer(*send, unavailable(send->message.request_id(),
-                                        "could not connect: " + failure->reason));
-            } else if (!send->in_flight && self->online) {
-              self->transmit(send);
-            }
-          }
+          if (failure) return self->fail_sends("could not connect: " + failure->reason);
+          if (self->online) self->send_queued();
         });
   }
 
@@ -178,7 +156,6 @@ struct ReconnectingConnection::Impl : std::enable_shared_from_this<ReconnectingC
     last_reason = info.reason;
     if (info.code) last_reason += " (" + std::to_string(info.code) + ")";
     if (closing || !policy.enabled || !worth_reconnecting(info)) return finish(info);
-    ever_online = true;
     schedule_reconnect();
   }
 
@@ -211,7 +188,6 @@ struct ReconnectingConnection::Impl : std::enable_shared_from_this<ReconnectingC
     conn->connect(address, options, [weak = weak(), conn](const std::optional<CloseInfo>& failure) {
       auto self = weak.lock();
       if (!self || conn != self->connection) return;
-      self->connecting = false;
       if (self->closing) return self->finish(CloseInfo{1000, "closed while reconnecting"});
       if (failure) {
         self->last_reason = failure->reason;
@@ -284,9 +260,21 @@ struct ReconnectingConnection::Impl : std::enable_shared_from_this<ReconnectingC
     const bool reconnected = attempt > 0;
     attempt = 0;
     if (reconnected) report(LinkStatus::State::kOnline);
+    send_queued();
+  }
+
+  // Every send not on the wire yet, in order.
+  void send_queued() {
     for (auto& send : sends) {
       if (!send->in_flight) transmit(send);
     }
+  }
+
+  // Every send still waiting gets its one (failed) reply.
+  void fail_sends(const std::string& why) {
+    auto failed = std::move(sends);
+    sends.clear();
+    for (auto& send : failed) answer(*send, unavailable_reply(send->message.request_id(), why));
   }
 
   void finish(const CloseInfo& info) {
@@ -295,12 +283,7 @@ struct ReconnectingConnection::Impl : std::enable_shared_from_this<ReconnectingC
     online = false;
     retry_timer.cancel();
     connection.reset();
-    auto failed = std::move(sends);
-    sends.clear();
-    for (auto& send : failed) {
-      answer(*send, unavailable(send->message.request_id(),
-                                "connection closed before the reply: " + info.reason));
-    }
+    fail_sends("connection closed before the reply: " + info.reason);
     if (last_reason.empty()) last_reason = info.reason;
     report(LinkStatus::State::kClosed);
     if (close_handler) close_handler(info);
@@ -341,7 +324,7 @@ struct ReconnectingConnection::Impl : std::enable_shared_from_this<ReconnectingC
 
   void request(ClientMessage message, MessageHandler on_reply) {
     if (closed || closing) {
-      if (on_reply) on_reply(unavailable(0, "connection is closed"));
+      if (on_reply) on_reply(unavailable_reply(0, "connection is closed"));
       return;
     }
     if (message.has_send_message()) {
@@ -358,7 +341,8 @@ struct ReconnectingConnection::Impl : std::enable_shared_from_this<ReconnectingC
       return;
     }
     if (!online) {
-      if (on_reply) on_reply(unavailable(0, "not connected: reconnecting (" + last_reason + ")"));
+      if (on_reply)
+        on_reply(unavailable_reply(0, "not connected: reconnecting (" + last_reason + ")"));
       return;
     }
     if (message.has_hello()) {

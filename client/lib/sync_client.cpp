@@ -9,20 +9,10 @@ SyncClient::SyncClient(std::shared_ptr<boost::asio::ssl::context> tls, Reconnect
     : ioc_(std::make_unique<boost::asio::io_context>(1)), tls_(std::move(tls)) {
   connection_ = ReconnectingConnection::create(ioc_->get_executor(), tls_, reconnect);
   connection_->on_status([this](const LinkStatus& status) {
-    std::function<void(const LinkStatus&)> callback;
-    {
-      std::lock_guard lock(mutex_);
-      callback = status_callback_;
-    }
-    if (callback) callback(status);
+    if (auto callback = copy_under_lock(status_callback_)) callback(status);
   });
   connection_->on_rejoin([this](const std::string& room_id, const ServerMessage& reply) {
-    ReconnectingConnection::RejoinHandler callback;
-    {
-      std::lock_guard lock(mutex_);
-      callback = rejoin_callback_;
-    }
-    if (callback) callback(room_id, reply);
+    if (auto callback = copy_under_lock(rejoin_callback_)) callback(room_id, reply);
   });
   connection_->on_event([this](const ServerMessage& message) {
     std::unique_lock lock(mutex_);

@@ -46,6 +46,10 @@ struct ConnectOptions {
   std::size_t read_message_max = 16 * 1024 * 1024;
 };
 
+// The reply a request gets when the connection cannot deliver it (closed,
+// or closed before the server answered): ERROR_CODE_UNAVAILABLE.
+circle::v1::ServerMessage unavailable_reply(std::uint64_t request_id, const std::string& why);
+
 // A TLS context that trusts `ca_file` (or the system store when empty) and
 // verifies the server's certificate. Throws on an unreadable file.
 std::shared_ptr<boost::asio::ssl::context> make_tls_context(const std::string& ca_file);

@@ -55,8 +55,6 @@ struct LinkStatus {
   std::string reason;
   // Messages sent but not yet acknowledged (they go out after the resume).
   std::size_t unacknowledged_sends = 0;
-  // After a reconnect: it came back online (false on the first connect).
-  bool reconnected = false;
 };
 
 class ReconnectingConnection : public std::enable_shared_from_this<ReconnectingConnection> {

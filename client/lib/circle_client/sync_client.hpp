@@ -73,6 +73,14 @@ class SyncClient {
   void drop();
 
  private:
+  // A callback as set now; called after the lock is released, so that it may
+  // call back into this client.
+  template <class Callback>
+  Callback copy_under_lock(const Callback& callback) const {
+    std::lock_guard lock(mutex_);
+    return callback;
+  }
+
   std::unique_ptr<boost::asio::io_context> ioc_;
   std::shared_ptr<boost::asio::ssl::context> tls_;
   std::shared_ptr<ReconnectingConnection> connection_;
