@@ -357,7 +357,15 @@ void ChatSession::on_rejoin(const std::string& room_id, const ServerMessage& rep
   }
   const auto& snapshot = reply.join_room().snapshot();
   auto found = rooms_.find(room_id);
-  if (!reply.join_room().resumed() || found == rooms_.end()) {
+  if (found == rooms_.end()) {
+    // We were in its waiting room, and asking again let us in.
+    const std::string current = current_room_;
+    print("* You are in " + room_id + " now.");
+    enter(room_id, snapshot);
+    if (!current.empty()) current_room_ = current;
+    return;
+  }
+  if (!reply.join_room().resumed()) {
     const std::string current = current_room_;
     print("! You were away longer than " + room_id +
           " keeps its history; some messages were missed. Here it is now:");
@@ -460,7 +468,15 @@ void ChatSession::join_room(const std::string& room_id) {
 void ChatSession::leave(std::string room_id) {
   if (room_id.empty()) room_id = current_room();
   if (room_id.empty()) return print("! You are not in a room.");
-  if (!call(circle::client::make_leave_room(room_id), "leave")) return;
+  auto reply = client_->call(circle::client::make_leave_room(room_id), kRequestTimeout);
+  // A leave the connection dropped under still counts: the library does not
+  // re-join that room, and the server let us go with the connection.
+  const bool dropped =
+      reply && reply->has_error() && reply->error().code() == circle::v1::ERROR_CODE_UNAVAILABLE;
+  if (!reply || (reply->has_error() && !dropped)) {
+    if (!reply) return print("! leave failed: no answer from the server");
+    return print(render_error("leave", reply->error()));
+  }
   std::lock_guard lock(rooms_mutex_);
   forget(room_id);
   print("* You left " + room_id + "." +
@@ -622,7 +638,8 @@ int ChatSession::run() {
     std::lock_guard lock(sends_mutex_);
     if (sends_pending_) {
       print("! " + std::to_string(sends_pending_) +
-            " message(s) typed while offline were not sent.");
+            " message(s) were not confirmed by the server before you quit; those typed while "
+            "offline were not sent, others may have been.");
     }
   }
   if (!server_closed) {

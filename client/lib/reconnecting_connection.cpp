@@ -8,6 +8,7 @@
 #include <list>
 #include <map>
 #include <random>
+#include <set>
 #include <vector>
 
 namespace circle::client {
@@ -85,6 +86,8 @@ struct ReconnectingConnection::Impl : std::enable_shared_from_this<ReconnectingC
     std::uint64_t member_id = 0;
   };
   std::map<std::string, JoinedRoom> rooms;
+  // Rooms whose waiting room we are in: asked again after a reconnect.
+  std::set<std::string> waiting;
   // Joins in flight: the newest seq of the room's events that overtook the reply.
   std::map<std::string, std::uint64_t> joining;
   // Rooms being re-joined: their events wait for the rejoin reply.
@@ -102,6 +105,11 @@ struct ReconnectingConnection::Impl : std::enable_shared_from_this<ReconnectingC
   std::list<std::shared_ptr<PendingSend>> sends;  // in the order they were made
   std::string id_prefix;
   std::uint64_t next_message_id = 0;
+
+  // Set while a close asked for by our user is under way: the handle may be
+  // gone meanwhile, and the final close must still be reported and every
+  // send answered. Cleared when the connection is final.
+  std::shared_ptr<Impl> keep_alive;
 
   std::weak_ptr<Impl> weak() { return weak_from_this(); }
 
@@ -140,6 +148,7 @@ struct ReconnectingConnection::Impl : std::enable_shared_from_this<ReconnectingC
           if (failure) {
             self->closed = true;
             self->connection.reset();
+            self->keep_alive.reset();
           } else {
             self->online = true;
           }
@@ -217,32 +226,38 @@ struct ReconnectingConnection::Impl : std::enable_shared_from_this<ReconnectingC
     });
   }
 
+  // Joined rooms resume from their last seq; waiting rooms are asked again.
   void rejoin_rooms(const std::shared_ptr<Connection>& conn) {
-    if (rooms.empty()) return go_online();
-    rejoins_outstanding = rooms.size();
-    for (const auto& [room_id, room] : rooms) {
+    if (rooms.empty() && waiting.empty()) return go_online();
+    rejoins_outstanding = rooms.size() + waiting.size();
+    auto rejoin = [&](const std::string& room_id, std::optional<std::uint64_t> resume_after) {
       held[room_id];
       ClientMessage join;
       join.mutable_join_room()->set_room_id(room_id);
-      join.mutable_join_room()->set_resume_after_seq(room.last_seq);
+      if (resume_after) join.mutable_join_room()->set_resume_after_seq(*resume_after);
       conn->request(join, [weak = weak(), conn, room_id](const ServerMessage& reply) {
         auto self = weak.lock();
         if (!self || conn != self->connection) return;
         if (is_unavailable(reply) && conn->is_closed()) return;
         self->on_rejoined(room_id, reply);
       });
-    }
+    };
+    for (const auto& [room_id, room] : rooms) rejoin(room_id, room.last_seq);
+    for (const auto& room_id : waiting) rejoin(room_id, std::nullopt);
   }
 
   void on_rejoined(const std::string& room_id, const ServerMessage& reply) {
     auto waiting_events = std::move(held[room_id]);
     held.erase(room_id);
     const bool joined = reply.has_join_room() && !reply.join_room().waiting();
+    const bool still_waiting = reply.has_join_room() && reply.join_room().waiting();
+    waiting.erase(room_id);
     if (joined) {
       const auto& snapshot = reply.join_room().snapshot();
       rooms[room_id] = {snapshot.last_seq(), snapshot.your_member_id()};
     } else {
       rooms.erase(room_id);  // refused (banned meanwhile, room gone) or waiting to be admitted
+      if (still_waiting) waiting.insert(room_id);
     }
     if (rejoin_handler) rejoin_handler(room_id, reply);
     for (const auto& message : waiting_events) {
@@ -259,8 +274,9 @@ struct ReconnectingConnection::Impl : std::enable_shared_from_this<ReconnectingC
     online = true;
     const bool reconnected = attempt > 0;
     attempt = 0;
-    if (reconnected) report(LinkStatus::State::kOnline);
+    // Queued sends first: one made from the status callback comes after them.
     send_queued();
+    if (reconnected) report(LinkStatus::State::kOnline);
   }
 
   // Every send not on the wire yet, in order.
@@ -287,6 +303,7 @@ struct ReconnectingConnection::Impl : std::enable_shared_from_this<ReconnectingC
     if (last_reason.empty()) last_reason = info.reason;
     report(LinkStatus::State::kClosed);
     if (close_handler) close_handler(info);
+    keep_alive.reset();  // last: this may destroy *this
   }
 
   // --- traffic ---------------------------------------------------------------
@@ -302,10 +319,12 @@ struct ReconnectingConnection::Impl : std::enable_shared_from_this<ReconnectingC
       }
     }
     if (message.has_room_event()) track(message.room_event());
-    if (message.has_private_event() && message.private_event().has_admission() &&
-        message.private_event().admission().admitted()) {
-      const auto& snapshot = message.private_event().admission().snapshot();
-      rooms[*room_id] = {snapshot.last_seq(), snapshot.your_member_id()};
+    if (message.has_private_event() && message.private_event().has_admission()) {
+      waiting.erase(*room_id);
+      if (message.private_event().admission().admitted()) {
+        const auto& snapshot = message.private_event().admission().snapshot();
+        rooms[*room_id] = {snapshot.last_seq(), snapshot.your_member_id()};
+      }
     }
     if (event_handler) event_handler(message);
   }
@@ -357,7 +376,9 @@ struct ReconnectingConnection::Impl : std::enable_shared_from_this<ReconnectingC
         if (user_reply) user_reply(reply);
       };
     } else if (message.has_leave_room()) {
+      // Gone at once, whatever the reply: a leave is never undone by a re-join.
       rooms.erase(message.leave_room().room_id());
+      waiting.erase(message.leave_room().room_id());
     }
     connection->request(std::move(message), std::move(on_reply));
   }
@@ -368,7 +389,11 @@ struct ReconnectingConnection::Impl : std::enable_shared_from_this<ReconnectingC
       overtaken = join->second;
       joining.erase(join);
     }
-    if (!reply.has_join_room() || reply.join_room().waiting()) return;
+    if (!reply.has_join_room()) return;
+    if (reply.join_room().waiting()) {
+      waiting.insert(room_id);
+      return;
+    }
     const auto& snapshot = reply.join_room().snapshot();
     rooms[room_id] = {std::max(snapshot.last_seq(), overtaken), snapshot.your_member_id()};
   }
@@ -450,7 +475,9 @@ void ReconnectingConnection::close(std::uint16_t code, std::string reason) {
     impl->closing = true;
     impl->retry_timer.cancel();
     if (impl->connection && !impl->connection->is_closed()) {
-      // Its close handler (or, while connecting, its connect handler) finishes.
+      // Its close handler (or, while connecting, its connect handler)
+      // finishes, even if our handle is destroyed meanwhile.
+      impl->keep_alive = impl;
       impl->connection->close(code, std::move(reason));
       return;
     }

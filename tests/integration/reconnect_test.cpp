@@ -266,6 +266,43 @@ TEST(Reconnect, TheServerKilledAndStartedAgainIsRejoinedWithNothingLost) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(Reconnect, AJoinWaitingToBeAdmittedIsAskedAgainAfterADrop) {
+  TestServer server;
+  auto alex = opens_group(server, "alex");
+  auto waiting_room = client::make_room_action("group", "");
+  waiting_room.mutable_room_action()->mutable_set_waiting_room()->set_enabled(true);
+  ASSERT_TRUE(call(*alex, waiting_room).has_room_action());
+  Member sam(server, "sam");
+  sam.join("group");  // into the waiting room
+  auto waiting = [&](int size) {
+    return alex->wait_event(
+        [size](const ServerMessage& m) {
+          return m.has_private_event() && m.private_event().has_waiting_room() &&
+                 m.private_event().waiting_room().waiting_size() == size;
+        },
+        kDeadline);
+  };
+  ASSERT_TRUE(waiting(1));
+
+  // The drop takes Sam out of the waiting room; the library asks again.
+  sam.client().drop();
+  ASSERT_TRUE(waiting(0));
+  ASSERT_TRUE(sam.wait_status(State::kOnline));
+  ASSERT_EQ(sam.rejoins().size(), 1u);
+  EXPECT_TRUE(sam.rejoins()[0].join_room().waiting()) << sam.rejoins()[0].DebugString();
+  auto again = waiting(1);
+  ASSERT_TRUE(again);
+
+  auto admit = client::make_room_action("group", "");
+  admit.mutable_room_action()->mutable_admit()->set_waiting_id(
+      again->private_event().waiting_room().waiting(0).waiting_id());
+  admit.mutable_room_action()->mutable_admit()->set_admitted(true);
+  ASSERT_TRUE(call(*alex, admit).has_room_action());
+  const std::vector<std::string> welcome{"welcome, Sam"};
+  say_all(*alex, welcome);
+  ASSERT_TRUE(sam.wait_texts(welcome));
+}
+
 TEST(Reconnect, ARefusalIsFinalAndQueuedMessagesFailRatherThanWaitForever) {
   TestServer server;
   client::SyncClient sam(server.client_tls(), kQuickReconnect);
