@@ -35,6 +35,9 @@ std::optional<Config> parse_config(int argc, char** argv, int* exit_code) {
          "waits at most this much longer")
       ->default_str(std::to_string(c.store_commit_interval.count()))
       ->check(CLI::Range(0u, 1'000'000u));
+  app.add_option("--store-cache-mib", c.store_cache_mib,
+                 "The store writer's page cache in MiB (the B-tree pages of recent messages)")
+      ->check(CLI::Range(1u, 65536u));
   app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
 

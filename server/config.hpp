@@ -24,7 +24,9 @@ struct Config {
   std::string store_sync = "full";
   // Group commits start at most this often: bigger groups, fewer wake-ups
   // and syncs of the store's writer; an ack waits at most this much longer.
-  std::chrono::microseconds store_commit_interval{2000};
+  std::chrono::microseconds store_commit_interval{5000};
+  // The store writer's page cache, MiB.
+  std::size_t store_cache_mib = 64;
   std::string log_level = "info";
 
   std::chrono::seconds tls_handshake_timeout{10};

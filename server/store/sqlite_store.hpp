@@ -23,6 +23,9 @@ struct SqliteOptions {
   // meanwhile wait and join the next group. On one busy core this trades up
   // to this much ack latency for far fewer writer wake-ups and syncs.
   std::chrono::microseconds min_commit_interval{0};
+  // The writer's page cache. Messages of many rooms land on as many B-tree
+  // leaves; when those do not fit, every insert reads its leaf back first.
+  std::size_t cache_mib = 64;
   // Where the `done` callbacks of one group commit run, all in one call:
   // e.g. posted to the server's io_context, so that a group costs one
   // cross-thread hand-off instead of one per batch. Empty: on the writer.
@@ -30,7 +33,7 @@ struct SqliteOptions {
 };
 
 // The schema version this build writes; opening an older database migrates it.
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 
 // Opens (creating if needed) and migrates the database at `path`. Throws
 // std::runtime_error with SQLite's message when it cannot.
