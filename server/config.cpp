@@ -108,6 +108,17 @@ std::optional<Config> parse_config(int argc, char** argv, int* exit_code) {
   app.add_option("--write-batch-max-bytes", l.write_batch_max_bytes,
                  "Most bytes coalesced into one outgoing WebSocket message")
       ->check(CLI::Range(std::size_t{1024}, std::size_t{16} << 20));
+  app.add_option("--requests-per-second", l.requests_per_second,
+                 "Requests one connection may send per second (0: no limit); over it: "
+                 "RATE_LIMITED")
+      ->check(CLI::Range(0u, 1'000'000u));
+  app.add_option("--request-burst", l.request_burst,
+                 "Requests one connection may send at once after a quiet moment")
+      ->check(CLI::Range(1u, 1'000'000u));
+  app.add_option("--rate-limited-close-after", l.rate_limited_close_after,
+                 "Rate-limited requests in a row after which the connection is closed (1008); "
+                 "0: never")
+      ->check(CLI::Range(0u, 1'000'000u));
 
   app.add_option("--token-secret-file", c.token_secret_file,
                  "File holding the account-token secret (default: $CIRCLE_TOKEN_SECRET, else "

@@ -43,7 +43,12 @@ circle::v1::ServerMessage make_reply(std::uint64_t request_id, core::Result<T>& 
 
 Dispatcher::Dispatcher(ServerContext& context, core::ConnectionId id,
                        boost::asio::any_io_executor strand)
-    : context_(context), id_(id), strand_(strand), token_expiry_(strand) {}
+    : context_(context),
+      id_(id),
+      strand_(strand),
+      token_expiry_(strand),
+      rate_limit_(context.config.limits.requests_per_second, context.config.limits.request_burst,
+                  context.config.limits.rate_limited_close_after) {}
 
 void Dispatcher::send(const ServerMessage& message) {
   if (auto outbox = outbox_.lock()) outbox->deliver(circle::wire::encode(message));
@@ -57,6 +62,27 @@ void Dispatcher::refuse(std::uint64_t request_id, const core::Refusal& refusal) 
 
 void Dispatcher::on_message(std::string_view bytes) {
   auto decoded = core::decode_client_message(bytes);
+  // Counted whatever it is: a flood of garbage costs the server as much.
+  const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::steady_clock::now().time_since_epoch())
+                          .count();
+  switch (rate_limit_.take(now_ms)) {
+    case core::RequestRateLimit::Verdict::kAllowed:
+      break;
+    case core::RequestRateLimit::Verdict::kRefused:
+      refuse(decoded ? decoded.value().request_id() : 0,
+             {circle::v1::ERROR_CODE_RATE_LIMITED,
+              "too many requests: at most " +
+                  std::to_string(context_.config.limits.requests_per_second) +
+                  " a second; wait a moment"});
+      return;
+    case core::RequestRateLimit::Verdict::kClose:
+      spdlog::info("conn={} closed: kept sending while rate-limited", id_);
+      if (auto outbox = outbox_.lock()) {
+        outbox->close(close_code::kPolicyViolation, "rate limit: too many requests");
+      }
+      return;
+  }
   if (!decoded) {
     spdlog::debug("conn={} malformed message ({} bytes)", id_, bytes.size());
     refuse(0, decoded.refusal());

@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/rate_limit.hpp"
 #include "core/result.hpp"
 #include "outbox.hpp"
 #include "server_context.hpp"
@@ -64,6 +65,7 @@ class Dispatcher {
   std::string account_id_;
   bool is_admin_ = false;  // the token's roles include "admin"
   boost::asio::steady_timer token_expiry_;
+  core::RequestRateLimit rate_limit_;
   // Rooms this connection has joined (or asked to join: a room processes
   // requests in order, so a send after a pending join sees the join's result).
   struct JoinedRoom {

@@ -311,26 +311,36 @@ void LoadRun::send(Member& member) {
     return;
   }
   const auto sent_ns = now_ns();
-  member.connection->request(circle::client::make_send_message(member.room_id, text),
-                             [this, in_room, sent_ns, &member](const ServerMessage& reply) {
-                               if (reply.has_send_message()) {
-                                 ++figures_.acked;
-                                 figures_.ack_latency.record(now_ns() - sent_ns);
-                                 expected_ += in_room;
-                                 return;
-                               }
-                               if (finished_) {
-                                 // Our own close at the end: the server never
-                                 // answered, so the message was not acked.
-                                 ++figures_.unanswered_at_end;
-                                 return;
-                               }
-                               ++figures_.send_errors;
-                               if (reply.has_error()) count_error(reply.error());
-                               // Closed loop: a refused message never comes back,
-                               // so go on with the next one.
-                               if (options_.rate <= 0 && sending_) send(member);
-                             });
+  member.connection->request(
+      circle::client::make_send_message(member.room_id, text),
+      [this, in_room, sent_ns, &member](const ServerMessage& reply) {
+        if (reply.has_send_message()) {
+          ++figures_.acked;
+          figures_.ack_latency.record(now_ns() - sent_ns);
+          expected_ += in_room;
+          return;
+        }
+        if (finished_) {
+          // Our own close at the end: the server never
+          // answered, so the message was not acked.
+          ++figures_.unanswered_at_end;
+          return;
+        }
+        ++figures_.send_errors;
+        if (reply.has_error()) count_error(reply.error());
+        // Closed loop: a refused message never comes back,
+        // so go on with the next one, after a pause (a
+        // refusal may be the server's rate limit) and
+        // never on a closed connection (whose refusals
+        // come at once: that would loop).
+        if (options_.rate > 0 || !sending_ || member.closed || member.connection->is_closed()) {
+          return;
+        }
+        member.timer->expires_after(std::chrono::milliseconds(50));
+        member.timer->async_wait([this, &member](boost::system::error_code ec) {
+          if (!ec && sending_) send(member);
+        });
+      });
 }
 
 void LoadRun::report_progress() {

@@ -57,6 +57,12 @@ struct Limits {
   std::size_t outbound_queue_max_bytes = 4 * 1024 * 1024;
   // Most bytes coalesced into one outgoing WebSocket message.
   std::size_t write_batch_max_bytes = 256 * 1024;
+  // Requests one connection may send per second (0: no limit), and how many
+  // at once after a quiet moment (a client resending its queue after a
+  // reconnect). Over it: RATE_LIMITED; this many refusals in a row: closed.
+  std::uint32_t requests_per_second = 30;
+  std::uint32_t request_burst = 100;
+  std::uint32_t rate_limited_close_after = 50;
 };
 
 }  // namespace circle::core
