@@ -108,6 +108,20 @@ std::optional<Config> parse_config(int argc, char** argv, int* exit_code) {
   app.add_option("--write-batch-max-bytes", l.write_batch_max_bytes,
                  "Most bytes coalesced into one outgoing WebSocket message")
       ->check(CLI::Range(std::size_t{1024}, std::size_t{16} << 20));
+  auto& caps = c.connection_caps;
+  app.add_option("--max-connections", caps.max_connections,
+                 "Connections the server holds at once (TLS handshakes included); over it: "
+                 "HTTP 503")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}));
+  app.add_option("--max-connections-per-address", caps.max_per_address,
+                 "Connections from one network address; over it: HTTP 429")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}));
+  app.add_option("--max-connections-per-account", caps.max_per_account,
+                 "Signed-in connections of one account; over it: LIMIT_EXCEEDED and a close")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{100'000}));
+  app.add_option("--allowed-origin", c.allowed_origins,
+                 "A browser Origin allowed to connect (repeat for several; none: no check); "
+                 "others get HTTP 403");
   app.add_option("--requests-per-second", l.requests_per_second,
                  "Requests one connection may send per second (0: no limit); over it: "
                  "RATE_LIMITED")

@@ -6,7 +6,9 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
+#include "connection_limits.hpp"
 #include "core/limits.hpp"
 
 namespace circle::server {
@@ -28,6 +30,10 @@ struct Config {
   // The store writer's page cache, MiB.
   std::size_t store_cache_mib = 64;
   std::string log_level = "info";
+  ConnectionCaps connection_caps;
+  // Origins a browser may connect from (the upgrade's Origin header); empty:
+  // no check. Clients that send no Origin (not browsers) are not affected.
+  std::vector<std::string> allowed_origins;
 
   std::chrono::seconds tls_handshake_timeout{10};
   std::chrono::seconds http_request_timeout{10};

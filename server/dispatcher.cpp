@@ -151,6 +151,17 @@ void Dispatcher::handle_hello(const ClientMessage& request) {
       return refuse_and_close(request.request_id(), identity.refusal(),
                               expired ? "token expired" : "unauthenticated");
     }
+    account_slot_ = context_.limits.admit_account(identity.value().account_id);
+    if (!account_slot_) {
+      spdlog::info("conn={} hello refused: the account has its maximum of {} connections", id_,
+                   context_.config.connection_caps.max_per_account);
+      return refuse_and_close(request.request_id(),
+                              {circle::v1::ERROR_CODE_LIMIT_EXCEEDED,
+                               "hello: this account already has " +
+                                   std::to_string(context_.config.connection_caps.max_per_account) +
+                                   " connections open; close one first"},
+                              "too many connections for this account");
+    }
     account_id_ = identity.value().account_id;
     is_admin_ = identity.value().admin;
     if (display_name.empty()) display_name = identity.value().name;

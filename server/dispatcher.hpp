@@ -66,6 +66,7 @@ class Dispatcher {
   bool is_admin_ = false;  // the token's roles include "admin"
   boost::asio::steady_timer token_expiry_;
   core::RequestRateLimit rate_limit_;
+  ConnectionLimits::Slot account_slot_;  // this connection's place under its account's cap
   // Rooms this connection has joined (or asked to join: a room processes
   // requests in order, so a send after a pending join sees the join's result).
   struct JoinedRoom {

@@ -1,5 +1,7 @@
 #include "http_session.hpp"
 
+#include <algorithm>
+
 #include "logging.hpp"
 #include "version.hpp"
 #include "websocket_session.hpp"
@@ -13,10 +15,20 @@ constexpr bool is_tls = std::is_same_v<Stream, TlsStream>;
 // Requests before the upgrade carry no body worth reading.
 constexpr std::uint64_t kHttpBodyLimit = 1024;
 
+// Browsers send Origin; a page from an origin not on the list must not open
+// a WebSocket with its visitor's credentials. No list, or no Origin (not a
+// browser): allowed.
+bool origin_allowed(const std::vector<std::string>& allowed, beast::string_view origin) {
+  if (allowed.empty() || origin.empty()) return true;
+  return std::find(allowed.begin(), allowed.end(),
+                   std::string_view(origin.data(), origin.size())) != allowed.end();
+}
+
 }  // namespace
 
 template <class Stream>
-HttpSession<Stream>::HttpSession(Socket&& socket, ssl::context* tls, ServerContext& context)
+HttpSession<Stream>::HttpSession(Socket&& socket, ssl::context* tls, ServerContext& context,
+                                 AdmittedConnection admitted)
     : stream_([&]() -> Stream {
         if constexpr (is_tls<Stream>) {
           return Stream(std::move(socket), *tls);
@@ -25,7 +37,8 @@ HttpSession<Stream>::HttpSession(Socket&& socket, ssl::context* tls, ServerConte
           return Stream(std::move(socket));
         }
       }()),
-      context_(context) {}
+      context_(context),
+      admitted_(std::move(admitted)) {}
 
 template <class Stream>
 void HttpSession<Stream>::run() {
@@ -76,9 +89,29 @@ void HttpSession<Stream>::on_read(error_code ec, std::size_t) {
     if (request.target() != "/" && request.target() != "/v1") {
       return respond(http::status::not_found, "no WebSocket endpoint here; use /\n");
     }
+    switch (admitted_.refusal) {
+      case ConnectionLimits::Refusal::kNone:
+      case ConnectionLimits::Refusal::kAccountFull:
+        break;
+      case ConnectionLimits::Refusal::kServerFull:
+        spdlog::info("connection refused: the server holds its maximum of {} connections",
+                     context_.config.connection_caps.max_connections);
+        return respond(http::status::service_unavailable,
+                       "the server is full; try again in a moment\n");
+      case ConnectionLimits::Refusal::kAddressFull:
+        spdlog::info("connection refused: {} connections from one address",
+                     context_.config.connection_caps.max_per_address);
+        return respond(http::status::too_many_requests,
+                       "too many connections from your network address\n");
+    }
+    if (!origin_allowed(context_.config.allowed_origins, request[http::field::origin])) {
+      spdlog::info("connection refused: origin not allowed");
+      return respond(http::status::forbidden, "this origin may not connect\n");
+    }
     // The WebSocket keeps its own timeouts from here on.
     beast::get_lowest_layer(stream_).expires_never();
-    std::make_shared<WebSocketSession<Stream>>(std::move(stream_), context_)
+    std::make_shared<WebSocketSession<Stream>>(std::move(stream_), context_,
+                                               std::move(admitted_.slot))
         ->run(parser_->release());
     return;
   }

@@ -12,11 +12,18 @@
 
 namespace circle::server {
 
+// A connection's place under the connection caps, or why it has none.
+struct AdmittedConnection {
+  ConnectionLimits::Slot slot;
+  ConnectionLimits::Refusal refusal = ConnectionLimits::Refusal::kNone;
+};
+
 template <class Stream>
 class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
  public:
   // For TlsStream, `tls` must be non-null; for PlainStream it is ignored.
-  HttpSession(Socket&& socket, ssl::context* tls, ServerContext& context);
+  HttpSession(Socket&& socket, ssl::context* tls, ServerContext& context,
+              AdmittedConnection admitted);
   void run();
 
  private:
@@ -31,6 +38,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> response_;
+  AdmittedConnection admitted_;
 };
 
 extern template class HttpSession<PlainStream>;

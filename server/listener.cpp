@@ -38,10 +38,20 @@ void Listener::on_accept(error_code ec, Socket socket) {
   } else {
     error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
+    const auto remote = socket.remote_endpoint(ignored);
+    // Counted from here, handshake included; over a cap the connection is
+    // still answered (an HTTP error saying why) but never upgraded.
+    AdmittedConnection admitted;
+    admitted.slot =
+        context_.limits.admit_connection(remote.address().to_string(), admitted.refusal);
     if (tls_) {
-      std::make_shared<HttpSession<TlsStream>>(std::move(socket), tls_, context_)->run();
+      std::make_shared<HttpSession<TlsStream>>(std::move(socket), tls_, context_,
+                                               std::move(admitted))
+          ->run();
     } else {
-      std::make_shared<HttpSession<PlainStream>>(std::move(socket), nullptr, context_)->run();
+      std::make_shared<HttpSession<PlainStream>>(std::move(socket), nullptr, context_,
+                                                 std::move(admitted))
+          ->run();
     }
   }
   do_accept();

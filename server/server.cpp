@@ -33,6 +33,7 @@ ssl::context make_tls_context(const Config& config) {
 
 Server::Server(const Config& config)
     : config_(config),
+      limits_(config.connection_caps),
       ioc_(static_cast<int>(config.threads)),
       store_(
           store::open_sqlite_store((std::filesystem::path(config.data_dir) / "circle.db").string(),
@@ -45,7 +46,7 @@ Server::Server(const Config& config)
                                           net::post(ioc_, std::move(completions));
                                         }})),
       rooms_(ioc_.get_executor(), config.limits, store_.get()),
-      context_{config, rooms_, sessions_},
+      context_{config, rooms_, sessions_, limits_},
       signals_(ioc_, SIGINT, SIGTERM),
       shutdown_deadline_(ioc_),
       retention_timer_(ioc_) {

@@ -32,6 +32,9 @@ class Server {
   void sweep_retention();
 
   const Config& config_;
+  // Before ioc_: connections destroyed with the io_context give their
+  // places back to it.
+  ConnectionLimits limits_;
   net::io_context ioc_;
   std::optional<ssl::context> tls_;
   // Rooms, history and settings: <data-dir>/circle.db. Before rooms_, so

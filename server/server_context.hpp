@@ -4,6 +4,7 @@
 #include <atomic>
 
 #include "config.hpp"
+#include "connection_limits.hpp"
 #include "room_registry.hpp"
 #include "session_tracker.hpp"
 
@@ -13,6 +14,7 @@ struct ServerContext {
   const Config& config;
   RoomRegistry& rooms;
   SessionTracker& sessions;
+  ConnectionLimits& limits;
   std::atomic<core::ConnectionId> last_connection_id{0};
 };
 

@@ -14,11 +14,13 @@ websocket::close_reason make_close_reason(std::uint16_t code, const std::string&
 }  // namespace
 
 template <class NextLayer>
-WebSocketSession<NextLayer>::WebSocketSession(NextLayer&& stream, ServerContext& context)
+WebSocketSession<NextLayer>::WebSocketSession(NextLayer&& stream, ServerContext& context,
+                                              ConnectionLimits::Slot slot)
     : ws_(std::move(stream)),
       context_(context),
       dispatcher_(context, ++context.last_connection_id, ws_.get_executor()),
-      hello_timer_(ws_.get_executor()) {}
+      hello_timer_(ws_.get_executor()),
+      connection_slot_(std::move(slot)) {}
 
 template <class NextLayer>
 WebSocketSession<NextLayer>::~WebSocketSession() {

@@ -22,7 +22,9 @@ template <class NextLayer>
 class WebSocketSession : public Outbox,
                          public std::enable_shared_from_this<WebSocketSession<NextLayer>> {
  public:
-  WebSocketSession(NextLayer&& stream, ServerContext& context);
+  // `slot`: this connection's place under the connection caps, given back
+  // when the session is gone.
+  WebSocketSession(NextLayer&& stream, ServerContext& context, ConnectionLimits::Slot slot);
   ~WebSocketSession() override;
 
   // Completes the upgrade that `request` asked for, then serves the client.
@@ -52,6 +54,7 @@ class WebSocketSession : public Outbox,
   Dispatcher dispatcher_;
   beast::flat_buffer read_buffer_;
   net::steady_timer hello_timer_;
+  ConnectionLimits::Slot connection_slot_;
 
   // Frames handed over by rooms (any thread) wait here until the strand runs
   // take_inbox: one posted handler per flush, not one per delivery, and

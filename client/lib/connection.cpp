@@ -3,6 +3,7 @@
 #include <openssl/ssl.h>
 
 #include <atomic>
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -224,13 +225,24 @@ struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
         websocket::stream_base::timeout::suggested(beast::role_type::client);
     timeouts.handshake_timeout = options.timeout;
     stream.set_option(timeouts);
-    stream.set_option(websocket::stream_base::decorator([](websocket::request_type& request) {
-      request.set(beast::http::field::user_agent, "circle-client/0.1");
-    }));
+    stream.set_option(websocket::stream_base::decorator(
+        [origin = options.origin](websocket::request_type& request) {
+          request.set(beast::http::field::user_agent, "circle-client/0.1");
+          if (!origin.empty()) request.set(beast::http::field::origin, origin);
+        }));
     stream.read_message_max(options.read_message_max);
     stream.binary(true);
-    co_await stream.async_handshake(address.host + ":" + address.port, address.target,
-                                    net::use_awaitable);
+    websocket::response_type response;
+    auto [ec] = co_await stream.async_handshake(response, address.host + ":" + address.port,
+                                                address.target, net::as_tuple(net::use_awaitable));
+    if (ec == websocket::error::upgrade_declined) {
+      // The server said why (full, too many connections, origin): show it.
+      std::string body = response.body();
+      while (!body.empty() && (body.back() == '\n' || body.back() == '\r')) body.pop_back();
+      throw std::runtime_error("the server refused the connection (HTTP " +
+                               std::to_string(response.result_int()) + "): " + body);
+    }
+    if (ec) throw boost::system::system_error(ec);
   }
 
   void do_read() {

@@ -40,8 +40,7 @@ class RequestRateLimit {
       return Verdict::kAllowed;
     }
     ++refused_in_a_row_;
-    return close_after_ && refused_in_a_row_ >= close_after_ ? Verdict::kClose
-                                                             : Verdict::kRefused;
+    return close_after_ && refused_in_a_row_ >= close_after_ ? Verdict::kClose : Verdict::kRefused;
   }
 
  private:

@@ -16,7 +16,7 @@ TEST(RequestRateLimit, ABurstIsAllowedAndTheNextRequestRefused) {
 TEST(RequestRateLimit, TokensComeBackAtTheRate) {
   RequestRateLimit limit(10, 1, 0);  // one every 100 ms
   EXPECT_EQ(limit.take(0), Verdict::kAllowed);
-  EXPECT_EQ(limit.take(99), Verdict::kRefused);  // just under
+  EXPECT_EQ(limit.take(99), Verdict::kRefused);   // just under
   EXPECT_EQ(limit.take(199), Verdict::kAllowed);  // a whole token again (at most the burst)
   EXPECT_EQ(limit.take(250), Verdict::kRefused);
   // The bucket never holds more than the burst, however long the pause.

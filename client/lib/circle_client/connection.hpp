@@ -44,6 +44,9 @@ struct ConnectOptions {
   std::chrono::milliseconds timeout{10'000};
   // Largest message accepted from the server (batches can be large).
   std::size_t read_message_max = 16 * 1024 * 1024;
+  // Sent as the upgrade's Origin header when set (what a browser page would
+  // send); the terminal client sends none.
+  std::string origin;
 };
 
 // The reply a request gets when the connection cannot deliver it (closed,
