@@ -38,6 +38,10 @@ std::optional<Config> parse_config(int argc, char** argv, int* exit_code) {
   app.add_option("--store-cache-mib", c.store_cache_mib,
                  "The store writer's page cache in MiB (the B-tree pages of recent messages)")
       ->check(CLI::Range(1u, 65536u));
+  app.add_option("--metrics-address", c.metrics_address,
+                 "Address for GET /metrics (Prometheus) and /healthz; loopback by default");
+  app.add_option("--metrics-port", c.metrics_port, "Port for /metrics (0 picks a free one)");
+  app.add_flag("--no-metrics{false}", c.metrics_enabled, "Serve no /metrics listener");
   app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
 

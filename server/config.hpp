@@ -31,6 +31,10 @@ struct Config {
   std::size_t store_cache_mib = 64;
   std::string log_level = "info";
   ConnectionCaps connection_caps;
+  // GET /metrics and /healthz for operators, on a listener of their own.
+  bool metrics_enabled = true;
+  std::string metrics_address = "127.0.0.1";
+  std::uint16_t metrics_port = 9464;
   // Origins a browser may connect from (the upgrade's Origin header); empty:
   // no check. Clients that send no Origin (not browsers) are not affected.
   std::vector<std::string> allowed_origins;

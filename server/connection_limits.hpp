@@ -35,8 +35,7 @@ class ConnectionLimits {
   std::size_t connections() const;
 
  private:
-  Slot take(std::map<std::string, std::size_t>& counts, const std::string& key,
-            bool counts_total);
+  Slot take(std::map<std::string, std::size_t>& counts, const std::string& key, bool counts_total);
 
   ConnectionCaps caps_;
   mutable std::mutex mutex_;

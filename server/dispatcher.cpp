@@ -21,7 +21,8 @@ circle::v1::ServerMessage reply_to(std::uint64_t request_id) {
   return reply;
 }
 
-void set_error(circle::v1::ServerMessage& reply, const core::Refusal& refusal) {
+void set_error(circle::v1::ServerMessage& reply, const core::Refusal& refusal, Metrics& metrics) {
+  metrics.count_error(refusal.code);
   reply.mutable_error()->set_code(refusal.code);
   reply.mutable_error()->set_message(refusal.message);
 }
@@ -29,12 +30,13 @@ void set_error(circle::v1::ServerMessage& reply, const core::Refusal& refusal) {
 // The one reply to `request_id`: `fill` puts the result in, or the refusal
 // becomes an Error.
 template <class T, class Fill>
-circle::v1::ServerMessage make_reply(std::uint64_t request_id, core::Result<T>& result, Fill fill) {
+circle::v1::ServerMessage make_reply(Metrics& metrics, std::uint64_t request_id,
+                                     core::Result<T>& result, Fill fill) {
   circle::v1::ServerMessage reply = reply_to(request_id);
   if (result) {
     fill(reply, result.value());
   } else {
-    set_error(reply, result.refusal());
+    set_error(reply, result.refusal(), metrics);
   }
   return reply;
 }
@@ -56,7 +58,7 @@ void Dispatcher::send(const ServerMessage& message) {
 
 void Dispatcher::refuse(std::uint64_t request_id, const core::Refusal& refusal) {
   ServerMessage reply = reply_to(request_id);
-  set_error(reply, refusal);
+  set_error(reply, refusal, context_.metrics);
   send(reply);
 }
 
@@ -66,10 +68,12 @@ void Dispatcher::on_message(std::string_view bytes) {
   const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                           std::chrono::steady_clock::now().time_since_epoch())
                           .count();
+  context_.metrics.requests.add();
   switch (rate_limit_.take(now_ms)) {
     case core::RequestRateLimit::Verdict::kAllowed:
       break;
     case core::RequestRateLimit::Verdict::kRefused:
+      context_.metrics.rate_limited.add();
       refuse(decoded ? decoded.value().request_id() : 0,
              {circle::v1::ERROR_CODE_RATE_LIMITED,
               "too many requests: at most " +
@@ -78,6 +82,7 @@ void Dispatcher::on_message(std::string_view bytes) {
       return;
     case core::RequestRateLimit::Verdict::kClose:
       spdlog::info("conn={} closed: kept sending while rate-limited", id_);
+      context_.metrics.rate_limit_closes.add();
       if (auto outbox = outbox_.lock()) {
         outbox->close(close_code::kPolicyViolation, "rate limit: too many requests");
       }
@@ -153,6 +158,7 @@ void Dispatcher::handle_hello(const ClientMessage& request) {
     }
     account_slot_ = context_.limits.admit_account(identity.value().account_id);
     if (!account_slot_) {
+      context_.metrics.refused_account_full.add();
       spdlog::info("conn={} hello refused: the account has its maximum of {} connections", id_,
                    context_.config.connection_caps.max_per_account);
       return refuse_and_close(request.request_id(),
@@ -239,7 +245,7 @@ void Dispatcher::handle_create_room(const ClientMessage& request) {
   const auto kind = create.has_kind() ? create.kind() : circle::v1::ROOM_KIND_FACILITATED_GROUP;
   auto created =
       context_.rooms.create(create.room_id(), create.title(), kind, account_id_, now_unix_ms());
-  ServerMessage reply = make_reply(request.request_id(), created,
+  ServerMessage reply = make_reply(context_.metrics, request.request_id(), created,
                                    [](ServerMessage& reply, circle::v1::RoomInfo& room) {
                                      *reply.mutable_create_room()->mutable_room() = std::move(room);
                                    });
@@ -303,18 +309,18 @@ void Dispatcher::handle_join_room(const ClientMessage& request) {
       });
     }
     const std::uint32_t max_resume = context_.config.limits.max_resume_events;
-    room.reply(
-        outbox,
-        circle::wire::encode(
-            make_reply(request_id, joined, [&](ServerMessage& reply, core::JoinOutcome& outcome) {
-              auto* response = reply.mutable_join_room();
-              response->set_waiting(outcome.waiting);
-              if (!outcome.snapshot) return;
-              if (resume_after > 0) {
-                response->set_resumed(host->resume(*outcome.snapshot, resume_after, max_resume));
-              }
-              *response->mutable_snapshot() = std::move(*outcome.snapshot);
-            })));
+    room.reply(outbox, circle::wire::encode(make_reply(
+                           context_.metrics, request_id, joined,
+                           [&](ServerMessage& reply, core::JoinOutcome& outcome) {
+                             auto* response = reply.mutable_join_room();
+                             response->set_waiting(outcome.waiting);
+                             if (!outcome.snapshot) return;
+                             if (resume_after > 0) {
+                               response->set_resumed(
+                                   host->resume(*outcome.snapshot, resume_after, max_resume));
+                             }
+                             *response->mutable_snapshot() = std::move(*outcome.snapshot);
+                           })));
   });
 }
 
@@ -328,15 +334,16 @@ void Dispatcher::handle_leave_room(const ClientMessage& request) {
   }
   auto host = std::move(found->second.host);
   joined_.erase(found);
-  host->run(
-      [id = id_, outbox = outbox_, request_id = request.request_id(), room_id](core::Room& room) {
-        auto left = room.leave(id, circle::v1::LEAVE_REASON_LEFT, now_unix_ms());
-        room.reply(outbox, circle::wire::encode(make_reply(
-                               request_id, left, [&](ServerMessage& reply, std::uint64_t seq) {
-                                 reply.mutable_leave_room()->set_room_id(room_id);
-                                 reply.mutable_leave_room()->set_seq(seq);
-                               })));
-      });
+  host->run([id = id_, outbox = outbox_, request_id = request.request_id(), room_id,
+             metrics = &context_.metrics](core::Room& room) {
+    auto left = room.leave(id, circle::v1::LEAVE_REASON_LEFT, now_unix_ms());
+    room.reply(outbox,
+               circle::wire::encode(make_reply(*metrics, request_id, left,
+                                               [&](ServerMessage& reply, std::uint64_t seq) {
+                                                 reply.mutable_leave_room()->set_room_id(room_id);
+                                                 reply.mutable_leave_room()->set_seq(seq);
+                                               })));
+  });
 }
 
 void Dispatcher::handle_send_message(const ClientMessage& request) {
@@ -348,15 +355,15 @@ void Dispatcher::handle_send_message(const ClientMessage& request) {
                                              send_request.room_id() + "'"});
   }
   found->second.host->run([id = id_, outbox = outbox_, request_id = request.request_id(),
-                           text = send_request.text(), account = account_id_,
-                           host = found->second.host,
+                           metrics = &context_.metrics, text = send_request.text(),
+                           account = account_id_, host = found->second.host,
                            client_message_id = send_request.client_message_id()](core::Room& room) {
     host->recall_sent(account, client_message_id);
     auto posted = room.post(id, text, client_message_id, now_unix_ms());
     // Through the room: while the store is making the message durable, the
     // ack waits with the room's deliveries.
     room.reply(outbox, circle::wire::encode(make_reply(
-                           request_id, posted,
+                           *metrics, request_id, posted,
                            [](ServerMessage& reply, circle::v1::SendMessageResponse& ack) {
                              *reply.mutable_send_message() = std::move(ack);
                            })));
@@ -371,15 +378,15 @@ void Dispatcher::handle_room_action(const ClientMessage& request) {
                   {circle::v1::ERROR_CODE_NOT_IN_ROOM,
                    "room action: this connection has not joined room '" + action.room_id() + "'"});
   }
-  found->second.host->run(
-      [id = id_, outbox = outbox_, request_id = request.request_id(), action](core::Room& room) {
-        auto result = room.act(id, action, now_unix_ms());
-        room.reply(outbox, circle::wire::encode(make_reply(
-                               request_id, result,
-                               [](ServerMessage& reply, circle::v1::RoomActionResponse& done) {
-                                 *reply.mutable_room_action() = std::move(done);
-                               })));
-      });
+  found->second.host->run([id = id_, outbox = outbox_, request_id = request.request_id(), action,
+                           metrics = &context_.metrics](core::Room& room) {
+    auto result = room.act(id, action, now_unix_ms());
+    room.reply(outbox, circle::wire::encode(make_reply(
+                           *metrics, request_id, result,
+                           [](ServerMessage& reply, circle::v1::RoomActionResponse& done) {
+                             *reply.mutable_room_action() = std::move(done);
+                           })));
+  });
 }
 
 void Dispatcher::forget_room(const std::string& room_id, std::uint64_t join_token) {

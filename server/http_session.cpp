@@ -94,11 +94,13 @@ void HttpSession<Stream>::on_read(error_code ec, std::size_t) {
       case ConnectionLimits::Refusal::kAccountFull:
         break;
       case ConnectionLimits::Refusal::kServerFull:
+        context_.metrics.refused_server_full.add();
         spdlog::info("connection refused: the server holds its maximum of {} connections",
                      context_.config.connection_caps.max_connections);
         return respond(http::status::service_unavailable,
                        "the server is full; try again in a moment\n");
       case ConnectionLimits::Refusal::kAddressFull:
+        context_.metrics.refused_address_full.add();
         spdlog::info("connection refused: {} connections from one address",
                      context_.config.connection_caps.max_per_address);
         return respond(http::status::too_many_requests,
@@ -106,6 +108,7 @@ void HttpSession<Stream>::on_read(error_code ec, std::size_t) {
     }
     if (!origin_allowed(context_.config.allowed_origins, request[http::field::origin])) {
       spdlog::info("connection refused: origin not allowed");
+      context_.metrics.refused_origin.add();
       return respond(http::status::forbidden, "this origin may not connect\n");
     }
     // The WebSocket keeps its own timeouts from here on.

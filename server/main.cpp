@@ -76,6 +76,12 @@ int main(int argc, char** argv) {
     // Tests and scripts read this line to learn the port.
     std::cout << "circled: listening on " << url << std::endl;
     spdlog::info("listening on {} with {} threads", url, config->threads);
+    if (const auto metrics = server.metrics_endpoint()) {
+      const std::string metrics_url = "http://" + metrics->address().to_string() + ":" +
+                                      std::to_string(metrics->port()) + "/metrics";
+      std::cout << "circled: metrics on " << metrics_url << std::endl;
+      spdlog::info("metrics on {}", metrics_url);
+    }
     server.run();
     spdlog::info("stopped");
   } catch (const std::exception& e) {

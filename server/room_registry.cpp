@@ -55,8 +55,14 @@ void RoomHost::commit(std::shared_ptr<core::ActionOutput> output) {
   const bool needs_store = !batch.events.empty() || !batch.redactions.empty() ||
                            !batch.rooms.empty() || !batch.clear_history.empty() ||
                            !batch.audit.empty();
+  if (metrics_) {
+    for (const auto& event : output->events) {
+      if (!event.sender_account.empty()) metrics_->messages_posted.add();
+    }
+  }
   const std::uint64_t commit_id = ++last_commit_id_;
-  pending_.push_back({commit_id, std::move(output), !needs_store});
+  pending_.push_back(
+      {commit_id, std::move(output), !needs_store, std::chrono::steady_clock::now()});
   if (!needs_store) return release_ready();
   store_->write(std::move(batch), [self = shared_from_this(), commit_id](const store::Status& s) {
     boost::asio::post(self->strand_, [self, commit_id, s] { self->on_committed(commit_id, s); });
@@ -67,6 +73,10 @@ void RoomHost::on_committed(std::uint64_t commit_id, const store::Status& status
   for (auto& pending : pending_) {
     if (pending.commit_id != commit_id) continue;
     pending.durable = true;
+    if (metrics_) {
+      metrics_->store_commit.observe(std::chrono::steady_clock::now() - pending.queued_at);
+      if (!status.ok) metrics_->store_failures.add();
+    }
     if (!status.ok) {
       // Nothing that was not stored is shown or acknowledged: the sender's
       // request goes unanswered (its client times out and may retry).
@@ -80,7 +90,11 @@ void RoomHost::on_committed(std::uint64_t commit_id, const store::Status& status
 
 void RoomHost::release_ready() {
   while (!pending_.empty() && pending_.front().durable) {
-    if (pending_.front().output) pending_.front().output->deliver_all();
+    if (const auto& output = pending_.front().output) {
+      const auto started = std::chrono::steady_clock::now();
+      output->deliver_all();
+      if (metrics_) metrics_->fan_out.observe(std::chrono::steady_clock::now() - started);
+    }
     pending_.pop_front();
   }
 }
@@ -163,8 +177,8 @@ core::Result<circle::v1::RoomInfo> RoomRegistry::create(std::string room_id, std
   }
   core::Room room(room_id, std::move(title), kind, std::move(creator_account), now_ms, limits_,
                   nullptr);
-  auto host =
-      std::make_shared<RoomHost>(boost::asio::make_strand(executor_), std::move(room), store_);
+  auto host = std::make_shared<RoomHost>(boost::asio::make_strand(executor_), std::move(room),
+                                         store_, metrics_);
   auto info = host->info_snapshot();
   rooms_.emplace(room_id, std::move(host));
   return info;
@@ -204,7 +218,7 @@ std::size_t RoomRegistry::restore() {
     // are looked up in the store when a retry names one.
     if (last_seq > span) room.mark_forgot_sent();
     rooms_.emplace(record.room_id, std::make_shared<RoomHost>(boost::asio::make_strand(executor_),
-                                                              std::move(room), store_));
+                                                              std::move(room), store_, metrics_));
     ++restored;
   }
   return restored;

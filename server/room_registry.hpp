@@ -19,6 +19,7 @@
 #include "core/limits.hpp"
 #include "core/result.hpp"
 #include "core/room.hpp"
+#include "metrics.hpp"
 #include "store/store.hpp"
 
 namespace circle::server {
@@ -26,8 +27,12 @@ namespace circle::server {
 // A Room together with the strand it runs on, and the store it is kept in.
 class RoomHost : public std::enable_shared_from_this<RoomHost> {
  public:
-  RoomHost(Strand strand, core::Room room, store::Store* store)
-      : strand_(std::move(strand)), room_(std::move(room)), timer_(strand_), store_(store) {
+  RoomHost(Strand strand, core::Room room, store::Store* store, Metrics* metrics)
+      : strand_(std::move(strand)),
+        room_(std::move(room)),
+        timer_(strand_),
+        store_(store),
+        metrics_(metrics) {
     publish_info();
   }
 
@@ -85,10 +90,12 @@ class RoomHost : public std::enable_shared_from_this<RoomHost> {
   boost::asio::steady_timer timer_;
   std::optional<std::int64_t> armed_deadline_;
   store::Store* store_;  // null: nothing is kept
+  Metrics* metrics_;     // null: nothing is counted
   struct PendingOutput {
     std::uint64_t commit_id = 0;
     std::shared_ptr<core::ActionOutput> output;
     bool durable = false;
+    std::chrono::steady_clock::time_point queued_at;  // handed to the store
   };
   std::deque<PendingOutput> pending_;  // only on strand_, in action order
   std::uint64_t last_commit_id_ = 0;
@@ -99,8 +106,8 @@ class RoomHost : public std::enable_shared_from_this<RoomHost> {
 class RoomRegistry {
  public:
   RoomRegistry(boost::asio::io_context::executor_type executor, const core::Limits& limits,
-               store::Store* store = nullptr)
-      : executor_(std::move(executor)), limits_(limits), store_(store) {}
+               store::Store* store = nullptr, Metrics* metrics = nullptr)
+      : executor_(std::move(executor)), limits_(limits), store_(store), metrics_(metrics) {}
 
   // Brings back every room the store kept (at start-up, before serving).
   // Returns how many.
@@ -118,6 +125,7 @@ class RoomRegistry {
   boost::asio::io_context::executor_type executor_;
   const core::Limits& limits_;
   store::Store* store_;
+  Metrics* metrics_;
   mutable std::mutex mutex_;
   std::map<std::string, std::shared_ptr<RoomHost>> rooms_;
   std::uint64_t generated_ids_ = 0;

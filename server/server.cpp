@@ -45,8 +45,8 @@ Server::Server(const Config& config)
                                         [this](std::function<void()> completions) {
                                           net::post(ioc_, std::move(completions));
                                         }})),
-      rooms_(ioc_.get_executor(), config.limits, store_.get()),
-      context_{config, rooms_, sessions_, limits_},
+      rooms_(ioc_.get_executor(), config.limits, store_.get(), &metrics_),
+      context_{config, rooms_, sessions_, limits_, metrics_},
       signals_(ioc_, SIGINT, SIGTERM),
       shutdown_deadline_(ioc_),
       retention_timer_(ioc_) {
@@ -56,6 +56,26 @@ Server::Server(const Config& config)
   if (!config.insecure_plaintext) tls_.emplace(make_tls_context(config));
   const tcp::endpoint endpoint(net::ip::make_address(config.listen_address), config.port);
   listener_ = std::make_shared<Listener>(ioc_, endpoint, tls_ ? &*tls_ : nullptr, context_);
+  if (config.metrics_enabled) {
+    const tcp::endpoint metrics_at(net::ip::make_address(config.metrics_address),
+                                   config.metrics_port);
+    metrics_listener_ = std::make_shared<MetricsListener>(ioc_, metrics_at, config, metrics_,
+                                                          [this] { return gauges(); });
+  }
+}
+
+Gauges Server::gauges() const {
+  Gauges gauges{.connections = limits_.connections(), .sessions = sessions_.size()};
+  for (const auto& room : rooms_.list()) {
+    ++gauges.rooms;
+    gauges.members += room.member_count();
+  }
+  return gauges;
+}
+
+std::optional<tcp::endpoint> Server::metrics_endpoint() const {
+  if (!metrics_listener_) return std::nullopt;
+  return metrics_listener_->local_endpoint();
 }
 
 Server::~Server() = default;
@@ -66,6 +86,7 @@ tcp::endpoint Server::local_endpoint() const {
 
 void Server::run() {
   listener_->run();
+  if (metrics_listener_) metrics_listener_->run();
   signals_.async_wait([this](error_code ec, int signal) {
     if (ec) return;
     spdlog::info("signal {}: shutting down", signal);
@@ -94,6 +115,7 @@ void Server::sweep_retention() {
 
 void Server::shutdown() {
   listener_->stop();
+  if (metrics_listener_) metrics_listener_->stop();
   // Bound the wait for clients to answer the close; then stop regardless.
   shutdown_deadline_.expires_after(config_.shutdown_timeout);
   shutdown_deadline_.async_wait([this](error_code ec) {

@@ -7,6 +7,7 @@
 
 #include "beast.hpp"
 #include "config.hpp"
+#include "metrics_listener.hpp"
 #include "room_registry.hpp"
 #include "server_context.hpp"
 #include "session_tracker.hpp"
@@ -22,6 +23,8 @@ class Server {
   explicit Server(const Config& config);
   ~Server();
   tcp::endpoint local_endpoint() const;
+  // Where GET /metrics is served; none with --no-metrics.
+  std::optional<tcp::endpoint> metrics_endpoint() const;
   bool tls() const { return tls_.has_value(); }
   // Serves until SIGINT/SIGTERM, then closes every client and returns.
   void run();
@@ -30,11 +33,14 @@ class Server {
   void shutdown();
   // Deletes expired history from the store now and then.
   void sweep_retention();
+  // The gauges /metrics reports, read now.
+  Gauges gauges() const;
 
   const Config& config_;
   // Before ioc_: connections destroyed with the io_context give their
   // places back to it.
   ConnectionLimits limits_;
+  Metrics metrics_;
   net::io_context ioc_;
   std::optional<ssl::context> tls_;
   // Rooms, history and settings: <data-dir>/circle.db. Before rooms_, so
@@ -44,6 +50,7 @@ class Server {
   SessionTracker sessions_;
   ServerContext context_;
   std::shared_ptr<Listener> listener_;
+  std::shared_ptr<MetricsListener> metrics_listener_;  // null with --no-metrics
   net::signal_set signals_;
   net::steady_timer shutdown_deadline_;
   net::steady_timer retention_timer_;

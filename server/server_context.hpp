@@ -5,6 +5,7 @@
 
 #include "config.hpp"
 #include "connection_limits.hpp"
+#include "metrics.hpp"
 #include "room_registry.hpp"
 #include "session_tracker.hpp"
 
@@ -15,6 +16,7 @@ struct ServerContext {
   RoomRegistry& rooms;
   SessionTracker& sessions;
   ConnectionLimits& limits;
+  Metrics& metrics;
   std::atomic<core::ConnectionId> last_connection_id{0};
 };
 

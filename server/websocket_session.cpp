@@ -112,6 +112,7 @@ void WebSocketSession<NextLayer>::take_inbox() {
     taken_.swap(inbox_);
     inbox_flush_posted_ = false;
   }
+  context_.metrics.deliveries.add(taken_.size());  // one atomic add per flush, not per frame
   for (auto& frame : taken_) enqueue(std::move(frame));
   taken_.clear();
   if (!writing_ && !queue_.empty() && !finished_ && !closing_) do_write();
@@ -140,6 +141,7 @@ void WebSocketSession<NextLayer>::enqueue(circle::wire::Frame frame) {
                  context_.config.limits.outbound_queue_max_bytes);
     queue_.clear();
     queued_bytes_ = 0;
+    context_.metrics.outbound_overflows.add();
     begin_close(close_code::kPolicyViolation, "too slow: outbound queue full");
     return;
   }

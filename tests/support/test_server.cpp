@@ -36,9 +36,13 @@ TestServer::TestServer(std::vector<std::string> extra_args, bool tls, std::strin
                                    "--data-dir",   data_dir_,  "--log-level", "warn"};
   // A free port unless the test names one (to restart a server where its
   // clients will look for it).
-  if (std::find(extra_args.begin(), extra_args.end(), "--port") == extra_args.end()) {
-    argv.insert(argv.end(), {"--port", "0"});
-  }
+  const auto has = [&](const char* option) {
+    return std::find(extra_args.begin(), extra_args.end(), option) != extra_args.end();
+  };
+  if (!has("--port")) argv.insert(argv.end(), {"--port", "0"});
+  // Many test servers run at once: /metrics on a free port too.
+  const bool metrics = !has("--no-metrics");
+  if (metrics && !has("--metrics-port")) argv.insert(argv.end(), {"--metrics-port", "0"});
   if (tls) {
     argv.insert(argv.end(), {"--cert", test_cert_dir() + "/server.crt", "--key",
                              test_cert_dir() + "/server.key"});
@@ -50,6 +54,11 @@ TestServer::TestServer(std::vector<std::string> extra_args, bool tls, std::strin
   auto line = process_->wait_for_line("listening on ", kDeadline);
   if (!line) throw std::runtime_error("circled did not start listening");
   url_ = line->substr(line->find("listening on ") + 13);
+  if (metrics) {
+    auto metrics_line = process_->wait_for_line("metrics on ", kDeadline);
+    if (!metrics_line) throw std::runtime_error("circled did not say where /metrics is");
+    metrics_url_ = metrics_line->substr(metrics_line->find("metrics on ") + 11);
+  }
   std::string error;
   auto address = circle::client::parse_server_url(url_, &error);
   if (!address) throw std::runtime_error("bad url from circled: " + error);

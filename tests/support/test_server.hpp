@@ -39,6 +39,8 @@ class TestServer {
   const std::string& url() const { return url_; }
   const std::string& data_dir() const { return data_dir_; }
   const circle::client::ServerAddress& address() const { return address_; }
+  // http://127.0.0.1:PORT/metrics (empty with --no-metrics).
+  const std::string& metrics_url() const { return metrics_url_; }
   ChildProcess& process() { return *process_; }
   std::shared_ptr<boost::asio::ssl::context> client_tls() const;
 
@@ -69,6 +71,7 @@ class TestServer {
   std::unique_ptr<ChildProcess> process_;
   std::string url_;
   circle::client::ServerAddress address_;
+  std::string metrics_url_;
   std::string token_secret_;
 };
 

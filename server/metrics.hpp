@@ -1,0 +1,71 @@
+// What the server counts for operators, exposed as Prometheus text on
+// GET /metrics (a separate listener; see metrics_listener). Counters and
+// histograms are lock-free atomics, cheap enough for the hot path; gauges
+// (connections, rooms, members) are read when scraped. Debian has no C++
+// Prometheus client, and the text format is small: it is written here.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace circle::server {
+
+class Counter {
+ public:
+  void add(std::uint64_t n = 1) { value_.fetch_add(n, std::memory_order_relaxed); }
+  std::uint64_t value() const { return value_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<std::uint64_t> value_{0};
+};
+
+// Durations in fixed buckets (seconds, Prometheus' "le" upper bounds).
+class Histogram {
+ public:
+  static constexpr std::array<double, 12> kBounds{0.0005, 0.001, 0.0025, 0.005, 0.01,  0.025,
+                                                  0.05,   0.1,   0.25,   0.5,   1.0,   2.5};
+  void observe(std::chrono::nanoseconds duration);
+  // Cumulative counts per bound, then +Inf; the sum in seconds.
+  std::array<std::uint64_t, kBounds.size() + 1> cumulative() const;
+  double sum_seconds() const;
+
+ private:
+  std::array<std::atomic<std::uint64_t>, kBounds.size() + 1> buckets_{};
+  std::atomic<std::uint64_t> sum_ns_{0};
+};
+
+// Read at scrape time from their owners.
+struct Gauges {
+  std::uint64_t connections = 0;  // TCP connections held (handshakes included)
+  std::uint64_t sessions = 0;     // open WebSocket sessions
+  std::uint64_t rooms = 0;
+  std::uint64_t members = 0;  // room memberships, summed over rooms
+};
+
+struct Metrics {
+  Counter requests;               // every client request read
+  Counter messages_posted;        // chat messages accepted
+  Counter deliveries;             // frames queued to connections (room fan-out and replies)
+  Counter outbound_overflows;     // connections dropped as too slow
+  Counter rate_limited;           // requests refused by the rate limit
+  Counter rate_limit_closes;      // connections closed for flooding
+  Counter refused_server_full;    // upgrades refused: --max-connections
+  Counter refused_address_full;   // upgrades refused: --max-connections-per-address
+  Counter refused_account_full;   // Hellos refused: --max-connections-per-account
+  Counter refused_origin;         // upgrades refused: --allowed-origin
+  Counter store_failures;         // group commits that failed
+  std::array<Counter, 32> errors_by_code;  // Error replies, by circle.v1.ErrorCode
+  Histogram store_commit;  // an action's wait for its store commit
+  Histogram fan_out;       // releasing one committed action to every member's queue
+
+  void count_error(int code);
+};
+
+// The Prometheus text exposition (version 0.0.4) of `metrics` and `gauges`.
+std::string render_prometheus(const Metrics& metrics, const Gauges& gauges);
+
+}  // namespace circle::server
