@@ -10,6 +10,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
+#include <memory>
 
 namespace circle::server {
 
@@ -31,5 +32,23 @@ using Socket = net::basic_stream_socket<tcp, Strand>;
 // The two transports a session can run on.
 using PlainStream = beast::basic_stream<tcp, Strand>;
 using TlsStream = beast::ssl_stream<PlainStream>;
+
+// Both listeners (clients, metrics): open, bind and listen, as Beast's
+// examples do; throws boost::system::system_error on failure.
+inline void open_and_listen(tcp::acceptor& acceptor, const tcp::endpoint& endpoint) {
+  acceptor.open(endpoint.protocol());
+  acceptor.set_option(net::socket_base::reuse_address(true));
+  acceptor.bind(endpoint);
+  acceptor.listen(net::socket_base::max_listen_connections);
+}
+
+// Closes `acceptor` on its own strand (safe from any thread); `owner` keeps
+// it alive until then.
+inline void close_on_its_strand(tcp::acceptor& acceptor, std::shared_ptr<const void> owner) {
+  net::post(acceptor.get_executor(), [&acceptor, owner = std::move(owner)] {
+    error_code ignored;
+    acceptor.close(ignored);
+  });
+}
 
 }  // namespace circle::server

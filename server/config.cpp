@@ -109,6 +109,9 @@ std::optional<Config> parse_config(int argc, char** argv, int* exit_code) {
   app.add_option("--outbound-queue-max-bytes", l.outbound_queue_max_bytes,
                  "Bytes queued for a slow client before it is disconnected")
       ->check(CLI::Range(std::size_t{64 * 1024}, std::size_t{1} << 32));
+  app.add_option("--outbound-queue-max-messages", l.outbound_queue_max_messages,
+                 "Messages queued for a slow client before it is disconnected")
+      ->check(CLI::Range(std::size_t{16}, std::size_t{1} << 24));
   app.add_option("--write-batch-max-bytes", l.write_batch_max_bytes,
                  "Most bytes coalesced into one outgoing WebSocket message")
       ->check(CLI::Range(std::size_t{1024}, std::size_t{16} << 20));

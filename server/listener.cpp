@@ -8,10 +8,7 @@ namespace circle::server {
 Listener::Listener(net::io_context& ioc, tcp::endpoint endpoint, ssl::context* tls,
                    ServerContext& context)
     : ioc_(ioc), acceptor_(net::make_strand(ioc)), tls_(tls), context_(context) {
-  acceptor_.open(endpoint.protocol());
-  acceptor_.set_option(net::socket_base::reuse_address(true));
-  acceptor_.bind(endpoint);
-  acceptor_.listen(net::socket_base::max_listen_connections);
+  open_and_listen(acceptor_, endpoint);
 }
 
 void Listener::run() {
@@ -19,10 +16,7 @@ void Listener::run() {
 }
 
 void Listener::stop() {
-  net::post(acceptor_.get_executor(), [self = shared_from_this()] {
-    error_code ignored;
-    self->acceptor_.close(ignored);
-  });
+  close_on_its_strand(acceptor_, shared_from_this());
 }
 
 void Listener::do_accept() {

@@ -26,8 +26,8 @@ class Counter {
 // Durations in fixed buckets (seconds, Prometheus' "le" upper bounds).
 class Histogram {
  public:
-  static constexpr std::array<double, 12> kBounds{0.0005, 0.001, 0.0025, 0.005, 0.01,  0.025,
-                                                  0.05,   0.1,   0.25,   0.5,   1.0,   2.5};
+  static constexpr std::array<double, 12> kBounds{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                  0.05,   0.1,   0.25,   0.5,   1.0,  2.5};
   void observe(std::chrono::nanoseconds duration);
   // Cumulative counts per bound, then +Inf; the sum in seconds.
   std::array<std::uint64_t, kBounds.size() + 1> cumulative() const;
@@ -47,20 +47,20 @@ struct Gauges {
 };
 
 struct Metrics {
-  Counter requests;               // every client request read
-  Counter messages_posted;        // chat messages accepted
-  Counter deliveries;             // frames queued to connections (room fan-out and replies)
-  Counter outbound_overflows;     // connections dropped as too slow
-  Counter rate_limited;           // requests refused by the rate limit
-  Counter rate_limit_closes;      // connections closed for flooding
-  Counter refused_server_full;    // upgrades refused: --max-connections
-  Counter refused_address_full;   // upgrades refused: --max-connections-per-address
-  Counter refused_account_full;   // Hellos refused: --max-connections-per-account
-  Counter refused_origin;         // upgrades refused: --allowed-origin
-  Counter store_failures;         // group commits that failed
+  Counter requests;              // every client request read
+  Counter messages_posted;       // chat messages accepted
+  Counter deliveries;            // frames queued to connections (room fan-out and replies)
+  Counter outbound_overflows;    // connections dropped as too slow
+  Counter rate_limited;          // requests refused by the rate limit
+  Counter rate_limit_closes;     // connections closed for flooding
+  Counter refused_server_full;   // upgrades refused: --max-connections
+  Counter refused_address_full;  // upgrades refused: --max-connections-per-address
+  Counter refused_account_full;  // Hellos refused: --max-connections-per-account
+  Counter refused_origin;        // upgrades refused: --allowed-origin
+  Counter store_failures;        // group commits that failed
   std::array<Counter, 32> errors_by_code;  // Error replies, by circle.v1.ErrorCode
-  Histogram store_commit;  // an action's wait for its store commit
-  Histogram fan_out;       // releasing one committed action to every member's queue
+  Histogram store_commit;                  // an action's wait for its store commit
+  Histogram fan_out;                       // releasing one committed action to every member's queue
 
   void count_error(int code);
 };

@@ -21,8 +21,9 @@ class MetricsSession : public std::enable_shared_from_this<MetricsSession> {
     parser_.header_limit(listener_->config().http_header_limit);
     parser_.body_limit(1024);
     stream_.expires_after(listener_->config().http_request_timeout);
-    http::async_read(stream_, buffer_, parser_,
-                     [self = shared_from_this()](error_code ec, std::size_t) { self->on_read(ec); });
+    http::async_read(
+        stream_, buffer_, parser_,
+        [self = shared_from_this()](error_code ec, std::size_t) { self->on_read(ec); });
   }
 
   void on_read(error_code ec) {
@@ -62,18 +63,14 @@ class MetricsSession : public std::enable_shared_from_this<MetricsSession> {
 
 }  // namespace
 
-MetricsListener::MetricsListener(net::io_context& ioc, tcp::endpoint endpoint,
-                                 const Config& config, const Metrics& metrics,
-                                 std::function<Gauges()> gauges)
+MetricsListener::MetricsListener(net::io_context& ioc, tcp::endpoint endpoint, const Config& config,
+                                 const Metrics& metrics, std::function<Gauges()> gauges)
     : ioc_(ioc),
       acceptor_(net::make_strand(ioc)),
       config_(config),
       metrics_(metrics),
       gauges_(std::move(gauges)) {
-  acceptor_.open(endpoint.protocol());
-  acceptor_.set_option(net::socket_base::reuse_address(true));
-  acceptor_.bind(endpoint);
-  acceptor_.listen(net::socket_base::max_listen_connections);
+  open_and_listen(acceptor_, endpoint);
 }
 
 void MetricsListener::run() {
@@ -81,19 +78,18 @@ void MetricsListener::run() {
 }
 
 void MetricsListener::stop() {
-  net::post(acceptor_.get_executor(), [self = shared_from_this()] {
-    error_code ignored;
-    self->acceptor_.close(ignored);
-  });
+  close_on_its_strand(acceptor_, shared_from_this());
 }
 
 void MetricsListener::do_accept() {
-  acceptor_.async_accept(net::make_strand(ioc_), [self = shared_from_this()](error_code ec,
-                                                                             Socket socket) {
-    if (ec == net::error::operation_aborted || !self->acceptor_.is_open()) return;
-    if (!ec) std::make_shared<MetricsSession>(std::move(socket), self)->run();
-    self->do_accept();
-  });
+  acceptor_.async_accept(net::make_strand(ioc_),
+                         [self = shared_from_this()](error_code ec, Socket socket) {
+                           if (ec == net::error::operation_aborted || !self->acceptor_.is_open())
+                             return;
+                           if (!ec)
+                             std::make_shared<MetricsSession>(std::move(socket), self)->run();
+                           self->do_accept();
+                         });
 }
 
 }  // namespace circle::server

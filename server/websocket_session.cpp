@@ -19,7 +19,7 @@ WebSocketSession<NextLayer>::WebSocketSession(NextLayer&& stream, ServerContext&
     : ws_(std::move(stream)),
       context_(context),
       dispatcher_(context, ++context.last_connection_id, ws_.get_executor()),
-      hello_timer_(ws_.get_executor()),
+      deadline_timer_(ws_.get_executor()),
       connection_slot_(std::move(slot)) {}
 
 template <class NextLayer>
@@ -59,8 +59,8 @@ void WebSocketSession<NextLayer>::on_accept(error_code ec) {
     return;
   }
   spdlog::debug("conn={} websocket open", dispatcher_.id());
-  hello_timer_.expires_after(context_.config.hello_timeout);
-  hello_timer_.async_wait([self = this->shared_from_this()](error_code ec) {
+  deadline_timer_.expires_after(context_.config.hello_timeout);
+  deadline_timer_.async_wait([self = this->shared_from_this()](error_code ec) {
     if (!ec && !self->dispatcher_.said_hello()) {
       self->begin_close(close_code::kPolicyViolation, "no hello in time");
     }
@@ -136,9 +136,12 @@ template <class NextLayer>
 void WebSocketSession<NextLayer>::enqueue(circle::wire::Frame frame) {
   if (closing_ || finished_) return;
   queued_bytes_ += frame->size();
-  if (queued_bytes_ > context_.config.limits.outbound_queue_max_bytes) {
-    spdlog::info("conn={} disconnected: outbound queue over {} bytes", dispatcher_.id(),
-                 context_.config.limits.outbound_queue_max_bytes);
+  const auto& limits = context_.config.limits;
+  if (queued_bytes_ > limits.outbound_queue_max_bytes ||
+      queue_.size() >= limits.outbound_queue_max_messages) {
+    spdlog::info("conn={} disconnected: outbound queue over {} bytes or {} messages",
+                 dispatcher_.id(), limits.outbound_queue_max_bytes,
+                 limits.outbound_queue_max_messages);
     queue_.clear();
     queued_bytes_ = 0;
     context_.metrics.outbound_overflows.add();
@@ -185,8 +188,15 @@ template <class NextLayer>
 void WebSocketSession<NextLayer>::begin_close(std::uint16_t code, std::string reason) {
   if (closing_ || finished_) return;
   closing_ = true;
-  hello_timer_.cancel();
   pending_close_ = make_close_reason(code, reason);
+  // A client that stopped reading never lets the write in flight (or the
+  // close frame after it) finish: after this long, drop the connection.
+  deadline_timer_.expires_after(context_.config.http_request_timeout);
+  deadline_timer_.async_wait([self = this->shared_from_this()](error_code ec) {
+    if (ec || self->finished_) return;
+    spdlog::debug("conn={} close did not finish in time; dropped", self->dispatcher_.id());
+    beast::get_lowest_layer(self->ws_).close();
+  });
   if (!writing_) {
     if (queue_.empty()) {
       do_close();
@@ -211,7 +221,7 @@ template <class NextLayer>
 void WebSocketSession<NextLayer>::finish(error_code ec) {
   if (finished_) return;
   finished_ = true;
-  hello_timer_.cancel();
+  deadline_timer_.cancel();
   queue_.clear();
   if (ec != websocket::error::closed) {
     spdlog::debug("conn={} connection ended: {}", dispatcher_.id(), ec.message());

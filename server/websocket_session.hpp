@@ -53,7 +53,8 @@ class WebSocketSession : public Outbox,
   ServerContext& context_;
   Dispatcher dispatcher_;
   beast::flat_buffer read_buffer_;
-  net::steady_timer hello_timer_;
+  // The Hello deadline; once closing, the deadline for the close to finish.
+  net::steady_timer deadline_timer_;
   ConnectionLimits::Slot connection_slot_;
 
   // Frames handed over by rooms (any thread) wait here until the strand runs

@@ -55,6 +55,8 @@ struct Limits {
   std::uint32_t remembered_client_message_ids = 4096;
   // Bytes queued for one slow client before it is disconnected.
   std::size_t outbound_queue_max_bytes = 4 * 1024 * 1024;
+  // Messages queued for one slow client before it is disconnected.
+  std::size_t outbound_queue_max_messages = 8192;
   // Most bytes coalesced into one outgoing WebSocket message.
   std::size_t write_batch_max_bytes = 256 * 1024;
   // Requests one connection may send per second (0: no limit), and how many

@@ -1,0 +1,128 @@
+// A member who stops reading must not slow the room or grow the server's
+// memory: its outbound queue is bounded, it is dropped ("too slow"), and the
+// others get every message at full speed.
+#include <gtest/gtest.h>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/websocket.hpp>
+#include <fstream>
+
+#include "support/test_server.hpp"
+
+namespace {
+
+using namespace circle::test;
+namespace client = circle::client;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+using tcp = boost::asio::ip::tcp;
+using circle::v1::ServerMessage;
+
+// The server's resident memory, KiB.
+long rss_kib(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return -1;
+}
+
+// A raw WebSocket client that says hello, joins, and then never reads again.
+class StuckReader {
+ public:
+  StuckReader(const TestServer& server, const std::string& room) : ws_(ioc_) {
+    auto& socket = ws_.next_layer().socket();
+    socket.open(tcp::v4());
+    // A small window: the server's writes stall after little data.
+    socket.set_option(boost::asio::socket_base::receive_buffer_size(4096));
+    tcp::resolver resolver(ioc_);
+    ws_.next_layer().connect(resolver.resolve(server.address().host, server.address().port));
+    ws_.handshake(server.address().host, "/");
+    ws_.binary(true);
+    auto hello = client::make_hello("", "stuck", server.token("stuck", "Stuck"));
+    hello.set_request_id(1);
+    ask(hello, [](const ServerMessage& m) { return m.request_id() == 1; });
+    auto join = client::make_join_room(room);
+    join.set_request_id(2);
+    ask(join, [](const ServerMessage& m) { return m.request_id() == 2; });
+  }
+
+ private:
+  template <class Done>
+  void ask(const circle::v1::ClientMessage& request, Done done) {
+    ws_.write(boost::asio::buffer(request.SerializeAsString()));
+    for (;;) {
+      beast::flat_buffer buffer;
+      ws_.read(buffer);
+      ServerMessage reply;
+      if (!reply.ParseFromString(beast::buffers_to_string(buffer.data()))) continue;
+      if (done(reply)) return;
+    }
+  }
+
+  boost::asio::io_context ioc_;
+  websocket::stream<beast::tcp_stream> ws_;
+};
+
+bool is_posted(const ServerMessage& m) {
+  return m.has_room_event() && m.room_event().has_message_posted();
+}
+
+TEST(SlowConsumer, AReaderThatStopsIsDroppedAndTheRoomGoesOn) {
+  TestServer server({"--requests-per-second", "0", "--outbound-queue-max-bytes", "65536",
+                     "--http-request-timeout", "1"},
+                    /*tls=*/false);
+  auto alex = server.join("Alex", "group", /*create=*/true);
+  auto sam = server.join("Sam", "group");
+  StuckReader stuck(server, "group");
+  const long rss_before = rss_kib(server.process().pid());
+
+  // Alex floods the room until the stuck member is let go (its leave is an
+  // event Sam sees), then keeps talking; bounded either way.
+  const std::string big(3000, 'x');
+  int sent = 0;
+  bool dropped = false;
+  auto on_leave = [&](const ServerMessage& m) {
+    return m.has_room_event() && m.room_event().has_member_left() &&
+           m.room_event().member_left().member().display_name() == "Stuck";
+  };
+  std::vector<std::uint64_t> seqs;
+  for (; sent < 20'000 && !dropped; ++sent) {
+    auto ack = call(*alex, client::make_send_message("group", big + std::to_string(sent)));
+    ASSERT_TRUE(ack.has_send_message()) << ack.DebugString();
+    seqs.push_back(ack.send_message().seq());
+    // Sam reads as it goes: the member who reads is never held back.
+    auto event = sam->wait_event(
+        [&](const ServerMessage& m) {
+          if (on_leave(m)) dropped = true;
+          return is_posted(m) || on_leave(m);
+        },
+        kDeadline);
+    ASSERT_TRUE(event);
+    if (is_posted(*event)) {
+      ASSERT_EQ(event->room_event().seq(), seqs.back());
+    } else {
+      // The leave came first; the message is next.
+      auto posted = sam->wait_event(is_posted, kDeadline);
+      ASSERT_TRUE(posted);
+      ASSERT_EQ(posted->room_event().seq(), seqs.back());
+    }
+  }
+  ASSERT_TRUE(dropped) << "the stuck member was never dropped after " << sent << " messages";
+  // The room goes on: more messages, each to Sam in order.
+  for (int i = 0; i < 20; ++i) {
+    auto ack = call(*alex, client::make_send_message("group", "after " + std::to_string(i)));
+    ASSERT_TRUE(ack.has_send_message());
+    auto posted = sam->wait_event(is_posted, kDeadline);
+    ASSERT_TRUE(posted);
+    EXPECT_EQ(posted->room_event().message_posted().text(), "after " + std::to_string(i));
+  }
+  // Memory stayed bounded: the stuck member's queue was capped at 64 KiB and
+  // the rest is the room's own history (a few MiB of 3 KB messages).
+  const long rss_after = rss_kib(server.process().pid());
+  EXPECT_LT(rss_after - rss_before, 64 * 1024) << "KiB grown: " << rss_after - rss_before;
+}
+
+}  // namespace
