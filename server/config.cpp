@@ -129,6 +129,13 @@ std::optional<Config> parse_config(int argc, char** argv, int* exit_code) {
   app.add_option("--allowed-origin", c.allowed_origins,
                  "A browser Origin allowed to connect (repeat for several; none: no check); "
                  "others get HTTP 403");
+  app.add_option("--room-joins-per-second", l.room_joins_per_second,
+                 "Joins one room takes per second (facilitators excepted; 0: no limit); over "
+                 "it: RATE_LIMITED")
+      ->check(CLI::Range(0u, 1'000'000u));
+  app.add_option("--room-join-burst", l.room_join_burst,
+                 "Joins one room takes at once (a big room coming back after a restart)")
+      ->check(CLI::Range(1u, 1'000'000u));
   app.add_option("--requests-per-second", l.requests_per_second,
                  "Requests one connection may send per second (0: no limit); over it: "
                  "RATE_LIMITED")

@@ -63,6 +63,10 @@ struct Limits {
   // at once after a quiet moment (a client resending its queue after a
   // reconnect). Over it: RATE_LIMITED; this many refusals in a row: closed.
   std::uint32_t requests_per_second = 30;
+  // Joins one room takes per second (0: no limit), and at once: enough for
+  // every member of a big room coming back after a restart.
+  std::uint32_t room_joins_per_second = 100;
+  std::uint32_t room_join_burst = 1000;
   std::uint32_t request_burst = 100;
   std::uint32_t rate_limited_close_after = 50;
 };

@@ -19,6 +19,7 @@
 #include "core/audit.hpp"
 #include "core/event_sink.hpp"
 #include "core/limits.hpp"
+#include "core/rate_limit.hpp"
 #include "core/result.hpp"
 
 namespace circle::core {
@@ -261,6 +262,9 @@ class Room {
   std::int64_t created_at_ms_;
   const Limits& limits_;
   AuditSink* audit_;
+  // Joins the room takes per second (facilitators are never held back): a
+  // crowd of connections cannot flood the members with join events.
+  RequestRateLimit join_throttle_{limits_.room_joins_per_second, limits_.room_join_burst, 0};
   circle::v1::RoomSettings settings_;
   // The account that facilitates (the creator until facilitation is handed on).
   std::string facilitator_account_;

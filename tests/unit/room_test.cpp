@@ -190,3 +190,24 @@ TEST_F(RoomTest, HistoryOlderThanTheReconnectWindowIsForgotten) {
 }
 
 }  // namespace
+
+namespace {
+
+using namespace circle::test;
+
+TEST_F(RoomTest, JoinsAreThrottledPerRoomButNeverTheFacilitator) {
+  limits_.room_joins_per_second = 1;
+  limits_.room_join_burst = 2;
+  join(kSam, "Sam", sam_, 5000);
+  join(kRiya, "Riya", riya_, 5000);  // just under: the burst
+  auto kim = std::make_shared<RecordingSink>();
+  auto refused = try_join(4, "Kim", kim, 5000);  // just over
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.refusal().code, circle::v1::ERROR_CODE_RATE_LIMITED);
+  // The facilitator (acct-1, the creator) gets in regardless.
+  join(kAlex, "Alex", alex_, 5000);
+  // A second later there is room for one more.
+  EXPECT_TRUE(try_join(4, "Kim", kim, 6000));
+}
+
+}  // namespace
