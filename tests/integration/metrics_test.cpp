@@ -4,7 +4,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <regex>
+#include <sstream>
 
 #include "support/test_server.hpp"
 
@@ -15,17 +15,19 @@ namespace client = circle::client;
 namespace beast = boost::beast;
 namespace http = beast::http;
 
+// GET http://host:port/path.
 http::response<http::string_body> get(const std::string& url) {
-  const std::regex parts(R"(http://([^:/]+):(\d+)(/.*))");
-  std::smatch match;
-  if (!std::regex_match(url, match, parts)) throw std::runtime_error("bad url " + url);
+  const std::string rest = url.substr(url.find("//") + 2);
+  const std::string authority = rest.substr(0, rest.find('/'));
+  const std::string host = authority.substr(0, authority.find(':'));
+  const std::string port = authority.substr(authority.find(':') + 1);
   boost::asio::io_context ioc;
   beast::tcp_stream stream(ioc);
   stream.expires_after(kDeadline);
   boost::asio::ip::tcp::resolver resolver(ioc);
-  stream.connect(resolver.resolve(match[1].str(), match[2].str()));
-  http::request<http::empty_body> request(http::verb::get, match[3].str(), 11);
-  request.set(http::field::host, match[1].str());
+  stream.connect(resolver.resolve(host, port));
+  http::request<http::empty_body> request(http::verb::get, rest.substr(authority.size()), 11);
+  request.set(http::field::host, host);
   http::write(stream, request);
   beast::flat_buffer buffer;
   http::response<http::string_body> response;
