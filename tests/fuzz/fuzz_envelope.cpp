@@ -26,8 +26,7 @@ class DiscardingSink : public EventSink {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static const Limits limits;
   static const auto sink = std::make_shared<DiscardingSink>();
-  auto decoded =
-      decode_client_message(std::string_view(reinterpret_cast<const char*>(data), size));
+  auto decoded = decode_client_message(std::string_view(reinterpret_cast<const char*>(data), size));
   if (!decoded) return 0;
   const auto& message = decoded.value();
   if (check_client_message(message, limits)) return 0;  // refused: never reaches a room

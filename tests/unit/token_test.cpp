@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "auth/token.hpp"
+#include "support/hand_made_token.hpp"
 
 namespace {
 
@@ -19,28 +20,10 @@ using circle::auth::verify_token;
 const std::string kSecret = "0123456789abcdef0123456789abcdef-test-secret";
 constexpr std::int64_t kNow = 1'800'000'000;
 
-std::string base64url(const std::string& bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(bytes.data()),
-                                static_cast<int>(bytes.size()));
-  out.resize(static_cast<std::size_t>(n));
-  while (!out.empty() && out.back() == '=') out.pop_back();
-  for (char& c : out) c = c == '+' ? '-' : c == '/' ? '_' : c;
-  return out;
-}
-
 // header.payload.signature with HMAC over `digest` (nullptr: unsigned).
 std::string hand_made(const std::string& header, const std::string& payload, const EVP_MD* digest,
                       const std::string& secret = kSecret) {
-  const std::string signing_input = base64url(header) + "." + base64url(payload);
-  if (digest == nullptr) return signing_input + ".";
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int mac_size = 0;
-  HMAC(digest, secret.data(), static_cast<int>(secret.size()),
-       reinterpret_cast<const unsigned char*>(signing_input.data()), signing_input.size(), mac,
-       &mac_size);
-  return signing_input + "." + base64url(std::string(reinterpret_cast<char*>(mac), mac_size));
+  return circle::test::hand_made_token(header, payload, digest, secret);
 }
 
 const std::string kHs256 = R"({"alg":"HS256","typ":"JWT"})";
