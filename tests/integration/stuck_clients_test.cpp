@@ -1,11 +1,16 @@
-// A member who stops reading must not slow the room or grow the server's
-// memory: its outbound queue is bounded, it is dropped ("too slow"), and the
-// others get every message at full speed.
+// Clients that stop halfway: a member who stops reading must not slow the
+// room or grow the server's memory (its outbound queue is bounded, it is
+// dropped as "too slow", the others get every message at full speed); a
+// connection that stalls in its TLS handshake, before its upgrade request,
+// or goes silent is dropped at its deadline.
 #include <gtest/gtest.h>
 
+#include <sys/socket.h>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
+
+#include <cerrno>
 #include <fstream>
 
 #include "support/test_server.hpp"
@@ -123,6 +128,60 @@ TEST(SlowConsumer, AReaderThatStopsIsDroppedAndTheRoomGoesOn) {
   // the rest is the room's own history (a few MiB of 3 KB messages).
   const long rss_after = rss_kib(server.process().pid());
   EXPECT_LT(rss_after - rss_before, 64 * 1024) << "KiB grown: " << rss_after - rss_before;
+}
+
+}  // namespace
+
+namespace {
+
+// Reads from a raw socket until the server closes it; true if it did
+// before the deadline.
+bool server_drops(tcp::socket& socket) {
+  const timeval timeout{
+      .tv_sec = std::chrono::duration_cast<std::chrono::seconds>(kDeadline).count(), .tv_usec = 0};
+  ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  char byte;
+  for (;;) {
+    const auto n = ::recv(socket.native_handle(), &byte, 1, 0);
+    if (n == 0) return true;                // closed
+    if (n < 0) return errno == ECONNRESET;  // reset, or the timeout: still open
+  }
+}
+
+TEST(Deadlines, AHalfOpenTlsHandshakeIsDropped) {
+  TestServer server({"--tls-handshake-timeout", "1"});
+  boost::asio::io_context ioc;
+  tcp::socket socket(ioc);
+  tcp::resolver resolver(ioc);
+  boost::asio::connect(socket, resolver.resolve(server.address().host, server.address().port));
+  // Never says hello at the TLS layer.
+  EXPECT_TRUE(server_drops(socket));
+  // The server still serves everyone else.
+  EXPECT_TRUE(server.sign_in("sam") != nullptr);
+}
+
+TEST(Deadlines, AConnectionThatNeverSendsItsUpgradeRequestIsDropped) {
+  TestServer server({"--http-request-timeout", "1"}, /*tls=*/false);
+  boost::asio::io_context ioc;
+  tcp::socket socket(ioc);
+  tcp::resolver resolver(ioc);
+  boost::asio::connect(socket, resolver.resolve(server.address().host, server.address().port));
+  EXPECT_TRUE(server_drops(socket));
+}
+
+TEST(Deadlines, ASilentClientIsDroppedAfterTheIdleTimeout) {
+  TestServer server({"--idle-timeout", "1"}, /*tls=*/false);
+  auto alex = server.join("Alex", "group", /*create=*/true);
+  StuckReader silent(server, "group");  // never reads again, so never answers a ping
+  auto left = alex->wait_event(
+      [](const ServerMessage& m) {
+        return m.has_room_event() && m.room_event().has_member_left() &&
+               m.room_event().member_left().member().display_name() == "Stuck";
+      },
+      kDeadline);
+  EXPECT_TRUE(left) << "the silent member was not dropped";
+  // Alex answered the pings (its library reads all the time) and is still here.
+  EXPECT_TRUE(call(*alex, client::make_send_message("group", "still here")).has_send_message());
 }
 
 }  // namespace
