@@ -42,6 +42,10 @@ std::optional<Config> parse_config(int argc, char** argv, int* exit_code) {
                  "Address for GET /metrics (Prometheus) and /healthz; loopback by default");
   app.add_option("--metrics-port", c.metrics_port, "Port for /metrics (0 picks a free one)");
   app.add_flag("--no-metrics{false}", c.metrics_enabled, "Serve no /metrics listener");
+  app.add_option("--store-max-mib", c.store_max_mib,
+                 "The largest the store may grow, MiB (0: as the disk allows); past it writes "
+                 "fail as on a full disk and senders get UNAVAILABLE")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{1} << 30));
   app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
 

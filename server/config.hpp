@@ -29,6 +29,8 @@ struct Config {
   std::chrono::microseconds store_commit_interval{5000};
   // The store writer's page cache, MiB.
   std::size_t store_cache_mib = 64;
+  // The largest the store may grow, MiB; 0: the disk is the limit.
+  std::size_t store_max_mib = 0;
   std::string log_level = "info";
   ConnectionCaps connection_caps;
   // GET /metrics and /healthz for operators, on a listener of their own.

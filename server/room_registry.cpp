@@ -78,14 +78,36 @@ void RoomHost::on_committed(std::uint64_t commit_id, const store::Status& status
       if (!status.ok) metrics_->store_failures.add();
     }
     if (!status.ok) {
-      // Nothing that was not stored is shown or acknowledged: the sender's
-      // request goes unanswered (its client times out and may retry).
-      // Issue 7 turns this into a typed error.
-      spdlog::error("room={} store write failed, output dropped: {}", room_.id(), status.message);
-      pending.output.reset();
+      // Nothing that was not stored is shown or acknowledged: the others
+      // see nothing, the room forgets it, and the requester gets a typed
+      // error instead of its reply.
+      spdlog::error("room={} store write failed, nothing delivered: {}", room_.id(),
+                    status.message);
+      room_.forget_unsaved(*pending.output);
+      pending.output = refused_for_store(*pending.output);
     }
   }
   release_ready();
+}
+
+// What the requester of a failed `output` gets instead: its reply turned
+// into ERROR_CODE_UNAVAILABLE, and nothing else.
+std::shared_ptr<core::ActionOutput> RoomHost::refused_for_store(const core::ActionOutput& output) {
+  if (!output.reply) return nullptr;
+  const auto& reply = output.deliveries[*output.reply];
+  circle::v1::ServerMessage original;
+  if (!reply.frame || !original.ParseFromString(*reply.frame)) return nullptr;
+  circle::v1::ServerMessage refusal;
+  refusal.set_request_id(original.request_id());
+  refusal.mutable_error()->set_code(circle::v1::ERROR_CODE_UNAVAILABLE);
+  refusal.mutable_error()->set_message(
+      "not saved: the server could not store this just now, so nothing was posted or changed; "
+      "try again in a moment");
+  if (metrics_) metrics_->count_error(circle::v1::ERROR_CODE_UNAVAILABLE);
+  auto refused = std::make_shared<core::ActionOutput>();
+  refused->room_id = output.room_id;
+  refused->deliveries.push_back({reply.sink, circle::wire::encode(refusal), 0});
+  return refused;
 }
 
 void RoomHost::release_ready() {

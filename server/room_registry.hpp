@@ -80,6 +80,7 @@ class RoomHost : public std::enable_shared_from_this<RoomHost> {
   void commit(std::shared_ptr<core::ActionOutput> output);
   void on_committed(std::uint64_t commit_id, const store::Status& status);
   void release_ready();
+  std::shared_ptr<core::ActionOutput> refused_for_store(const core::ActionOutput& output);
   // On the strand: refresh the info others read, and wake the room when
   // time will change something (a mute ends, a grace period runs out).
   void after_change();

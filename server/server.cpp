@@ -41,6 +41,7 @@ Server::Server(const Config& config)
                                     .busy_timeout_ms = 5000,
                                     .min_commit_interval = config.store_commit_interval,
                                     .cache_mib = config.store_cache_mib,
+                                    .max_mib = config.store_max_mib,
                                     .run_completions =
                                         [this](std::function<void()> completions) {
                                           net::post(ioc_, std::move(completions));

@@ -121,6 +121,7 @@ void BM_StoreGroupCommit(benchmark::State& state) {
                                                  .busy_timeout_ms = 5000,
                                                  .min_commit_interval = {},
                                                  .cache_mib = 64,
+                                                 .max_mib = 0,
                                                  .run_completions = {}});
   const auto rooms = static_cast<std::uint64_t>(state.range(1));
   const bool with_ids = state.range(2) != 0;

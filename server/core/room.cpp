@@ -124,7 +124,17 @@ void Room::tell_removed(const std::weak_ptr<EventSink>& sink, std::uint64_t join
 }
 
 void Room::reply(const std::weak_ptr<EventSink>& sink, circle::wire::Frame frame) {
+  if (output_) output_->reply = output_->deliveries.size();
   deliver_to(sink, frame);
+}
+
+void Room::forget_unsaved(const ActionOutput& output) {
+  for (const auto& event : output.events) {
+    std::erase_if(history_, [&](const RoomEvent& kept) { return kept.seq() == event.seq; });
+    if (event.client_message_id.empty()) continue;
+    const auto key = std::make_pair(event.sender_account, event.client_message_id);
+    if (sent_.erase(key)) std::erase(sent_order_, key);
+  }
 }
 
 RoomInfo Room::info() const {

@@ -64,6 +64,9 @@ struct ActionOutput {
   std::vector<AuditEntry> audit;
   std::string room_id;
 
+  // The requester's reply among the deliveries (Room::reply), if any.
+  std::optional<std::size_t> reply;
+
   // Hands everything over, in order (when nothing needs to be stored first).
   void deliver_all() const;
 };
@@ -101,6 +104,10 @@ class Room {
     return forgot_sent_ || limits_.remembered_client_message_ids == 0;
   }
   void mark_forgot_sent() { forgot_sent_ = true; }
+  // The store could not keep what `output` published: its events leave the
+  // room's history (nobody saw them; late joiners must not) and its sent
+  // ids are forgotten (a retry is a new message, not "already posted").
+  void forget_unsaved(const ActionOutput& output);
 
   // While `output` is set, deliveries (and replies given to reply()) are
   // collected there in order instead of handed to sinks, and published

@@ -183,6 +183,16 @@ class SqliteStore final : public Store {
     // Redacted and expired text is overwritten, not just unlinked.
     writer_db_.exec_or_throw("PRAGMA secure_delete = ON");
     writer_db_.exec_or_throw("PRAGMA cache_size = -" + std::to_string(options.cache_mib * 1024));
+    if (options.max_mib > 0) {
+      sqlite3_stmt* statement = nullptr;
+      sqlite3_prepare_v2(writer_db_.get(), "PRAGMA page_size", -1, &statement, nullptr);
+      const auto page_size = sqlite3_step(statement) == SQLITE_ROW
+                                 ? static_cast<std::size_t>(sqlite3_column_int(statement, 0))
+                                 : std::size_t{4096};
+      sqlite3_finalize(statement);
+      writer_db_.exec_or_throw("PRAGMA max_page_count = " +
+                               std::to_string(options.max_mib * 1024 * 1024 / page_size));
+    }
     writer_db_.exec_or_throw("PRAGMA synchronous = " +
                              std::string(options.synchronous == "normal" ? "NORMAL" : "FULL"));
     const int version = writer_db_.user_version();

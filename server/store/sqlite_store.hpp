@@ -26,6 +26,9 @@ struct SqliteOptions {
   // The writer's page cache. Messages of many rooms land on as many B-tree
   // leaves; when those do not fit, every insert reads its leaf back first.
   std::size_t cache_mib = 64;
+  // The largest the database may grow, MiB (0: as large as the disk allows).
+  // Past it every write fails as on a full disk: nothing is acknowledged.
+  std::size_t max_mib = 0;
   // Where the `done` callbacks of one group commit run, all in one call:
   // e.g. posted to the server's io_context, so that a group costs one
   // cross-thread hand-off instead of one per batch. Empty: on the writer.

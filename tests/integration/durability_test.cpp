@@ -210,4 +210,57 @@ TEST(Durability, ExpiredHistoryIsDeletedFromTheStore) {
   }
 }
 
+TEST(Durability, AFullStoreAcknowledgesNothingItCouldNotKeepAndTheServerGoesOn) {
+  // A 1 MiB cap stands in for a full disk: past it every write fails.
+  TestServer server({"--store-max-mib", "1", "--requests-per-second", "0"});
+  auto alex = server.join("Alex", "group", /*create=*/true);
+  auto sam = server.join("Sam", "group");
+  const std::string filler(3000, 'x');
+  std::vector<std::string> acked;
+  int refused = 0;
+  for (int i = 0; i < 2000 && refused < 3; ++i) {
+    const std::string text = "message " + std::to_string(i) + " " + filler;
+    auto reply = call(*alex, client::make_send_message("group", text));
+    if (reply.has_send_message()) {
+      ASSERT_EQ(refused, 0) << "acknowledged after the store was full";
+      acked.push_back(text);
+      continue;
+    }
+    ASSERT_TRUE(reply.has_error()) << reply.DebugString();
+    EXPECT_EQ(reply.error().code(), circle::v1::ERROR_CODE_UNAVAILABLE);
+    EXPECT_NE(reply.error().message().find("nothing was posted"), std::string::npos);
+    ++refused;
+  }
+  ASSERT_EQ(refused, 3) << "the store never filled up";
+  ASSERT_FALSE(acked.empty());
+
+  // Sam saw exactly what was acknowledged. A round trip of Sam's own comes
+  // after anything the server had handed Sam before it.
+  ASSERT_TRUE(call(*sam, client::make_list_rooms()).has_list_rooms());
+  std::vector<std::string> seen;
+  while (auto event = sam->next_event(std::chrono::milliseconds(0))) {
+    if (event->has_room_event() && event->room_event().has_message_posted()) {
+      seen.push_back(event->room_event().message_posted().text());
+    }
+  }
+  EXPECT_EQ(seen, acked);
+
+  // The server goes on: what needs no write is served, and new connections
+  // are welcome.
+  EXPECT_TRUE(call(*alex, client::make_list_rooms()).has_list_rooms());
+  EXPECT_TRUE(server.sign_in("riya") != nullptr);
+
+  // And the store holds exactly the acknowledged messages.
+  sqlite3* handle = nullptr;
+  sqlite3_open_v2((server.data_dir() + "/circle.db").c_str(), &handle, SQLITE_OPEN_READONLY,
+                  nullptr);
+  sqlite3_stmt* statement = nullptr;
+  sqlite3_prepare_v2(handle, "SELECT COUNT(*) FROM events WHERE sender_account <> ''", -1,
+                     &statement, nullptr);
+  EXPECT_EQ(sqlite3_step(statement), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(statement, 0), static_cast<int>(acked.size()));
+  sqlite3_finalize(statement);
+  sqlite3_close(handle);
+}
+
 }  // namespace

@@ -157,6 +157,7 @@ TEST_F(SqliteStoreTest, ConcurrentWritesCommitTogetherAndInOrder) {
                                          .busy_timeout_ms = 5000,
                                          .min_commit_interval = {},
                                          .cache_mib = 8,
+                                         .max_mib = 0,
                                          .run_completions = {}});
   constexpr int kWrites = 500;
   std::vector<std::promise<Status>> done(kWrites);
@@ -177,6 +178,7 @@ TEST_F(SqliteStoreTest, ACommitIntervalGroupsWritesAndARepeatInTheGroupFailsAlon
                                          .busy_timeout_ms = 5000,
                                          .min_commit_interval = std::chrono::seconds(30),
                                          .cache_mib = 8,
+                                         .max_mib = 0,
                                          .run_completions = {}});
   ASSERT_TRUE(write(*store, with_events({event("group", 1, 1, "first", "acct-1", "m-1")})).ok);
   std::promise<Status> repeat, next;
