@@ -51,7 +51,7 @@ std::optional<Config> parse_config(int argc, char** argv, int* exit_code) {
 
   auto seconds = [&](const char* name, std::chrono::seconds& target, const char* help) {
     app.add_option_function<unsigned>(
-           name, [&target](unsigned v) { target = std::chrono::seconds(v); }, help)
+           name, [target = &target](unsigned v) { *target = std::chrono::seconds(v); }, help)
         ->default_str(std::to_string(target.count()))
         ->check(CLI::Range(1u, 86'400u));
   };
