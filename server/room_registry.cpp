@@ -101,8 +101,8 @@ std::shared_ptr<core::ActionOutput> RoomHost::refused_for_store(const core::Acti
   refusal.set_request_id(original.request_id());
   refusal.mutable_error()->set_code(circle::v1::ERROR_CODE_UNAVAILABLE);
   refusal.mutable_error()->set_message(
-      "not saved: the server could not store this just now, so nothing was posted or changed; "
-      "try again in a moment");
+      "not saved: the server could not store this just now, so it was not acknowledged and the "
+      "others were not shown it; try again in a moment");
   if (metrics_) metrics_->count_error(circle::v1::ERROR_CODE_UNAVAILABLE);
   auto refused = std::make_shared<core::ActionOutput>();
   refused->room_id = output.room_id;

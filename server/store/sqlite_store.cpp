@@ -183,6 +183,16 @@ class SqliteStore final : public Store {
     // Redacted and expired text is overwritten, not just unlinked.
     writer_db_.exec_or_throw("PRAGMA secure_delete = ON");
     writer_db_.exec_or_throw("PRAGMA cache_size = -" + std::to_string(options.cache_mib * 1024));
+    writer_db_.exec_or_throw("PRAGMA synchronous = " +
+                             std::string(options.synchronous == "normal" ? "NORMAL" : "FULL"));
+    const int version = writer_db_.user_version();
+    if (version > kSchemaVersion) {
+      throw std::runtime_error("the database has schema version " + std::to_string(version) +
+                               ", newer than this circled understands (" +
+                               std::to_string(kSchemaVersion) + ")");
+    }
+    migrate(writer_db_, kSchemaVersion);
+    // After migrating: a migration may need room the cap would not give it.
     if (options.max_mib > 0) {
       sqlite3_stmt* statement = nullptr;
       sqlite3_prepare_v2(writer_db_.get(), "PRAGMA page_size", -1, &statement, nullptr);
@@ -193,15 +203,6 @@ class SqliteStore final : public Store {
       writer_db_.exec_or_throw("PRAGMA max_page_count = " +
                                std::to_string(options.max_mib * 1024 * 1024 / page_size));
     }
-    writer_db_.exec_or_throw("PRAGMA synchronous = " +
-                             std::string(options.synchronous == "normal" ? "NORMAL" : "FULL"));
-    const int version = writer_db_.user_version();
-    if (version > kSchemaVersion) {
-      throw std::runtime_error("the database has schema version " + std::to_string(version) +
-                               ", newer than this circled understands (" +
-                               std::to_string(kSchemaVersion) + ")");
-    }
-    migrate(writer_db_, kSchemaVersion);
     insert_event_ = std::make_unique<Statement>(
         writer_db_.get(),
         "INSERT INTO events (room_id, seq, time_ms, sender_account, client_message_id, event)"
@@ -406,8 +407,17 @@ class SqliteStore final : public Store {
         if (savepoint) run(*release_);
         continue;
       }
-      if (!refusable) {
-        writer_db_.exec("ROLLBACK");
+      // Only a repeated client_message_id (a UNIQUE constraint) is this
+      // batch's own refusal, and only while the transaction is still open:
+      // on some errors (a full disk) SQLite rolls the whole transaction back
+      // itself, and then nothing of the group is stored.
+      const int code = sqlite3_extended_errcode(writer_db_.get());
+      const bool in_transaction = sqlite3_get_autocommit(writer_db_.get()) == 0;
+      const bool repeated =
+          refusable && in_transaction &&
+          (code == SQLITE_CONSTRAINT_UNIQUE || code == SQLITE_CONSTRAINT_PRIMARYKEY);
+      if (!repeated) {
+        if (in_transaction) writer_db_.exec("ROLLBACK");
         const Status failed{false, "store: " + failure};
         for (auto& pending : work) finish(pending, failed);
         return;

@@ -1,8 +1,10 @@
 // The SQLite store on a temporary database: migrations, durable writes,
 // group commit, retries, retention and redaction.
 #include <gtest/gtest.h>
+
 #include <sqlite3.h>
 #include <stdlib.h>
+#include <set>
 
 #include <filesystem>
 #include <future>
@@ -144,6 +146,39 @@ TEST_F(SqliteStoreTest, MigratesFromEveryEarlierSchemaVersion) {
     ASSERT_TRUE(write(*store, with_events({event("group", 8, 6, "new")})).ok);
     EXPECT_EQ(store->last_seq("group"), 8u);
   }
+}
+
+TEST_F(SqliteStoreTest, AFullDatabaseFailsWholeGroupsAndNeverReportsAStoredBatchAsFailed) {
+  // 1 MiB stands in for a full disk. Groups of many batches (a long commit
+  // interval gathers them) run into it in the middle.
+  auto store = open_sqlite_store(path_, {.synchronous = "normal",
+                                         .busy_timeout_ms = 5000,
+                                         .min_commit_interval = std::chrono::milliseconds(50),
+                                         .cache_mib = 8,
+                                         .max_mib = 1,
+                                         .run_completions = {}});
+  constexpr int kWrites = 600;  // ~1.8 MB of events: more than fits
+  const std::string filler(3000, 'x');
+  std::vector<std::promise<Status>> done(kWrites);
+  for (int i = 0; i < kWrites; ++i) {
+    const auto seq = static_cast<std::uint64_t>(i + 1);
+    store->write(with_events({event("full", seq, i, filler + std::to_string(i), "acct-1",
+                                    "id-" + std::to_string(i))}),
+                 [&done, i](const Status& status) { done[i].set_value(status); });
+  }
+  std::set<std::uint64_t> reported_ok;
+  int failed = 0;
+  for (int i = 0; i < kWrites; ++i) {
+    if (done[i].get_future().get().ok) {
+      reported_ok.insert(static_cast<std::uint64_t>(i + 1));
+    } else {
+      ++failed;
+    }
+  }
+  EXPECT_GT(failed, 0) << "the database never filled up";
+  std::set<std::uint64_t> stored;
+  for (const auto& e : store->load_events("full", 0, kWrites + 1)) stored.insert(e.seq);
+  EXPECT_EQ(stored, reported_ok) << "stored exactly what was reported stored";
 }
 
 TEST_F(SqliteStoreTest, ANewerSchemaIsRefused) {
