@@ -92,12 +92,15 @@ class Database {
   void exec_or_throw(const std::string& sql) {
     if (!exec(sql)) throw std::runtime_error(error());
   }
-  int user_version() {
+  int user_version() { return pragma("user_version", 0); }
+  // The value of an integer PRAGMA, or `otherwise` when it has none.
+  int pragma(const std::string& name, int otherwise) {
     sqlite3_stmt* statement = nullptr;
-    sqlite3_prepare_v2(db_, "PRAGMA user_version", -1, &statement, nullptr);
-    int version = sqlite3_step(statement) == SQLITE_ROW ? sqlite3_column_int(statement, 0) : 0;
+    sqlite3_prepare_v2(db_, ("PRAGMA " + name).c_str(), -1, &statement, nullptr);
+    const int value =
+        sqlite3_step(statement) == SQLITE_ROW ? sqlite3_column_int(statement, 0) : otherwise;
     sqlite3_finalize(statement);
-    return version;
+    return value;
   }
 
  private:
@@ -194,12 +197,7 @@ class SqliteStore final : public Store {
     migrate(writer_db_, kSchemaVersion);
     // After migrating: a migration may need room the cap would not give it.
     if (options.max_mib > 0) {
-      sqlite3_stmt* statement = nullptr;
-      sqlite3_prepare_v2(writer_db_.get(), "PRAGMA page_size", -1, &statement, nullptr);
-      const auto page_size = sqlite3_step(statement) == SQLITE_ROW
-                                 ? static_cast<std::size_t>(sqlite3_column_int(statement, 0))
-                                 : std::size_t{4096};
-      sqlite3_finalize(statement);
+      const auto page_size = static_cast<std::size_t>(writer_db_.pragma("page_size", 4096));
       writer_db_.exec_or_throw("PRAGMA max_page_count = " +
                                std::to_string(options.max_mib * 1024 * 1024 / page_size));
     }
