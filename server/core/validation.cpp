@@ -79,6 +79,13 @@ Check check_utf8_text(std::string_view text, const TextRules& rules) {
   return std::nullopt;
 }
 
+// proto3 enums are open: a client may send any number. Only named values,
+// and never the UNSPECIFIED zero, reach the rooms.
+template <class Enum>
+bool is_known(Enum value, bool (*is_valid)(int)) {
+  return value != 0 && is_valid(static_cast<int>(value));
+}
+
 Check check_optional_text(std::string_view text, const char* what, std::size_t max_bytes) {
   if (text.empty()) return std::nullopt;
   return check_utf8_text(text, {what, max_bytes, true, circle::v1::ERROR_CODE_INVALID_ARGUMENT});
@@ -117,8 +124,8 @@ Check check_room_action(const circle::v1::RoomActionRequest& request, const Limi
       }
       return std::nullopt;
     case RoomActionRequest::kSetRole:
-      if (request.set_role().role() == circle::v1::ROLE_UNSPECIFIED) {
-        return invalid("change role: role must be set");
+      if (!is_known(request.set_role().role(), circle::v1::Role_IsValid)) {
+        return invalid("change role: role must be one of the roles this server knows");
       }
       return std::nullopt;
     case RoomActionRequest::kSetHand:
@@ -129,9 +136,9 @@ Check check_room_action(const circle::v1::RoomActionRequest& request, const Limi
     case RoomActionRequest::kSendDirectMessage:
       return check_text(request.send_direct_message().text(), limits);
     case RoomActionRequest::kSetPermission:
-      if (request.set_permission().action() == circle::v1::ACTION_UNSPECIFIED ||
-          request.set_permission().min_role() == circle::v1::ROLE_UNSPECIFIED) {
-        return invalid("change permissions: action and min_role must be set");
+      if (!is_known(request.set_permission().action(), circle::v1::Action_IsValid) ||
+          !is_known(request.set_permission().min_role(), circle::v1::Role_IsValid)) {
+        return invalid("change permissions: action and min_role must be ones this server knows");
       }
       return std::nullopt;
     case RoomActionRequest::ACTION_NOT_SET:
@@ -200,9 +207,9 @@ Check check_client_message(const ClientMessage& message, const Limits& limits) {
       if (!create.room_id().empty()) {
         if (auto refused = check_room_id(create.room_id(), limits)) return refused;
       }
-      if (create.has_kind() && create.kind() == circle::v1::ROOM_KIND_UNSPECIFIED) {
+      if (create.has_kind() && !is_known(create.kind(), circle::v1::RoomKind_IsValid)) {
         return invalid(
-            "create room: kind must not be ROOM_KIND_UNSPECIFIED (omit it for the "
+            "create room: kind must be a room kind this server knows (omit it for the "
             "default)");
       }
       return check_room_title(create.title(), limits);

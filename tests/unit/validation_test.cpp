@@ -139,3 +139,53 @@ TEST(Validation, RetentionIsBoundedByTheServersLimit) {
 }
 
 }  // namespace
+
+// proto3 enums are open: a number no version of the protocol names parses
+// fine, so every enum a client sends is checked before a room sees it.
+TEST(Validation, EveryEnumAClientSendsMustBeOneTheServerKnows) {
+  const Limits limits;
+  const auto refused_as_invalid = [&](const ClientMessage& message) {
+    auto refused = circle::core::check_client_message(message, limits);
+    return refused && refused->code == circle::v1::ERROR_CODE_INVALID_ARGUMENT;
+  };
+  ClientMessage create;
+  create.set_request_id(1);
+  create.mutable_create_room()->set_title("Tuesday");
+  create.mutable_create_room()->set_kind(circle::v1::ROOM_KIND_PEER_CIRCLE);
+  EXPECT_FALSE(circle::core::check_client_message(create, limits));
+  create.mutable_create_room()->set_kind(static_cast<circle::v1::RoomKind>(42));
+  EXPECT_TRUE(refused_as_invalid(create));
+  create.mutable_create_room()->set_kind(circle::v1::ROOM_KIND_UNSPECIFIED);
+  EXPECT_TRUE(refused_as_invalid(create));
+
+  ClientMessage set_role;
+  set_role.set_request_id(2);
+  set_role.mutable_room_action()->set_room_id("tuesday");
+  set_role.mutable_room_action()->mutable_set_role()->set_member_id(7);
+  set_role.mutable_room_action()->mutable_set_role()->set_role(circle::v1::ROLE_OBSERVER);
+  EXPECT_FALSE(circle::core::check_client_message(set_role, limits));
+  set_role.mutable_room_action()->mutable_set_role()->set_role(static_cast<circle::v1::Role>(99));
+  EXPECT_TRUE(refused_as_invalid(set_role));
+  set_role.mutable_room_action()->mutable_set_role()->set_role(static_cast<circle::v1::Role>(-1));
+  EXPECT_TRUE(refused_as_invalid(set_role));
+
+  ClientMessage permission;
+  permission.set_request_id(3);
+  permission.mutable_room_action()->set_room_id("tuesday");
+  auto* rule = permission.mutable_room_action()->mutable_set_permission();
+  rule->set_action(circle::v1::ACTION_RAISE_HAND);
+  rule->set_min_role(circle::v1::ROLE_PARTICIPANT);
+  EXPECT_FALSE(circle::core::check_client_message(permission, limits));
+  rule->set_action(static_cast<circle::v1::Action>(1000));
+  EXPECT_TRUE(refused_as_invalid(permission));
+  rule->set_action(circle::v1::ACTION_RAISE_HAND);
+  rule->set_min_role(static_cast<circle::v1::Role>(6));
+  EXPECT_TRUE(refused_as_invalid(permission));
+
+  ClientMessage hello;
+  hello.set_request_id(4);
+  hello.mutable_hello()->set_protocol_version(static_cast<circle::v1::ProtocolVersion>(7));
+  // An unknown protocol version is not invalid input: the dispatcher answers it
+  // with UNSUPPORTED_PROTOCOL_VERSION (see the integration test).
+  EXPECT_FALSE(circle::core::check_client_message(hello, limits));
+}
