@@ -75,7 +75,7 @@ void HttpSession<Stream>::do_read() {
 }
 
 template <class Stream>
-void HttpSession<Stream>::on_read(error_code ec, std::size_t) {
+void HttpSession<Stream>::on_read(error_code ec, std::size_t bytes_read) {
   if (ec == http::error::end_of_stream) return;
   if (ec) {
     spdlog::debug("http read failed: {}", ec.message());
@@ -85,6 +85,12 @@ void HttpSession<Stream>::on_read(error_code ec, std::size_t) {
     return;
   }
   auto& request = parser_->get();
+  // Beast's header limit bounds the start line and the fields separately, so
+  // a header may pass it by up to a line; the setting is exact: the request
+  // line, the fields and the blank line together.
+  if (bytes_read - request.body().size() > context_.config.http_header_limit) {
+    return respond(http::status::request_header_fields_too_large, "request too large\n");
+  }
   if (websocket::is_upgrade(request)) {
     if (request.target() != "/" && request.target() != "/v1") {
       return respond(http::status::not_found, "no WebSocket endpoint here; use /\n");
