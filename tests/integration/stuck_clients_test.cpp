@@ -10,8 +10,15 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
 
+#include <signal.h>
+
 #include <cerrno>
+#include <condition_variable>
+#include <filesystem>
 #include <fstream>
+#include <map>
+#include <mutex>
+#include <thread>
 
 #include "support/test_server.hpp"
 
@@ -187,6 +194,72 @@ TEST(Deadlines, ASilentClientIsDroppedAfterTheIdleTimeout) {
   EXPECT_TRUE(left) << "the silent member was not dropped";
   // Alex answered the pings (its library reads all the time) and is still here.
   EXPECT_TRUE(call(*alex, client::make_send_message("group", "still here")).has_send_message());
+}
+
+// SIGTERM in the middle of traffic, with one member who never reads and so
+// never answers the close: circled still exits at its shutdown deadline (the
+// stuck member would hold it for as long as its close handshake may take),
+// closes every other client with 1001, and everything it acknowledged is
+// there after a restart.
+TEST(Drain, SigtermUnderLoadKeepsItsDeadlineAndLosesNothingAcknowledged) {
+  const std::string dir = make_temp_dir();
+  const std::vector<std::string> args = {
+      "--shutdown-timeout", "2",      "--http-request-timeout",    "60",
+      "--idle-timeout",     "60",     "--requests-per-second",     "0",
+      "--store-sync",       "normal", "--snapshot-history-events", "10000"};
+  std::map<std::uint64_t, std::string> acked;  // seq → text
+  {
+    TestServer server(args, /*tls=*/false, dir);
+    std::vector<std::unique_ptr<client::SyncClient>> members;
+    members.push_back(server.join("Alex", "group", /*create=*/true));
+    StuckReader stuck(server, "group");
+    for (int i = 0; i < 3; ++i) members.push_back(server.join("M" + std::to_string(i), "group"));
+
+    std::mutex mutex;
+    std::condition_variable acked_more;
+    std::vector<std::thread> senders;
+    for (std::size_t n = 0; n < members.size(); ++n) {
+      senders.emplace_back([&, n] {
+        for (int i = 0; i < 100'000; ++i) {
+          const std::string text = "member " + std::to_string(n) + " says " + std::to_string(i);
+          auto reply = members[n]->call(client::make_send_message("group", text, text), kDeadline);
+          if (!reply || !reply->has_send_message()) return;  // closed by the drain
+          std::lock_guard lock(mutex);
+          acked.emplace(reply->send_message().seq(), text);
+          acked_more.notify_all();
+        }
+      });
+    }
+    {
+      std::unique_lock lock(mutex);
+      ASSERT_TRUE(acked_more.wait_for(lock, kDeadline, [&] { return acked.size() >= 300; }));
+    }
+    server.process().signal(SIGTERM);
+    const auto status = server.process().wait_exit(kDeadline);
+    ASSERT_TRUE(status) << "circled did not exit within its shutdown deadline";
+    EXPECT_EQ(*status, 0);
+    for (auto& sender : senders) sender.join();
+    for (auto& member : members) {
+      auto closed = member->wait_closed(kDeadline);
+      ASSERT_TRUE(closed);
+      EXPECT_EQ(closed->code, 1001);
+    }
+  }
+  TestServer server(args, /*tls=*/false, dir);
+  auto later = server.hello("Later");
+  auto joined = call(*later, client::make_join_room("group"));
+  ASSERT_TRUE(joined.has_join_room()) << joined.DebugString();
+  std::map<std::uint64_t, std::string> stored;
+  for (const auto& event : joined.join_room().snapshot().recent_events()) {
+    if (event.has_message_posted()) stored.emplace(event.seq(), event.message_posted().text());
+  }
+  ASSERT_GE(acked.size(), 300u);
+  for (const auto& [seq, text] : acked) {
+    auto found = stored.find(seq);
+    ASSERT_NE(found, stored.end()) << "acknowledged message " << seq << " lost";
+    EXPECT_EQ(found->second, text);
+  }
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
