@@ -15,6 +15,7 @@ inline constexpr std::uint16_t kGoingAway = 1001;        // server shutting down
 inline constexpr std::uint16_t kProtocolError = 1002;    // wrong protocol version
 inline constexpr std::uint16_t kUnsupportedData = 1003;  // a text frame
 inline constexpr std::uint16_t kPolicyViolation = 1008;  // no hello in time, too slow
+inline constexpr std::uint16_t kServiceRestart = 1012;   // reconnect: a room was reloaded
 }  // namespace close_code
 
 class Outbox : public core::EventSink {

@@ -5,8 +5,50 @@
 #include "audit_json.hpp"
 #include "clock.hpp"
 #include "logging.hpp"
+#include "outbox.hpp"
 
 namespace circle::server {
+
+namespace {
+
+// A room as its store keeps it: its durable state, its recent history, and
+// the client message ids whose retries get their original acks. nullopt
+// when the stored state cannot be read.
+std::optional<core::Room> read_room_back(store::Store& store, const store::RoomRecord& record,
+                                         const core::Limits& limits) {
+  circle::v1::StoredRoomState state;
+  if (!state.ParseFromString(record.state)) {
+    spdlog::error("room={} has an unreadable stored state", record.room_id);
+    return std::nullopt;
+  }
+  const std::uint64_t last_seq = store.last_seq(record.room_id);
+  // One read serves both: the recent history late joiners see, and the
+  // client message ids whose retries get their original acks.
+  const std::uint64_t keep = limits.snapshot_history_events;
+  const std::uint64_t span = std::max<std::uint64_t>(keep, limits.remembered_client_message_ids);
+  const auto stored_events =
+      store.load_events(record.room_id, last_seq > span ? last_seq - span : 0, span);
+  std::vector<circle::v1::RoomEvent> recent;
+  for (const auto& stored : stored_events) {
+    if (stored.seq + keep <= last_seq) continue;  // older than the history shown
+    circle::v1::ServerMessage envelope;
+    if (envelope.ParseFromString(stored.event) && envelope.has_room_event()) {
+      recent.push_back(std::move(*envelope.mutable_room_event()));
+    }
+  }
+  std::optional<core::Room> room(std::in_place, state, last_seq, std::move(recent), limits,
+                                 nullptr);
+  for (const auto& stored : stored_events) {
+    room->remember_sent(stored.sender_account, stored.client_message_id, stored.seq,
+                        stored.time_ms);
+  }
+  // Older events (within the retention) were not read back: their ids
+  // are looked up in the store when a retry names one.
+  if (last_seq > span) room->mark_forgot_sent();
+  return room;
+}
+
+}  // namespace
 
 circle::v1::RoomInfo RoomHost::info_snapshot() const {
   std::lock_guard lock(info_mutex_);
@@ -83,6 +125,7 @@ void RoomHost::on_committed(std::uint64_t commit_id, const store::Status& status
       // error instead of its reply.
       spdlog::error("room={} store write failed, nothing delivered: {}", room_.id(),
                     status.message);
+      if (!pending.output->only_posted_messages()) reload_needed_ = true;
       room_.forget_unsaved(*pending.output);
       pending.output = refused_for_store(*pending.output);
     }
@@ -101,8 +144,11 @@ std::shared_ptr<core::ActionOutput> RoomHost::refused_for_store(const core::Acti
   refusal.set_request_id(original.request_id());
   refusal.mutable_error()->set_code(circle::v1::ERROR_CODE_UNAVAILABLE);
   refusal.mutable_error()->set_message(
-      "not saved: the server could not store this just now, so it was not acknowledged and the "
-      "others were not shown it; try again in a moment");
+      output.only_posted_messages()
+          ? "not saved: the server could not store this just now, so it was not acknowledged and "
+            "the others were not shown it; try again in a moment"
+          : "not saved: the server could not store this just now; the room is read back from "
+            "what it kept and everyone in it reconnects to see how it stands");
   if (metrics_) metrics_->count_error(circle::v1::ERROR_CODE_UNAVAILABLE);
   auto refused = std::make_shared<core::ActionOutput>();
   refused->room_id = output.room_id;
@@ -119,6 +165,29 @@ void RoomHost::release_ready() {
     }
     pending_.pop_front();
   }
+  if (reload_needed_ && pending_.empty()) reload_from_store();
+}
+
+void RoomHost::reload_from_store() {
+  reload_needed_ = false;
+  const auto record = store_->load_room(room_.id());
+  auto reloaded = record ? read_room_back(*store_, *record, room_.limits()) : std::nullopt;
+  if (!reloaded) {
+    spdlog::error("room={} could not be read back after a store failure; kept as it is",
+                  room_.id());
+    return;
+  }
+  reloaded->continue_numbering_of(room_);
+  const auto connections = room_.connections();
+  room_ = std::move(*reloaded);
+  spdlog::warn("room={} reloaded from the store after a store failure; {} connections reconnect",
+               room_.id(), connections.size());
+  for (const auto& connection : connections) {
+    if (auto outbox = std::dynamic_pointer_cast<Outbox>(connection.lock())) {
+      outbox->close(close_code::kServiceRestart, "room reloaded after a storage fault");
+    }
+  }
+  after_change();
 }
 
 bool RoomHost::resume(circle::v1::RoomSnapshot& snapshot, std::uint64_t after_seq,
@@ -211,36 +280,10 @@ std::size_t RoomRegistry::restore() {
   std::lock_guard lock(mutex_);
   std::size_t restored = 0;
   for (const auto& record : store_->load_rooms()) {
-    circle::v1::StoredRoomState state;
-    if (!state.ParseFromString(record.state)) {
-      spdlog::error("room={} has an unreadable stored state; skipped", record.room_id);
-      continue;
-    }
-    const std::uint64_t last_seq = store_->last_seq(record.room_id);
-    // One read serves both: the recent history late joiners see, and the
-    // client message ids whose retries get their original acks.
-    const std::uint64_t keep = limits_.snapshot_history_events;
-    const std::uint64_t span = std::max<std::uint64_t>(keep, limits_.remembered_client_message_ids);
-    const auto stored_events =
-        store_->load_events(record.room_id, last_seq > span ? last_seq - span : 0, span);
-    std::vector<circle::v1::RoomEvent> recent;
-    for (const auto& stored : stored_events) {
-      if (stored.seq + keep <= last_seq) continue;  // older than the history shown
-      circle::v1::ServerMessage envelope;
-      if (envelope.ParseFromString(stored.event) && envelope.has_room_event()) {
-        recent.push_back(std::move(*envelope.mutable_room_event()));
-      }
-    }
-    core::Room room(state, last_seq, std::move(recent), limits_, nullptr);
-    for (const auto& stored : stored_events) {
-      room.remember_sent(stored.sender_account, stored.client_message_id, stored.seq,
-                         stored.time_ms);
-    }
-    // Older events (within the retention) were not read back: their ids
-    // are looked up in the store when a retry names one.
-    if (last_seq > span) room.mark_forgot_sent();
+    auto room = read_room_back(*store_, record, limits_);
+    if (!room) continue;
     rooms_.emplace(record.room_id, std::make_shared<RoomHost>(boost::asio::make_strand(executor_),
-                                                              std::move(room), store_, metrics_));
+                                                              std::move(*room), store_, metrics_));
     ++restored;
   }
   return restored;

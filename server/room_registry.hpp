@@ -81,13 +81,18 @@ class RoomHost : public std::enable_shared_from_this<RoomHost> {
   void on_committed(std::uint64_t commit_id, const store::Status& status);
   void release_ready();
   std::shared_ptr<core::ActionOutput> refused_for_store(const core::ActionOutput& output);
+  // After a failed write that changed more than messages, the room's memory
+  // is ahead of its store. Once every outstanding write has answered, the
+  // room is read back from the store and everyone in it is disconnected
+  // (1012), so that their clients reconnect and resume against what is kept.
+  void reload_from_store();
   // On the strand: refresh the info others read, and wake the room when
   // time will change something (a mute ends, a grace period runs out).
   void after_change();
   void publish_info();
 
   Strand strand_;
-  core::Room room_;  // only on strand_
+  core::Room room_;  // only on strand_; replaced by reload_from_store()
   boost::asio::steady_timer timer_;
   std::optional<std::int64_t> armed_deadline_;
   store::Store* store_;  // null: nothing is kept
@@ -100,6 +105,7 @@ class RoomHost : public std::enable_shared_from_this<RoomHost> {
   };
   std::deque<PendingOutput> pending_;  // only on strand_, in action order
   std::uint64_t last_commit_id_ = 0;
+  bool reload_needed_ = false;  // see reload_from_store()
   mutable std::mutex info_mutex_;
   circle::v1::RoomInfo info_;
 };

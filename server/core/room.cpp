@@ -22,7 +22,7 @@ Room::Room(std::string room_id, std::string title, RoomKind kind, std::string cr
            std::int64_t created_at_ms, const Limits& limits, AuditSink* audit)
     : room_id_(std::move(room_id)),
       created_at_ms_(created_at_ms),
-      limits_(limits),
+      limits_(&limits),
       audit_(audit),
       settings_(default_settings(kind, limits.max_room_members)),
       facilitator_account_(std::move(creator_account)) {
@@ -33,7 +33,7 @@ Room::Room(const StoredRoomState& state, std::uint64_t last_seq, std::vector<Roo
            const Limits& limits, AuditSink* audit)
     : room_id_(state.room_id()),
       created_at_ms_(state.created_at_unix_ms()),
-      limits_(limits),
+      limits_(&limits),
       audit_(audit),
       settings_(state.settings()),
       facilitator_account_(state.facilitator_account()),
@@ -48,7 +48,7 @@ Room::Room(const StoredRoomState& state, std::uint64_t last_seq, std::vector<Roo
   // Nobody is present after a restart: a locked or moderated room stays so,
   // but no one holds the floor and no round is running.
   for (auto& event : recent) history_.push_back(std::move(event));
-  while (history_.size() > limits_.snapshot_history_events) history_.pop_front();
+  while (history_.size() > limits_->snapshot_history_events) history_.pop_front();
 }
 
 StoredRoomState Room::durable_state() const {
@@ -67,7 +67,7 @@ StoredRoomState Room::durable_state() const {
 
 void Room::remember_sent(const std::string& account, const std::string& client_message_id,
                          std::uint64_t seq, std::int64_t time_ms) {
-  if (client_message_id.empty() || limits_.remembered_client_message_ids == 0) return;
+  if (client_message_id.empty() || limits_->remembered_client_message_ids == 0) return;
   auto key = std::make_pair(account, client_message_id);
   SendMessageResponse ack;
   ack.set_room_id(room_id_);
@@ -75,7 +75,7 @@ void Room::remember_sent(const std::string& account, const std::string& client_m
   ack.set_server_time_unix_ms(time_ms);
   if (!sent_.insert_or_assign(key, ack).second) return;
   sent_order_.push_back(std::move(key));
-  while (sent_order_.size() > limits_.remembered_client_message_ids) {
+  while (sent_order_.size() > limits_->remembered_client_message_ids) {
     sent_.erase(sent_order_.front());
     sent_order_.pop_front();
     forgot_sent_ = true;
@@ -85,7 +85,7 @@ void Room::remember_sent(const std::string& account, const std::string& client_m
 std::int64_t Room::history_kept_ms() const {
   const std::int64_t days = settings_.history_retention_days();
   return days ? days * 86'400'000
-              : static_cast<std::int64_t>(limits_.reconnect_window_seconds) * 1000;
+              : static_cast<std::int64_t>(limits_->reconnect_window_seconds) * 1000;
 }
 
 void Room::forget_expired_history(std::int64_t now_ms) {
@@ -135,6 +135,21 @@ void Room::forget_unsaved(const ActionOutput& output) {
     const auto key = std::make_pair(event.sender_account, event.client_message_id);
     if (sent_.erase(key)) std::erase(sent_order_, key);
   }
+}
+
+std::vector<std::weak_ptr<EventSink>> Room::connections() const {
+  std::vector<std::weak_ptr<EventSink>> all;
+  all.reserve(members_.size() + waiting_.size());
+  for (const auto& [connection, member] : members_) all.push_back(member.sink);
+  for (const auto& waiting : waiting_) all.push_back(waiting.joiner.sink);
+  return all;
+}
+
+void Room::continue_numbering_of(const Room& previous) {
+  last_seq_ = std::max(last_seq_, previous.last_seq_);
+  last_member_id_ = std::max(last_member_id_, previous.last_member_id_);
+  last_waiting_id_ = std::max(last_waiting_id_, previous.last_waiting_id_);
+  last_alert_id_ = std::max(last_alert_id_, previous.last_alert_id_);
 }
 
 RoomInfo Room::info() const {
@@ -373,7 +388,7 @@ std::uint64_t Room::publish(RoomEvent event, std::int64_t now_ms) {
   }
 
   history_.push_back(std::move(event));
-  while (history_.size() > limits_.snapshot_history_events) history_.pop_front();
+  while (history_.size() > limits_->snapshot_history_events) history_.pop_front();
   forget_expired_history(now_ms);
   return last_seq_;
 }
@@ -491,7 +506,7 @@ std::optional<std::int64_t> Room::next_deadline() const {
     }
   }
   if (facilitator_left_ms_) {
-    consider(*facilitator_left_ms_ + limits_.facilitator_grace_seconds * 1000LL);
+    consider(*facilitator_left_ms_ + limits_->facilitator_grace_seconds * 1000LL);
   }
   return next;
 }
@@ -506,7 +521,7 @@ void Room::tick(std::int64_t now_ms) {
     }
   }
   if (facilitator_left_ms_ &&
-      *facilitator_left_ms_ + limits_.facilitator_grace_seconds * 1000LL <= now_ms) {
+      *facilitator_left_ms_ + limits_->facilitator_grace_seconds * 1000LL <= now_ms) {
     facilitator_left_ms_.reset();
     if (has_present_facilitator()) return;
     // The longest-present co-facilitator takes over; in a peer circle, with

@@ -5,6 +5,7 @@
 // Who may do what is decided by core/policy; this class applies the effects.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -69,6 +70,12 @@ struct ActionOutput {
 
   // Hands everything over, in order (when nothing needs to be stored first).
   void deliver_all() const;
+  // Whether all it changed was posting messages (which Room::forget_unsaved
+  // can take back); anything else changed the room's state in memory.
+  bool only_posted_messages() const {
+    return !state_changed && !history_cleared && audit.empty() && rewritten.empty() &&
+           std::ranges::all_of(events, [](const Event& e) { return !e.sender_account.empty(); });
+  }
 };
 
 // The answer to a join: a snapshot, or "wait to be admitted".
@@ -101,13 +108,21 @@ class Room {
   // restored with more history than it read back. Until then a miss is
   // final and a new message costs no store lookup.
   bool may_have_forgotten_sent() const {
-    return forgot_sent_ || limits_.remembered_client_message_ids == 0;
+    return forgot_sent_ || limits_->remembered_client_message_ids == 0;
   }
   void mark_forgot_sent() { forgot_sent_ = true; }
   // The store could not keep what `output` published: its events leave the
   // room's history (nobody saw them; late joiners must not) and its sent
   // ids are forgotten (a retry is a new message, not "already posted").
   void forget_unsaved(const ActionOutput& output);
+
+  // Every connection in the room or its waiting room.
+  std::vector<std::weak_ptr<EventSink>> connections() const;
+  // Takes over `previous`'s counters where they are higher, so that a room
+  // read back from its store never hands out a seq, member id, waiting id or
+  // alert id that `previous` already used.
+  void continue_numbering_of(const Room& previous);
+  const Limits& limits() const { return *limits_; }
 
   // While `output` is set, deliveries (and replies given to reply()) are
   // collected there in order instead of handed to sinks, and published
@@ -267,11 +282,11 @@ class Room {
 
   std::string room_id_;
   std::int64_t created_at_ms_;
-  const Limits& limits_;
+  const Limits* limits_;  // a pointer, so that a Room can be replaced by a reloaded one
   AuditSink* audit_;
   // Joins the room takes per second (facilitators are never held back): a
   // crowd of connections cannot flood the members with join events.
-  RequestRateLimit join_throttle_{limits_.room_joins_per_second, limits_.room_join_burst, 0};
+  RequestRateLimit join_throttle_{limits_->room_joins_per_second, limits_->room_join_burst, 0};
   circle::v1::RoomSettings settings_;
   // The account that facilitates (the creator until facilitation is handed on).
   std::string facilitator_account_;

@@ -174,6 +174,13 @@ EventRecord read_event(const Statement& row) {
                      .event = row.text(5)};
 }
 
+// A row of SELECT room_id, state, retention_days.
+RoomRecord read_room(const Statement& row) {
+  return RoomRecord{.room_id = row.text(0),
+                    .state = row.text(1),
+                    .retention_days = static_cast<std::uint32_t>(row.integer(2))};
+}
+
 class SqliteStore final : public Store {
  public:
   SqliteStore(const std::string& path, const SqliteOptions& options)
@@ -242,12 +249,17 @@ class SqliteStore final : public Store {
     Statement select(reader_db_.get(),
                      "SELECT room_id, state, retention_days FROM rooms ORDER BY room_id");
     std::vector<RoomRecord> rooms;
-    while (select.step() == SQLITE_ROW) {
-      rooms.push_back(RoomRecord{.room_id = select.text(0),
-                                 .state = select.text(1),
-                                 .retention_days = static_cast<std::uint32_t>(select.integer(2))});
-    }
+    while (select.step() == SQLITE_ROW) rooms.push_back(read_room(select));
     return rooms;
+  }
+
+  std::optional<RoomRecord> load_room(const std::string& room_id) override {
+    std::lock_guard lock(reader_mutex_);
+    Statement select(reader_db_.get(),
+                     "SELECT room_id, state, retention_days FROM rooms WHERE room_id = ?");
+    select.bind(1, room_id);
+    if (select.step() != SQLITE_ROW) return std::nullopt;
+    return read_room(select);
   }
 
   std::vector<EventRecord> load_events(const std::string& room_id, std::uint64_t after_seq,

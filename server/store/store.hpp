@@ -70,6 +70,7 @@ class Store {
 
   // Reads (any thread; they see every batch whose `done` has run).
   virtual std::vector<RoomRecord> load_rooms() = 0;
+  virtual std::optional<RoomRecord> load_room(const std::string& room_id) = 0;
   // Events of `room_id` with seq > after_seq, in seq order, at most `limit`.
   virtual std::vector<EventRecord> load_events(const std::string& room_id, std::uint64_t after_seq,
                                                std::size_t limit) = 0;

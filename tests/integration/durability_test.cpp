@@ -264,3 +264,66 @@ TEST(Durability, AFullStoreAcknowledgesNothingItCouldNotKeepAndTheServerGoesOn) 
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Durability, AFailedRoomChangeIsReadBackFromTheStoreAndEveryoneReconnects) {
+  // The store is filled to its cap; once the room's ephemeral history expires
+  // (a second here) there is space again.
+  TestServer server({"--store-max-mib", "1", "--requests-per-second", "0", "--max-agreement-bytes",
+                     "8000", "--reconnect-window-seconds", "1", "--retention-sweep-seconds", "1"});
+  auto alex = server.sign_in("alex");
+  ASSERT_TRUE(call(*alex, client::make_create_room("group", "Group")).has_create_room());
+  ASSERT_TRUE(join(*alex, "group").has_join_room());
+  auto sam = server.sign_in("sam");
+  ASSERT_TRUE(join(*sam, "group").has_join_room());
+  const std::string filler(3000, 'x');
+  std::uint64_t last_acked = 0;
+  bool full = false;
+  for (int i = 0; i < 2000 && !full; ++i) {
+    auto reply = call(*alex, client::make_send_message("group", filler + std::to_string(i)));
+    if (reply.has_send_message()) last_acked = reply.send_message().seq();
+    full = reply.has_error();
+  }
+  ASSERT_TRUE(full) << "the store never filled up";
+
+  // A change to the room's state that the store cannot take: refused, and
+  // since the room's memory had changed, it is read back from the store and
+  // everyone in it is sent to reconnect.
+  auto edit = client::make_room_action("group");
+  edit.mutable_room_action()->mutable_edit_room()->set_agreement(std::string(6000, 'a'));
+  auto refused = call(*alex, edit);
+  ASSERT_TRUE(refused.has_error()) << refused.DebugString();
+  EXPECT_EQ(refused.error().code(), circle::v1::ERROR_CODE_UNAVAILABLE);
+  EXPECT_NE(refused.error().message().find("read back"), std::string::npos);
+  for (auto* c : {alex.get(), sam.get()}) {
+    auto closed = c->wait_closed(kDeadline);
+    ASSERT_TRUE(closed);
+    EXPECT_EQ(closed->code, 1012);
+  }
+
+  // Once there is space again Alex comes back to the room as it was kept:
+  // the agreement that was refused is not there, Alex still facilitates, and
+  // no seq is used twice.
+  std::optional<ServerMessage> joined;
+  const auto deadline = std::chrono::steady_clock::now() + kDeadline;
+  while (!joined && std::chrono::steady_clock::now() < deadline) {
+    auto again = server.sign_in("alex");
+    auto reply = join(*again, "group");
+    if (reply.has_join_room()) {
+      joined = reply;
+      break;
+    }
+    EXPECT_EQ(reply.error().code(), circle::v1::ERROR_CODE_UNAVAILABLE) << reply.DebugString();
+    again->wait_closed(kDeadline);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // polls the sweep
+  }
+  ASSERT_TRUE(joined) << "the room never came back";
+  const auto& snapshot = joined->join_room().snapshot();
+  EXPECT_EQ(snapshot.settings().agreement(), "");
+  EXPECT_EQ(own_member(snapshot).role(), circle::v1::ROLE_FACILITATOR);
+  EXPECT_GT(snapshot.last_seq(), last_acked + 1) << "the refused change's seq is not reused";
+  EXPECT_EQ(snapshot.members_size(), 1) << "only Alex's new connection is in the room";
+}
+
+}  // namespace
