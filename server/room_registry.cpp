@@ -48,6 +48,18 @@ std::optional<core::Room> read_room_back(store::Store& store, const store::RoomR
   return room;
 }
 
+// Whether `retry` answered a send with the ack of one that `original` posted.
+bool repeats_a_send_of(const core::ActionOutput& retry, const core::ActionOutput& original) {
+  for (const auto& [account, client_message_id] : retry.repeated_sends) {
+    for (const auto& event : original.events) {
+      if (event.sender_account == account && event.client_message_id == client_message_id) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 circle::v1::RoomInfo RoomHost::info_snapshot() const {
@@ -112,23 +124,28 @@ void RoomHost::commit(std::shared_ptr<core::ActionOutput> output) {
 }
 
 void RoomHost::on_committed(std::uint64_t commit_id, const store::Status& status) {
-  for (auto& pending : pending_) {
-    if (pending.commit_id != commit_id) continue;
-    pending.durable = true;
-    if (metrics_) {
-      metrics_->store_commit.observe(std::chrono::steady_clock::now() - pending.queued_at);
-      if (!status.ok) metrics_->store_failures.add();
+  const auto committed = std::ranges::find(pending_, commit_id, &PendingOutput::commit_id);
+  if (committed == pending_.end()) return;
+  committed->durable = true;
+  if (metrics_) {
+    metrics_->store_commit.observe(std::chrono::steady_clock::now() - committed->queued_at);
+    if (!status.ok) metrics_->store_failures.add();
+  }
+  if (!status.ok) {
+    const auto failed = committed;
+    // Nothing that was not stored is shown or acknowledged: the others see
+    // nothing, the room forgets it, and the requester gets a typed error
+    // instead of its reply; so does a retry answered with its ack meanwhile.
+    spdlog::error("room={} store write failed, nothing delivered: {}", room_.id(), status.message);
+    const auto& output = *failed->output;
+    if (!output.only_posted_messages()) reload_needed_ = true;
+    room_.forget_unsaved(output);
+    for (auto later = std::next(failed); later != pending_.end(); ++later) {
+      if (later->output && repeats_a_send_of(*later->output, output)) {
+        later->output = refused_for_store(*later->output);
+      }
     }
-    if (!status.ok) {
-      // Nothing that was not stored is shown or acknowledged: the others
-      // see nothing, the room forgets it, and the requester gets a typed
-      // error instead of its reply.
-      spdlog::error("room={} store write failed, nothing delivered: {}", room_.id(),
-                    status.message);
-      if (!pending.output->only_posted_messages()) reload_needed_ = true;
-      room_.forget_unsaved(*pending.output);
-      pending.output = refused_for_store(*pending.output);
-    }
+    failed->output = refused_for_store(output);
   }
   release_ready();
 }

@@ -328,7 +328,10 @@ Result<SendMessageResponse> Room::post(ConnectionId connection, const std::strin
     // A retry (the ack was lost with a connection): the original ack, and
     // nobody receives the message twice.
     auto earlier = sent_.find({sender->account_id, client_message_id});
-    if (earlier != sent_.end()) return earlier->second;
+    if (earlier != sent_.end()) {
+      if (output_) output_->repeated_sends.push_back(earlier->first);
+      return earlier->second;
+    }
   }
   const auto& view = sender->view;
   const SpeakerState speaker{

@@ -65,6 +65,11 @@ struct ActionOutput {
   std::vector<AuditEntry> audit;
   std::string room_id;
 
+  // Sends answered with the ack of an earlier one (a retry): (account,
+  // client_message_id). Should that earlier one fail to be stored, so does
+  // this answer.
+  std::vector<std::pair<std::string, std::string>> repeated_sends;
+
   // The requester's reply among the deliveries (Room::reply), if any.
   std::optional<std::size_t> reply;
 

@@ -234,6 +234,21 @@ TEST(Durability, AFullStoreAcknowledgesNothingItCouldNotKeepAndTheServerGoesOn) 
   ASSERT_EQ(refused, 3) << "the store never filled up";
   ASSERT_FALSE(acked.empty());
 
+  // A retry that arrives while its original still waits for the store is
+  // not acknowledged when the original then cannot be stored.
+  for (std::uint64_t id : {9001, 9002}) {
+    auto send = client::make_send_message("group", "once " + filler, "the same id");
+    send.set_request_id(id);
+    alex->send_raw(send.SerializeAsString(), true);
+  }
+  for (std::uint64_t id : {9001, 9002}) {
+    auto reply =
+        alex->wait_event([id](const ServerMessage& m) { return m.request_id() == id; }, kDeadline);
+    ASSERT_TRUE(reply);
+    ASSERT_TRUE(reply->has_error()) << "acknowledged though not stored: " << reply->DebugString();
+    EXPECT_EQ(reply->error().code(), circle::v1::ERROR_CODE_UNAVAILABLE);
+  }
+
   // Sam saw exactly what was acknowledged. A round trip of Sam's own comes
   // after anything the server had handed Sam before it.
   ASSERT_TRUE(call(*sam, client::make_list_rooms()).has_list_rooms());
