@@ -201,6 +201,8 @@ void Dispatcher::handle_hello(const ClientMessage& request) {
   advertised->set_snapshot_history_events(limits.snapshot_history_events);
   advertised->set_reconnect_window_seconds(limits.reconnect_window_seconds);
   advertised->set_max_retention_days(limits.max_retention_days);
+  advertised->set_requests_per_second(limits.requests_per_second);
+  advertised->set_request_burst(limits.request_burst);
   send(reply);
 }
 

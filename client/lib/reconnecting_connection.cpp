@@ -39,6 +39,54 @@ bool is_unavailable(const ServerMessage& reply) {
   return reply.has_error() && reply.error().code() == circle::v1::ERROR_CODE_UNAVAILABLE;
 }
 
+// Refusals that pass by themselves: the server is busy or cannot store just
+// now, a room takes joins at its own pace, or the account's connections are
+// all taken (by old ones the server has not yet seen go).
+bool refused_for_now(const ServerMessage& reply) {
+  if (!reply.has_error()) return false;
+  switch (reply.error().code()) {
+    case circle::v1::ERROR_CODE_UNAVAILABLE:
+    case circle::v1::ERROR_CODE_RATE_LIMITED:
+    case circle::v1::ERROR_CODE_LIMIT_EXCEEDED:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Sends go out at no more than half the request rate and burst the server
+// advertised, so that a queue resent after a reconnect is not refused in
+// part, and the rest of the budget stays free for joins and the like.
+class SendPacer {
+ public:
+  using Clock = std::chrono::steady_clock;
+  void set_limits(std::uint32_t requests_per_second, std::uint32_t request_burst) {
+    per_ms_ = requests_per_second / 2000.0;
+    capacity_ = std::max(1.0, request_burst / 2.0);
+    tokens_ = capacity_;
+    updated_ = Clock::now();
+  }
+  // Zero when a send may go now (and counts it); else how long to wait.
+  std::chrono::milliseconds take() {
+    if (per_ms_ <= 0) return std::chrono::milliseconds(0);
+    const auto now = Clock::now();
+    const double elapsed_ms = std::chrono::duration<double, std::milli>(now - updated_).count();
+    tokens_ = std::min(capacity_, tokens_ + elapsed_ms * per_ms_);
+    updated_ = now;
+    if (tokens_ >= 1) {
+      tokens_ -= 1;
+      return std::chrono::milliseconds(0);
+    }
+    return std::chrono::milliseconds(static_cast<std::int64_t>((1 - tokens_) / per_ms_) + 1);
+  }
+
+ private:
+  double per_ms_ = 0;  // 0: the server set no limit
+  double capacity_ = 0;
+  double tokens_ = 0;
+  Clock::time_point updated_;
+};
+
 }  // namespace
 
 struct ReconnectingConnection::Impl : std::enable_shared_from_this<ReconnectingConnection::Impl> {
@@ -50,7 +98,8 @@ struct ReconnectingConnection::Impl : std::enable_shared_from_this<ReconnectingC
         tls(std::move(tls)),
         policy(policy),
         retry_timer(strand),
-        random(std::random_device{}()) {
+        random(std::random_device{}()),
+        pace_timer(strand) {
     // Unique enough across this client's lifetime and its restarts.
     std::uniform_int_distribution<std::uint64_t> any;
     char prefix[17];
@@ -76,6 +125,9 @@ struct ReconnectingConnection::Impl : std::enable_shared_from_this<ReconnectingC
   bool closing = false;  // our user asked to close
   bool closed = false;   // final
   unsigned attempt = 0;
+  // The server turned this connection's hello away for now: its close,
+  // whatever its code, is followed by another attempt.
+  bool retry_after_close = false;
   std::string last_reason;
   net::steady_timer retry_timer;
   std::mt19937_64 random;
@@ -105,6 +157,9 @@ struct ReconnectingConnection::Impl : std::enable_shared_from_this<ReconnectingC
   std::list<std::shared_ptr<PendingSend>> sends;  // in the order they were made
   std::string id_prefix;
   std::uint64_t next_message_id = 0;
+  SendPacer pacer;
+  net::steady_timer pace_timer;
+  bool pace_armed = false;
 
   // Set while a close asked for by our user is under way: the handle may be
   // gone meanwhile, and the final close must still be reported and every
@@ -135,6 +190,7 @@ struct ReconnectingConnection::Impl : std::enable_shared_from_this<ReconnectingC
       if (auto self = weak.lock()) self->on_connection_closed(raw, info);
     });
     connection = conn;
+    retry_after_close = false;
     return conn;
   }
 
@@ -162,15 +218,21 @@ struct ReconnectingConnection::Impl : std::enable_shared_from_this<ReconnectingC
   void on_connection_closed(const Connection* which, const CloseInfo& info) {
     if (which != connection.get()) return;
     online = false;
-    last_reason = info.reason;
-    if (info.code) last_reason += " (" + std::to_string(info.code) + ")";
-    if (closing || !policy.enabled || !worth_reconnecting(info)) return finish(info);
+    if (!retry_after_close) {  // else the refusal says more than its close
+      last_reason = info.reason;
+      if (info.code) last_reason += " (" + std::to_string(info.code) + ")";
+    }
+    if (closing || !policy.enabled || !(worth_reconnecting(info) || retry_after_close)) {
+      return finish(info);
+    }
     schedule_reconnect();
   }
 
-  std::chrono::milliseconds next_delay() {
+  // The wait before try number `try_number` (1, 2, ...): doubling, capped,
+  // jittered.
+  std::chrono::milliseconds backoff(unsigned try_number) {
     auto base = policy.initial_delay;
-    for (unsigned i = 1; i < attempt && base < policy.max_delay; ++i) base *= 2;
+    for (unsigned i = 1; i < try_number && base < policy.max_delay; ++i) base *= 2;
     base = std::min(base, policy.max_delay);
     std::uniform_int_distribution<std::int64_t> jitter(base.count() / 2, base.count());
     return std::chrono::milliseconds(jitter(random));
@@ -182,7 +244,7 @@ struct ReconnectingConnection::Impl : std::enable_shared_from_this<ReconnectingC
       return finish(CloseInfo{0, "gave up after " + std::to_string(policy.max_attempts) +
                                      " attempts to reconnect: " + last_reason});
     }
-    const auto delay = next_delay();
+    const auto delay = backoff(attempt);
     report(LinkStatus::State::kReconnecting, delay);
     retry_timer.expires_after(delay);
     retry_timer.async_wait([weak = weak()](boost::system::error_code ec) {
@@ -215,12 +277,17 @@ struct ReconnectingConnection::Impl : std::enable_shared_from_this<ReconnectingC
       auto self = weak.lock();
       if (!self || conn != self->connection) return;
       if (reply.has_welcome()) {
+        self->on_welcome(reply);
         self->report(LinkStatus::State::kRejoining);
         return self->rejoin_rooms(conn);
       }
       if (is_unavailable(reply) && conn->is_closed()) return;  // the close handler retries
-      // Refused (a token that has expired meanwhile, say): that will not heal.
       self->last_reason = "hello refused on reconnect: " + reply.error().message();
+      if (refused_for_now(reply)) {
+        self->retry_after_close = true;
+        return conn->close(1000, "hello refused for now");
+      }
+      // Refused for good (a token that has expired meanwhile, say).
       self->closing = true;
       conn->close(1000, "hello refused");
     });
@@ -230,20 +297,38 @@ struct ReconnectingConnection::Impl : std::enable_shared_from_this<ReconnectingC
   void rejoin_rooms(const std::shared_ptr<Connection>& conn) {
     if (rooms.empty() && waiting.empty()) return go_online();
     rejoins_outstanding = rooms.size() + waiting.size();
-    auto rejoin = [&](const std::string& room_id, std::optional<std::uint64_t> resume_after) {
-      held[room_id];
-      ClientMessage join;
-      join.mutable_join_room()->set_room_id(room_id);
-      if (resume_after) join.mutable_join_room()->set_resume_after_seq(*resume_after);
-      conn->request(join, [weak = weak(), conn, room_id](const ServerMessage& reply) {
-        auto self = weak.lock();
-        if (!self || conn != self->connection) return;
-        if (is_unavailable(reply) && conn->is_closed()) return;
-        self->on_rejoined(room_id, reply);
-      });
-    };
-    for (const auto& [room_id, room] : rooms) rejoin(room_id, room.last_seq);
-    for (const auto& room_id : waiting) rejoin(room_id, std::nullopt);
+    for (const auto& [room_id, room] : rooms) rejoin(conn, room_id, room.last_seq, 1);
+    for (const auto& room_id : waiting) rejoin(conn, room_id, std::nullopt, 1);
+  }
+
+  void rejoin(const std::shared_ptr<Connection>& conn, const std::string& room_id,
+              std::optional<std::uint64_t> resume_after, unsigned try_number) {
+    held[room_id];
+    ClientMessage join;
+    join.mutable_join_room()->set_room_id(room_id);
+    if (resume_after) join.mutable_join_room()->set_resume_after_seq(*resume_after);
+    conn->request(
+        join, [weak = weak(), conn, room_id, resume_after, try_number](const ServerMessage& reply) {
+          auto self = weak.lock();
+          if (!self || conn != self->connection) return;
+          if (is_unavailable(reply) && conn->is_closed()) return;
+          if (refused_for_now(reply) && try_number < self->policy.max_rejoin_attempts) {
+            return self->rejoin_later(conn, room_id, resume_after, try_number + 1);
+          }
+          self->on_rejoined(room_id, reply);
+        });
+  }
+
+  void rejoin_later(const std::shared_ptr<Connection>& conn, const std::string& room_id,
+                    std::optional<std::uint64_t> resume_after, unsigned try_number) {
+    auto timer = std::make_shared<net::steady_timer>(strand, backoff(try_number));
+    timer->async_wait([weak = weak(), conn, room_id, resume_after, try_number,
+                       timer](boost::system::error_code ec) {
+      auto self = weak.lock();
+      // A newer connection re-joins everything itself.
+      if (ec || !self || conn != self->connection || conn->is_closed()) return;
+      self->rejoin(conn, room_id, resume_after, try_number);
+    });
   }
 
   void on_rejoined(const std::string& room_id, const ServerMessage& reply) {
@@ -279,11 +364,30 @@ struct ReconnectingConnection::Impl : std::enable_shared_from_this<ReconnectingC
     if (reconnected) report(LinkStatus::State::kOnline);
   }
 
-  // Every send not on the wire yet, in order.
+  void on_welcome(const ServerMessage& reply) {
+    const auto& limits = reply.welcome().limits();
+    pacer.set_limits(limits.requests_per_second(), limits.request_burst());
+  }
+
+  // Every send not on the wire yet, in order, as fast as the pacer allows.
   void send_queued() {
     for (auto& send : sends) {
-      if (!send->in_flight) transmit(send);
+      if (send->in_flight) continue;
+      if (const auto wait = pacer.take(); wait.count() > 0) return send_queued_after(wait);
+      transmit(send);
     }
+  }
+
+  void send_queued_after(std::chrono::milliseconds wait) {
+    if (pace_armed) return;
+    pace_armed = true;
+    pace_timer.expires_after(wait);
+    pace_timer.async_wait([weak = weak()](boost::system::error_code ec) {
+      auto self = weak.lock();
+      if (!self) return;
+      self->pace_armed = false;
+      if (!ec && self->online) self->send_queued();
+    });
   }
 
   // Every send still waiting gets its one (failed) reply.
@@ -298,6 +402,7 @@ struct ReconnectingConnection::Impl : std::enable_shared_from_this<ReconnectingC
     closed = true;
     online = false;
     retry_timer.cancel();
+    pace_timer.cancel();
     connection.reset();
     fail_sends("connection closed before the reply: " + info.reason);
     if (last_reason.empty()) last_reason = info.reason;
@@ -356,7 +461,7 @@ struct ReconnectingConnection::Impl : std::enable_shared_from_this<ReconnectingC
                                                             .in_flight = false,
                                                             .answered = false});
       sends.push_back(send);
-      if (online) transmit(send);
+      if (online) send_queued();
       return;
     }
     if (!online) {
@@ -367,6 +472,11 @@ struct ReconnectingConnection::Impl : std::enable_shared_from_this<ReconnectingC
     if (message.has_hello()) {
       hello = message;
       hello->clear_request_id();
+      auto user_reply = std::move(on_reply);
+      on_reply = [weak = weak(), user_reply](const ServerMessage& reply) {
+        if (auto self = weak.lock(); self && reply.has_welcome()) self->on_welcome(reply);
+        if (user_reply) user_reply(reply);
+      };
     } else if (message.has_join_room()) {
       const std::string room_id = message.join_room().room_id();
       joining[room_id] = 0;

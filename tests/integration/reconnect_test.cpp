@@ -8,6 +8,7 @@
 
 #include <condition_variable>
 #include <filesystem>
+#include <future>
 #include <map>
 #include <mutex>
 
@@ -24,7 +25,8 @@ using State = client::LinkStatus::State;
 const client::ReconnectPolicy kQuickReconnect{.enabled = true,
                                               .initial_delay = std::chrono::milliseconds(200),
                                               .max_delay = std::chrono::milliseconds(1000),
-                                              .max_attempts = 0};
+                                              .max_attempts = 0,
+                                              .max_rejoin_attempts = 10};
 
 // A reconnecting client that records, in the order the library hands them
 // over, every room event: live ones and the replay in each rejoin reply.
@@ -264,6 +266,114 @@ TEST(Reconnect, TheServerKilledAndStartedAgainIsRejoinedWithNothingLost) {
   EXPECT_TRUE(sam.rejoins().back().join_room().resumed()) << sam.rejoins().back().DebugString();
   server.reset();
   std::filesystem::remove_all(dir);
+}
+
+TEST(Reconnect, ARoomThatTakesJoinsSlowlyAfterARestartGetsEveryoneBack) {
+  const std::string dir = make_temp_dir();
+  auto server = std::make_unique<TestServer>(std::vector<std::string>{}, true, dir);
+  const std::string port = server->address().port;
+  auto alex = opens_group(*server, "alex");
+  std::vector<std::unique_ptr<Member>> members;
+  for (const char* account : {"sam", "riya", "kim"}) {
+    members.push_back(std::make_unique<Member>(*server, account));
+    members.back()->join("group");
+  }
+  server->process().signal(SIGKILL);
+  ASSERT_TRUE(server->process().wait_exit(kDeadline));
+  for (auto& member : members) ASSERT_TRUE(member->wait_status(State::kReconnecting));
+  server.reset();
+  // One join at once, then one a second: the three come back together and two
+  // are turned away for now.
+  server = std::make_unique<TestServer>(
+      std::vector<std::string>{"--port", port, "--room-joins-per-second", "1", "--room-join-burst",
+                               "1"},
+      true, dir);
+  for (auto& member : members) ASSERT_TRUE(member->wait_status(State::kOnline));
+  alex = server->sign_in("alex");
+  ASSERT_TRUE(call(*alex, client::make_join_room("group")).has_join_room());
+  const std::vector<std::string> hello{"good to have you all back"};
+  say_all(*alex, hello);
+  for (auto& member : members) {
+    EXPECT_TRUE(member->wait_texts(hello));
+    ASSERT_FALSE(member->rejoins().empty());
+    EXPECT_TRUE(member->rejoins().back().has_join_room()) << member->rejoins().back().DebugString();
+  }
+  server.reset();
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Reconnect, AnAccountWhoseConnectionsAreAllTakenTriesAgainUntilOneIsFree) {
+  TestServer server({"--max-connections-per-account", "1"});
+  auto alex = opens_group(server, "alex");
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::vector<client::LinkStatus> statuses;
+  // Slow to come back, so that the laptop below signs in first.
+  client::SyncClient phone(server.client_tls(), {.enabled = true,
+                                                 .initial_delay = std::chrono::milliseconds(1500),
+                                                 .max_delay = std::chrono::milliseconds(1500),
+                                                 .max_attempts = 0,
+                                                 .max_rejoin_attempts = 10});
+  phone.set_status_callback([&](const client::LinkStatus& status) {
+    std::lock_guard lock(mutex);
+    statuses.push_back(status);
+    changed.notify_all();
+  });
+  const auto wait_for = [&](auto&& seen) {
+    std::unique_lock lock(mutex);
+    return changed.wait_for(lock, kDeadline, [&] { return std::ranges::any_of(statuses, seen); });
+  };
+  ASSERT_FALSE(phone.connect(server.address()));
+  ASSERT_TRUE(
+      call(phone, client::make_hello("", "phone", server.token("sam", "Sam"))).has_welcome());
+  ASSERT_TRUE(call(phone, client::make_join_room("group")).has_join_room());
+
+  phone.drop();
+  // The laptop takes Sam's one place as soon as the server has let the
+  // phone's old connection go.
+  std::unique_ptr<client::SyncClient> laptop;
+  const auto deadline = std::chrono::steady_clock::now() + kDeadline;
+  while (!laptop && std::chrono::steady_clock::now() < deadline) {
+    auto c = server.connect();
+    if (call(*c, client::make_hello("", "laptop", server.token("sam", "Sam"))).has_welcome()) {
+      laptop = std::move(c);
+    }
+  }
+  ASSERT_TRUE(laptop);
+  // The phone is turned away for now, and keeps trying.
+  ASSERT_TRUE(wait_for([](const client::LinkStatus& s) {
+    return s.state == State::kReconnecting && s.reason.find("hello refused") != std::string::npos;
+  }));
+  laptop->close(1000, "bye");
+  ASSERT_TRUE(laptop->wait_closed(kDeadline));
+  ASSERT_TRUE(wait_for([](const client::LinkStatus& s) { return s.state == State::kOnline; }));
+  auto ack = call(phone, client::make_send_message("group", "back on my phone"));
+  EXPECT_TRUE(ack.has_send_message()) << ack.DebugString();
+}
+
+TEST(Reconnect, AQueueBiggerThanTheRequestBurstIsPacedAndNoneIsRefused) {
+  // 20 requests at once, then 40 a second; Sam types 30 while offline.
+  TestServer server({"--request-burst", "20", "--requests-per-second", "40"});
+  auto alex = opens_group(server, "alex");
+  Member sam(server, "sam");
+  sam.join("group");
+  sam.client().drop();
+  ASSERT_TRUE(sam.wait_status(State::kReconnecting));
+  std::vector<std::future<ServerMessage>> acks;
+  const auto offline = numbered("typed offline ", 0, 30);
+  for (const auto& text : offline) {
+    acks.push_back(sam.client().call_async(client::make_send_message("group", text)));
+  }
+  ASSERT_TRUE(sam.wait_status(State::kOnline));
+  std::uint64_t previous = 0;
+  for (auto& ack : acks) {
+    ASSERT_EQ(ack.wait_for(kDeadline), std::future_status::ready);
+    const auto reply = ack.get();
+    ASSERT_TRUE(reply.has_send_message()) << reply.DebugString();
+    EXPECT_GT(reply.send_message().seq(), previous) << "in the order typed";
+    previous = reply.send_message().seq();
+  }
+  ASSERT_TRUE(sam.wait_texts(offline));
 }
 
 TEST(Reconnect, AJoinWaitingToBeAdmittedIsAskedAgainAfterADrop) {

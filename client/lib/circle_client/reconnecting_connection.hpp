@@ -33,6 +33,10 @@ struct ReconnectPolicy {
   std::chrono::milliseconds max_delay{30'000};
   // Attempts in a row before giving up (a final close); 0: never give up.
   unsigned max_attempts = 0;
+  // A re-join the server turns away for now (the room's join throttle after
+  // a restart, a store fault) is asked again, with the same backoff, this
+  // many times before the room is given up.
+  unsigned max_rejoin_attempts = 10;
 };
 
 // Whether a close is worth reconnecting after: a broken transport, the server
@@ -66,7 +70,8 @@ class ReconnectingConnection : public std::enable_shared_from_this<ReconnectingC
   using StatusHandler = std::function<void(const LinkStatus&)>;
   // The server's reply to a join the library made on the caller's behalf
   // after a reconnect: a JoinRoomResponse (`resumed` says whether it replayed
-  // the gap) or an Error (the room is then no longer joined). Events of the
+  // the gap) or an Error (the room is then no longer joined; a refusal that
+  // passes, RATE_LIMITED or UNAVAILABLE, is first asked again). Events of the
   // room that follow it are delivered after it.
   using RejoinHandler = std::function<void(const std::string& room_id, const ServerMessage&)>;
 
