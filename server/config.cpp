@@ -125,8 +125,12 @@ std::optional<Config> parse_config(int argc, char** argv, int* exit_code) {
                  "HTTP 503")
       ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}));
   app.add_option("--max-connections-per-address", caps.max_per_address,
-                 "Connections from one network address; over it: HTTP 429")
+                 "Connections from one network address (IPv6: one /64); over it: HTTP 429")
       ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}));
+  app.add_option("--max-refusals-in-progress", caps.max_refusals_in_progress,
+                 "Connections over a cap answered with an HTTP error at once; more are closed "
+                 "unanswered")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{100'000}));
   app.add_option("--max-connections-per-account", caps.max_per_account,
                  "Signed-in connections of one account; over it: LIMIT_EXCEEDED and a close")
       ->check(CLI::Range(std::size_t{1}, std::size_t{100'000}));

@@ -1,5 +1,7 @@
 #include "connection_limits.hpp"
 
+#include <algorithm>
+
 namespace circle::server {
 
 ConnectionLimits::Slot ConnectionLimits::admit_connection(const std::string& address,
@@ -8,13 +10,32 @@ ConnectionLimits::Slot ConnectionLimits::admit_connection(const std::string& add
   why = Refusal::kNone;
   if (total_ >= caps_.max_connections) {
     why = Refusal::kServerFull;
-    return nullptr;
-  }
-  if (per_address_[address] >= caps_.max_per_address) {
+  } else if (auto found = per_address_.find(address);
+             found != per_address_.end() && found->second >= caps_.max_per_address) {
     why = Refusal::kAddressFull;
+  } else {
+    return take(per_address_, address, true);
+  }
+  if (refusals_in_progress_ >= caps_.max_refusals_in_progress) {
+    why = Refusal::kCloseNow;
     return nullptr;
   }
-  return take(per_address_, address, true);
+  ++refusals_in_progress_;
+  return Slot(static_cast<void*>(this), [this](void*) {
+    std::lock_guard lock(mutex_);
+    --refusals_in_progress_;
+  });
+}
+
+std::string address_key(const boost::asio::ip::address& address) {
+  if (address.is_v4()) return address.to_string();
+  const auto v6 = address.to_v6();
+  if (v6.is_v4_mapped()) {
+    return boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, v6).to_string();
+  }
+  auto bytes = v6.to_bytes();
+  std::fill(bytes.begin() + 8, bytes.end(), 0);
+  return boost::asio::ip::address_v6(bytes).to_string() + "/64";
 }
 
 ConnectionLimits::Slot ConnectionLimits::admit_account(const std::string& account) {

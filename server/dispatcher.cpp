@@ -158,7 +158,7 @@ void Dispatcher::handle_hello(const ClientMessage& request) {
     }
     account_slot_ = context_.limits.admit_account(identity.value().account_id);
     if (!account_slot_) {
-      context_.metrics.refused_account_full.add();
+      context_.metrics.count_refused(RefusedBecause::kAccountFull);
       spdlog::info("conn={} hello refused: the account has its maximum of {} connections", id_,
                    context_.config.connection_caps.max_per_account);
       return refuse_and_close(request.request_id(),

@@ -98,15 +98,16 @@ void HttpSession<Stream>::on_read(error_code ec, std::size_t bytes_read) {
     switch (admitted_.refusal) {
       case ConnectionLimits::Refusal::kNone:
       case ConnectionLimits::Refusal::kAccountFull:
+      case ConnectionLimits::Refusal::kCloseNow:  // closed by the listener
         break;
       case ConnectionLimits::Refusal::kServerFull:
-        context_.metrics.refused_server_full.add();
+        context_.metrics.count_refused(RefusedBecause::kServerFull);
         spdlog::info("connection refused: the server holds its maximum of {} connections",
                      context_.config.connection_caps.max_connections);
         return respond(http::status::service_unavailable,
                        "the server is full; try again in a moment\n");
       case ConnectionLimits::Refusal::kAddressFull:
-        context_.metrics.refused_address_full.add();
+        context_.metrics.count_refused(RefusedBecause::kAddressFull);
         spdlog::info("connection refused: {} connections from one address",
                      context_.config.connection_caps.max_per_address);
         return respond(http::status::too_many_requests,
@@ -114,7 +115,7 @@ void HttpSession<Stream>::on_read(error_code ec, std::size_t bytes_read) {
     }
     if (!origin_allowed(context_.config.allowed_origins, request[http::field::origin])) {
       spdlog::info("connection refused: origin not allowed");
-      context_.metrics.refused_origin.add();
+      context_.metrics.count_refused(RefusedBecause::kOrigin);
       return respond(http::status::forbidden, "this origin may not connect\n");
     }
     // The WebSocket keeps its own timeouts from here on.

@@ -34,10 +34,16 @@ void Listener::on_accept(error_code ec, Socket socket) {
     socket.set_option(tcp::no_delay(true), ignored);
     const auto remote = socket.remote_endpoint(ignored);
     // Counted from here, handshake included; over a cap the connection is
-    // still answered (an HTTP error saying why) but never upgraded.
+    // still answered (an HTTP error saying why) but never upgraded, unless
+    // too many refusals are being answered already.
     AdmittedConnection admitted;
     admitted.slot =
-        context_.limits.admit_connection(remote.address().to_string(), admitted.refusal);
+        context_.limits.admit_connection(address_key(remote.address()), admitted.refusal);
+    if (admitted.refusal == ConnectionLimits::Refusal::kCloseNow) {
+      context_.metrics.count_refused(RefusedBecause::kUnanswered);
+      socket.close(ignored);
+      return do_accept();
+    }
     if (tls_) {
       std::make_shared<HttpSession<TlsStream>>(std::move(socket), tls_, context_,
                                                std::move(admitted))

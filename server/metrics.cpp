@@ -81,14 +81,10 @@ std::string render_prometheus(const Metrics& m, const Gauges& g) {
           m.rate_limit_closes);
   metric(out, "circle_connections_refused_total", "counter",
          "Connections refused by a cap, by reason");
-  out += fmt::format("circle_connections_refused_total{{reason=\"server_full\"}} {}\n",
-                     m.refused_server_full.value());
-  out += fmt::format("circle_connections_refused_total{{reason=\"address_full\"}} {}\n",
-                     m.refused_address_full.value());
-  out += fmt::format("circle_connections_refused_total{{reason=\"account_full\"}} {}\n",
-                     m.refused_account_full.value());
-  out += fmt::format("circle_connections_refused_total{{reason=\"origin\"}} {}\n",
-                     m.refused_origin.value());
+  for (std::size_t why = 0; why < kRefusedReasons; ++why) {
+    out += fmt::format("circle_connections_refused_total{{reason=\"{}\"}} {}\n",
+                       kRefusedLabels[why], m.refused[why].value());
+  }
   counter("circle_store_failures_total", "Store group commits that failed", m.store_failures);
   metric(out, "circle_errors_total", "counter", "Error replies sent, by error code");
   for (std::size_t code = 1; code < m.errors_by_code.size(); ++code) {

@@ -46,23 +46,34 @@ struct Gauges {
   std::uint64_t members = 0;  // room memberships, summed over rooms
 };
 
+// Why a connection was refused; labels of circle_connections_refused_total.
+enum class RefusedBecause {
+  kServerFull,   // upgrade refused: --max-connections
+  kAddressFull,  // upgrade refused: --max-connections-per-address
+  kAccountFull,  // Hello refused: --max-connections-per-account
+  kOrigin,       // upgrade refused: --allowed-origin
+  kUnanswered,   // over a cap and closed at once: --max-refusals-in-progress
+};
+inline constexpr std::size_t kRefusedReasons = 5;
+inline constexpr std::array<const char*, kRefusedReasons> kRefusedLabels = {
+    "server_full", "address_full", "account_full", "origin", "unanswered"};
+
 struct Metrics {
-  Counter requests;              // every client request read
-  Counter messages_posted;       // chat messages accepted
-  Counter deliveries;            // frames queued to connections (room fan-out and replies)
-  Counter outbound_overflows;    // connections dropped as too slow
-  Counter rate_limited;          // requests refused by the rate limit
-  Counter rate_limit_closes;     // connections closed for flooding
-  Counter refused_server_full;   // upgrades refused: --max-connections
-  Counter refused_address_full;  // upgrades refused: --max-connections-per-address
-  Counter refused_account_full;  // Hellos refused: --max-connections-per-account
-  Counter refused_origin;        // upgrades refused: --allowed-origin
-  Counter store_failures;        // group commits that failed
+  Counter requests;            // every client request read
+  Counter messages_posted;     // chat messages accepted
+  Counter deliveries;          // frames queued to connections (room fan-out and replies)
+  Counter outbound_overflows;  // connections dropped as too slow
+  Counter rate_limited;        // requests refused by the rate limit
+  Counter rate_limit_closes;   // connections closed for flooding
+  // Connections refused, by why (RefusedBecause).
+  std::array<Counter, kRefusedReasons> refused;
+  Counter store_failures;                  // group commits that failed
   std::array<Counter, 32> errors_by_code;  // Error replies, by circle.v1.ErrorCode
   Histogram store_commit;                  // an action's wait for its store commit
   Histogram fan_out;                       // releasing one committed action to every member's queue
 
   void count_error(int code);
+  void count_refused(RefusedBecause why) { refused[static_cast<std::size_t>(why)].add(); }
 };
 
 // The Prometheus text exposition (version 0.0.4) of `metrics` and `gauges`.

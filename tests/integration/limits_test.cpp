@@ -115,6 +115,16 @@ TEST(Limits, AFullServerSaysSo) {
   EXPECT_TRUE(call(*only, client::make_hello("", "t", server.token("a", "A"))).has_welcome());
 }
 
+TEST(Limits, PastTheRefusalBudgetAConnectionOverACapIsClosedUnanswered) {
+  TestServer server({"--max-connections", "1", "--max-refusals-in-progress", "0"});
+  auto only = server.connect();
+  std::unique_ptr<client::SyncClient> another;
+  const auto refused = try_connect(server, another);
+  EXPECT_FALSE(refused.empty());
+  EXPECT_EQ(refused.find("HTTP"), std::string::npos) << "no handshake, no answer: " << refused;
+  EXPECT_TRUE(call(*only, client::make_hello("", "t", server.token("a", "A"))).has_welcome());
+}
+
 TEST(Limits, AnAccountGetsItsCapOfSignedInConnections) {
   TestServer server({"--max-connections-per-account", "2"});
   auto phone = server.sign_in("sam");
