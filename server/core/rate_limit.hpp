@@ -33,7 +33,9 @@ class RequestRateLimit {
       tokens_milli_ = std::min<std::int64_t>(static_cast<std::int64_t>(burst_) * 1000,
                                              tokens_milli_ + (now_ms - last_ms_) * per_second_);
     }
-    if (last_ms_ < 0 || now_ms > last_ms_) last_ms_ = now_ms;
+    // A clock that steps back (rooms pass wall-clock time) restarts the
+    // count from there rather than freezing the bucket until it catches up.
+    last_ms_ = now_ms;
     if (tokens_milli_ >= 1000) {
       tokens_milli_ -= 1000;
       refused_in_a_row_ = 0;

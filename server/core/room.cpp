@@ -209,14 +209,15 @@ Result<JoinOutcome> Room::join(const Joiner& joiner, std::int64_t now_ms) {
       return Refusal{ERROR_CODE_PERMISSION_DENIED, "join: the room is locked"};
     }
   }
-  if (!is_facilitator(role) && join_throttle_.take(now_ms) != RequestRateLimit::Verdict::kAllowed) {
-    return Refusal{ERROR_CODE_RATE_LIMITED,
-                   "join: many people are joining this room right now; try again in a moment"};
-  }
   if (members_.size() >= settings_.max_members()) {
     return Refusal{ERROR_CODE_LIMIT_EXCEEDED, "join: room '" + room_id_ + "' is full (" +
                                                   std::to_string(settings_.max_members()) +
                                                   " members)"};
+  }
+  // Last: a join refused for another reason takes nobody's place in the pace.
+  if (!is_facilitator(role) && join_throttle_.take(now_ms) != RequestRateLimit::Verdict::kAllowed) {
+    return Refusal{ERROR_CODE_RATE_LIMITED,
+                   "join: many people are joining this room right now; try again in a moment"};
   }
   if (settings_.waiting_room() && !is_facilitator(role)) {
     Waiting waiting{.view = {}, .joiner = joiner};

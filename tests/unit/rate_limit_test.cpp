@@ -41,6 +41,9 @@ TEST(RequestRateLimit, ZeroTurnsItOffAndTimeGoingBackGivesNothing) {
   RequestRateLimit limit(10, 1, 0);
   EXPECT_EQ(limit.take(1000), Verdict::kAllowed);
   EXPECT_EQ(limit.take(500), Verdict::kRefused);  // a clock step back refills nothing
+  // ... and does not freeze the bucket until the clock is back where it was:
+  // 10 a second from the new time on.
+  EXPECT_EQ(limit.take(600), Verdict::kAllowed);
 }
 
 }  // namespace

@@ -210,4 +210,18 @@ TEST_F(RoomTest, JoinsAreThrottledPerRoomButNeverTheFacilitator) {
   EXPECT_TRUE(try_join(4, "Kim", kim, 6000));
 }
 
+TEST_F(RoomTest, AJoinRefusedForAnotherReasonTakesNoPlaceInTheJoinPace) {
+  limits_.room_joins_per_second = 1;
+  limits_.room_join_burst = 1;
+  limits_.max_room_members = 1;
+  join(kAlex, "Alex", alex_, 5000);  // the facilitator fills the room
+  for (int i = 0; i < 3; ++i) {
+    auto full = try_join(kSam, "Sam", sam_, 5000);
+    ASSERT_FALSE(full);
+    EXPECT_EQ(full.refusal().code, circle::v1::ERROR_CODE_LIMIT_EXCEEDED);
+  }
+  ASSERT_TRUE(room().leave(kAlex, circle::v1::LEAVE_REASON_LEFT, 5000));
+  EXPECT_TRUE(try_join(kSam, "Sam", sam_, 5000)) << "the burst is still there";
+}
+
 }  // namespace
