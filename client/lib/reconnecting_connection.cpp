@@ -99,7 +99,8 @@ struct ReconnectingConnection::Impl : std::enable_shared_from_this<ReconnectingC
         policy(policy),
         retry_timer(strand),
         random(std::random_device{}()),
-        pace_timer(strand) {
+        pace_timer(strand),
+        close_deadline(strand) {
     // Unique enough across this client's lifetime and its restarts.
     std::uniform_int_distribution<std::uint64_t> any;
     char prefix[17];
@@ -161,10 +162,12 @@ struct ReconnectingConnection::Impl : std::enable_shared_from_this<ReconnectingC
   net::steady_timer pace_timer;
   bool pace_armed = false;
 
-  // Set while a close asked for by our user is under way: the handle may be
-  // gone meanwhile, and the final close must still be reported and every
-  // send answered. Cleared when the connection is final.
-  std::shared_ptr<Impl> keep_alive;
+  // Armed while a close asked for by our user is under way: its handler holds
+  // this object (the handle may be gone meanwhile, and the final close must
+  // still be reported and every send answered) and bounds the wait. Being a
+  // pending handler, not a member pointing back at us, it is let go if the
+  // io_context is destroyed first.
+  net::steady_timer close_deadline;
 
   std::weak_ptr<Impl> weak() { return weak_from_this(); }
 
@@ -204,7 +207,7 @@ struct ReconnectingConnection::Impl : std::enable_shared_from_this<ReconnectingC
           if (failure) {
             self->closed = true;
             self->connection.reset();
-            self->keep_alive.reset();
+            self->close_deadline.cancel();
           } else {
             self->online = true;
           }
@@ -408,7 +411,7 @@ struct ReconnectingConnection::Impl : std::enable_shared_from_this<ReconnectingC
     if (last_reason.empty()) last_reason = info.reason;
     report(LinkStatus::State::kClosed);
     if (close_handler) close_handler(info);
-    keep_alive.reset();  // last: this may destroy *this
+    close_deadline.cancel();
   }
 
   // --- traffic ---------------------------------------------------------------
@@ -586,8 +589,12 @@ void ReconnectingConnection::close(std::uint16_t code, std::string reason) {
     impl->retry_timer.cancel();
     if (impl->connection && !impl->connection->is_closed()) {
       // Its close handler (or, while connecting, its connect handler)
-      // finishes, even if our handle is destroyed meanwhile.
-      impl->keep_alive = impl;
+      // finishes, even if our handle is destroyed meanwhile; if neither comes
+      // in time, the deadline does.
+      impl->close_deadline.expires_after(impl->options.timeout);
+      impl->close_deadline.async_wait([impl](boost::system::error_code ec) {
+        if (!ec) impl->finish(CloseInfo{1006, "the close was not answered in time"});
+      });
       impl->connection->close(code, std::move(reason));
       return;
     }

@@ -450,6 +450,28 @@ TEST(Reconnect, AMessageSentBeforeTheConnectionIsUpIsSentOrAnsweredOnce) {
   EXPECT_EQ(unsent.get().error().code(), circle::v1::ERROR_CODE_UNAVAILABLE);
 }
 
+TEST(Reconnect, AConnectionClosingWhenItsIoContextGoesIsFreedWithIt) {
+  TestServer server;
+  auto sentinel = std::make_shared<int>(0);  // held by the connection's close handler
+  {
+    boost::asio::io_context ioc;
+    auto link = client::ReconnectingConnection::create(ioc.get_executor(), server.client_tls(),
+                                                       kQuickReconnect);
+    link->on_close([sentinel](const client::CloseInfo&) {});
+    std::optional<std::optional<client::CloseInfo>> connected;
+    link->connect(server.address(), {},
+                  [&](const std::optional<client::CloseInfo>& failure) { connected = failure; });
+    while (!connected && ioc.run_one_for(kDeadline) > 0) {
+    }
+    ASSERT_TRUE(connected);
+    ASSERT_FALSE(*connected);
+    link.reset();  // closes: the close handshake is left under way
+    ioc.poll();
+    EXPECT_GT(sentinel.use_count(), 1) << "still closing";
+  }  // the io_context goes first, with the close still under way
+  EXPECT_EQ(sentinel.use_count(), 1) << "the connection was not freed";
+}
+
 TEST(Reconnect, WorthReconnectingOnlyAfterClosesThatHealByThemselves) {
   EXPECT_TRUE(client::worth_reconnecting({0, "connection reset"}));
   EXPECT_TRUE(client::worth_reconnecting({1001, "server shutting down"}));
