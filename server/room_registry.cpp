@@ -75,16 +75,18 @@ void RoomHost::publish_info() {
 
 void RoomHost::commit(std::shared_ptr<core::ActionOutput> output) {
   store::WriteBatch batch;
-  if (store_) {
+  for (const auto& event : output->events) {
+    if (metrics_ && !event.sender_account.empty()) metrics_->messages_posted.add();
+    if (!store_) continue;
     // Stored as delivered: the ServerMessage frame, not serialised again.
-    for (const auto& event : output->events) {
-      batch.events.push_back({.room_id = room_.id(),
-                              .seq = event.seq,
-                              .time_ms = event.time_ms,
-                              .sender_account = event.sender_account,
-                              .client_message_id = event.client_message_id,
-                              .event = *event.frame});
-    }
+    batch.events.push_back({.room_id = room_.id(),
+                            .seq = event.seq,
+                            .time_ms = event.time_ms,
+                            .sender_account = event.sender_account,
+                            .client_message_id = event.client_message_id,
+                            .event = *event.frame});
+  }
+  if (store_) {
     for (const auto& event : output->rewritten) {
       circle::v1::ServerMessage envelope;
       *envelope.mutable_room_event() = event;
@@ -109,11 +111,6 @@ void RoomHost::commit(std::shared_ptr<core::ActionOutput> output) {
   const bool needs_store = !batch.events.empty() || !batch.redactions.empty() ||
                            !batch.rooms.empty() || !batch.clear_history.empty() ||
                            !batch.audit.empty();
-  if (metrics_) {
-    for (const auto& event : output->events) {
-      if (!event.sender_account.empty()) metrics_->messages_posted.add();
-    }
-  }
   const std::uint64_t commit_id = ++last_commit_id_;
   pending_.push_back(
       {commit_id, std::move(output), !needs_store, std::chrono::steady_clock::now()});
