@@ -185,22 +185,26 @@ void RoomHost::release_ready() {
 void RoomHost::reload_from_store() {
   reload_needed_ = false;
   const auto record = store_->load_room(room_.id());
-  auto reloaded = record ? read_room_back(*store_, *record, room_.limits()) : std::nullopt;
-  if (!reloaded) {
+  const auto connections = room_.connections();
+  if (!record) {
+    // Its creation was never stored: the room goes, as after a restart.
+    spdlog::warn("room={} was never stored; removed after a store failure", room_.id());
+    if (forget_) forget_();
+  } else if (auto reloaded = read_room_back(*store_, *record, room_.limits())) {
+    reloaded->continue_numbering_of(room_);
+    room_ = std::move(*reloaded);
+    spdlog::warn("room={} reloaded from the store after a store failure; {} connections reconnect",
+                 room_.id(), connections.size());
+  } else {
     spdlog::error("room={} could not be read back after a store failure; kept as it is",
                   room_.id());
-    return;
   }
-  reloaded->continue_numbering_of(room_);
-  const auto connections = room_.connections();
-  room_ = std::move(*reloaded);
-  spdlog::warn("room={} reloaded from the store after a store failure; {} connections reconnect",
-               room_.id(), connections.size());
   for (const auto& connection : connections) {
     if (auto outbox = std::dynamic_pointer_cast<Outbox>(connection.lock())) {
       outbox->close(close_code::kServiceRestart, "room reloaded after a storage fault");
     }
   }
+  for (auto& held : std::exchange(held_actions_, {})) perform(held.action, held.save_state);
   after_change();
 }
 
@@ -283,10 +287,15 @@ core::Result<circle::v1::RoomInfo> RoomRegistry::create(std::string room_id, std
   core::Room room(room_id, std::move(title), kind, std::move(creator_account), now_ms, limits_,
                   nullptr);
   auto host = std::make_shared<RoomHost>(boost::asio::make_strand(executor_), std::move(room),
-                                         store_, metrics_);
+                                         store_, metrics_, [this, room_id] { forget(room_id); });
   auto info = host->info_snapshot();
   rooms_.emplace(room_id, std::move(host));
   return info;
+}
+
+void RoomRegistry::forget(const std::string& room_id) {
+  std::lock_guard lock(mutex_);
+  rooms_.erase(room_id);
 }
 
 std::size_t RoomRegistry::restore() {

@@ -8,6 +8,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -27,12 +28,16 @@ namespace circle::server {
 // A Room together with the strand it runs on, and the store it is kept in.
 class RoomHost : public std::enable_shared_from_this<RoomHost> {
  public:
-  RoomHost(Strand strand, core::Room room, store::Store* store, Metrics* metrics)
+  // `forget` takes the room out of the registry (a room whose creation was
+  // never stored, found after a store failure).
+  RoomHost(Strand strand, core::Room room, store::Store* store, Metrics* metrics,
+           std::function<void()> forget = {})
       : strand_(std::move(strand)),
         room_(std::move(room)),
         timer_(strand_),
         store_(store),
-        metrics_(metrics) {
+        metrics_(metrics),
+        forget_(std::move(forget)) {
     publish_info();
   }
 
@@ -64,6 +69,13 @@ class RoomHost : public std::enable_shared_from_this<RoomHost> {
   // hands the output to the store (or straight to the members without one).
   template <class Fn>
   void perform(Fn& action, bool save_state = false) {
+    if (reload_needed_) {
+      // The room is about to be read back from its store: what comes
+      // meanwhile runs on what was kept, not on what was refused.
+      auto held = std::make_shared<std::decay_t<Fn>>(std::move(action));
+      held_actions_.push_back({[held](core::Room& room) { (*held)(room); }, save_state});
+      return;
+    }
     auto output = std::make_shared<core::ActionOutput>();
     // Most actions deliver one event to everyone plus a reply: grow once.
     output->deliveries.reserve(room_.member_count() + 1);
@@ -106,6 +118,12 @@ class RoomHost : public std::enable_shared_from_this<RoomHost> {
   std::deque<PendingOutput> pending_;  // only on strand_, in action order
   std::uint64_t last_commit_id_ = 0;
   bool reload_needed_ = false;  // see reload_from_store()
+  struct HeldAction {
+    std::function<void(core::Room&)> action;
+    bool save_state = false;
+  };
+  std::vector<HeldAction> held_actions_;  // while reload_needed_, in arrival order
+  std::function<void()> forget_;
   mutable std::mutex info_mutex_;
   circle::v1::RoomInfo info_;
 };
@@ -126,6 +144,8 @@ class RoomRegistry {
                                             circle::v1::RoomKind kind, std::string creator_account,
                                             std::int64_t now_ms);
   std::shared_ptr<RoomHost> find(const std::string& room_id) const;
+  // Takes a room out (one whose creation was never stored).
+  void forget(const std::string& room_id);
   std::vector<circle::v1::RoomInfo> list() const;
 
  private:

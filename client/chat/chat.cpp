@@ -205,7 +205,7 @@ bool ChatSession::start() {
                                            .initial_delay = std::chrono::milliseconds(500),
                                            .max_delay = std::chrono::milliseconds(30'000),
                                            .max_attempts = 0,
-                                           .max_rejoin_attempts = 10});
+                                           .max_refused_retries = 10});
   client_->set_event_callback([this](const ServerMessage& message) { on_event(message); });
   client_->set_status_callback(
       [this](const circle::client::LinkStatus& status) { on_status(status); });

@@ -39,19 +39,21 @@ bool is_unavailable(const ServerMessage& reply) {
   return reply.has_error() && reply.error().code() == circle::v1::ERROR_CODE_UNAVAILABLE;
 }
 
-// Refusals that pass by themselves: the server is busy or cannot store just
-// now, a room takes joins at its own pace, or the account's connections are
-// all taken (by old ones the server has not yet seen go).
-bool refused_for_now(const ServerMessage& reply) {
+// A join refused in a way that passes by itself: the room takes joins at its
+// own pace, or the server cannot store just now. (A full room is not: that
+// can last.)
+bool join_refused_for_now(const ServerMessage& reply) {
   if (!reply.has_error()) return false;
-  switch (reply.error().code()) {
-    case circle::v1::ERROR_CODE_UNAVAILABLE:
-    case circle::v1::ERROR_CODE_RATE_LIMITED:
-    case circle::v1::ERROR_CODE_LIMIT_EXCEEDED:
-      return true;
-    default:
-      return false;
-  }
+  const auto code = reply.error().code();
+  return code == circle::v1::ERROR_CODE_RATE_LIMITED || code == circle::v1::ERROR_CODE_UNAVAILABLE;
+}
+
+// A hello refused in a way that passes by itself: as a join, or the
+// account's places are all taken (on a reconnect, by old connections the
+// server has not yet seen go).
+bool hello_refused_for_now(const ServerMessage& reply) {
+  return join_refused_for_now(reply) ||
+         (reply.has_error() && reply.error().code() == circle::v1::ERROR_CODE_LIMIT_EXCEEDED);
 }
 
 // Sends go out at no more than half the request rate and burst the server
@@ -129,6 +131,7 @@ struct ReconnectingConnection::Impl : std::enable_shared_from_this<ReconnectingC
   // The server turned this connection's hello away for now: its close,
   // whatever its code, is followed by another attempt.
   bool retry_after_close = false;
+  unsigned hellos_refused = 0;  // in a row, for now (hello_refused_for_now)
   std::string last_reason;
   net::steady_timer retry_timer;
   std::mt19937_64 random;
@@ -280,13 +283,15 @@ struct ReconnectingConnection::Impl : std::enable_shared_from_this<ReconnectingC
       auto self = weak.lock();
       if (!self || conn != self->connection) return;
       if (reply.has_welcome()) {
+        self->hellos_refused = 0;
         self->on_welcome(reply);
         self->report(LinkStatus::State::kRejoining);
         return self->rejoin_rooms(conn);
       }
       if (is_unavailable(reply) && conn->is_closed()) return;  // the close handler retries
       self->last_reason = "hello refused on reconnect: " + reply.error().message();
-      if (refused_for_now(reply)) {
+      if (hello_refused_for_now(reply) &&
+          ++self->hellos_refused <= self->policy.max_refused_retries) {
         self->retry_after_close = true;
         return conn->close(1000, "hello refused for now");
       }
@@ -304,6 +309,9 @@ struct ReconnectingConnection::Impl : std::enable_shared_from_this<ReconnectingC
     for (const auto& room_id : waiting) rejoin(conn, room_id, std::nullopt, 1);
   }
 
+  // Try number `try_number` of re-joining `room_id`. The first answer of
+  // each room counts towards coming online; a refusal that passes is asked
+  // again in the background, and only the final answer is handed over.
   void rejoin(const std::shared_ptr<Connection>& conn, const std::string& room_id,
               std::optional<std::uint64_t> resume_after, unsigned try_number) {
     held[room_id];
@@ -315,16 +323,24 @@ struct ReconnectingConnection::Impl : std::enable_shared_from_this<ReconnectingC
           auto self = weak.lock();
           if (!self || conn != self->connection) return;
           if (is_unavailable(reply) && conn->is_closed()) return;
-          if (refused_for_now(reply) && try_number < self->policy.max_rejoin_attempts) {
-            return self->rejoin_later(conn, room_id, resume_after, try_number + 1);
+          const bool first_answer = try_number == 1;
+          if (join_refused_for_now(reply) && try_number <= self->policy.max_refused_retries) {
+            self->rejoin_later(conn, room_id, resume_after, try_number + 1);
+            if (first_answer) self->one_rejoin_answered();
+            return;
           }
           self->on_rejoined(room_id, reply);
+          if (first_answer) self->one_rejoin_answered();
         });
+  }
+
+  void one_rejoin_answered() {
+    if (--rejoins_outstanding == 0) go_online();
   }
 
   void rejoin_later(const std::shared_ptr<Connection>& conn, const std::string& room_id,
                     std::optional<std::uint64_t> resume_after, unsigned try_number) {
-    auto timer = std::make_shared<net::steady_timer>(strand, backoff(try_number));
+    auto timer = std::make_shared<net::steady_timer>(strand, backoff(try_number - 1));
     timer->async_wait([weak = weak(), conn, room_id, resume_after, try_number,
                        timer](boost::system::error_code ec) {
       auto self = weak.lock();
@@ -355,7 +371,6 @@ struct ReconnectingConnection::Impl : std::enable_shared_from_this<ReconnectingC
       }
       on_event(message);
     }
-    if (--rejoins_outstanding == 0) go_online();
   }
 
   void go_online() {

@@ -26,7 +26,7 @@ const client::ReconnectPolicy kQuickReconnect{.enabled = true,
                                               .initial_delay = std::chrono::milliseconds(200),
                                               .max_delay = std::chrono::milliseconds(1000),
                                               .max_attempts = 0,
-                                              .max_rejoin_attempts = 10};
+                                              .max_refused_retries = 10};
 
 // A reconnecting client that records, in the order the library hands them
 // over, every room event: live ones and the replay in each rejoin reply.
@@ -298,6 +298,10 @@ TEST(Reconnect, ARoomThatTakesJoinsSlowlyAfterARestartGetsEveryoneBack) {
     ASSERT_FALSE(member->rejoins().empty());
     EXPECT_TRUE(member->rejoins().back().has_join_room()) << member->rejoins().back().DebugString();
   }
+  // Some were turned away on the way, and asked again.
+  EXPECT_GT(metric_sample(http_get(server->metrics_url()).body,
+                          "circle_errors_total{code=\"ERROR_CODE_RATE_LIMITED\"}"),
+            0);
   server.reset();
   std::filesystem::remove_all(dir);
 }
@@ -313,7 +317,7 @@ TEST(Reconnect, AnAccountWhoseConnectionsAreAllTakenTriesAgainUntilOneIsFree) {
                                                  .initial_delay = std::chrono::milliseconds(1500),
                                                  .max_delay = std::chrono::milliseconds(1500),
                                                  .max_attempts = 0,
-                                                 .max_rejoin_attempts = 10});
+                                                 .max_refused_retries = 10});
   phone.set_status_callback([&](const client::LinkStatus& status) {
     std::lock_guard lock(mutex);
     statuses.push_back(status);
@@ -465,10 +469,13 @@ TEST(Reconnect, AConnectionClosingWhenItsIoContextGoesIsFreedWithIt) {
     }
     ASSERT_TRUE(connected);
     ASSERT_FALSE(*connected);
-    link.reset();  // closes: the close handshake is left under way
+    // A server that does not answer: the close handshake stays under way.
+    server.process().signal(SIGSTOP);
+    link.reset();  // closes
     ioc.poll();
     EXPECT_GT(sentinel.use_count(), 1) << "still closing";
   }  // the io_context goes first, with the close still under way
+  server.process().signal(SIGCONT);
   EXPECT_EQ(sentinel.use_count(), 1) << "the connection was not freed";
 }
 

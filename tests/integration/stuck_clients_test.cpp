@@ -217,10 +217,11 @@ TEST(Drain, SigtermUnderLoadKeepsItsDeadlineAndLosesNothingAcknowledged) {
 
     std::mutex mutex;
     std::condition_variable acked_more;
-    std::vector<std::thread> senders;
+    // Joined (after a stop request) when the test ends, also by a failed ASSERT.
+    std::vector<std::jthread> senders;
     for (std::size_t n = 0; n < members.size(); ++n) {
-      senders.emplace_back([&, n] {
-        for (int i = 0; i < 100'000; ++i) {
+      senders.emplace_back([&, n](std::stop_token stop) {
+        for (int i = 0; i < 100'000 && !stop.stop_requested(); ++i) {
           const std::string text = "member " + std::to_string(n) + " says " + std::to_string(i);
           auto reply = members[n]->call(client::make_send_message("group", text, text), kDeadline);
           if (!reply || !reply->has_send_message()) return;  // closed by the drain

@@ -7,7 +7,11 @@
 
 #include <algorithm>
 #include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 #include <filesystem>
+#include <sstream>
 #include <stdexcept>
 
 namespace circle::test {
@@ -20,6 +24,37 @@ std::string circled_path() {
 }
 std::string circle_path() {
   return CIRCLE_PATH;
+}
+
+HttpAnswer http_get(const std::string& url) {
+  namespace beast = boost::beast;
+  namespace http = beast::http;
+  const std::string rest = url.substr(url.find("//") + 2);
+  const std::string authority = rest.substr(0, rest.find('/'));
+  const std::string host = authority.substr(0, authority.find(':'));
+  const std::string port = authority.substr(authority.find(':') + 1);
+  boost::asio::io_context ioc;
+  beast::tcp_stream stream(ioc);
+  stream.expires_after(kDeadline);
+  boost::asio::ip::tcp::resolver resolver(ioc);
+  stream.connect(resolver.resolve(host, port));
+  http::request<http::empty_body> request(http::verb::get, rest.substr(authority.size()), 11);
+  request.set(http::field::host, host);
+  http::write(stream, request);
+  beast::flat_buffer buffer;
+  http::response<http::string_body> response;
+  http::read(stream, buffer, response);
+  return {static_cast<int>(response.result_int()), std::string(response[http::field::content_type]),
+          response.body()};
+}
+
+double metric_sample(const std::string& text, const std::string& name) {
+  std::istringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.rfind(name + " ", 0) == 0) return std::stod(line.substr(name.size() + 1));
+  }
+  return -1;
 }
 
 std::string make_temp_dir() {

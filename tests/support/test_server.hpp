@@ -81,6 +81,17 @@ circle::v1::Member own_member(const circle::v1::RoomSnapshot& snapshot);
 // A Hello for `name` with a token for a fresh account on `server`.
 circle::v1::ClientMessage hello_with_token(const TestServer& server, const std::string& name);
 
+// GET http://host:port/path (the metrics listener); {status, body}.
+struct HttpAnswer {
+  int status = 0;
+  std::string content_type;
+  std::string body;
+};
+HttpAnswer http_get(const std::string& url);
+// The value of the Prometheus sample line `name` (with its labels) in
+// `text`, or -1 when there is none.
+double metric_sample(const std::string& text, const std::string& name);
+
 // Sends `request` and waits for its reply; fails the test on timeout.
 circle::v1::ServerMessage call(circle::client::SyncClient& client,
                                circle::v1::ClientMessage request);

@@ -33,10 +33,13 @@ struct ReconnectPolicy {
   std::chrono::milliseconds max_delay{30'000};
   // Attempts in a row before giving up (a final close); 0: never give up.
   unsigned max_attempts = 0;
-  // A re-join the server turns away for now (the room's join throttle after
-  // a restart, a store fault) is asked again, with the same backoff, this
-  // many times before the room is given up.
-  unsigned max_rejoin_attempts = 10;
+  // A hello or re-join the server turns away for now after a reconnect (an
+  // account's places still held by connections the server has not yet seen
+  // go; a room's join throttle after a restart, a store fault) is tried
+  // again, with the same backoff, at most this many times; then the link
+  // closes for good (a hello) or the room is given up (a re-join). Rooms
+  // being re-joined this way do not hold the link back from coming online.
+  unsigned max_refused_retries = 10;
 };
 
 // Whether a close is worth reconnecting after: a broken transport, the server
@@ -71,8 +74,9 @@ class ReconnectingConnection : public std::enable_shared_from_this<ReconnectingC
   // The server's reply to a join the library made on the caller's behalf
   // after a reconnect: a JoinRoomResponse (`resumed` says whether it replayed
   // the gap) or an Error (the room is then no longer joined; a refusal that
-  // passes, RATE_LIMITED or UNAVAILABLE, is first asked again). Events of the
-  // room that follow it are delivered after it.
+  // passes, RATE_LIMITED or UNAVAILABLE, is first asked again, and only its
+  // final answer is handed over). Events of the room that follow it are
+  // delivered after it.
   using RejoinHandler = std::function<void(const std::string& room_id, const ServerMessage&)>;
 
   // Handlers run on the connection's strand, one at a time.
