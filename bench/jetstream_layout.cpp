@@ -163,8 +163,7 @@ int main(int argc, char** argv) {
     if (!check(js_AddStream(&info, run.js, &config, nullptr, &code), code, "add stream")) return 1;
     jsStreamInfo_Destroy(info);
   }
-  const double create_s =
-      std::chrono::duration<double>(Clock::now() - create_started).count();
+  const double create_s = std::chrono::duration<double>(Clock::now() - create_started).count();
 
   const auto publish_started = Clock::now();
   for (std::size_t i = 0; i < rooms; ++i) publish_next(run, i);
@@ -174,8 +173,7 @@ int main(int argc, char** argv) {
   jsPubOptions_Init(&complete);
   complete.MaxWait = 30'000;
   js_PublishAsyncComplete(run.js, &complete);
-  const double publish_s =
-      std::chrono::duration<double>(Clock::now() - publish_started).count();
+  const double publish_s = std::chrono::duration<double>(Clock::now() - publish_started).count();
 
   for (std::size_t i = 0; i < streams; ++i) {
     jsErrCode code = jsErrCode(0);
