@@ -127,6 +127,7 @@ std::optional<SyncClient::ServerMessage> SyncClient::wait_event(
       events_.pop_front();
       if (match(event)) return event;
     }
+    if (closed_) return std::nullopt;  // closed for good: nothing more will come
     if (changed_.wait_until(lock, deadline) == std::cv_status::timeout && events_.empty()) {
       return std::nullopt;
     }

@@ -50,7 +50,8 @@ class SyncClient {
   // If set, pushed events go to `callback` on the I/O thread; otherwise they
   // queue for next_event().
   void set_event_callback(std::function<void(const ServerMessage&)> callback);
-  // The next pushed event; nullopt at the deadline.
+  // The next pushed event; nullopt at the deadline, or once the connection
+  // has closed for good and every event it delivered has been taken.
   std::optional<ServerMessage> next_event(std::chrono::milliseconds timeout);
   // Waits until `match` accepts a pushed event, dropping the ones before it.
   std::optional<ServerMessage> wait_event(const std::function<bool(const ServerMessage&)>& match,
