@@ -2,9 +2,8 @@
 // (issue 8; docs/ARCHITECTURE.md, "Scale-out"). One shared stream with a
 // subject per room; each append names the stream sequence of the room's
 // previous event, so two nodes can never both append a room's next event.
-// The connection reconnects to any node of the cluster by itself; while it
-// is away, appends fail (nothing is acknowledged that is not stored).
-// No Asio here: calls block for at most the configured wait.
+// While the cluster is away, appends fail (nothing is acknowledged that is
+// not stored). No Asio here: calls block for at most the cluster's wait.
 #pragma once
 
 #include <chrono>
@@ -14,16 +13,14 @@
 #include <string>
 #include <vector>
 
+#include "store/nats_cluster.hpp"
+
 namespace circle::server::store {
 
-struct JetStreamOptions {
-  std::vector<std::string> urls;  // nats://host:port of any cluster nodes
+struct JetStreamLogOptions {
   std::string stream = "CIRCLE_EVENTS";
   std::string subject_prefix = "circle.room.";  // + room id + ".events"
-  int replicas = 3;
-  // How long a call waits for the cluster (a publish ack, a stream lookup).
-  std::chrono::milliseconds wait{5000};
-  // Retries of the same client message id within this window are stored once.
+  // Retries of the same message id within this window are stored once.
   std::chrono::seconds duplicate_window{120};
 };
 
@@ -46,21 +43,18 @@ class JetStreamLog {
     std::string data;
   };
 
-  // Connects (retrying in the background when no node answers yet) and
-  // makes sure the stream exists. Throws when the options are unusable.
-  explicit JetStreamLog(JetStreamOptions options);
+  // Makes sure the stream exists (now, or on the first append when the
+  // cluster does not answer yet). `cluster` must outlive the log.
+  JetStreamLog(NatsCluster& cluster, JetStreamLogOptions options);
   ~JetStreamLog();
   JetStreamLog(const JetStreamLog&) = delete;
   JetStreamLog& operator=(const JetStreamLog&) = delete;
 
-  // Whether the connection to the cluster is up now.
-  bool connected() const;
-
   // Appends `data` to `room_id`'s subject if the room's last event is still
   // at stream sequence `after_sequence` (0: the room has none). A non-empty
   // `message_id` de-duplicates retries.
-  Appended append(const std::string& room_id, const std::string& data,
-                  std::uint64_t after_sequence, const std::string& message_id = {});
+  Appended append(const std::string& room_id, const std::string& data, std::uint64_t after_sequence,
+                  const std::string& message_id = {});
   // The stored event at stream `sequence`, if any.
   std::optional<Entry> read(std::uint64_t sequence);
   // The stream sequence of `room_id`'s last event (0: none).

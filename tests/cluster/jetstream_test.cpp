@@ -1,8 +1,10 @@
-// Room events in a real 3-node NATS JetStream cluster on loopback (the
-// nats_cluster ctest fixture starts it with scripts/cluster): order, a second
-// writer refused, retries stored once, and a node killed under traffic
-// without losing anything acknowledged.
+// Room events and room state in a real 3-node NATS JetStream cluster on
+// loopback (the nats_cluster ctest fixture starts it with scripts/cluster):
+// order, a second writer refused, retries stored once, the stream leader
+// killed under traffic without losing anything acknowledged, and room state
+// written only from the revision it read.
 #include "store/jetstream_log.hpp"
+#include "store/room_state_bucket.hpp"
 
 #include <gtest/gtest.h>
 
@@ -15,21 +17,28 @@
 namespace {
 
 using circle::server::store::JetStreamLog;
-using circle::server::store::JetStreamOptions;
+using circle::server::store::JetStreamLogOptions;
+using circle::server::store::NatsCluster;
+using circle::server::store::NatsClusterOptions;
+using circle::server::store::RoomStateBucket;
 using Outcome = JetStreamLog::Outcome;
 using namespace std::chrono_literals;
 
 constexpr auto kDeadline = 30s;  // generous: a new stream leader is elected within seconds
 
-JetStreamOptions cluster_options() {
-  JetStreamOptions options;
+NatsClusterOptions cluster_options() {
+  NatsClusterOptions options;
   const std::string base = CIRCLE_TEST_NATS_PORT;
   for (int n = 0; n < 3; ++n) {
     options.urls.push_back("nats://127.0.0.1:" + std::to_string(std::stoi(base) + n));
   }
-  options.stream = "CIRCLE_TEST_EVENTS";
-  options.subject_prefix = "circle-test.room.";
   return options;
+}
+
+JetStreamLogOptions log_options() {
+  return {.stream = "CIRCLE_TEST_EVENTS",
+          .subject_prefix = "circle-test.room.",
+          .duplicate_window = std::chrono::seconds(120)};
 }
 
 // A room id no other test (or earlier run) used.
@@ -38,7 +47,7 @@ std::string fresh_room() {
   return "room-" + std::to_string(random());
 }
 
-int cluster(const std::string& command) {
+int run_cluster_script(const std::string& command) {
   const std::string line = std::string("CIRCLE_CLUSTER_DIR=") + CIRCLE_TEST_NATS_DIR +
                            " CIRCLE_NATS_PORT=" + CIRCLE_TEST_NATS_PORT + " bash " +
                            CIRCLE_CLUSTER_SCRIPT + " " + command + " >/dev/null";
@@ -46,7 +55,8 @@ int cluster(const std::string& command) {
 }
 
 TEST(JetStreamLog, AppendsInOrderAndRefusesASecondWriterOfTheSameEvent) {
-  JetStreamLog log(cluster_options());
+  NatsCluster cluster(cluster_options());
+  JetStreamLog log(cluster, log_options());
   const auto room = fresh_room();
   auto first = log.append(room, "one", 0);
   ASSERT_EQ(first.outcome, Outcome::kStored) << first.error;
@@ -66,7 +76,8 @@ TEST(JetStreamLog, AppendsInOrderAndRefusesASecondWriterOfTheSameEvent) {
 }
 
 TEST(JetStreamLog, ARetryWithTheSameMessageIdIsStoredOnce) {
-  JetStreamLog log(cluster_options());
+  NatsCluster cluster(cluster_options());
+  JetStreamLog log(cluster, log_options());
   const auto room = fresh_room();
   auto sent = log.append(room, "hello", 0, room + "/sam/m1");
   ASSERT_EQ(sent.outcome, Outcome::kStored) << sent.error;
@@ -78,7 +89,8 @@ TEST(JetStreamLog, ARetryWithTheSameMessageIdIsStoredOnce) {
 }
 
 TEST(JetStreamLog, ANodeKilledUnderTrafficLosesNothingAcknowledged) {
-  JetStreamLog log(cluster_options());
+  NatsCluster cluster(cluster_options());
+  JetStreamLog log(cluster, log_options());
   const auto room = fresh_room();
   std::map<std::uint64_t, std::string> acked;
   std::uint64_t last = 0;
@@ -93,7 +105,7 @@ TEST(JetStreamLog, ANodeKilledUnderTrafficLosesNothingAcknowledged) {
   bool killed = false;
   for (int i = 0; acked.size() < 200 && std::chrono::steady_clock::now() < deadline; ++i) {
     if (acked.size() == 50 && !killed) {
-      ASSERT_EQ(cluster("kill " + node), 0);
+      ASSERT_EQ(run_cluster_script("kill " + node), 0);
       killed = true;
     }
     const std::string data = "event " + std::to_string(i);
@@ -116,13 +128,33 @@ TEST(JetStreamLog, ANodeKilledUnderTrafficLosesNothingAcknowledged) {
   ASSERT_TRUE(killed);
   EXPECT_EQ(acked.size(), 200u) << "service did not continue on two nodes of three";
   EXPECT_NE(log.stream_leader(), leader) << "another node leads the stream now";
-  ASSERT_EQ(cluster("restart " + node), 0);
+  ASSERT_EQ(run_cluster_script("restart " + node), 0);
   for (const auto& [sequence, data] : acked) {
     auto stored = log.read(sequence);
     ASSERT_TRUE(stored) << "acknowledged event at " << sequence << " lost";
     EXPECT_EQ(stored->data, data);
   }
   RecordProperty("unavailable_while_electing", unavailable);
+}
+
+TEST(RoomStateBucket, AWriteFromAStaleRevisionIsRefused) {
+  NatsCluster cluster(cluster_options());
+  RoomStateBucket bucket(cluster, "circle_test_rooms");
+  const auto room = fresh_room();
+  EXPECT_FALSE(bucket.get(room));
+  auto created = bucket.put(room, "settings v1", 0);
+  ASSERT_EQ(created.outcome, RoomStateBucket::Outcome::kWritten) << created.error;
+  // A second node creating the same room loses.
+  EXPECT_EQ(bucket.put(room, "someone else's", 0).outcome, RoomStateBucket::Outcome::kConflict);
+  auto updated = bucket.put(room, "settings v2 (a ban)", created.revision);
+  ASSERT_EQ(updated.outcome, RoomStateBucket::Outcome::kWritten) << updated.error;
+  // A node that read v1 and writes again is refused, and reads what is there.
+  auto stale = bucket.put(room, "settings v1 + a mute", created.revision);
+  EXPECT_EQ(stale.outcome, RoomStateBucket::Outcome::kConflict);
+  auto now = bucket.get(room);
+  ASSERT_TRUE(now);
+  EXPECT_EQ(now->value, "settings v2 (a ban)");
+  EXPECT_EQ(now->revision, updated.revision);
 }
 
 }  // namespace

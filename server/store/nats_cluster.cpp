@@ -1,0 +1,56 @@
+#include "store/nats_cluster.hpp"
+
+#include <nats/nats.h>
+
+#include <stdexcept>
+
+namespace circle::server::store {
+
+struct NatsCluster::Connection {
+  natsOptions* options = nullptr;
+  natsConnection* connection = nullptr;
+  ~Connection() {
+    natsConnection_Destroy(connection);
+    natsOptions_Destroy(options);
+  }
+};
+
+std::string describe_nats_error(int status, int jetstream_code) {
+  std::string text = natsStatus_GetText(static_cast<natsStatus>(status));
+  if (jetstream_code != 0) text += " (JetStream error " + std::to_string(jetstream_code) + ")";
+  return text;
+}
+
+NatsCluster::NatsCluster(NatsClusterOptions options)
+    : options_(std::move(options)), connection_(std::make_unique<Connection>()) {
+  if (options_.urls.empty()) throw std::invalid_argument("no NATS URL given");
+  std::vector<const char*> servers;
+  for (const auto& url : options_.urls) servers.push_back(url.c_str());
+  auto* nats_options = &connection_->options;
+  natsOptions_Create(nats_options);
+  natsOptions_SetServers(*nats_options, servers.data(), static_cast<int>(servers.size()));
+  natsOptions_SetName(*nats_options, "circled");
+  natsOptions_SetTimeout(*nats_options, options_.wait.count());
+  // Reconnect forever, to any node: the cluster outlives each of its nodes.
+  natsOptions_SetMaxReconnect(*nats_options, -1);
+  natsOptions_SetReconnectWait(*nats_options, 250);
+  natsOptions_SetRetryOnFailedConnect(*nats_options, true, nullptr, nullptr);
+  const natsStatus status = natsConnection_Connect(&connection_->connection, *nats_options);
+  if (status != NATS_OK && status != NATS_NOT_YET_CONNECTED) {
+    throw std::runtime_error("cannot connect to NATS: " + describe_nats_error(status, 0));
+  }
+  jsOptions js_options;
+  jsOptions_Init(&js_options);
+  js_options.Wait = options_.wait.count();
+  natsConnection_JetStream(&js_, connection_->connection, &js_options);
+}
+
+NatsCluster::~NatsCluster() {
+  jsCtx_Destroy(js_);
+}
+
+bool NatsCluster::connected() const {
+  return natsConnection_Status(connection_->connection) == NATS_CONN_STATUS_CONNECTED;
+}
+
+}  // namespace circle::server::store
