@@ -61,10 +61,10 @@ RoomStateBucket::Written RoomStateBucket::put(const std::string& room_id, const 
   kvStore* kv = impl_->bound(result.error);
   if (!kv) return result;
   const int length = static_cast<int>(value.size());
-  natsStatus status = revision == 0
-                          ? kvStore_Create(&result.revision, kv, room_id.c_str(), value.data(), length)
-                          : kvStore_Update(&result.revision, kv, room_id.c_str(), value.data(),
-                                           length, revision);
+  natsStatus status =
+      revision == 0
+          ? kvStore_Create(&result.revision, kv, room_id.c_str(), value.data(), length)
+          : kvStore_Update(&result.revision, kv, room_id.c_str(), value.data(), length, revision);
   if (status == NATS_OK) {
     result.outcome = Outcome::kWritten;
     return result;
