@@ -184,6 +184,22 @@ TEST(Limits, RoomsAndMembersHoldAtTheirCounts) {
   EXPECT_TRUE(call(*riya, client::make_join_room("first")).has_join_room());
 }
 
+TEST(Limits, AConnectionJoinsAtMostItsCapOfRoomsAndALeaveGivesAPlaceBack) {
+  TestServer server({"--max-joined-rooms", "2"});
+  auto alex = server.hello("Alex");
+  for (const char* room : {"first", "second", "third"}) {
+    ASSERT_TRUE(call(*alex, client::make_create_room(room, room)).has_create_room());
+  }
+  ASSERT_TRUE(call(*alex, client::make_join_room("first")).has_join_room());
+  ASSERT_TRUE(call(*alex, client::make_join_room("second")).has_join_room());  // just under
+  auto third = call(*alex, client::make_join_room("third"));                   // just over
+  ASSERT_TRUE(refused_with(third, v1::ERROR_CODE_LIMIT_EXCEEDED)) << third.DebugString();
+  // The rooms it is in are unaffected, and leaving one makes room for another.
+  EXPECT_TRUE(call(*alex, client::make_send_message("second", "still here")).has_send_message());
+  ASSERT_TRUE(call(*alex, client::make_leave_room("first")).has_leave_room());
+  EXPECT_TRUE(call(*alex, client::make_join_room("third")).has_join_room());
+}
+
 TEST(Limits, NamesTitlesAgreementsAndTextHoldAtTheirLengths) {
   TestServer server({"--max-display-name-bytes", "12", "--max-room-title-bytes", "20",
                      "--max-agreement-bytes", "40", "--max-text-bytes", "64"});
