@@ -5,12 +5,15 @@
 //
 //   jetstream_layout --urls nats://127.0.0.1:4222,... --layout per-room|shared
 //                    --rooms 1000 --seconds 10 [--replicas 3] [--bytes 200]
+//                    [--events-per-message K]
 //
 // Creates the streams (timed), then keeps one message in flight per room for
 // --seconds (each published with the expected-last-sequence check, as a room
 // would, the next one from the previous one's ack), then deletes the streams.
-// Prints one JSON line: creation time, acks/s, ack latency percentiles, and
-// how many publishes the sequence check refused (there should be none).
+// Prints one JSON line: creation time, acks/s (and events/s when each message
+// carries K events of --bytes, as a room's waiting events would go out
+// together), ack latency percentiles, and how many publishes the sequence
+// check refused (there should be none).
 #include <nats/nats.h>
 
 #include <CLI/CLI.hpp>
@@ -110,6 +113,7 @@ int main(int argc, char** argv) {
   int seconds = 10;
   int replicas = 3;
   std::size_t bytes = 200;
+  std::size_t events_per_message = 1;
   app.add_option("--urls", urls, "NATS client URLs, comma separated");
   app.add_option("--layout", layout, "per-room or shared")
       ->check(CLI::IsMember({"per-room", "shared"}));
@@ -117,11 +121,13 @@ int main(int argc, char** argv) {
   app.add_option("--seconds", seconds, "Seconds of publishing")->check(CLI::Range(1, 600));
   app.add_option("--replicas", replicas, "Stream replicas")->check(CLI::Range(1, 5));
   app.add_option("--bytes", bytes, "Bytes per event")->check(CLI::Range(1, 65536));
+  app.add_option("--events-per-message", events_per_message, "Events batched in one message")
+      ->check(CLI::Range(1, 1000));
   CLI11_PARSE(app, argc, argv);
 
   Run run;
   run.per_room = layout == "per-room";
-  run.payload.assign(bytes, 'x');
+  run.payload.assign(bytes * events_per_message, 'x');
   natsConnection* connection = nullptr;
   natsOptions* options = nullptr;
   natsOptions_Create(&options);
@@ -181,11 +187,13 @@ int main(int argc, char** argv) {
   }
   std::lock_guard lock(run.mutex);
   std::printf(
-      "{\"layout\":\"%s\",\"rooms\":%zu,\"replicas\":%d,\"bytes\":%zu,\"create_s\":%.2f,"
-      "\"acks_per_s\":%.0f,\"p50_ms\":%.2f,\"p99_ms\":%.2f,\"refused\":%llu,\"error\":\"%s\"}\n",
-      layout.c_str(), rooms, replicas, bytes, create_s, run.acked / publish_s,
-      run.latency.percentile(50) / 1e6, run.latency.percentile(99) / 1e6,
-      static_cast<unsigned long long>(run.refused), run.first_error.c_str());
+      "{\"layout\":\"%s\",\"rooms\":%zu,\"replicas\":%d,\"bytes\":%zu,\"events_per_message\":%zu,"
+      "\"create_s\":%.2f,\"acks_per_s\":%.0f,\"events_per_s\":%.0f,\"p50_ms\":%.2f,"
+      "\"p99_ms\":%.2f,\"refused\":%llu,\"error\":\"%s\"}\n",
+      layout.c_str(), rooms, replicas, bytes, events_per_message, create_s, run.acked / publish_s,
+      run.acked * events_per_message / publish_s, run.latency.percentile(50) / 1e6,
+      run.latency.percentile(99) / 1e6, static_cast<unsigned long long>(run.refused),
+      run.first_error.c_str());
   jsCtx_Destroy(run.js);
   natsConnection_Destroy(connection);
   natsOptions_Destroy(options);

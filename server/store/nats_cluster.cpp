@@ -53,4 +53,11 @@ bool NatsCluster::connected() const {
   return natsConnection_Status(connection_->connection) == NATS_CONN_STATUS_CONNECTED;
 }
 
+std::string NatsCluster::connected_url() const {
+  char url[256] = {0};
+  if (natsConnection_GetConnectedUrl(connection_->connection, url, sizeof url) != NATS_OK)
+    return {};
+  return url;
+}
+
 }  // namespace circle::server::store

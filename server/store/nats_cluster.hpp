@@ -31,6 +31,8 @@ class NatsCluster {
   NatsCluster& operator=(const NatsCluster&) = delete;
 
   bool connected() const;
+  // nats://host:port of the node connected to now ("" when none).
+  std::string connected_url() const;
   const NatsClusterOptions& options() const { return options_; }
   jsCtx* jetstream() const { return js_; }
 

@@ -54,10 +54,15 @@ int run_cluster_script(const std::string& command) {
   return std::system(line.c_str());
 }
 
-TEST(JetStreamLog, AppendsInOrderAndRefusesASecondWriterOfTheSameEvent) {
-  NatsCluster cluster(cluster_options());
-  JetStreamLog log(cluster, log_options());
-  const auto room = fresh_room();
+// A connection to the test cluster, the test stream, and a room of its own.
+class Cluster : public ::testing::Test {
+ protected:
+  NatsCluster cluster{cluster_options()};
+  JetStreamLog log{cluster, log_options()};
+  const std::string room = fresh_room();
+};
+
+TEST_F(Cluster, AppendsInOrderAndRefusesASecondWriterOfTheSameEvent) {
   auto first = log.append(room, "one", 0);
   ASSERT_EQ(first.outcome, Outcome::kStored) << first.error;
   // Another node, still believing the room empty, is refused.
@@ -75,10 +80,7 @@ TEST(JetStreamLog, AppendsInOrderAndRefusesASecondWriterOfTheSameEvent) {
   EXPECT_EQ(read->data, "two");
 }
 
-TEST(JetStreamLog, ARetryWithTheSameMessageIdIsStoredOnce) {
-  NatsCluster cluster(cluster_options());
-  JetStreamLog log(cluster, log_options());
-  const auto room = fresh_room();
+TEST_F(Cluster, ARetryWithTheSameMessageIdIsStoredOnce) {
   auto sent = log.append(room, "hello", 0, room + "/sam/m1");
   ASSERT_EQ(sent.outcome, Outcome::kStored) << sent.error;
   // The ack was lost; the retry names the same id (and the old last event).
@@ -88,10 +90,7 @@ TEST(JetStreamLog, ARetryWithTheSameMessageIdIsStoredOnce) {
   EXPECT_EQ(log.last_sequence(room), sent.sequence);
 }
 
-TEST(JetStreamLog, ANodeKilledUnderTrafficLosesNothingAcknowledged) {
-  NatsCluster cluster(cluster_options());
-  JetStreamLog log(cluster, log_options());
-  const auto room = fresh_room();
+TEST_F(Cluster, ANodeKilledUnderTrafficLosesNothingAcknowledged) {
   std::map<std::uint64_t, std::string> acked;
   std::uint64_t last = 0;
   int unavailable = 0;
@@ -137,10 +136,32 @@ TEST(JetStreamLog, ANodeKilledUnderTrafficLosesNothingAcknowledged) {
   RecordProperty("unavailable_while_electing", unavailable);
 }
 
-TEST(RoomStateBucket, AWriteFromAStaleRevisionIsRefused) {
-  NatsCluster cluster(cluster_options());
+TEST_F(Cluster, TheConnectionMovesToAnotherNodeWhenItsNodeIsKilled) {
+  auto first = log.append(room, "before", 0);
+  ASSERT_EQ(first.outcome, Outcome::kStored) << first.error;
+  const std::string url = cluster.connected_url();
+  const std::string port = url.substr(url.rfind(':') + 1);
+  const int node = std::stoi(port) - std::stoi(CIRCLE_TEST_NATS_PORT) + 1;
+  ASSERT_TRUE(node >= 1 && node <= 3) << url;
+  ASSERT_EQ(run_cluster_script("kill " + std::to_string(node)), 0);
+  // Appends fail while the link is away (nothing acknowledged), then go on
+  // through another node.
+  std::uint64_t last = first.sequence;
+  bool stored = false;
+  const auto deadline = std::chrono::steady_clock::now() + kDeadline;
+  while (!stored && std::chrono::steady_clock::now() < deadline) {
+    auto appended = log.append(room, "after", last, room + "/after");
+    stored = appended.outcome == Outcome::kStored || appended.outcome == Outcome::kDuplicate;
+    if (appended.outcome == Outcome::kConflict) last = log.last_sequence(room);
+  }
+  EXPECT_TRUE(stored) << "no append got through another node";
+  EXPECT_TRUE(cluster.connected());
+  EXPECT_NE(cluster.connected_url(), url);
+  ASSERT_EQ(run_cluster_script("restart " + std::to_string(node)), 0);
+}
+
+TEST_F(Cluster, ARoomStateWriteFromAStaleRevisionIsRefused) {
   RoomStateBucket bucket(cluster, "circle_test_rooms");
-  const auto room = fresh_room();
   EXPECT_FALSE(bucket.get(room));
   auto created = bucket.put(room, "settings v1", 0);
   ASSERT_EQ(created.outcome, RoomStateBucket::Outcome::kWritten) << created.error;
