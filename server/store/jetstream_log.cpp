@@ -8,10 +8,6 @@
 namespace circle::server::store {
 namespace {
 
-// The server checks this header against the subject's last stream sequence;
-// the C client leaves the check out for 0 ("no event yet"), so it is set here.
-constexpr const char* kExpectedLastSubjectSequence = "Nats-Expected-Last-Subject-Sequence";
-
 struct MsgDeleter {
   void operator()(natsMsg* message) const { natsMsg_Destroy(message); }
 };
@@ -86,6 +82,11 @@ JetStreamLog::Appended JetStreamLog::append(const std::string& room_id, const st
                                             std::uint64_t after_sequence,
                                             const std::string& message_id) {
   Appended result;
+  if (!impl_->cluster.connected()) {
+    // Fail at once rather than wait out the ack for a buffered publish.
+    result.error = "not connected to NATS";
+    return result;
+  }
   if (!impl_->ensure_stream(result.error)) return result;
   const std::string subject = impl_->subject_of(room_id);
   natsMsg* raw = nullptr;
@@ -112,32 +113,45 @@ JetStreamLog::Appended JetStreamLog::append(const std::string& room_id, const st
   return result;
 }
 
-std::optional<JetStreamLog::Entry> JetStreamLog::read(std::uint64_t sequence) {
+namespace {
+
+// Whether a failed get means "no such message" (an answer) rather than no
+// answer at all.
+bool not_found(natsStatus status, jsErrCode code) {
+  return status == NATS_NOT_FOUND || code == JSNoMessageFoundErr;
+}
+
+}  // namespace
+
+Lookup<JetStreamLog::Entry> JetStreamLog::read(std::uint64_t sequence) {
   natsMsg* raw = nullptr;
   jsOptions js_options = impl_->call_options();
   jsErrCode code = jsErrCode(0);
-  if (js_GetMsg(&raw, impl_->js(), impl_->options.stream.c_str(), sequence, &js_options, &code) !=
-      NATS_OK) {
-    return std::nullopt;
-  }
+  const natsStatus status =
+      js_GetMsg(&raw, impl_->js(), impl_->options.stream.c_str(), sequence, &js_options, &code);
+  if (status != NATS_OK) return {.answered = not_found(status, code), .value = std::nullopt};
   Msg message(raw);
-  return Entry{.sequence = sequence,
-               .room_id = impl_->room_of(natsMsg_GetSubject(message.get())),
-               .data = std::string(natsMsg_GetData(message.get()),
-                                   static_cast<std::size_t>(natsMsg_GetDataLength(message.get())))};
+  return {.answered = true,
+          .value = Entry{
+              .sequence = sequence,
+              .room_id = impl_->room_of(natsMsg_GetSubject(message.get())),
+              .data = std::string(natsMsg_GetData(message.get()),
+                                  static_cast<std::size_t>(natsMsg_GetDataLength(message.get())))}};
 }
 
-std::uint64_t JetStreamLog::last_sequence(const std::string& room_id) {
+Lookup<std::uint64_t> JetStreamLog::last_sequence(const std::string& room_id) {
   natsMsg* raw = nullptr;
   jsOptions js_options = impl_->call_options();
   jsErrCode code = jsErrCode(0);
   const std::string subject = impl_->subject_of(room_id);
-  if (js_GetLastMsg(&raw, impl_->js(), impl_->options.stream.c_str(), subject.c_str(), &js_options,
-                    &code) != NATS_OK) {
-    return 0;
+  const natsStatus status = js_GetLastMsg(&raw, impl_->js(), impl_->options.stream.c_str(),
+                                          subject.c_str(), &js_options, &code);
+  if (status != NATS_OK) {
+    if (not_found(status, code)) return {.answered = true, .value = 0};
+    return {};
   }
   Msg message(raw);
-  return natsMsg_GetSequence(message.get());
+  return {.answered = true, .value = natsMsg_GetSequence(message.get())};
 }
 
 std::string JetStreamLog::stream_leader() {

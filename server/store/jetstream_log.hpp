@@ -27,10 +27,13 @@ struct JetStreamLogOptions {
 class JetStreamLog {
  public:
   enum class Outcome {
-    kStored,       // `sequence` is the event's stream sequence
-    kDuplicate,    // the same message id was stored before, at `sequence`
-    kConflict,     // another writer appended the room's next event first
-    kUnavailable,  // no ack from the cluster in time (not stored, or not known to be)
+    kStored,     // `sequence` is the event's stream sequence
+    kDuplicate,  // the same message id was stored before, at `sequence`
+    kConflict,   // another writer appended the room's next event first
+    // No ack in time: not stored, or not known to be (a publish made while
+    // the link was away may still be stored when it comes back), so retry
+    // with the same message id and after_sequence; the cluster keeps one.
+    kUnavailable,
   };
   struct Appended {
     Outcome outcome = Outcome::kUnavailable;
@@ -56,9 +59,9 @@ class JetStreamLog {
   Appended append(const std::string& room_id, const std::string& data, std::uint64_t after_sequence,
                   const std::string& message_id = {});
   // The stored event at stream `sequence`, if any.
-  std::optional<Entry> read(std::uint64_t sequence);
+  Lookup<Entry> read(std::uint64_t sequence);
   // The stream sequence of `room_id`'s last event (0: none).
-  std::uint64_t last_sequence(const std::string& room_id);
+  Lookup<std::uint64_t> last_sequence(const std::string& room_id);
   // The name of the cluster node leading the stream now ("" when unknown).
   std::string stream_leader();
 

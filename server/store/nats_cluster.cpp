@@ -34,7 +34,14 @@ NatsCluster::NatsCluster(NatsClusterOptions options)
   // Reconnect forever, to any node: the cluster outlives each of its nodes.
   natsOptions_SetMaxReconnect(*nats_options, -1);
   natsOptions_SetReconnectWait(*nats_options, 250);
-  natsOptions_SetRetryOnFailedConnect(*nats_options, true, nullptr, nullptr);
+  // Notice a node that vanished without a reset within seconds, not minutes.
+  natsOptions_SetPingInterval(*nats_options, options_.ping_interval.count());
+  natsOptions_SetMaxPingsOut(*nats_options, 2);
+  // With a connected handler, connecting returns at once when no node
+  // answers yet (NATS_NOT_YET_CONNECTED) and goes on trying in the
+  // background; without one it would block until a node answers.
+  natsOptions_SetRetryOnFailedConnect(
+      *nats_options, true, [](natsConnection*, void*) {}, nullptr);
   const natsStatus status = natsConnection_Connect(&connection_->connection, *nats_options);
   if (status != NATS_OK && status != NATS_NOT_YET_CONNECTED) {
     throw std::runtime_error("cannot connect to NATS: " + describe_nats_error(status, 0));

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,8 @@ struct NatsClusterOptions {
   // How long a call waits for the cluster (a publish ack, a lookup).
   std::chrono::milliseconds wait{5000};
   int replicas = 3;  // of every stream and bucket Circle creates
+  // Pings to the connected node; two unanswered in a row drop the link.
+  std::chrono::milliseconds ping_interval{2000};
 };
 
 class NatsCluster {
@@ -42,6 +45,19 @@ class NatsCluster {
   std::unique_ptr<Connection> connection_;
   jsCtx* js_ = nullptr;
 };
+
+// A read from the cluster: an answer (a value, or none there) or no answer
+// in time, which must never be taken for "none there" (a ban would be
+// missed during an outage).
+template <class T>
+struct Lookup {
+  bool answered = false;
+  std::optional<T> value;  // when answered: the value, or nullopt for none
+};
+
+// The header the server checks against a subject's last stream sequence
+// (0: the subject has no message yet), making an append a compare-and-set.
+inline constexpr const char* kExpectedLastSubjectSequence = "Nats-Expected-Last-Subject-Sequence";
 
 // Text for a failed call: the status, and JetStream's error code if any.
 std::string describe_nats_error(int status, int jetstream_code);

@@ -42,37 +42,49 @@ RoomStateBucket::RoomStateBucket(NatsCluster& cluster, std::string bucket)
 
 RoomStateBucket::~RoomStateBucket() = default;
 
-std::optional<RoomStateBucket::Entry> RoomStateBucket::get(const std::string& room_id) {
+Lookup<RoomStateBucket::Entry> RoomStateBucket::get(const std::string& room_id) {
   std::string error;
   kvStore* kv = impl_->bound(error);
-  if (!kv) return std::nullopt;
+  if (!kv) return {};
   kvEntry* entry = nullptr;
-  if (kvStore_Get(&entry, kv, room_id.c_str()) != NATS_OK) return std::nullopt;
+  const natsStatus status = kvStore_Get(&entry, kv, room_id.c_str());
+  if (status == NATS_NOT_FOUND) return {.answered = true, .value = std::nullopt};
+  if (status != NATS_OK) return {};
   Entry result{.value = std::string(static_cast<const char*>(kvEntry_Value(entry)),
                                     static_cast<std::size_t>(kvEntry_ValueLen(entry))),
                .revision = kvEntry_Revision(entry)};
   kvEntry_Destroy(entry);
-  return result;
+  return {.answered = true, .value = std::move(result)};
 }
 
 RoomStateBucket::Written RoomStateBucket::put(const std::string& room_id, const std::string& value,
                                               std::uint64_t revision) {
   Written result;
-  kvStore* kv = impl_->bound(result.error);
-  if (!kv) return result;
-  const int length = static_cast<int>(value.size());
-  natsStatus status =
-      revision == 0
-          ? kvStore_Create(&result.revision, kv, room_id.c_str(), value.data(), length)
-          : kvStore_Update(&result.revision, kv, room_id.c_str(), value.data(), length, revision);
+  if (!impl_->bound(result.error)) return result;
+  // Published to the bucket's subject with the revision check, rather than
+  // through kvStore_Update, which reports every JetStream error alike: only
+  // "wrong last sequence" is a conflict; the rest is the cluster not answering.
+  const std::string subject = "$KV." + impl_->bucket + "." + room_id;
+  natsMsg* message = nullptr;
+  natsMsg_Create(&message, subject.c_str(), nullptr, value.data(), static_cast<int>(value.size()));
+  natsMsgHeader_Set(message, kExpectedLastSubjectSequence, std::to_string(revision).c_str());
+  jsPubOptions publish;
+  jsPubOptions_Init(&publish);
+  publish.MaxWait = impl_->cluster.options().wait.count();
+  jsPubAck* ack = nullptr;
+  jsErrCode code = jsErrCode(0);
+  const natsStatus status =
+      js_PublishMsg(&ack, impl_->cluster.jetstream(), message, &publish, &code);
+  natsMsg_Destroy(message);
   if (status == NATS_OK) {
     result.outcome = Outcome::kWritten;
+    result.revision = ack->Sequence;
+    jsPubAck_Destroy(ack);
     return result;
   }
-  // A wrong revision (or a key that exists, for a create) is the server's
-  // refusal; anything else is the cluster not answering.
-  result.outcome = status == NATS_ERR ? Outcome::kConflict : Outcome::kUnavailable;
-  result.error = describe_nats_error(status, 0) + ": " + nats_GetLastError(nullptr);
+  result.outcome =
+      code == JSStreamWrongLastSequenceErr ? Outcome::kConflict : Outcome::kUnavailable;
+  result.error = describe_nats_error(status, code);
   return result;
 }
 

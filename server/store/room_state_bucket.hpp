@@ -37,7 +37,7 @@ class RoomStateBucket {
   RoomStateBucket(const RoomStateBucket&) = delete;
   RoomStateBucket& operator=(const RoomStateBucket&) = delete;
 
-  std::optional<Entry> get(const std::string& room_id);
+  Lookup<Entry> get(const std::string& room_id);
   // Writes `value` if the room's state is still at `revision` (0: the room
   // has none yet).
   Written put(const std::string& room_id, const std::string& value, std::uint64_t revision);

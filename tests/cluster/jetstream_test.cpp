@@ -55,8 +55,22 @@ int run_cluster_script(const std::string& command) {
 }
 
 // A connection to the test cluster, the test stream, and a room of its own.
+// A node a test killed is started again afterwards, even if the test failed
+// halfway, so that the next test has all three.
 class Cluster : public ::testing::Test {
  protected:
+  void TearDown() override {
+    if (!killed_node.empty()) run_cluster_script("restart " + killed_node);
+  }
+  void kill_node(const std::string& node) {
+    ASSERT_EQ(run_cluster_script("kill " + node), 0);
+    killed_node = node;
+  }
+  void restart_node() {
+    ASSERT_EQ(run_cluster_script("restart " + killed_node), 0);
+    killed_node.clear();
+  }
+  std::string killed_node;
   NatsCluster cluster{cluster_options()};
   JetStreamLog log{cluster, log_options()};
   const std::string room = fresh_room();
@@ -71,13 +85,17 @@ TEST_F(Cluster, AppendsInOrderAndRefusesASecondWriterOfTheSameEvent) {
   ASSERT_EQ(second.outcome, Outcome::kStored) << second.error;
   EXPECT_GT(second.sequence, first.sequence);
   EXPECT_EQ(log.append(room, "stale", first.sequence).outcome, Outcome::kConflict);
-  EXPECT_EQ(log.last_sequence(room), second.sequence);
+  EXPECT_EQ(log.last_sequence(room).value, second.sequence);
   // Another room's events do not count against this one.
   EXPECT_EQ(log.append(fresh_room(), "elsewhere", 0).outcome, Outcome::kStored);
   auto read = log.read(second.sequence);
-  ASSERT_TRUE(read);
-  EXPECT_EQ(read->room_id, room);
-  EXPECT_EQ(read->data, "two");
+  ASSERT_TRUE(read.answered && read.value);
+  EXPECT_EQ(read.value->room_id, room);
+  EXPECT_EQ(read.value->data, "two");
+  // A room with no events is an answer, not an outage.
+  const auto none = log.last_sequence(fresh_room());
+  EXPECT_TRUE(none.answered);
+  EXPECT_EQ(none.value, 0u);
 }
 
 TEST_F(Cluster, ARetryWithTheSameMessageIdIsStoredOnce) {
@@ -87,7 +105,7 @@ TEST_F(Cluster, ARetryWithTheSameMessageIdIsStoredOnce) {
   auto retry = log.append(room, "hello", 0, room + "/sam/m1");
   EXPECT_EQ(retry.outcome, Outcome::kDuplicate);
   EXPECT_EQ(retry.sequence, sent.sequence);
-  EXPECT_EQ(log.last_sequence(room), sent.sequence);
+  EXPECT_EQ(log.last_sequence(room).value, sent.sequence);
 }
 
 TEST_F(Cluster, ANodeKilledUnderTrafficLosesNothingAcknowledged) {
@@ -104,7 +122,7 @@ TEST_F(Cluster, ANodeKilledUnderTrafficLosesNothingAcknowledged) {
   bool killed = false;
   for (int i = 0; acked.size() < 200 && std::chrono::steady_clock::now() < deadline; ++i) {
     if (acked.size() == 50 && !killed) {
-      ASSERT_EQ(run_cluster_script("kill " + node), 0);
+      kill_node(node);
       killed = true;
     }
     const std::string data = "event " + std::to_string(i);
@@ -116,7 +134,7 @@ TEST_F(Cluster, ANodeKilledUnderTrafficLosesNothingAcknowledged) {
         break;
       case Outcome::kConflict:
         // An append that timed out was stored after all: go on from it.
-        last = log.last_sequence(room);
+        last = log.last_sequence(room).value.value_or(last);
         break;
       case Outcome::kDuplicate:
       case Outcome::kUnavailable:
@@ -127,11 +145,11 @@ TEST_F(Cluster, ANodeKilledUnderTrafficLosesNothingAcknowledged) {
   ASSERT_TRUE(killed);
   EXPECT_EQ(acked.size(), 200u) << "service did not continue on two nodes of three";
   EXPECT_NE(log.stream_leader(), leader) << "another node leads the stream now";
-  ASSERT_EQ(run_cluster_script("restart " + node), 0);
+  restart_node();
   for (const auto& [sequence, data] : acked) {
     auto stored = log.read(sequence);
-    ASSERT_TRUE(stored) << "acknowledged event at " << sequence << " lost";
-    EXPECT_EQ(stored->data, data);
+    ASSERT_TRUE(stored.answered && stored.value) << "acknowledged event at " << sequence << " lost";
+    EXPECT_EQ(stored.value->data, data);
   }
   RecordProperty("unavailable_while_electing", unavailable);
 }
@@ -143,7 +161,7 @@ TEST_F(Cluster, TheConnectionMovesToAnotherNodeWhenItsNodeIsKilled) {
   const std::string port = url.substr(url.rfind(':') + 1);
   const int node = std::stoi(port) - std::stoi(CIRCLE_TEST_NATS_PORT) + 1;
   ASSERT_TRUE(node >= 1 && node <= 3) << url;
-  ASSERT_EQ(run_cluster_script("kill " + std::to_string(node)), 0);
+  kill_node(std::to_string(node));
   // Appends fail while the link is away (nothing acknowledged), then go on
   // through another node.
   std::uint64_t last = first.sequence;
@@ -152,17 +170,21 @@ TEST_F(Cluster, TheConnectionMovesToAnotherNodeWhenItsNodeIsKilled) {
   while (!stored && std::chrono::steady_clock::now() < deadline) {
     auto appended = log.append(room, "after", last, room + "/after");
     stored = appended.outcome == Outcome::kStored || appended.outcome == Outcome::kDuplicate;
-    if (appended.outcome == Outcome::kConflict) last = log.last_sequence(room);
+    if (appended.outcome == Outcome::kConflict) {
+      last = log.last_sequence(room).value.value_or(last);
+    }
   }
   EXPECT_TRUE(stored) << "no append got through another node";
   EXPECT_TRUE(cluster.connected());
   EXPECT_NE(cluster.connected_url(), url);
-  ASSERT_EQ(run_cluster_script("restart " + std::to_string(node)), 0);
+  restart_node();
 }
 
 TEST_F(Cluster, ARoomStateWriteFromAStaleRevisionIsRefused) {
   RoomStateBucket bucket(cluster, "circle_test_rooms");
-  EXPECT_FALSE(bucket.get(room));
+  const auto nothing = bucket.get(room);
+  EXPECT_TRUE(nothing.answered);
+  EXPECT_FALSE(nothing.value);
   auto created = bucket.put(room, "settings v1", 0);
   ASSERT_EQ(created.outcome, RoomStateBucket::Outcome::kWritten) << created.error;
   // A second node creating the same room loses.
@@ -173,9 +195,9 @@ TEST_F(Cluster, ARoomStateWriteFromAStaleRevisionIsRefused) {
   auto stale = bucket.put(room, "settings v1 + a mute", created.revision);
   EXPECT_EQ(stale.outcome, RoomStateBucket::Outcome::kConflict);
   auto now = bucket.get(room);
-  ASSERT_TRUE(now);
-  EXPECT_EQ(now->value, "settings v2 (a ban)");
-  EXPECT_EQ(now->revision, updated.revision);
+  ASSERT_TRUE(now.answered && now.value);
+  EXPECT_EQ(now.value->value, "settings v2 (a ban)");
+  EXPECT_EQ(now.value->revision, updated.revision);
 }
 
 }  // namespace
