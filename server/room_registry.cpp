@@ -129,20 +129,19 @@ void RoomHost::on_committed(std::uint64_t commit_id, const store::Status& status
     if (!status.ok) metrics_->store_failures.add();
   }
   if (!status.ok) {
-    const auto failed = committed;
     // Nothing that was not stored is shown or acknowledged: the others see
     // nothing, the room forgets it, and the requester gets a typed error
     // instead of its reply; so does a retry answered with its ack meanwhile.
     spdlog::error("room={} store write failed, nothing delivered: {}", room_.id(), status.message);
-    const auto& output = *failed->output;
+    const auto& output = *committed->output;
     if (!output.only_posted_messages()) reload_needed_ = true;
     room_.forget_unsaved(output);
-    for (auto later = std::next(failed); later != pending_.end(); ++later) {
+    for (auto later = std::next(committed); later != pending_.end(); ++later) {
       if (later->output && repeats_a_send_of(*later->output, output)) {
         later->output = refused_for_store(*later->output);
       }
     }
-    failed->output = refused_for_store(output);
+    committed->output = refused_for_store(output);
   }
   release_ready();
 }

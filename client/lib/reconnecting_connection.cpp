@@ -323,14 +323,12 @@ struct ReconnectingConnection::Impl : std::enable_shared_from_this<ReconnectingC
           auto self = weak.lock();
           if (!self || conn != self->connection) return;
           if (is_unavailable(reply) && conn->is_closed()) return;
-          const bool first_answer = try_number == 1;
           if (join_refused_for_now(reply) && try_number <= self->policy.max_refused_retries) {
             self->rejoin_later(conn, room_id, resume_after, try_number + 1);
-            if (first_answer) self->one_rejoin_answered();
-            return;
+          } else {
+            self->on_rejoined(room_id, reply);
           }
-          self->on_rejoined(room_id, reply);
-          if (first_answer) self->one_rejoin_answered();
+          if (try_number == 1) self->one_rejoin_answered();
         });
   }
 

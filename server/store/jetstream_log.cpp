@@ -88,29 +88,8 @@ JetStreamLog::Appended JetStreamLog::append(const std::string& room_id, const st
     return result;
   }
   if (!impl_->ensure_stream(result.error)) return result;
-  const std::string subject = impl_->subject_of(room_id);
-  natsMsg* raw = nullptr;
-  natsMsg_Create(&raw, subject.c_str(), nullptr, data.data(), static_cast<int>(data.size()));
-  Msg message(raw);
-  natsMsgHeader_Set(message.get(), kExpectedLastSubjectSequence,
-                    std::to_string(after_sequence).c_str());
-  jsPubOptions publish;
-  jsPubOptions_Init(&publish);
-  publish.MaxWait = impl_->cluster.options().wait.count();
-  if (!message_id.empty()) publish.MsgId = message_id.c_str();
-  jsPubAck* ack = nullptr;
-  jsErrCode code = jsErrCode(0);
-  const natsStatus status = js_PublishMsg(&ack, impl_->js(), message.get(), &publish, &code);
-  if (status == NATS_OK) {
-    result.outcome = ack->Duplicate ? Outcome::kDuplicate : Outcome::kStored;
-    result.sequence = ack->Sequence;
-    jsPubAck_Destroy(ack);
-    return result;
-  }
-  result.outcome =
-      code == JSStreamWrongLastSequenceErr ? Outcome::kConflict : Outcome::kUnavailable;
-  result.error = describe_nats_error(status, code);
-  return result;
+  return impl_->cluster.publish_if_last(impl_->subject_of(room_id), data, after_sequence,
+                                        message_id);
 }
 
 namespace {

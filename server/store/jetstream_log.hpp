@@ -26,20 +26,11 @@ struct JetStreamLogOptions {
 
 class JetStreamLog {
  public:
-  enum class Outcome {
-    kStored,     // `sequence` is the event's stream sequence
-    kDuplicate,  // the same message id was stored before, at `sequence`
-    kConflict,   // another writer appended the room's next event first
-    // No ack in time: not stored, or not known to be (a publish made while
-    // the link was away may still be stored when it comes back), so retry
-    // with the same message id and after_sequence; the cluster keeps one.
-    kUnavailable,
-  };
-  struct Appended {
-    Outcome outcome = Outcome::kUnavailable;
-    std::uint64_t sequence = 0;
-    std::string error;  // what failed, for the log (never the event)
-  };
+  // An append is the cluster's compare-and-set publish (NatsCluster::
+  // publish_if_last): stored, a duplicate of an earlier one, refused as
+  // another writer appended the room's next event first, or unavailable.
+  using Appended = NatsCluster::Published;
+  using Outcome = Appended::Outcome;
   struct Entry {
     std::uint64_t sequence = 0;
     std::string room_id;

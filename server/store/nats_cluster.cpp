@@ -67,4 +67,37 @@ std::string NatsCluster::connected_url() const {
   return url;
 }
 
+NatsCluster::Published NatsCluster::publish_if_last(const std::string& subject,
+                                                    const std::string& data,
+                                                    std::uint64_t expected_last,
+                                                    const std::string& message_id) {
+  // The header the server checks against the subject's last stream
+  // sequence; set by hand so that 0 ("no message yet") is checked too.
+  constexpr const char* kExpectedLastSubjectSequence = "Nats-Expected-Last-Subject-Sequence";
+  Published result;
+  natsMsg* message = nullptr;
+  natsMsg_Create(&message, subject.c_str(), nullptr, data.data(), static_cast<int>(data.size()));
+  natsMsgHeader_Set(message, kExpectedLastSubjectSequence, std::to_string(expected_last).c_str());
+  jsPubOptions publish;
+  jsPubOptions_Init(&publish);
+  publish.MaxWait = options_.wait.count();
+  if (!message_id.empty()) publish.MsgId = message_id.c_str();
+  jsPubAck* ack = nullptr;
+  jsErrCode code = jsErrCode(0);
+  const natsStatus status = js_PublishMsg(&ack, js_, message, &publish, &code);
+  natsMsg_Destroy(message);
+  if (status == NATS_OK) {
+    result.outcome = ack->Duplicate ? Published::Outcome::kDuplicate : Published::Outcome::kStored;
+    result.sequence = ack->Sequence;
+    jsPubAck_Destroy(ack);
+    return result;
+  }
+  // Only "wrong last sequence" is the check refusing; anything else is the
+  // cluster not answering.
+  result.outcome = code == JSStreamWrongLastSequenceErr ? Published::Outcome::kConflict
+                                                        : Published::Outcome::kUnavailable;
+  result.error = describe_nats_error(status, code);
+  return result;
+}
+
 }  // namespace circle::server::store

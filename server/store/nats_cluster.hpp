@@ -6,6 +6,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -39,6 +40,26 @@ class NatsCluster {
   const NatsClusterOptions& options() const { return options_; }
   jsCtx* jetstream() const { return js_; }
 
+  // A compare-and-set publish: `data` goes to `subject` only if the
+  // subject's last message is still at stream sequence `expected_last`
+  // (0: it has none). A non-empty `message_id` de-duplicates retries.
+  struct Published {
+    enum class Outcome {
+      kStored,     // `sequence` is its stream sequence
+      kDuplicate,  // the same message id was stored before, at `sequence`
+      kConflict,   // the subject's last message is no longer at `expected_last`
+      // No ack in time: not stored, or not known to be (a publish made while
+      // the link was away may still be stored when it comes back), so retry
+      // with the same message id and expected sequence; the cluster keeps one.
+      kUnavailable,
+    };
+    Outcome outcome = Outcome::kUnavailable;
+    std::uint64_t sequence = 0;  // stored (or stored before, for a duplicate) at
+    std::string error;           // what failed, for the log (never the data)
+  };
+  Published publish_if_last(const std::string& subject, const std::string& data,
+                            std::uint64_t expected_last, const std::string& message_id = {});
+
  private:
   struct Connection;
   NatsClusterOptions options_;
@@ -54,10 +75,6 @@ struct Lookup {
   bool answered = false;
   std::optional<T> value;  // when answered: the value, or nullopt for none
 };
-
-// The header the server checks against a subject's last stream sequence
-// (0: the subject has no message yet), making an append a compare-and-set.
-inline constexpr const char* kExpectedLastSubjectSequence = "Nats-Expected-Last-Subject-Sequence";
 
 // Text for a failed call: the status, and JetStream's error code if any.
 std::string describe_nats_error(int status, int jetstream_code);

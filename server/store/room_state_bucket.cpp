@@ -64,27 +64,14 @@ RoomStateBucket::Written RoomStateBucket::put(const std::string& room_id, const 
   // Published to the bucket's subject with the revision check, rather than
   // through kvStore_Update, which reports every JetStream error alike: only
   // "wrong last sequence" is a conflict; the rest is the cluster not answering.
-  const std::string subject = "$KV." + impl_->bucket + "." + room_id;
-  natsMsg* message = nullptr;
-  natsMsg_Create(&message, subject.c_str(), nullptr, value.data(), static_cast<int>(value.size()));
-  natsMsgHeader_Set(message, kExpectedLastSubjectSequence, std::to_string(revision).c_str());
-  jsPubOptions publish;
-  jsPubOptions_Init(&publish);
-  publish.MaxWait = impl_->cluster.options().wait.count();
-  jsPubAck* ack = nullptr;
-  jsErrCode code = jsErrCode(0);
-  const natsStatus status =
-      js_PublishMsg(&ack, impl_->cluster.jetstream(), message, &publish, &code);
-  natsMsg_Destroy(message);
-  if (status == NATS_OK) {
-    result.outcome = Outcome::kWritten;
-    result.revision = ack->Sequence;
-    jsPubAck_Destroy(ack);
-    return result;
-  }
-  result.outcome =
-      code == JSStreamWrongLastSequenceErr ? Outcome::kConflict : Outcome::kUnavailable;
-  result.error = describe_nats_error(status, code);
+  auto published =
+      impl_->cluster.publish_if_last("$KV." + impl_->bucket + "." + room_id, value, revision);
+  using Published = NatsCluster::Published::Outcome;
+  result.outcome = published.outcome == Published::kStored     ? Outcome::kWritten
+                   : published.outcome == Published::kConflict ? Outcome::kConflict
+                                                               : Outcome::kUnavailable;
+  result.revision = published.sequence;
+  result.error = std::move(published.error);
   return result;
 }
 
