@@ -8,37 +8,21 @@
 #include "clock.hpp"
 #include "core/validation.hpp"
 #include "logging.hpp"
+#include "replies.hpp"
 #include "version.hpp"
 
 namespace circle::server {
 namespace {
 
-using circle::v1::ErrorCode;
-
-circle::v1::ServerMessage reply_to(std::uint64_t request_id) {
-  circle::v1::ServerMessage reply;
-  reply.set_request_id(request_id);
-  return reply;
-}
-
-void set_error(circle::v1::ServerMessage& reply, const core::Refusal& refusal, Metrics& metrics) {
-  metrics.count_error(refusal.code);
-  reply.mutable_error()->set_code(refusal.code);
-  reply.mutable_error()->set_message(refusal.message);
-}
-
-// The one reply to `request_id`: `fill` puts the result in, or the refusal
-// becomes an Error.
-template <class T, class Fill>
-circle::v1::ServerMessage make_reply(Metrics& metrics, std::uint64_t request_id,
-                                     core::Result<T>& result, Fill fill) {
-  circle::v1::ServerMessage reply = reply_to(request_id);
-  if (result) {
-    fill(reply, result.value());
-  } else {
-    set_error(reply, result.refusal(), metrics);
-  }
-  return reply;
+// A command for `room_id` from connection `connection`, stamped now.
+circle::v1::RoomCommand room_command(const std::string& room_id, core::ConnectionId connection,
+                                     std::uint64_t request_id) {
+  circle::v1::RoomCommand command;
+  command.set_room_id(room_id);
+  command.set_connection(connection);
+  command.set_time_ms(now_unix_ms());
+  command.set_request_id(request_id);
+  return command;
 }
 
 }  // namespace
@@ -244,20 +228,12 @@ void Dispatcher::arm_token_expiry(std::int64_t expires_at_s) {
 
 void Dispatcher::handle_create_room(const ClientMessage& request) {
   const auto& create = request.create_room();
-  const auto kind = create.has_kind() ? create.kind() : circle::v1::ROOM_KIND_FACILITATED_GROUP;
-  auto created =
-      context_.rooms.create(create.room_id(), create.title(), kind, account_id_, now_unix_ms());
-  ServerMessage reply = make_reply(context_.metrics, request.request_id(), created,
-                                   [](ServerMessage& reply, circle::v1::RoomInfo& room) {
-                                     *reply.mutable_create_room()->mutable_room() = std::move(room);
-                                   });
-  auto host = created ? context_.rooms.find(created.value().room_id()) : nullptr;
-  if (!host) return send(reply);
-  spdlog::info("conn={} created room={}", id_, created.value().room_id());
-  // Answered once the new room is in the store: a created room survives a crash.
-  host->run([outbox = outbox_,
-             frame = circle::wire::encode(reply)](core::Room& room) { room.reply(outbox, frame); },
-            /*save_state=*/true);
+  auto command = room_command(create.room_id(), id_, request.request_id());
+  auto* created = command.mutable_create();
+  created->set_title(create.title());
+  created->set_kind(create.has_kind() ? create.kind() : circle::v1::ROOM_KIND_FACILITATED_GROUP);
+  created->set_creator_account(account_id_);
+  context_.rooms.submit(std::move(command), outbox_);
 }
 
 void Dispatcher::handle_list_rooms(const ClientMessage& request) {
@@ -280,50 +256,25 @@ void Dispatcher::handle_join_room(const ClientMessage& request) {
                    "join: a connection may be in at most " +
                        std::to_string(context_.config.limits.max_joined_rooms) + " rooms"});
   }
-  auto host = context_.rooms.find(room_id);
-  if (!host) {
+  if (!context_.rooms.relayed() && !context_.rooms.find(room_id)) {
+    // (Across nodes, a room another node just created may not be here yet:
+    // the join is relayed after its creation, and answered by the room.)
     return refuse(request_id, {circle::v1::ERROR_CODE_ROOM_NOT_FOUND,
                                "join: there is no room '" + room_id + "'"});
   }
   // Recorded now, before the room has answered: the room handles this
   // connection's requests in order, so a send right after the join sees it.
+  // A refused join is taken back (forget_room) with its token.
   const std::uint64_t join_token = ++last_join_token_;
-  joined_.emplace(room_id, JoinedRoom{host, join_token});
-  const std::uint64_t resume_after = request.join_room().resume_after_seq();
-  host->run([this, outbox = outbox_, request_id, room_id, join_token, host, resume_after,
-             name = *display_name_](core::Room& room) {
-    auto session = outbox.lock();
-    if (!session) return;  // closed meanwhile; on_closed's leave follows this
-    // `session` owns this dispatcher, so `this` stays valid below.
-    const core::Joiner joiner{.connection = id_,
-                              .display_name = name,
-                              .account_id = account_id_,
-                              .is_admin = is_admin_,
-                              .sink = outbox,
-                              .join_token = join_token};
-    auto joined = room.join(joiner, now_unix_ms());
-    if (!joined) {
-      boost::asio::post(strand_, [this, session, room_id, join_token] {
-        auto found = joined_.find(room_id);
-        if (found != joined_.end() && found->second.join_token == join_token) {
-          joined_.erase(found);
-        }
-      });
-    }
-    const std::uint32_t max_resume = context_.config.limits.max_resume_events;
-    room.reply(outbox, circle::wire::encode(make_reply(
-                           context_.metrics, request_id, joined,
-                           [&](ServerMessage& reply, core::JoinOutcome& outcome) {
-                             auto* response = reply.mutable_join_room();
-                             response->set_waiting(outcome.waiting);
-                             if (!outcome.snapshot) return;
-                             if (resume_after > 0) {
-                               response->set_resumed(
-                                   host->resume(*outcome.snapshot, resume_after, max_resume));
-                             }
-                             *response->mutable_snapshot() = std::move(*outcome.snapshot);
-                           })));
-  });
+  joined_.emplace(room_id, join_token);
+  auto command = room_command(room_id, id_, request_id);
+  auto* join = command.mutable_join();
+  join->set_display_name(*display_name_);
+  join->set_account_id(account_id_);
+  join->set_is_admin(is_admin_);
+  join->set_join_token(join_token);
+  join->set_resume_after_seq(request.join_room().resume_after_seq());
+  context_.rooms.submit(std::move(command), outbox_);
 }
 
 void Dispatcher::handle_leave_room(const ClientMessage& request) {
@@ -334,75 +285,49 @@ void Dispatcher::handle_leave_room(const ClientMessage& request) {
                   {circle::v1::ERROR_CODE_NOT_IN_ROOM,
                    "leave: this connection has not joined room '" + room_id + "'"});
   }
-  auto host = std::move(found->second.host);
   joined_.erase(found);
-  host->run([id = id_, outbox = outbox_, request_id = request.request_id(), room_id,
-             metrics = &context_.metrics](core::Room& room) {
-    auto left = room.leave(id, circle::v1::LEAVE_REASON_LEFT, now_unix_ms());
-    room.reply(outbox,
-               circle::wire::encode(make_reply(*metrics, request_id, left,
-                                               [&](ServerMessage& reply, std::uint64_t seq) {
-                                                 reply.mutable_leave_room()->set_room_id(room_id);
-                                                 reply.mutable_leave_room()->set_seq(seq);
-                                               })));
-  });
+  auto command = room_command(room_id, id_, request.request_id());
+  command.mutable_leave()->set_reason(circle::v1::LEAVE_REASON_LEFT);
+  context_.rooms.submit(std::move(command), outbox_);
 }
 
 void Dispatcher::handle_send_message(const ClientMessage& request) {
   const auto& send_request = request.send_message();
-  auto found = joined_.find(send_request.room_id());
-  if (found == joined_.end()) {
+  if (!joined_.contains(send_request.room_id())) {
     return refuse(request.request_id(), {circle::v1::ERROR_CODE_NOT_IN_ROOM,
                                          "send message: this connection has not joined room '" +
                                              send_request.room_id() + "'"});
   }
-  found->second.host->run([id = id_, outbox = outbox_, request_id = request.request_id(),
-                           metrics = &context_.metrics, text = send_request.text(),
-                           account = account_id_, host = found->second.host,
-                           client_message_id = send_request.client_message_id()](core::Room& room) {
-    host->recall_sent(account, client_message_id);
-    auto posted = room.post(id, text, client_message_id, now_unix_ms());
-    // Through the room: while the store is making the message durable, the
-    // ack waits with the room's deliveries.
-    room.reply(outbox, circle::wire::encode(make_reply(
-                           *metrics, request_id, posted,
-                           [](ServerMessage& reply, circle::v1::SendMessageResponse& ack) {
-                             *reply.mutable_send_message() = std::move(ack);
-                           })));
-  });
+  auto command = room_command(send_request.room_id(), id_, request.request_id());
+  auto* post = command.mutable_post();
+  post->set_text(send_request.text());
+  post->set_client_message_id(send_request.client_message_id());
+  post->set_account_id(account_id_);
+  context_.rooms.submit(std::move(command), outbox_);
 }
 
 void Dispatcher::handle_room_action(const ClientMessage& request) {
   const auto& action = request.room_action();
-  auto found = joined_.find(action.room_id());
-  if (found == joined_.end()) {
+  if (!joined_.contains(action.room_id())) {
     return refuse(request.request_id(),
                   {circle::v1::ERROR_CODE_NOT_IN_ROOM,
                    "room action: this connection has not joined room '" + action.room_id() + "'"});
   }
-  found->second.host->run([id = id_, outbox = outbox_, request_id = request.request_id(), action,
-                           metrics = &context_.metrics](core::Room& room) {
-    auto result = room.act(id, action, now_unix_ms());
-    room.reply(outbox, circle::wire::encode(make_reply(
-                           *metrics, request_id, result,
-                           [](ServerMessage& reply, circle::v1::RoomActionResponse& done) {
-                             *reply.mutable_room_action() = std::move(done);
-                           })));
-  });
+  auto command = room_command(action.room_id(), id_, request.request_id());
+  *command.mutable_act() = action;
+  context_.rooms.submit(std::move(command), outbox_);
 }
 
 void Dispatcher::forget_room(const std::string& room_id, std::uint64_t join_token) {
   auto found = joined_.find(room_id);
-  if (found != joined_.end() && found->second.join_token == join_token) joined_.erase(found);
+  if (found != joined_.end() && found->second == join_token) joined_.erase(found);
 }
 
 void Dispatcher::on_closed() {
-  for (auto& [room_id, joined] : joined_) {
-    joined.host->run([id = id_](core::Room& room) {
-      if (room.is_member(id) || room.is_waiting(id)) {
-        room.leave(id, circle::v1::LEAVE_REASON_DISCONNECTED, now_unix_ms());
-      }
-    });
+  for (const auto& [room_id, join_token] : joined_) {
+    auto command = room_command(room_id, id_, 0);
+    command.mutable_leave()->set_reason(circle::v1::LEAVE_REASON_DISCONNECTED);
+    context_.rooms.submit(std::move(command), {});
   }
   joined_.clear();
   token_expiry_.cancel();

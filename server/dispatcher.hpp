@@ -68,14 +68,11 @@ class Dispatcher {
   core::RequestRateLimit rate_limit_;
   ConnectionLimits::Slot account_slot_;  // this connection's place under its account's cap
   // Rooms this connection has joined (or asked to join: a room processes
-  // requests in order, so a send after a pending join sees the join's result).
-  struct JoinedRoom {
-    std::shared_ptr<RoomHost> host;
-    // Tells this join apart from a later join of the same room, so that a
-    // refused join's clean-up never removes a newer, successful one.
-    std::uint64_t join_token = 0;
-  };
-  std::map<std::string, JoinedRoom> joined_;
+  // requests in order, so a send after a pending join sees the join's
+  // result), each with its join token, which tells this join apart from a
+  // later join of the same room, so that a refused join's clean-up never
+  // removes a newer, successful one.
+  std::map<std::string, std::uint64_t> joined_;
   std::uint64_t last_join_token_ = 0;
 };
 

@@ -1,15 +1,29 @@
 #include "room_registry.hpp"
 
 #include <algorithm>
+#include <random>
 
 #include "audit_json.hpp"
 #include "clock.hpp"
 #include "logging.hpp"
 #include "outbox.hpp"
+#include "replies.hpp"
+#include "room_commands.hpp"
 
 namespace circle::server {
 
 namespace {
+
+using circle::v1::ServerMessage;
+
+std::string random_room_suffix() {
+  static thread_local std::mt19937_64 random{std::random_device{}()};
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string suffix;
+  auto bits = random();
+  for (int i = 0; i < 12; ++i, bits >>= 4) suffix += kHex[bits & 15];
+  return suffix;
+}
 
 // A room as its store keeps it: its durable state, its recent history, and
 // the client message ids whose retries get their original acks. nullopt
@@ -69,11 +83,47 @@ circle::v1::RoomInfo RoomHost::info_snapshot() const {
 
 void RoomHost::publish_info() {
   auto info = room_.info();
+  std::vector<std::uint64_t> prefixes;
+  if (relay_) {
+    for (const auto id : room_.connection_ids()) prefixes.push_back(node_prefix_of(id));
+    std::ranges::sort(prefixes);
+    prefixes.erase(std::unique(prefixes.begin(), prefixes.end()), prefixes.end());
+  }
   std::lock_guard lock(info_mutex_);
   info_ = std::move(info);
+  node_prefixes_ = std::move(prefixes);
+}
+
+std::vector<std::uint64_t> RoomHost::node_prefixes() const {
+  std::lock_guard lock(info_mutex_);
+  return node_prefixes_;
+}
+
+void RoomHost::keep_for_resume(const core::ActionOutput& output) {
+  const auto& limits = room_.limits();
+  // The session ended: its history is deleted before the events it posted.
+  if (output.history_cleared) kept_for_resume_.clear();
+  for (const auto& event : output.events) {
+    kept_for_resume_.push_back({event.seq, event.time_ms, event.frame});
+  }
+  for (const auto& event : output.rewritten) {
+    // A redaction replaces what a resume is shown: the text is not kept.
+    auto kept = std::ranges::find(kept_for_resume_, event.seq(), &KeptEvent::seq);
+    if (kept == kept_for_resume_.end()) continue;
+    circle::v1::ServerMessage envelope;
+    *envelope.mutable_room_event() = event;
+    kept->frame = circle::wire::encode(envelope);
+  }
+  const std::int64_t oldest_ms = (output.events.empty() ? 0 : output.events.back().time_ms) -
+                                 static_cast<std::int64_t>(limits.reconnect_window_seconds) * 1000;
+  while (!kept_for_resume_.empty() && (kept_for_resume_.size() > limits.max_resume_events ||
+                                       kept_for_resume_.front().time_ms < oldest_ms)) {
+    kept_for_resume_.pop_front();
+  }
 }
 
 void RoomHost::commit(std::shared_ptr<core::ActionOutput> output) {
+  if (!store_) keep_for_resume(*output);
   store::WriteBatch batch;
   for (const auto& event : output->events) {
     if (metrics_ && !event.sender_account.empty()) metrics_->messages_posted.add();
@@ -212,7 +262,14 @@ bool RoomHost::resume(circle::v1::RoomSnapshot& snapshot, std::uint64_t after_se
   const std::uint64_t last = snapshot.last_seq();
   if (after_seq > last || last - after_seq > max_events) return false;
   std::vector<circle::v1::RoomEvent> missed;
-  if (store_) {
+  if (!store_) {
+    for (const auto& kept : kept_for_resume_) {
+      if (kept.seq <= after_seq) continue;
+      circle::v1::ServerMessage envelope;
+      if (!envelope.ParseFromString(*kept.frame) || !envelope.has_room_event()) return false;
+      missed.push_back(std::move(*envelope.mutable_room_event()));
+    }
+  } else {
     // What is committed; the rest (not yet durable, or the joiner's own
     // join) is in the room's history.
     for (const auto& stored : store_->load_events(room_.id(), after_seq, max_events)) {
@@ -259,9 +316,27 @@ void RoomHost::after_change() {
       std::chrono::milliseconds(std::max<std::int64_t>(0, *deadline - now_unix_ms())));
   timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
     if (ec) return;  // re-armed or cancelled
+    if (self->relay_) return self->relay_tick();
     self->armed_deadline_.reset();
     auto tick = [](core::Room& room) { room.tick(now_unix_ms()); };
     self->perform(tick);
+  });
+}
+
+void RoomHost::relay_tick() {
+  // Every node with the room may send it; the log keeps one per deadline.
+  const std::int64_t deadline = armed_deadline_.value_or(now_unix_ms());
+  circle::v1::RoomCommand tick;
+  tick.set_room_id(room_.id());
+  tick.set_time_ms(std::max(deadline, now_unix_ms()));
+  tick.mutable_tick();
+  relay_->relay(std::move(tick), "tick:" + room_.id() + ":" + std::to_string(deadline),
+                [](const core::Refusal&) {});
+  // Until the tick comes back and moves the deadline (after_change re-arms
+  // then), ask again now and then: the relay may have been away.
+  timer_.expires_after(std::chrono::seconds(1));
+  timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    if (!ec) self->relay_tick();
   });
 }
 
@@ -285,11 +360,89 @@ core::Result<circle::v1::RoomInfo> RoomRegistry::create(std::string room_id, std
   }
   core::Room room(room_id, std::move(title), kind, std::move(creator_account), now_ms, limits_,
                   nullptr);
-  auto host = std::make_shared<RoomHost>(boost::asio::make_strand(executor_), std::move(room),
-                                         store_, metrics_, [this, room_id] { forget(room_id); });
+  auto host = std::make_shared<RoomHost>(
+      boost::asio::make_strand(executor_), std::move(room), store_, metrics_,
+      [this, room_id] { forget(room_id); }, relay_);
   auto info = host->info_snapshot();
   rooms_.emplace(room_id, std::move(host));
   return info;
+}
+
+void RoomRegistry::submit(circle::v1::RoomCommand command, std::weak_ptr<Outbox> requester) {
+  if (!relay_) return apply(std::move(command), std::move(requester));
+  if (command.has_create() && command.room_id().empty()) {
+    // Named here, where it is relayed: the room's subject carries its id.
+    // Random, so that two nodes never name two rooms alike.
+    command.set_room_id("room-" + random_room_suffix());
+  }
+  const std::uint64_t request_id = command.request_id();
+  const std::string room_id = command.room_id();
+  const std::uint64_t join_token = command.has_join() ? command.join().join_token() : 0;
+  relay_->relay(
+      std::move(command), {},
+      [requester, request_id, room_id, join_token,
+       metrics = metrics_](const core::Refusal& refusal) {
+        auto outbox = requester.lock();
+        if (!outbox) return;
+        if (join_token != 0) outbox->removed_from_room(room_id, join_token);
+        if (request_id != 0) {
+          outbox->deliver(circle::wire::encode(refusal_reply(request_id, refusal, *metrics)));
+        }
+      });
+}
+
+void RoomRegistry::apply(circle::v1::RoomCommand command, std::weak_ptr<Outbox> requester) {
+  if (command.has_create()) return apply_create(command, std::move(requester));
+  auto host = find(command.room_id());
+  if (!host) {
+    auto outbox = requester.lock();
+    if (!outbox) return;
+    if (command.has_join())
+      outbox->removed_from_room(command.room_id(), command.join().join_token());
+    if (command.request_id() == 0) return;
+    outbox->deliver(circle::wire::encode(refusal_reply(
+        command.request_id(),
+        {circle::v1::ERROR_CODE_ROOM_NOT_FOUND, "there is no room '" + command.room_id() + "'"},
+        *metrics_)));
+    return;
+  }
+  host->run([host = host.get(), command = std::move(command), requester = std::move(requester),
+             this](core::Room& room) {
+    apply_command(room, command,
+                  {.requester = requester,
+                   .host = *host,
+                   .metrics = *metrics_,
+                   .limits = limits_,
+                   .own_node_prefix = own_node_prefix_});
+  });
+}
+
+void RoomRegistry::apply_create(const circle::v1::RoomCommand& command,
+                                std::weak_ptr<Outbox> requester) {
+  const auto& create = command.create();
+  auto created = this->create(command.room_id(), create.title(), create.kind(),
+                              create.creator_account(), command.time_ms());
+  auto outbox = requester.lock();
+  if (!outbox) return;
+  ServerMessage reply = make_reply(*metrics_, command.request_id(), created,
+                                   [](ServerMessage& reply, circle::v1::RoomInfo& room) {
+                                     *reply.mutable_create_room()->mutable_room() = std::move(room);
+                                   });
+  auto host = created ? find(created.value().room_id()) : nullptr;
+  if (!host) return outbox->deliver(circle::wire::encode(reply));
+  spdlog::info("conn={} created room={}", command.connection(), created.value().room_id());
+  // Answered once the new room is in the store: a created room survives a crash.
+  host->run([requester, frame = circle::wire::encode(reply)](
+                core::Room& room) { room.reply(requester, frame); },
+            /*save_state=*/true);
+}
+
+std::vector<std::shared_ptr<RoomHost>> RoomRegistry::hosts() const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::shared_ptr<RoomHost>> all;
+  all.reserve(rooms_.size());
+  for (const auto& [id, host] : rooms_) all.push_back(host);
+  return all;
 }
 
 void RoomRegistry::forget(const std::string& room_id) {
@@ -304,8 +457,9 @@ std::size_t RoomRegistry::restore() {
   for (const auto& record : store_->load_rooms()) {
     auto room = read_room_back(*store_, record, limits_);
     if (!room) continue;
-    rooms_.emplace(record.room_id, std::make_shared<RoomHost>(boost::asio::make_strand(executor_),
-                                                              std::move(*room), store_, metrics_));
+    rooms_.emplace(record.room_id,
+                   std::make_shared<RoomHost>(boost::asio::make_strand(executor_), std::move(*room),
+                                              store_, metrics_, std::function<void()>{}, relay_));
     ++restored;
   }
   return restored;

@@ -17,26 +17,46 @@
 #include <vector>
 
 #include "beast.hpp"
+#include "circle/v1/room_command.pb.h"
 #include "core/limits.hpp"
 #include "core/result.hpp"
 #include "core/room.hpp"
 #include "metrics.hpp"
+#include "outbox.hpp"
 #include "store/store.hpp"
 
 namespace circle::server {
+
+// Where room commands go before any room applies them, when several nodes
+// share rooms: a log every node follows, applying each room's commands in
+// the log's order (RoomReplication, over NATS JetStream). Without one, a
+// command is applied at once.
+class CommandRelay {
+ public:
+  virtual ~CommandRelay() = default;
+  // Appends `command`; every node (this one included) applies it once the
+  // log has stored it. `message_id` (may be empty) de-duplicates commands
+  // several nodes send for the same thing (ticks, a node gone). Should it
+  // not be stored, `refused` runs (on any thread) with why.
+  virtual void relay(circle::v1::RoomCommand command, std::string message_id,
+                     std::function<void(const core::Refusal&)> refused) = 0;
+};
 
 // A Room together with the strand it runs on, and the store it is kept in.
 class RoomHost : public std::enable_shared_from_this<RoomHost> {
  public:
   // `forget` takes the room out of the registry (a room whose creation was
   // never stored, found after a store failure).
+  // With a `relay`, the room's ticks are relayed (every node's copy of the
+  // room must tick at the same point of its command order).
   RoomHost(Strand strand, core::Room room, store::Store* store, Metrics* metrics,
-           std::function<void()> forget = {})
+           std::function<void()> forget = {}, CommandRelay* relay = nullptr)
       : strand_(std::move(strand)),
         room_(std::move(room)),
         timer_(strand_),
         store_(store),
         metrics_(metrics),
+        relay_(relay),
         forget_(std::move(forget)) {
     publish_info();
   }
@@ -63,6 +83,9 @@ class RoomHost : public std::enable_shared_from_this<RoomHost> {
 
   // Public info, readable from any thread (it may lag by a moment).
   circle::v1::RoomInfo info_snapshot() const;
+  // The node prefixes of the room's connections (kept only with a relay),
+  // readable from any thread (it may lag by a moment).
+  std::vector<std::uint64_t> node_prefixes() const;
 
  private:
   // On the strand: runs `action` with the room capturing its output, then
@@ -102,6 +125,11 @@ class RoomHost : public std::enable_shared_from_this<RoomHost> {
   // time will change something (a mute ends, a grace period runs out).
   void after_change();
   void publish_info();
+  // Without a store, the events a resume may need (at most
+  // Limits::max_resume_events, within the reconnect window), as delivered.
+  void keep_for_resume(const core::ActionOutput& output);
+  // With a relay: the deadline passed, so the room's tick is relayed.
+  void relay_tick();
 
   Strand strand_;
   core::Room room_;  // only on strand_; replaced by reload_from_store()
@@ -109,6 +137,13 @@ class RoomHost : public std::enable_shared_from_this<RoomHost> {
   std::optional<std::int64_t> armed_deadline_;
   store::Store* store_;  // null: nothing is kept
   Metrics* metrics_;     // null: nothing is counted
+  CommandRelay* relay_;  // null: ticks are applied here
+  struct KeptEvent {
+    std::uint64_t seq = 0;
+    std::int64_t time_ms = 0;
+    circle::wire::Frame frame;
+  };
+  std::deque<KeptEvent> kept_for_resume_;  // only on strand_, without a store
   struct PendingOutput {
     std::uint64_t commit_id = 0;
     std::shared_ptr<core::ActionOutput> output;
@@ -126,13 +161,30 @@ class RoomHost : public std::enable_shared_from_this<RoomHost> {
   std::function<void()> forget_;
   mutable std::mutex info_mutex_;
   circle::v1::RoomInfo info_;
+  std::vector<std::uint64_t> node_prefixes_;  // guarded by info_mutex_
 };
 
 class RoomRegistry {
  public:
   RoomRegistry(boost::asio::io_context::executor_type executor, const core::Limits& limits,
-               store::Store* store = nullptr, Metrics* metrics = nullptr)
-      : executor_(std::move(executor)), limits_(limits), store_(store), metrics_(metrics) {}
+               store::Store* store, Metrics& metrics)
+      : executor_(std::move(executor)), limits_(limits), store_(store), metrics_(&metrics) {}
+
+  // Commands go through `relay` from now on (several nodes); before serving.
+  void set_relay(CommandRelay* relay, std::uint64_t own_node_prefix) {
+    relay_ = relay;
+    own_node_prefix_ = own_node_prefix;
+  }
+  bool relayed() const { return relay_ != nullptr; }
+
+  // A request of one of this node's connections for a room: applied at once,
+  // or relayed and applied when the log hands it back (apply below). Every
+  // request is answered once, on `requester`.
+  void submit(circle::v1::RoomCommand command, std::weak_ptr<Outbox> requester);
+  // Applies `command` to its room, answering `requester` if it is still open.
+  void apply(circle::v1::RoomCommand command, std::weak_ptr<Outbox> requester);
+  // Every room host (for the node liveness check).
+  std::vector<std::shared_ptr<RoomHost>> hosts() const;
 
   // Brings back every room the store kept (at start-up, before serving).
   // Returns how many.
@@ -149,10 +201,14 @@ class RoomRegistry {
   std::vector<circle::v1::RoomInfo> list() const;
 
  private:
+  void apply_create(const circle::v1::RoomCommand& command, std::weak_ptr<Outbox> requester);
+
   boost::asio::io_context::executor_type executor_;
   const core::Limits& limits_;
   store::Store* store_;
   Metrics* metrics_;
+  CommandRelay* relay_ = nullptr;
+  std::uint64_t own_node_prefix_ = 0;
   mutable std::mutex mutex_;
   std::map<std::string, std::shared_ptr<RoomHost>> rooms_;
   std::uint64_t generated_ids_ = 0;

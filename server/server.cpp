@@ -46,7 +46,7 @@ Server::Server(const Config& config)
                                         [this](std::function<void()> completions) {
                                           net::post(ioc_, std::move(completions));
                                         }})),
-      rooms_(ioc_.get_executor(), config.limits, store_.get(), &metrics_),
+      rooms_(ioc_.get_executor(), config.limits, store_.get(), metrics_),
       context_{config, rooms_, sessions_, limits_, metrics_},
       signals_(ioc_, SIGINT, SIGTERM),
       shutdown_deadline_(ioc_),

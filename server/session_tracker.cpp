@@ -21,6 +21,12 @@ void SessionTracker::remove(core::ConnectionId id) {
   if (notify) notify();
 }
 
+std::weak_ptr<Outbox> SessionTracker::find(core::ConnectionId id) const {
+  std::lock_guard lock(mutex_);
+  auto found = sessions_.find(id);
+  return found == sessions_.end() ? std::weak_ptr<Outbox>() : found->second;
+}
+
 void SessionTracker::close_all(std::uint16_t code, const std::string& reason,
                                std::function<void()> on_empty) {
   std::vector<std::shared_ptr<Outbox>> open;

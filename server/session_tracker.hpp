@@ -17,6 +17,8 @@ class SessionTracker {
   // Returns false when the server is shutting down (the session must close).
   bool add(core::ConnectionId id, std::weak_ptr<Outbox> session);
   void remove(core::ConnectionId id);
+  // The open session `id` (expired when it is not open on this node).
+  std::weak_ptr<Outbox> find(core::ConnectionId id) const;
   // Refuses new sessions, closes every open one, and calls `on_empty` (once,
   // from whichever thread removes the last session, or now if none is open).
   void close_all(std::uint16_t code, const std::string& reason, std::function<void()> on_empty);

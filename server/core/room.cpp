@@ -145,6 +145,14 @@ std::vector<std::weak_ptr<EventSink>> Room::connections() const {
   return all;
 }
 
+std::vector<ConnectionId> Room::connection_ids() const {
+  std::vector<ConnectionId> all;
+  all.reserve(members_.size() + waiting_.size());
+  for (const auto& [connection, member] : members_) all.push_back(connection);
+  for (const auto& waiting : waiting_) all.push_back(waiting.joiner.connection);
+  return all;
+}
+
 void Room::continue_numbering_of(const Room& previous) {
   last_seq_ = std::max(last_seq_, previous.last_seq_);
   last_member_id_ = std::max(last_member_id_, previous.last_member_id_);

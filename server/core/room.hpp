@@ -123,6 +123,7 @@ class Room {
 
   // Every connection in the room or its waiting room.
   std::vector<std::weak_ptr<EventSink>> connections() const;
+  std::vector<ConnectionId> connection_ids() const;
   // Takes over `previous`'s counters where they are higher, so that a room
   // read back from its store never hands out a seq, member id, waiting id or
   // alert id that `previous` already used.
