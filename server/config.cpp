@@ -24,6 +24,22 @@ std::optional<Config> parse_config(int argc, char** argv, int* exit_code) {
   app.add_flag("--insecure-plaintext", c.insecure_plaintext,
                "Serve plain ws:// without TLS (development and benchmarks only)");
   app.add_option("--data-dir", c.data_dir, "Directory for server data");
+  app.add_option("--backend", c.backend,
+                 "sqlite: rooms kept by this node in <data-dir>/circle.db; nats: several nodes "
+                 "share rooms through a NATS JetStream cluster (--nats-url)")
+      ->check(CLI::IsMember({"sqlite", "nats"}));
+  app.add_option("--nats-url", c.nats_urls,
+                 "With --backend nats: a NATS server of the cluster (repeat for several)")
+      ->delimiter(',');
+  app.add_option("--nats-replicas", c.nats_replicas,
+                 "With --backend nats: copies of the room log the cluster keeps")
+      ->check(CLI::Range(1, 5));
+  app.add_option_function<unsigned>(
+         "--node-timeout-ms", [&c](unsigned v) { c.node_timeout = std::chrono::milliseconds(v); },
+         "With --backend nats: a node not heard from for this long is taken for stopped and "
+         "its connections leave their rooms")
+      ->default_str(std::to_string(c.node_timeout.count()))
+      ->check(CLI::Range(1000u, 600'000u));
   app.add_option("--store-sync", c.store_sync,
                  "full: each group commit is synced to disk (survives power loss); normal: "
                  "survives a crash of circled, may lose the last commits on power loss")

@@ -31,6 +31,16 @@ struct Config {
   std::size_t store_cache_mib = 64;
   // The largest the store may grow, MiB; 0: the disk is the limit.
   std::size_t store_max_mib = 0;
+  // Where rooms are kept: "sqlite" (this node alone, <data_dir>/circle.db)
+  // or "nats" (several nodes share rooms through a NATS JetStream cluster).
+  std::string backend = "sqlite";
+  // --backend nats: any nodes of the cluster (the client finds the rest).
+  std::vector<std::string> nats_urls{"nats://127.0.0.1:4222"};
+  // Copies of the room log the cluster keeps (1 for a one-node dev cluster).
+  int nats_replicas = 3;
+  // A node not heard from for this long is taken for stopped: its
+  // connections leave every room (their clients reconnect elsewhere).
+  std::chrono::milliseconds node_timeout{5000};
   std::string log_level = "info";
   ConnectionCaps connection_caps;
   // GET /metrics and /healthz for operators, on a listener of their own.

@@ -37,7 +37,9 @@ class MetricsSession : public std::enable_shared_from_this<MetricsSession> {
     } else if (request.target() == "/metrics") {
       respond(http::status::ok, "text/plain; version=0.0.4; charset=utf-8", listener_->render());
     } else if (request.target() == "/healthz") {
-      respond(http::status::ok, "application/json", "{\"status\":\"ok\"}\n");
+      const auto health = listener_->health();
+      respond(health.ok ? http::status::ok : http::status::service_unavailable, "application/json",
+              health.json + "\n");
     } else {
       respond(http::status::not_found, "text/plain", "GET /metrics or /healthz\n");
     }
@@ -64,12 +66,14 @@ class MetricsSession : public std::enable_shared_from_this<MetricsSession> {
 }  // namespace
 
 MetricsListener::MetricsListener(net::io_context& ioc, tcp::endpoint endpoint, const Config& config,
-                                 const Metrics& metrics, std::function<Gauges()> gauges)
+                                 const Metrics& metrics, std::function<Gauges()> gauges,
+                                 std::function<Health()> health)
     : ioc_(ioc),
       acceptor_(net::make_strand(ioc)),
       config_(config),
       metrics_(metrics),
-      gauges_(std::move(gauges)) {
+      gauges_(std::move(gauges)),
+      health_(std::move(health)) {
   open_and_listen(acceptor_, endpoint);
 }
 

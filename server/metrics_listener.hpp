@@ -13,17 +13,26 @@
 
 namespace circle::server {
 
+// What GET /healthz answers: 200 when `ok`, else 503; `json` is the body.
+struct Health {
+  bool ok = true;
+  std::string json = "{\"status\":\"ok\"}";
+};
+
 class MetricsListener : public std::enable_shared_from_this<MetricsListener> {
  public:
   // Binds and listens; throws boost::system::system_error on failure.
   MetricsListener(net::io_context& ioc, tcp::endpoint endpoint, const Config& config,
-                  const Metrics& metrics, std::function<Gauges()> gauges);
+                  const Metrics& metrics, std::function<Gauges()> gauges,
+                  std::function<Health()> health = {});
   tcp::endpoint local_endpoint() const { return acceptor_.local_endpoint(); }
   void run();
   void stop();  // safe from any thread
 
   // The body of GET /metrics now.
   std::string render() const { return render_prometheus(metrics_, gauges_()); }
+  // GET /healthz now.
+  Health health() const { return health_ ? health_() : Health{}; }
   const Config& config() const { return config_; }
 
  private:
@@ -34,6 +43,7 @@ class MetricsListener : public std::enable_shared_from_this<MetricsListener> {
   const Config& config_;
   const Metrics& metrics_;
   std::function<Gauges()> gauges_;
+  std::function<Health()> health_;
 };
 
 }  // namespace circle::server

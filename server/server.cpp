@@ -1,12 +1,16 @@
 #include "server.hpp"
 
+#include <fmt/ranges.h>
 #include <filesystem>
+#include <random>
 #include <thread>
 #include <vector>
 
 #include "clock.hpp"
 #include "listener.hpp"
 #include "logging.hpp"
+#include "room_commands.hpp"
+#include "room_replication.hpp"
 #include "store/sqlite_store.hpp"
 
 namespace circle::server {
@@ -29,23 +33,35 @@ ssl::context make_tls_context(const Config& config) {
   return tls;
 }
 
+std::unique_ptr<circle::store::Store> open_store(const Config& config, net::io_context& ioc) {
+  if (config.backend != "sqlite") return nullptr;
+  return circle::store::open_sqlite_store(
+      (std::filesystem::path(config.data_dir) / "circle.db").string(),
+      {.synchronous = config.store_sync,
+       .busy_timeout_ms = 5000,
+       .min_commit_interval = config.store_commit_interval,
+       .cache_mib = config.store_cache_mib,
+       .max_mib = config.store_max_mib,
+       .run_completions = [&ioc](std::function<void()> completions) {
+         net::post(ioc, std::move(completions));
+       }});
+}
+
+// This node's connection-id prefix: random, so that nodes need no
+// coordination to tell their connections apart (2^23 values).
+std::uint64_t random_node_prefix() {
+  std::random_device random;
+  const std::uint64_t bits = (std::uint64_t{random()} << 32) | random();
+  return 1 + bits % ((std::uint64_t{1} << 23) - 1);
+}
+
 }  // namespace
 
 Server::Server(const Config& config)
     : config_(config),
       limits_(config.connection_caps),
       ioc_(static_cast<int>(config.threads)),
-      store_(
-          store::open_sqlite_store((std::filesystem::path(config.data_dir) / "circle.db").string(),
-                                   {.synchronous = config.store_sync,
-                                    .busy_timeout_ms = 5000,
-                                    .min_commit_interval = config.store_commit_interval,
-                                    .cache_mib = config.store_cache_mib,
-                                    .max_mib = config.store_max_mib,
-                                    .run_completions =
-                                        [this](std::function<void()> completions) {
-                                          net::post(ioc_, std::move(completions));
-                                        }})),
+      store_(open_store(config, ioc_)),
       rooms_(ioc_.get_executor(), config.limits, store_.get(), metrics_),
       context_{config, rooms_, sessions_, limits_, metrics_},
       signals_(ioc_, SIGINT, SIGTERM),
@@ -54,14 +70,34 @@ Server::Server(const Config& config)
   if (const auto restored = rooms_.restore(); restored > 0) {
     spdlog::info("restored {} rooms from the store", restored);
   }
+  if (config.backend == "nats") {
+    nats_ = std::make_unique<circle::store::NatsCluster>(
+        circle::store::NatsClusterOptions{.urls = config.nats_urls,
+                                          .wait = std::chrono::milliseconds(5000),
+                                          .replicas = config.nats_replicas,
+                                          .ping_interval = std::chrono::milliseconds(2000)});
+    room_log_ =
+        std::make_unique<circle::store::JetStreamLog>(*nats_, circle::store::JetStreamLogOptions{});
+    const std::uint64_t prefix = random_node_prefix();
+    context_.last_connection_id = prefix << kNodePrefixShift;
+    replication_ = std::make_unique<RoomReplication>(
+        ioc_, *nats_, *room_log_, rooms_, sessions_, metrics_,
+        ReplicationOptions{.node_prefix = prefix,
+                           .node_timeout = config.node_timeout,
+                           .heartbeat = std::chrono::milliseconds(1000)});
+    rooms_.set_relay(replication_.get(), prefix);
+    spdlog::info("backend nats ({}), node {}", fmt::join(config.nats_urls, ","), prefix);
+    replication_->start(std::chrono::seconds(30));
+  }
   if (!config.insecure_plaintext) tls_.emplace(make_tls_context(config));
   const tcp::endpoint endpoint(net::ip::make_address(config.listen_address), config.port);
   listener_ = std::make_shared<Listener>(ioc_, endpoint, tls_ ? &*tls_ : nullptr, context_);
   if (config.metrics_enabled) {
     const tcp::endpoint metrics_at(net::ip::make_address(config.metrics_address),
                                    config.metrics_port);
-    metrics_listener_ = std::make_shared<MetricsListener>(ioc_, metrics_at, config, metrics_,
-                                                          [this] { return gauges(); });
+    metrics_listener_ = std::make_shared<MetricsListener>(
+        ioc_, metrics_at, config, metrics_, [this] { return gauges(); },
+        [this] { return replication_ ? replication_->health() : Health{}; });
   }
 }
 
@@ -100,10 +136,12 @@ void Server::run() {
   ioc_.run();
   for (auto& thread : threads) thread.join();
   // Everything queued is committed before circled exits.
-  store_->close();
+  if (store_) store_->close();
+  if (replication_) replication_->stop();
 }
 
 void Server::sweep_retention() {
+  if (!store_) return;
   const auto window_ms = static_cast<std::int64_t>(config_.limits.reconnect_window_seconds) * 1000;
   store_->expire(now_unix_ms(), window_ms, [](std::size_t deleted) {
     if (deleted > 0) spdlog::info("retention: deleted {} expired events", deleted);

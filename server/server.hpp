@@ -11,11 +11,14 @@
 #include "room_registry.hpp"
 #include "server_context.hpp"
 #include "session_tracker.hpp"
+#include "store/jetstream_log.hpp"
+#include "store/nats_cluster.hpp"
 #include "store/store.hpp"
 
 namespace circle::server {
 
 class Listener;
+class RoomReplication;
 
 class Server {
  public:
@@ -43,12 +46,18 @@ class Server {
   Metrics metrics_;
   net::io_context ioc_;
   std::optional<ssl::context> tls_;
-  // Rooms, history and settings: <data-dir>/circle.db. Before rooms_, so
-  // that it outlives them.
-  std::unique_ptr<store::Store> store_;
+  // Rooms, history and settings: <data-dir>/circle.db (--backend sqlite).
+  // Before rooms_, so that it outlives them.
+  std::unique_ptr<circle::store::Store> store_;
+  // --backend nats: the cluster and the room log every node follows.
+  std::unique_ptr<circle::store::NatsCluster> nats_;
+  std::unique_ptr<circle::store::JetStreamLog> room_log_;
   RoomRegistry rooms_;
   SessionTracker sessions_;
   ServerContext context_;
+  // --backend nats; after the rooms and sessions it hands commands to, so
+  // that it stops first.
+  std::unique_ptr<RoomReplication> replication_;
   std::shared_ptr<Listener> listener_;
   std::shared_ptr<MetricsListener> metrics_listener_;  // null with --no-metrics
   net::signal_set signals_;

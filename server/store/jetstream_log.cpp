@@ -4,8 +4,9 @@
 
 #include <mutex>
 #include <stdexcept>
+#include <unordered_map>
 
-namespace circle::server::store {
+namespace circle::store {
 namespace {
 
 struct MsgDeleter {
@@ -18,10 +19,84 @@ using Msg = std::unique_ptr<natsMsg, MsgDeleter>;
 struct JetStreamLog::Impl {
   Impl(NatsCluster& cluster, JetStreamLogOptions options)
       : cluster(cluster), options(std::move(options)) {}
+  ~Impl() {
+    stop_following();
+    jsCtx_Destroy(async_js);
+  }
   NatsCluster& cluster;
   JetStreamLogOptions options;
   std::mutex stream_mutex;
   bool stream_ready = false;  // guarded by stream_mutex
+
+  // Async appends: a JetStream context whose acks come to on_ack, and the
+  // callback waiting for each message.
+  jsCtx* async_js = nullptr;
+  std::mutex pending_mutex;
+  std::unordered_map<natsMsg*, std::function<void(const Appended&)>> pending;
+
+  natsSubscription* following = nullptr;
+  std::function<void(const Entry&)> follower;
+
+  static void on_ack(jsCtx*, natsMsg* message, jsPubAck* ack, jsPubAckErr* failure, void* closure) {
+    auto* self = static_cast<Impl*>(closure);
+    std::function<void(const Appended&)> done;
+    {
+      std::lock_guard lock(self->pending_mutex);
+      if (auto found = self->pending.find(message); found != self->pending.end()) {
+        done = std::move(found->second);
+        self->pending.erase(found);
+      }
+    }
+    Appended result;
+    if (ack) {
+      result.outcome = ack->Duplicate ? Outcome::kDuplicate : Outcome::kStored;
+      result.sequence = ack->Sequence;
+    } else if (failure) {
+      result.outcome = failure->ErrCode == JSStreamWrongLastSequenceErr ? Outcome::kConflict
+                                                                        : Outcome::kUnavailable;
+      result.error = describe_nats_error(failure->Err, failure->ErrCode);
+    }
+    natsMsg_Destroy(message);
+    if (done) done(result);
+  }
+
+  static void on_entry(natsConnection*, natsSubscription*, natsMsg* raw, void* closure) {
+    auto* self = static_cast<Impl*>(closure);
+    Msg message(raw);
+    jsMsgMetaData* meta = nullptr;
+    if (natsMsg_GetMetaData(&meta, message.get()) != NATS_OK) return;
+    const std::uint64_t sequence = meta->Sequence.Stream;
+    jsMsgMetaData_Destroy(meta);
+    self->follower(
+        Entry{.sequence = sequence,
+              .room_id = self->room_of(natsMsg_GetSubject(message.get())),
+              .data = std::string(natsMsg_GetData(message.get()),
+                                  static_cast<std::size_t>(natsMsg_GetDataLength(message.get())))});
+  }
+
+  // `read(info)` of the stream's info now.
+  template <class T, class Read>
+  Lookup<T> read_stream_info(Read read) {
+    jsStreamInfo* info = nullptr;
+    jsOptions js_options = call_options();
+    jsErrCode code = jsErrCode(0);
+    if (js_GetStreamInfo(&info, js(), options.stream.c_str(), &js_options, &code) != NATS_OK) {
+      return {};
+    }
+    Lookup<T> result{.answered = true, .value = read(*info)};
+    jsStreamInfo_Destroy(info);
+    return result;
+  }
+
+  void stop_following() {
+    if (!following) return;
+    // Drained: once it completes, the handler is not running and never runs again.
+    if (natsSubscription_Drain(following) == NATS_OK) {
+      natsSubscription_WaitForDrainCompletion(following, cluster.options().wait.count());
+    }
+    natsSubscription_Destroy(following);
+    following = nullptr;
+  }
 
   jsCtx* js() const { return cluster.jetstream(); }
   std::string subject_of(const std::string& room_id) const {
@@ -45,24 +120,8 @@ struct JetStreamLog::Impl {
   bool ensure_stream(std::string& error) {
     std::lock_guard lock(stream_mutex);
     if (stream_ready) return true;
-    const std::string subjects = options.subject_prefix + "*.events";
-    const char* subject_list[] = {subjects.c_str()};
-    jsStreamConfig config;
-    jsStreamConfig_Init(&config);
-    config.Name = options.stream.c_str();
-    config.Subjects = subject_list;
-    config.SubjectsLen = 1;
-    config.Storage = js_FileStorage;
-    config.Replicas = cluster.options().replicas;
-    config.Duplicates =
-        std::chrono::duration_cast<std::chrono::nanoseconds>(options.duplicate_window).count();
-    jsOptions js_options = call_options();
-    jsStreamInfo* info = nullptr;
-    jsErrCode code = jsErrCode(0);
-    const natsStatus status = js_AddStream(&info, js(), &config, &js_options, &code);
-    jsStreamInfo_Destroy(info);
-    if (status != NATS_OK && code != JSStreamNameExistErr) {
-      error = "stream " + options.stream + ": " + describe_nats_error(status, code);
+    if (!cluster.ensure_stream(options.stream, options.subject_prefix + "*.events",
+                               options.duplicate_window, error)) {
       return false;
     }
     stream_ready = true;
@@ -74,6 +133,13 @@ JetStreamLog::JetStreamLog(NatsCluster& cluster, JetStreamLogOptions options)
     : impl_(std::make_unique<Impl>(cluster, std::move(options))) {
   std::string ignored;
   if (cluster.connected()) impl_->ensure_stream(ignored);
+  jsOptions js_options = impl_->call_options();
+  js_options.PublishAsync.AckHandler = &Impl::on_ack;
+  js_options.PublishAsync.AckHandlerClosure = impl_.get();
+  // Appends in flight before a new one waits (at most StallWait, then fails).
+  js_options.PublishAsync.MaxPending = 16384;
+  js_options.PublishAsync.StallWait = 1000;
+  natsConnection_JetStream(&impl_->async_js, cluster.connection(), &js_options);
 }
 
 JetStreamLog::~JetStreamLog() = default;
@@ -90,6 +156,92 @@ JetStreamLog::Appended JetStreamLog::append(const std::string& room_id, const st
   if (!impl_->ensure_stream(result.error)) return result;
   return impl_->cluster.publish_if_last(impl_->subject_of(room_id), data, after_sequence,
                                         message_id);
+}
+
+void JetStreamLog::append_async(const std::string& room_id, std::string data,
+                                std::optional<std::uint64_t> after_sequence,
+                                const std::string& message_id,
+                                std::function<void(const Appended&)> done) {
+  Appended refused;
+  if (!impl_->cluster.connected()) {
+    // Fail at once rather than wait out the ack for a buffered publish.
+    refused.error = "not connected to NATS";
+    return done(refused);
+  }
+  if (!impl_->ensure_stream(refused.error)) return done(refused);
+  const std::string subject = impl_->subject_of(room_id);
+  natsMsg* message = nullptr;
+  natsMsg_Create(&message, subject.c_str(), nullptr, data.data(), static_cast<int>(data.size()));
+  if (after_sequence) {
+    natsMsgHeader_Set(message, NatsCluster::kExpectedLastSubjectSequence,
+                      std::to_string(*after_sequence).c_str());
+  }
+  jsPubOptions publish;
+  jsPubOptions_Init(&publish);
+  publish.MaxWait = impl_->cluster.options().wait.count();
+  if (!message_id.empty()) publish.MsgId = message_id.c_str();
+  natsMsg* key = message;
+  {
+    std::lock_guard lock(impl_->pending_mutex);
+    impl_->pending.emplace(key, done);
+  }
+  const natsStatus status = js_PublishMsgAsync(impl_->async_js, &message, &publish);
+  if (status == NATS_OK) return;
+  {
+    std::lock_guard lock(impl_->pending_mutex);
+    impl_->pending.erase(key);
+  }
+  natsMsg_Destroy(message);
+  refused.error = describe_nats_error(status, 0);
+  done(refused);
+}
+
+void JetStreamLog::flush() {
+  jsPubOptions options;
+  jsPubOptions_Init(&options);
+  options.MaxWait = impl_->cluster.options().wait.count();
+  js_PublishAsyncComplete(impl_->async_js, &options);
+}
+
+bool JetStreamLog::follow(std::function<void(const Entry&)> handler, std::string& error) {
+  if (!impl_->cluster.connected()) {
+    error = "not connected to NATS";
+    return false;
+  }
+  if (!impl_->ensure_stream(error)) return false;
+  impl_->follower = std::move(handler);
+  const std::string subjects = impl_->options.subject_prefix + "*.events";
+  jsOptions js_options = impl_->call_options();
+  jsSubOptions subscription;
+  jsSubOptions_Init(&subscription);
+  subscription.Stream = impl_->options.stream.c_str();
+  // An ordered consumer: in stream order, no acks, re-created by the client
+  // library from where it was when a node goes.
+  subscription.Ordered = true;
+  subscription.Config.DeliverPolicy = js_DeliverAll;
+  subscription.Config.Heartbeat =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::seconds(1)).count();
+  jsErrCode code = jsErrCode(0);
+  const natsStatus status =
+      js_Subscribe(&impl_->following, impl_->cluster.jetstream(), subjects.c_str(), &Impl::on_entry,
+                   impl_.get(), &js_options, &subscription, &code);
+  if (status != NATS_OK) {
+    error = "follow " + impl_->options.stream + ": " + describe_nats_error(status, code);
+    impl_->following = nullptr;
+    return false;
+  }
+  // A busy room log must not be dropped as a slow consumer.
+  natsSubscription_SetPendingLimits(impl_->following, -1, -1);
+  return true;
+}
+
+void JetStreamLog::stop_following() {
+  impl_->stop_following();
+}
+
+Lookup<std::uint64_t> JetStreamLog::stream_last_sequence() {
+  return impl_->read_stream_info<std::uint64_t>(
+      [](const jsStreamInfo& info) { return info.State.LastSeq; });
 }
 
 namespace {
@@ -134,16 +286,11 @@ Lookup<std::uint64_t> JetStreamLog::last_sequence(const std::string& room_id) {
 }
 
 std::string JetStreamLog::stream_leader() {
-  jsStreamInfo* info = nullptr;
-  jsOptions js_options = impl_->call_options();
-  jsErrCode code = jsErrCode(0);
-  if (js_GetStreamInfo(&info, impl_->js(), impl_->options.stream.c_str(), &js_options, &code) !=
-      NATS_OK) {
-    return {};
-  }
-  std::string leader = info->Cluster && info->Cluster->Leader ? info->Cluster->Leader : "";
-  jsStreamInfo_Destroy(info);
-  return leader;
+  return impl_
+      ->read_stream_info<std::string>([](const jsStreamInfo& info) {
+        return std::string(info.Cluster && info.Cluster->Leader ? info.Cluster->Leader : "");
+      })
+      .value.value_or("");
 }
 
-}  // namespace circle::server::store
+}  // namespace circle::store

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -15,7 +16,7 @@
 
 #include "store/nats_cluster.hpp"
 
-namespace circle::server::store {
+namespace circle::store {
 
 struct JetStreamLogOptions {
   std::string stream = "CIRCLE_EVENTS";
@@ -49,6 +50,26 @@ class JetStreamLog {
   // `message_id` de-duplicates retries.
   Appended append(const std::string& room_id, const std::string& data, std::uint64_t after_sequence,
                   const std::string& message_id = {});
+  // The same without waiting: `done` runs on a NATS thread once the cluster
+  // answered (or did not in time). No `after_sequence`: appended whatever
+  // came before (several nodes' appends are ordered by the stream); 0: only
+  // as the room's first. Appends from one caller are stored in call order.
+  void append_async(const std::string& room_id, std::string data,
+                    std::optional<std::uint64_t> after_sequence, const std::string& message_id,
+                    std::function<void(const Appended&)> done);
+  // Waits (at most the cluster's wait) until every async append is answered.
+  void flush();
+
+  // Hands every entry of every room to `handler`, in stream order, from the
+  // first on, then each new one as it is stored; one call at a time, on a
+  // NATS thread. Re-follows by itself across node failures. False with
+  // `error` when the cluster does not answer (call again later).
+  bool follow(std::function<void(const Entry&)> handler, std::string& error);
+  // Stops handing entries over; returns once no handler call is running.
+  void stop_following();
+  // The stream's last sequence now (0: empty).
+  Lookup<std::uint64_t> stream_last_sequence();
+
   // The stored event at stream `sequence`, if any.
   Lookup<Entry> read(std::uint64_t sequence);
   // The stream sequence of `room_id`'s last event (0: none).
@@ -61,4 +82,4 @@ class JetStreamLog {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace circle::server::store
+}  // namespace circle::store

@@ -4,7 +4,7 @@
 
 #include <stdexcept>
 
-namespace circle::server::store {
+namespace circle::store {
 
 struct NatsCluster::Connection {
   natsOptions* options = nullptr;
@@ -12,6 +12,29 @@ struct NatsCluster::Connection {
   ~Connection() {
     natsConnection_Destroy(connection);
     natsOptions_Destroy(options);
+  }
+};
+
+struct NatsCluster::Subscription {
+  Handler handler;
+  natsSubscription* subscription = nullptr;
+  std::int64_t wait_ms = 0;
+  static void on_message(natsConnection*, natsSubscription*, natsMsg* message, void* closure) {
+    auto* self = static_cast<Subscription*>(closure);
+    self->handler(natsMsg_GetSubject(message),
+                  std::string(natsMsg_GetData(message),
+                              static_cast<std::size_t>(natsMsg_GetDataLength(message))));
+    natsMsg_Destroy(message);
+  }
+  static void destroy(Subscription* self) {
+    if (self->subscription) {
+      // Drained: once it completes, the handler is not running and never runs again.
+      if (natsSubscription_Drain(self->subscription) == NATS_OK) {
+        natsSubscription_WaitForDrainCompletion(self->subscription, self->wait_ms);
+      }
+      natsSubscription_Destroy(self->subscription);
+    }
+    delete self;
   }
 };
 
@@ -56,6 +79,36 @@ NatsCluster::~NatsCluster() {
   jsCtx_Destroy(js_);
 }
 
+natsConnection* NatsCluster::connection() const {
+  return connection_->connection;
+}
+
+bool NatsCluster::ensure_stream(const std::string& name, const std::string& subjects,
+                                std::chrono::seconds duplicate_window, std::string& error) {
+  const char* subject_list[] = {subjects.c_str()};
+  jsStreamConfig config;
+  jsStreamConfig_Init(&config);
+  config.Name = name.c_str();
+  config.Subjects = subject_list;
+  config.SubjectsLen = 1;
+  config.Storage = js_FileStorage;
+  config.Replicas = options_.replicas;
+  config.Duplicates =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(duplicate_window).count();
+  jsOptions js_options;
+  jsOptions_Init(&js_options);
+  js_options.Wait = options_.wait.count();
+  jsStreamInfo* info = nullptr;
+  jsErrCode code = jsErrCode(0);
+  const natsStatus status = js_AddStream(&info, js_, &config, &js_options, &code);
+  jsStreamInfo_Destroy(info);
+  if (status != NATS_OK && code != JSStreamNameExistErr) {
+    error = "stream " + name + ": " + describe_nats_error(status, code);
+    return false;
+  }
+  return true;
+}
+
 bool NatsCluster::connected() const {
   return natsConnection_Status(connection_->connection) == NATS_CONN_STATUS_CONNECTED;
 }
@@ -67,13 +120,31 @@ std::string NatsCluster::connected_url() const {
   return url;
 }
 
+bool NatsCluster::publish(const std::string& subject, const std::string& data) {
+  if (!connected()) return false;
+  return natsConnection_Publish(connection_->connection, subject.c_str(), data.data(),
+                                static_cast<int>(data.size())) == NATS_OK;
+}
+
+std::unique_ptr<NatsCluster::Subscription, void (*)(NatsCluster::Subscription*)>
+NatsCluster::subscribe(const std::string& subject, Handler handler) {
+  std::unique_ptr<Subscription, void (*)(Subscription*)> result(new Subscription,
+                                                                &Subscription::destroy);
+  result->handler = std::move(handler);
+  result->wait_ms = options_.wait.count();
+  if (natsConnection_Subscribe(&result->subscription, connection_->connection, subject.c_str(),
+                               &Subscription::on_message, result.get()) != NATS_OK) {
+    result->subscription = nullptr;
+    return {nullptr, &Subscription::destroy};
+  }
+  return result;
+}
+
 NatsCluster::Published NatsCluster::publish_if_last(const std::string& subject,
                                                     const std::string& data,
                                                     std::uint64_t expected_last,
                                                     const std::string& message_id) {
-  // The header the server checks against the subject's last stream
-  // sequence; set by hand so that 0 ("no message yet") is checked too.
-  constexpr const char* kExpectedLastSubjectSequence = "Nats-Expected-Last-Subject-Sequence";
+  // Set by hand so that 0 ("no message yet") is checked too.
   Published result;
   natsMsg* message = nullptr;
   natsMsg_Create(&message, subject.c_str(), nullptr, data.data(), static_cast<int>(data.size()));
@@ -100,4 +171,4 @@ NatsCluster::Published NatsCluster::publish_if_last(const std::string& subject,
   return result;
 }
 
-}  // namespace circle::server::store
+}  // namespace circle::store

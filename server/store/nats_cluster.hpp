@@ -7,14 +7,17 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
-typedef struct __jsCtx jsCtx;  // NOLINT: as nats/nats.h declares it
+typedef struct __jsCtx jsCtx;                        // NOLINT: as nats/nats.h declares it
+typedef struct __natsConnection natsConnection;      // NOLINT: as nats/nats.h declares it
+typedef struct __natsSubscription natsSubscription;  // NOLINT: as nats/nats.h declares it
 
-namespace circle::server::store {
+namespace circle::store {
 
 struct NatsClusterOptions {
   std::vector<std::string> urls;  // nats://host:port of any cluster nodes
@@ -34,11 +37,20 @@ class NatsCluster {
   NatsCluster(const NatsCluster&) = delete;
   NatsCluster& operator=(const NatsCluster&) = delete;
 
+  // The header JetStream checks against a subject's last stream sequence.
+  static constexpr const char* kExpectedLastSubjectSequence = "Nats-Expected-Last-Subject-Sequence";
+
   bool connected() const;
   // nats://host:port of the node connected to now ("" when none).
   std::string connected_url() const;
   const NatsClusterOptions& options() const { return options_; }
   jsCtx* jetstream() const { return js_; }
+  natsConnection* connection() const;
+
+  // Creates stream `name` over `subjects` unless it exists (idempotent on
+  // the server); false with `error` when the cluster does not answer.
+  bool ensure_stream(const std::string& name, const std::string& subjects,
+                     std::chrono::seconds duplicate_window, std::string& error);
 
   // A compare-and-set publish: `data` goes to `subject` only if the
   // subject's last message is still at stream sequence `expected_last`
@@ -57,6 +69,17 @@ class NatsCluster {
     std::uint64_t sequence = 0;  // stored (or stored before, for a duplicate) at
     std::string error;           // what failed, for the log (never the data)
   };
+  // Core NATS (nothing stored): for signals every node hears while it is
+  // connected, such as liveness. Publishing while away fails at once.
+  bool publish(const std::string& subject, const std::string& data);
+  // Calls `handler(subject, data)` for each message on `subject` (wildcards
+  // allowed), one at a time on a NATS thread, until the result is destroyed
+  // (which waits for a running call). Null when the cluster does not answer.
+  using Handler = std::function<void(const std::string& subject, const std::string& data)>;
+  struct Subscription;
+  std::unique_ptr<Subscription, void (*)(Subscription*)> subscribe(const std::string& subject,
+                                                                   Handler handler);
+
   Published publish_if_last(const std::string& subject, const std::string& data,
                             std::uint64_t expected_last, const std::string& message_id = {});
 
@@ -79,4 +102,4 @@ struct Lookup {
 // Text for a failed call: the status, and JetStream's error code if any.
 std::string describe_nats_error(int status, int jetstream_code);
 
-}  // namespace circle::server::store
+}  // namespace circle::store

@@ -4,7 +4,7 @@
 
 #include <mutex>
 
-namespace circle::server::store {
+namespace circle::store {
 
 struct RoomStateBucket::Impl {
   Impl(NatsCluster& cluster, std::string bucket) : cluster(cluster), bucket(std::move(bucket)) {}
@@ -75,4 +75,4 @@ RoomStateBucket::Written RoomStateBucket::put(const std::string& room_id, const 
   return result;
 }
 
-}  // namespace circle::server::store
+}  // namespace circle::store

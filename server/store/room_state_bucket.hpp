@@ -12,7 +12,7 @@
 
 #include "store/nats_cluster.hpp"
 
-namespace circle::server::store {
+namespace circle::store {
 
 class RoomStateBucket {
  public:
@@ -47,4 +47,4 @@ class RoomStateBucket {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace circle::server::store
+}  // namespace circle::store

@@ -16,11 +16,11 @@
 
 namespace {
 
-using circle::server::store::JetStreamLog;
-using circle::server::store::JetStreamLogOptions;
-using circle::server::store::NatsCluster;
-using circle::server::store::NatsClusterOptions;
-using circle::server::store::RoomStateBucket;
+using circle::store::JetStreamLog;
+using circle::store::JetStreamLogOptions;
+using circle::store::NatsCluster;
+using circle::store::NatsClusterOptions;
+using circle::store::RoomStateBucket;
 using Outcome = JetStreamLog::Outcome;
 using namespace std::chrono_literals;
 

@@ -1,0 +1,97 @@
+// Several circled nodes sharing rooms (--backend nats; docs/ARCHITECTURE.md,
+// "Scale-out"). Every room command is appended to the room log, a NATS
+// JetStream stream with a subject per room, and every node applies every
+// room's commands in the log's order, so each node's copy of a room goes
+// through the same states and hands out the same seqs. Only the asking
+// node holds the connection that gets the answer; each node delivers events
+// to its own connections.
+//
+// Nodes also tell each other they are alive (core NATS, every heartbeat).
+// A node not heard from for the node timeout is taken for stopped: its
+// connections leave every room (one NodeGoneCommand per room, sent by any
+// node that notices; the log keeps one).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+
+#include "beast.hpp"
+#include "metrics.hpp"
+#include "metrics_listener.hpp"
+#include "room_registry.hpp"
+#include "session_tracker.hpp"
+#include "store/jetstream_log.hpp"
+#include "store/nats_cluster.hpp"
+
+namespace circle::server {
+
+struct ReplicationOptions {
+  // This node's connection-id prefix (room_commands.hpp: node_prefix_of).
+  std::uint64_t node_prefix = 0;
+  std::chrono::milliseconds node_timeout{5000};
+  std::chrono::milliseconds heartbeat{1000};
+};
+
+class RoomReplication : public CommandRelay {
+ public:
+  RoomReplication(net::io_context& ioc, circle::store::NatsCluster& cluster,
+                  circle::store::JetStreamLog& log, RoomRegistry& rooms, SessionTracker& sessions,
+                  Metrics& metrics, ReplicationOptions options);
+  ~RoomReplication() override;
+
+  // Follows the room log (retrying until the cluster answers) and waits, at
+  // most `catch_up`, until what the log held has been handed to the rooms;
+  // then starts the heartbeats. Before serving.
+  void start(std::chrono::milliseconds catch_up);
+  // Answers what is in flight (at most the cluster's wait), stops following.
+  void stop();
+
+  void relay(circle::v1::RoomCommand command, std::string message_id,
+             std::function<void(const core::Refusal&)> refused) override;
+
+  Health health() const;
+
+ private:
+  void on_entry(const circle::store::JetStreamLog::Entry& entry);
+  bool try_follow();
+  // Every heartbeat: say we are alive, follow if not yet, and find stopped nodes.
+  void beat();
+  void find_stopped_nodes();
+
+  net::io_context& ioc_;
+  circle::store::NatsCluster& cluster_;
+  circle::store::JetStreamLog& log_;
+  RoomRegistry& rooms_;
+  SessionTracker& sessions_;
+  Metrics& metrics_;
+  ReplicationOptions options_;
+  net::steady_timer beat_timer_;
+  std::unique_ptr<circle::store::NatsCluster::Subscription,
+                  void (*)(circle::store::NatsCluster::Subscription*)>
+      heard_{nullptr, nullptr};
+
+  std::atomic<bool> following_{false};
+  std::mutex applied_mutex_;
+  std::condition_variable applied_changed_;
+  std::uint64_t applied_up_to_ = 0;  // guarded by applied_mutex_
+
+  mutable std::mutex mutex_;
+  // Requests answered "unavailable" whose command may yet be stored (no
+  // answer in time): when it comes, it is applied without a second answer.
+  std::set<std::pair<core::ConnectionId, std::uint64_t>> refused_;
+  // When each node was last heard from, and when we were last connected
+  // from (others are judged only after a node timeout of being connected).
+  std::map<std::uint64_t, std::chrono::steady_clock::time_point> last_heard_;
+  std::optional<std::chrono::steady_clock::time_point> connected_since_;
+  // (room, node) → when its NodeGoneCommand was last relayed.
+  std::map<std::pair<std::string, std::uint64_t>, std::chrono::steady_clock::time_point> gone_sent_;
+};
+
+}  // namespace circle::server
