@@ -48,6 +48,9 @@ void RoomReplication::start(std::chrono::milliseconds catch_up) {
     std::lock_guard lock(mutex_);
     last_heard_[prefix] = std::chrono::steady_clock::now();
   });
+  if (!cluster_.wait_connected(catch_up)) {
+    spdlog::warn("NATS: no node answers yet; serving, with sends refused until one does");
+  }
   if (try_follow()) {
     const auto last = log_.stream_last_sequence();
     const std::uint64_t target = last.answered ? last.value.value_or(0) : 0;
@@ -94,10 +97,13 @@ void RoomReplication::relay(circle::v1::RoomCommand command, std::string message
   const auto room_id = command.room_id();
   const auto key = std::make_pair(command.connection(), command.request_id());
   const auto queued_at = std::chrono::steady_clock::now();
-  // A room is created only as its subject's first entry, so two nodes cannot
-  // both create it.
+  // A room is created only by the first entry of its creation subject, so
+  // two nodes cannot both create it.
   log_.append_async(
-      room_id, command.SerializeAsString(), create ? std::optional<std::uint64_t>(0) : std::nullopt,
+      room_id,
+      create ? circle::store::JetStreamLog::Topic::kCreation
+             : circle::store::JetStreamLog::Topic::kEvents,
+      command.SerializeAsString(), create ? std::optional<std::uint64_t>(0) : std::nullopt,
       message_id,
       [this, create, room_id, key, queued_at,
        refused = std::move(refused)](const circle::store::JetStreamLog::Appended& appended) {

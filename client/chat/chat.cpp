@@ -445,8 +445,18 @@ void ChatSession::join_room(const std::string& room_id) {
     const std::string title = options_.title.empty() ? room_id : options_.title;
     auto create = circle::client::make_create_room(room_id, title);
     create.mutable_create_room()->set_kind(options_.kind);
-    if (!call(create, "create room")) return;
-    print("* Created room " + room_id + ". You facilitate it: /help lists what you can do.");
+    auto created = client_->call(create, kRequestTimeout);
+    // Someone else created it a moment before us: join theirs.
+    const bool created_by_another =
+        created && created->has_error() &&
+        created->error().code() == circle::v1::ERROR_CODE_ROOM_ALREADY_EXISTS;
+    if (!created) return print("! create room failed: no answer from the server");
+    if (created->has_error() && !created_by_another) {
+      return print(render_error("create room", created->error()));
+    }
+    if (!created_by_another) {
+      print("* Created room " + room_id + ". You facilitate it: /help lists what you can do.");
+    }
     reply = client_->call(circle::client::make_join_room(room_id), kRequestTimeout);
   }
   if (!reply) return print("! join failed: no answer from the server");

@@ -90,8 +90,9 @@ struct JetStreamLog::Impl {
 
   void stop_following() {
     if (!following) return;
-    // Drained: once it completes, the handler is not running and never runs again.
-    if (natsSubscription_Drain(following) == NATS_OK) {
+    // Drained: once it completes, the handler is not running and never
+    // runs again. (Without a link, nothing can arrive to drain.)
+    if (cluster.connected() && natsSubscription_Drain(following) == NATS_OK) {
       natsSubscription_WaitForDrainCompletion(following, cluster.options().wait.count());
     }
     natsSubscription_Destroy(following);
@@ -99,8 +100,8 @@ struct JetStreamLog::Impl {
   }
 
   jsCtx* js() const { return cluster.jetstream(); }
-  std::string subject_of(const std::string& room_id) const {
-    return options.subject_prefix + room_id + ".events";
+  std::string subject_of(const std::string& room_id, Topic topic = Topic::kEvents) const {
+    return options.subject_prefix + room_id + (topic == Topic::kEvents ? ".events" : ".created");
   }
   std::string room_of(const char* subject) const {
     std::string room(subject ? subject : "");
@@ -120,7 +121,7 @@ struct JetStreamLog::Impl {
   bool ensure_stream(std::string& error) {
     std::lock_guard lock(stream_mutex);
     if (stream_ready) return true;
-    if (!cluster.ensure_stream(options.stream, options.subject_prefix + "*.events",
+    if (!cluster.ensure_stream(options.stream, options.subject_prefix + "*.*",
                                options.duplicate_window, error)) {
       return false;
     }
@@ -158,7 +159,7 @@ JetStreamLog::Appended JetStreamLog::append(const std::string& room_id, const st
                                         message_id);
 }
 
-void JetStreamLog::append_async(const std::string& room_id, std::string data,
+void JetStreamLog::append_async(const std::string& room_id, Topic topic, std::string data,
                                 std::optional<std::uint64_t> after_sequence,
                                 const std::string& message_id,
                                 std::function<void(const Appended&)> done) {
@@ -169,7 +170,7 @@ void JetStreamLog::append_async(const std::string& room_id, std::string data,
     return done(refused);
   }
   if (!impl_->ensure_stream(refused.error)) return done(refused);
-  const std::string subject = impl_->subject_of(room_id);
+  const std::string subject = impl_->subject_of(room_id, topic);
   natsMsg* message = nullptr;
   natsMsg_Create(&message, subject.c_str(), nullptr, data.data(), static_cast<int>(data.size()));
   if (after_sequence) {
@@ -210,7 +211,7 @@ bool JetStreamLog::follow(std::function<void(const Entry&)> handler, std::string
   }
   if (!impl_->ensure_stream(error)) return false;
   impl_->follower = std::move(handler);
-  const std::string subjects = impl_->options.subject_prefix + "*.events";
+  const std::string subjects = impl_->options.subject_prefix + "*.*";
   jsOptions js_options = impl_->call_options();
   jsSubOptions subscription;
   jsSubOptions_Init(&subscription);

@@ -20,7 +20,8 @@ namespace circle::store {
 
 struct JetStreamLogOptions {
   std::string stream = "CIRCLE_EVENTS";
-  std::string subject_prefix = "circle.room.";  // + room id + ".events"
+  // + room id + ".events" (or ".created": JetStreamLog::Topic).
+  std::string subject_prefix = "circle.room.";
   // Retries of the same message id within this window are stored once.
   std::chrono::seconds duplicate_window{120};
 };
@@ -32,6 +33,10 @@ class JetStreamLog {
   // another writer appended the room's next event first, or unavailable.
   using Appended = NatsCluster::Published;
   using Outcome = Appended::Outcome;
+  // A room's two subjects, ordered together by the stream: its creation (so
+  // that "the room's first creation" can be checked even when entries for a
+  // room not created yet came first) and everything else.
+  enum class Topic { kEvents, kCreation };
   struct Entry {
     std::uint64_t sequence = 0;
     std::string room_id;
@@ -54,7 +59,8 @@ class JetStreamLog {
   // answered (or did not in time). No `after_sequence`: appended whatever
   // came before (several nodes' appends are ordered by the stream); 0: only
   // as the room's first. Appends from one caller are stored in call order.
-  void append_async(const std::string& room_id, std::string data,
+  // `after_sequence` counts within `topic`'s subject.
+  void append_async(const std::string& room_id, Topic topic, std::string data,
                     std::optional<std::uint64_t> after_sequence, const std::string& message_id,
                     std::function<void(const Appended&)> done);
   // Waits (at most the cluster's wait) until every async append is answered.

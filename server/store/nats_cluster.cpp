@@ -2,6 +2,8 @@
 
 #include <nats/nats.h>
 
+#include <condition_variable>
+#include <mutex>
 #include <stdexcept>
 
 namespace circle::store {
@@ -9,6 +11,14 @@ namespace circle::store {
 struct NatsCluster::Connection {
   natsOptions* options = nullptr;
   natsConnection* connection = nullptr;
+  // Signalled when the link comes up (the first time, and after each reconnect).
+  std::mutex mutex;
+  std::condition_variable came_up;
+  static void on_up(natsConnection*, void* closure) {
+    auto* self = static_cast<Connection*>(closure);
+    { std::lock_guard lock(self->mutex); }
+    self->came_up.notify_all();
+  }
   ~Connection() {
     natsConnection_Destroy(connection);
     natsOptions_Destroy(options);
@@ -17,6 +27,7 @@ struct NatsCluster::Connection {
 
 struct NatsCluster::Subscription {
   Handler handler;
+  natsConnection* connection = nullptr;
   natsSubscription* subscription = nullptr;
   std::int64_t wait_ms = 0;
   static void on_message(natsConnection*, natsSubscription*, natsMsg* message, void* closure) {
@@ -28,8 +39,10 @@ struct NatsCluster::Subscription {
   }
   static void destroy(Subscription* self) {
     if (self->subscription) {
-      // Drained: once it completes, the handler is not running and never runs again.
-      if (natsSubscription_Drain(self->subscription) == NATS_OK) {
+      // Drained: once it completes, the handler is not running and never
+      // runs again. (Without a link, nothing can arrive to drain.)
+      if (natsConnection_Status(self->connection) == NATS_CONN_STATUS_CONNECTED &&
+          natsSubscription_Drain(self->subscription) == NATS_OK) {
         natsSubscription_WaitForDrainCompletion(self->subscription, self->wait_ms);
       }
       natsSubscription_Destroy(self->subscription);
@@ -63,8 +76,8 @@ NatsCluster::NatsCluster(NatsClusterOptions options)
   // With a connected handler, connecting returns at once when no node
   // answers yet (NATS_NOT_YET_CONNECTED) and goes on trying in the
   // background; without one it would block until a node answers.
-  natsOptions_SetRetryOnFailedConnect(
-      *nats_options, true, [](natsConnection*, void*) {}, nullptr);
+  natsOptions_SetRetryOnFailedConnect(*nats_options, true, &Connection::on_up, connection_.get());
+  natsOptions_SetReconnectedCB(*nats_options, &Connection::on_up, connection_.get());
   const natsStatus status = natsConnection_Connect(&connection_->connection, *nats_options);
   if (status != NATS_OK && status != NATS_NOT_YET_CONNECTED) {
     throw std::runtime_error("cannot connect to NATS: " + describe_nats_error(status, 0));
@@ -77,6 +90,11 @@ NatsCluster::NatsCluster(NatsClusterOptions options)
 
 NatsCluster::~NatsCluster() {
   jsCtx_Destroy(js_);
+}
+
+bool NatsCluster::wait_connected(std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(connection_->mutex);
+  return connection_->came_up.wait_for(lock, timeout, [this] { return connected(); });
 }
 
 natsConnection* NatsCluster::connection() const {
@@ -100,9 +118,17 @@ bool NatsCluster::ensure_stream(const std::string& name, const std::string& subj
   js_options.Wait = options_.wait.count();
   jsStreamInfo* info = nullptr;
   jsErrCode code = jsErrCode(0);
-  const natsStatus status = js_AddStream(&info, js_, &config, &js_options, &code);
+  natsStatus status = js_AddStream(&info, js_, &config, &js_options, &code);
   jsStreamInfo_Destroy(info);
-  if (status != NATS_OK && code != JSStreamNameExistErr) {
+  info = nullptr;
+  if (status != NATS_OK && code == JSStreamNameExistErr) {
+    // Made by an earlier version with other settings (subjects, window):
+    // brought up to these.
+    code = jsErrCode(0);
+    status = js_UpdateStream(&info, js_, &config, &js_options, &code);
+    jsStreamInfo_Destroy(info);
+  }
+  if (status != NATS_OK) {
     error = "stream " + name + ": " + describe_nats_error(status, code);
     return false;
   }
@@ -132,6 +158,7 @@ NatsCluster::subscribe(const std::string& subject, Handler handler) {
                                                                 &Subscription::destroy);
   result->handler = std::move(handler);
   result->wait_ms = options_.wait.count();
+  result->connection = connection_->connection;
   if (natsConnection_Subscribe(&result->subscription, connection_->connection, subject.c_str(),
                                &Subscription::on_message, result.get()) != NATS_OK) {
     result->subscription = nullptr;

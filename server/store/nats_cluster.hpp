@@ -41,6 +41,8 @@ class NatsCluster {
   static constexpr const char* kExpectedLastSubjectSequence = "Nats-Expected-Last-Subject-Sequence";
 
   bool connected() const;
+  // Waits at most `timeout` for the link to be up; whether it is.
+  bool wait_connected(std::chrono::milliseconds timeout) const;
   // nats://host:port of the node connected to now ("" when none).
   std::string connected_url() const;
   const NatsClusterOptions& options() const { return options_; }

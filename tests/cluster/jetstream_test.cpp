@@ -5,6 +5,7 @@
 // written only from the revision it read.
 #include "store/jetstream_log.hpp"
 #include "store/room_state_bucket.hpp"
+#include "test_cluster.hpp"
 
 #include <gtest/gtest.h>
 
@@ -21,6 +22,9 @@ using circle::store::JetStreamLogOptions;
 using circle::store::NatsCluster;
 using circle::store::NatsClusterOptions;
 using circle::store::RoomStateBucket;
+using circle::test::fresh_room;
+using circle::test::run_cluster_script;
+using circle::test::test_cluster_urls;
 using Outcome = JetStreamLog::Outcome;
 using namespace std::chrono_literals;
 
@@ -28,10 +32,7 @@ constexpr auto kDeadline = 30s;  // generous: a new stream leader is elected wit
 
 NatsClusterOptions cluster_options() {
   NatsClusterOptions options;
-  const std::string base = CIRCLE_TEST_NATS_PORT;
-  for (int n = 0; n < 3; ++n) {
-    options.urls.push_back("nats://127.0.0.1:" + std::to_string(std::stoi(base) + n));
-  }
+  options.urls = test_cluster_urls();
   return options;
 }
 
@@ -39,19 +40,6 @@ JetStreamLogOptions log_options() {
   return {.stream = "CIRCLE_TEST_EVENTS",
           .subject_prefix = "circle-test.room.",
           .duplicate_window = std::chrono::seconds(120)};
-}
-
-// A room id no other test (or earlier run) used.
-std::string fresh_room() {
-  static std::mt19937_64 random(std::random_device{}());
-  return "room-" + std::to_string(random());
-}
-
-int run_cluster_script(const std::string& command) {
-  const std::string line = std::string("CIRCLE_CLUSTER_DIR=") + CIRCLE_TEST_NATS_DIR +
-                           " CIRCLE_NATS_PORT=" + CIRCLE_TEST_NATS_PORT + " bash " +
-                           CIRCLE_CLUSTER_SCRIPT + " " + command + " >/dev/null";
-  return std::system(line.c_str());
 }
 
 // A connection to the test cluster, the test stream, and a room of its own.

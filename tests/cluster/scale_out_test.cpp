@@ -3,39 +3,32 @@
 // different nodes, the room log in JetStream.
 #include <gtest/gtest.h>
 
+#include <signal.h>
+
+#include <atomic>
+#include <condition_variable>
 #include <filesystem>
-#include <random>
+#include <future>
+#include <map>
 #include <set>
 #include <thread>
 
+#include "store/jetstream_log.hpp"
+#include "support/recording_member.hpp"
+#include "support/tcp_proxy.hpp"
 #include "support/test_server.hpp"
+#include "test_cluster.hpp"
 
 namespace {
 
 using namespace circle::test;
-namespace client = circle::client;
 namespace v1 = circle::v1;
 using circle::client::SyncClient;
-using circle::v1::ServerMessage;
-
-std::string nats_urls() {
-  const int base = std::stoi(CIRCLE_TEST_NATS_PORT);
-  std::string urls;
-  for (int n = 0; n < 3; ++n) {
-    if (n) urls += ",";
-    urls += "nats://127.0.0.1:" + std::to_string(base + n);
-  }
-  return urls;
-}
 
 std::vector<std::string> node_args() {
-  return {"--backend", "nats", "--nats-url", nats_urls(), "--node-timeout-ms", "2000"};
-}
-
-// A room id no other test (or earlier run on this cluster) used.
-std::string fresh_room() {
-  static std::mt19937_64 random(std::random_device{}());
-  return "shared-" + std::to_string(random() % 1'000'000'000'000);
+  std::string urls;
+  for (const auto& url : test_cluster_urls()) urls += (urls.empty() ? "" : ",") + url;
+  return {"--backend", "nats", "--nats-url", urls, "--node-timeout-ms", "2000"};
 }
 
 bool is_post(const ServerMessage& m) {
@@ -62,10 +55,91 @@ class ScaleOut : public ::testing::Test {
     std::error_code ignored;
     std::filesystem::remove_all(dir_, ignored);
   }
+  // A NATS node a test killed is started again, even if the test failed.
+  void TearDown() override {
+    if (!killed_nats_node_.empty()) run_cluster_script("restart " + killed_nats_node_);
+  }
 
   std::string dir_;
   TestServer a_, b_;
+  std::string killed_nats_node_;
 };
+
+// Sends numbered messages to `room`, each once the previous one is answered,
+// until stopped; remembers which were acknowledged (the others were refused
+// with a typed error, as while a node's cluster link moves).
+class Talker {
+ public:
+  Talker(SyncClient& member, std::string room, std::string prefix)
+      : member_(member), room_(std::move(room)), prefix_(std::move(prefix)) {
+    thread_ = std::thread([this] { run(); });
+  }
+  ~Talker() { stop(); }
+  void stop() {
+    stopping_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  // Waits until `count` more messages were acknowledged than when asked.
+  bool wait_acked(std::size_t more) {
+    std::unique_lock lock(mutex_);
+    const std::size_t target = acked_.size() + more;
+    return changed_.wait_for(lock, kDeadline * 3, [&] { return acked_.size() >= target; });
+  }
+  std::vector<std::string> acked() {
+    std::lock_guard lock(mutex_);
+    return acked_;
+  }
+  std::map<v1::ErrorCode, int> refusals() {
+    std::lock_guard lock(mutex_);
+    return refusals_;
+  }
+
+ private:
+  void run() {
+    for (int i = 0; !stopping_ && i < 5000; ++i) {
+      const std::string text = prefix_ + std::to_string(i);
+      auto reply = member_.call(client::make_send_message(room_, text), kDeadline * 3);
+      std::lock_guard lock(mutex_);
+      if (reply && reply->has_send_message()) {
+        acked_.push_back(text);
+      } else if (reply && reply->has_error()) {
+        ++refusals_[reply->error().code()];
+      }
+      changed_.notify_all();
+    }
+  }
+  SyncClient& member_;
+  const std::string room_, prefix_;
+  std::atomic<bool> stopping_{false};
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::vector<std::string> acked_;
+  std::map<v1::ErrorCode, int> refusals_;
+  std::thread thread_;
+};
+
+// Once both stopped talking: everything either acknowledged reached both
+// exactly once, and each saw the room's events gap-free, in the same order.
+void expect_every_ack_seen_once_by_both(const std::string& room, Member& alex, Member& sam,
+                                        Talker& alex_talks, Talker& sam_talks) {
+  ASSERT_TRUE(call(alex.client(), client::make_send_message(room, "the end")).has_send_message());
+  ASSERT_TRUE(alex.wait_texts({"the end"}));
+  ASSERT_TRUE(sam.wait_texts({"the end"}));
+  alex.expect_every_event_once_in_order();
+  sam.expect_every_event_once_in_order();
+  for (auto* member : {&alex, &sam}) {
+    std::map<std::string, int> counts;
+    for (const auto& text : member->texts()) ++counts[text];
+    for (auto* talker : {&alex_talks, &sam_talks}) {
+      for (const auto& text : talker->acked()) {
+        const auto found = counts.find(text);
+        ASSERT_NE(found, counts.end()) << "acknowledged but lost: " << text;
+        EXPECT_EQ(found->second, 1) << "posted twice: " << text;
+      }
+    }
+  }
+  EXPECT_EQ(alex.texts(), sam.texts());
+}
 
 TEST_F(ScaleOut, MembersOnDifferentNodesSeeEveryMessageOnceInTheSameOrder) {
   const auto room = fresh_room();
@@ -127,11 +201,123 @@ TEST_F(ScaleOut, ABanOnOneNodeRefusesTheBannedMembersNextMessageOnTheOther) {
   EXPECT_EQ(rejoin.error().code(), v1::ERROR_CODE_PERMISSION_DENIED);
 }
 
+std::vector<std::string> chat_argv(const TestServer& node, const std::string& name,
+                                   const std::string& room) {
+  return {circle_path(), "chat", "--server", node.url(), "--ca",    test_cert_dir() + "/ca.crt",
+          "--name",      name,   "--room",   room,       "--token", node.token("acct-" + name)};
+}
+
+TEST_F(ScaleOut, TwoChatTerminalsOnDifferentNodesTalkTogether) {
+  const auto room = fresh_room();
+  // Both start at once: one creates the room, the other joins it, whichever
+  // node each reached.
+  ChildProcess alex(chat_argv(a_, "Alex", room), {.pipe_stdin = true});
+  ChildProcess sam(chat_argv(b_, "Sam", room), {.pipe_stdin = true});
+  ASSERT_TRUE(alex.wait_for_line("You joined", kDeadline)) << alex.transcript();
+  ASSERT_TRUE(sam.wait_for_line("You joined", kDeadline)) << sam.transcript();
+
+  alex.write_stdin("welcome, Sam\n");
+  ASSERT_TRUE(sam.wait_for_line("Alex: welcome, Sam", kDeadline)) << sam.transcript();
+  sam.write_stdin("thanks, glad to be here\n");
+  ASSERT_TRUE(alex.wait_for_line("Sam: thanks, glad to be here", kDeadline)) << alex.transcript();
+  alex.write_stdin("/who\n");
+  ASSERT_TRUE(alex.wait_for_line("in " + room + ":", kDeadline)) << alex.transcript();
+  EXPECT_NE(alex.transcript().find("Sam"), std::string::npos);
+
+  sam.write_stdin("/quit\n");
+  EXPECT_EQ(sam.wait_exit(kDeadline), 0);
+  ASSERT_TRUE(alex.wait_for_line("* Sam left", kDeadline)) << alex.transcript();
+  alex.write_stdin("/quit\n");
+  EXPECT_EQ(alex.wait_exit(kDeadline), 0);
+}
+
 TEST_F(ScaleOut, HealthSaysTheNodeIsConnectedToTheCluster) {
   const auto health =
       http_get(a_.metrics_url().substr(0, a_.metrics_url().rfind('/')) + "/healthz");
   EXPECT_EQ(health.status, 200);
   EXPECT_NE(health.body.find("\"nats\":\"connected\""), std::string::npos) << health.body;
+}
+
+TEST_F(ScaleOut, ANodeKilledUnderTrafficLosesNothingAndItsClientsResumeOnTheOther) {
+  const auto room = fresh_room();
+  auto alex_creates = a_.sign_in("alex");
+  ASSERT_TRUE(call(*alex_creates, client::make_create_room(room, "Group")).has_create_room());
+  Member alex(a_, "alex");
+  alex.join(room);
+  // Sam reaches node B through a load balancer, which takes B out when it stops.
+  TcpProxy balancer(b_.address().port);
+  auto via_balancer = b_.address();
+  via_balancer.port = balancer.port();
+  Member sam(b_, "sam", via_balancer);
+  sam.join(room);
+
+  Talker alex_talks(alex.client(), room, "alex ");
+  Talker sam_talks(sam.client(), room, "sam ");
+  ASSERT_TRUE(alex_talks.wait_acked(20));
+  ASSERT_TRUE(sam_talks.wait_acked(20));
+
+  balancer.retarget(a_.address().port);
+  const auto statuses_before = sam.status_count();
+  b_.process().signal(SIGKILL);
+  ASSERT_TRUE(b_.process().wait_exit(kDeadline));
+  ASSERT_TRUE(sam.wait_status(State::kReconnecting, statuses_before));
+  ASSERT_TRUE(sam.wait_status(State::kOnline, statuses_before));
+  // Both go on talking on node A.
+  ASSERT_TRUE(sam_talks.wait_acked(20));
+  ASSERT_TRUE(alex_talks.wait_acked(20));
+  alex_talks.stop();
+  sam_talks.stop();
+
+  expect_every_ack_seen_once_by_both(room, alex, sam, alex_talks, sam_talks);
+  // Sam came back by resuming (the missed events replayed), not by a fresh snapshot.
+  const auto rejoins = sam.rejoins();
+  ASSERT_FALSE(rejoins.empty());
+  ASSERT_TRUE(rejoins.back().has_join_room()) << rejoins.back().DebugString();
+  EXPECT_TRUE(rejoins.back().join_room().resumed());
+  // Node B's connection is taken out of the room once B is not heard from.
+  EXPECT_TRUE(alex.wait_event([](const RoomEvent& e) {
+    return e.has_member_left() && e.member_left().reason() == v1::LEAVE_REASON_DISCONNECTED &&
+           e.member_left().member().display_name() == "sam";
+  }));
+}
+
+TEST_F(ScaleOut, ANatsServerKilledUnderTrafficLosesNothingAcknowledged) {
+  const auto room = fresh_room();
+  auto alex_creates = a_.sign_in("alex");
+  ASSERT_TRUE(call(*alex_creates, client::make_create_room(room, "Group")).has_create_room());
+  Member alex(a_, "alex");
+  alex.join(room);
+  Member sam(b_, "sam");
+  sam.join(room);
+  Talker alex_talks(alex.client(), room, "alex ");
+  Talker sam_talks(sam.client(), room, "sam ");
+  ASSERT_TRUE(alex_talks.wait_acked(20));
+  ASSERT_TRUE(sam_talks.wait_acked(20));
+
+  // The node that leads the room log: the hardest one to lose.
+  circle::store::NatsCluster cluster({.urls = test_cluster_urls(),
+                                      .wait = std::chrono::milliseconds(5000),
+                                      .replicas = 3,
+                                      .ping_interval = std::chrono::milliseconds(2000)});
+  circle::store::JetStreamLog log(cluster, {});
+  const std::string leader = log.stream_leader();
+  ASSERT_EQ(leader.rfind("circle-n", 0), 0u) << leader;
+  killed_nats_node_ = leader.substr(8);
+  ASSERT_EQ(run_cluster_script("kill " + killed_nats_node_), 0);
+
+  // Service goes on: both are acknowledged again after the loss.
+  ASSERT_TRUE(alex_talks.wait_acked(30));
+  ASSERT_TRUE(sam_talks.wait_acked(30));
+  alex_talks.stop();
+  sam_talks.stop();
+  for (auto* talker : {&alex_talks, &sam_talks}) {
+    for (const auto& [code, count] : talker->refusals()) {
+      EXPECT_EQ(code, v1::ERROR_CODE_UNAVAILABLE) << count << " refused otherwise";
+      RecordProperty("refused_unavailable", count);
+    }
+  }
+
+  expect_every_ack_seen_once_by_both(room, alex, sam, alex_talks, sam_talks);
 }
 
 }  // namespace

@@ -63,15 +63,17 @@ void TcpProxy::accept_next() {
   acceptor_.async_accept(link->client, [this, link](error_code ec) {
     if (ec) return;
     bool refuse;
+    net::ip::tcp::endpoint target;
     {
       std::lock_guard lock(mutex_);
       refuse = refusing_;
+      target = target_;
       if (!refuse) links_.insert(link);
     }
     if (refuse) {
       link->close();
     } else {
-      link->server.async_connect(target_, [link](error_code ec) {
+      link->server.async_connect(target, [link](error_code ec) {
         if (ec) return link->close();
         link->start();
       });
@@ -95,6 +97,11 @@ void TcpProxy::cut() {
 void TcpProxy::restore() {
   std::lock_guard lock(mutex_);
   refusing_ = false;
+}
+
+void TcpProxy::retarget(const std::string& target_port) {
+  std::lock_guard lock(mutex_);
+  target_.port(static_cast<unsigned short>(std::stoi(target_port)));
 }
 
 }  // namespace circle::test

@@ -1,5 +1,5 @@
 // A loopback TCP proxy in front of a test server, standing in for a bad
-// network: cut() breaks every connection through it (both sides see the
+// network or a load balancer: cut() breaks every connection through it (both sides see the
 // socket go, as when a phone loses its signal) and turns new connections
 // away until restore(). Bytes pass through untouched, TLS included.
 #pragma once
@@ -27,6 +27,9 @@ class TcpProxy {
   // accepted and closed at once) until restore().
   void cut();
   void restore();
+  // New connections go to 127.0.0.1:`target_port` from now on (a load
+  // balancer taking a stopped node out).
+  void retarget(const std::string& target_port);
 
  private:
   struct Link;
@@ -34,7 +37,7 @@ class TcpProxy {
 
   boost::asio::io_context ioc_;
   boost::asio::ip::tcp::acceptor acceptor_;
-  boost::asio::ip::tcp::endpoint target_;
+  boost::asio::ip::tcp::endpoint target_;  // guarded by mutex_
   std::mutex mutex_;
   bool refusing_ = false;                  // guarded by mutex_
   std::set<std::shared_ptr<Link>> links_;  // guarded by mutex_
