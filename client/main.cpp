@@ -50,7 +50,10 @@ int main(int argc, char** argv) {
   circle::load::LoadOptions load;
   auto* load_command = app.add_subcommand(
       "load", "Load-test a server: many connections in rooms, measuring every delivery");
-  load_command->add_option("--server", load.server_url, "Server URL, wss://host:port")
+  load_command
+      ->add_option("--server", load.server_url,
+                   "Server URL, wss://host:port; several nodes of one service, comma "
+                   "separated: member i connects to node i mod their count")
       ->capture_default_str();
   load_command->add_option("--ca", load.ca_file, "CA certificate to trust");
   load_command->add_option("--connections,-n", load.connections, "Connections to open")

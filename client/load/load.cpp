@@ -2,6 +2,7 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
@@ -12,6 +13,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -130,7 +132,9 @@ class LoadRun {
   const LoadOptions& options_;
   net::io_context ioc_{1};
   std::shared_ptr<net::ssl::context> tls_;
-  circle::client::ServerAddress address_;
+  // One or more nodes of the same service: member i connects to node i mod
+  // their count, so each room's members are spread over the nodes.
+  std::vector<circle::client::ServerAddress> addresses_;
   std::vector<std::unique_ptr<Member>> members_;
   Figures figures_;
   // Members joined and still connected, per room: who a message is owed to.
@@ -160,7 +164,7 @@ void LoadRun::start_member(Member& member) {
   });
   member.connect_started_ns = now_ns();
   if (figures_.first_connect_ns == 0) figures_.first_connect_ns = member.connect_started_ns;
-  auto address = address_;
+  auto address = addresses_[member.index % addresses_.size()];
   if (raw()) {
     address.target = "/room/" + member.room_id;
     member.connection->on_raw_message(
@@ -357,12 +361,19 @@ void LoadRun::report_progress() {
 
 int LoadRun::run() {
   std::string error;
-  auto address = circle::client::parse_server_url(options_.server_url, &error);
-  if (!address) {
-    std::cerr << "circle load: " << error << "\n";
+  std::stringstream urls(options_.server_url);
+  for (std::string url; std::getline(urls, url, ',');) {
+    auto address = circle::client::parse_server_url(url, &error);
+    if (!address) {
+      std::cerr << "circle load: " << error << "\n";
+      return 2;
+    }
+    addresses_.push_back(*address);
+  }
+  if (addresses_.empty()) {
+    std::cerr << "circle load: --server names no server\n";
     return 2;
   }
-  address_ = *address;
   if (options_.protocol != "circle" && options_.protocol != "raw") {
     std::cerr << "circle load: --protocol is circle or raw\n";
     return 2;
@@ -375,7 +386,7 @@ int LoadRun::run() {
     std::cerr << "circle load: --connections, --room-size and --duration must be positive\n";
     return 2;
   }
-  if (address_.tls) {
+  if (std::ranges::any_of(addresses_, &circle::client::ServerAddress::tls)) {
     try {
       tls_ = circle::client::make_tls_context(options_.ca_file);
     } catch (const std::exception& e) {

@@ -8,8 +8,10 @@
 #include <atomic>
 #include <condition_variable>
 #include <filesystem>
+#include <fstream>
 #include <future>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
 
@@ -229,6 +231,47 @@ TEST_F(ScaleOut, TwoChatTerminalsOnDifferentNodesTalkTogether) {
   ASSERT_TRUE(alex.wait_for_line("* Sam left", kDeadline)) << alex.transcript();
   alex.write_stdin("/quit\n");
   EXPECT_EQ(alex.wait_exit(kDeadline), 0);
+}
+
+TEST_F(ScaleOut, TheLoadGeneratorSpreadsEachRoomOverBothNodesAndLosesNothing) {
+  const std::string report = dir_ + "/load.json";
+  ChildProcess load({circle_path(),
+                     "load",
+                     "--server",
+                     a_.url() + "," + b_.url(),
+                     "--ca",
+                     test_cert_dir() + "/ca.crt",
+                     "--json",
+                     report,
+                     "--quiet",
+                     "--token-secret-file",
+                     dir_ + "/token-secret",
+                     "--room-prefix",
+                     fresh_room(),
+                     "-n",
+                     "40",
+                     "-k",
+                     "10",
+                     "-r",
+                     "10",
+                     "-d",
+                     "2"},
+                    {.capture_stdout = true});
+  const auto status = load.wait_exit(std::chrono::seconds(60));
+  const std::string output = load.read_all(kDeadline);
+  ASSERT_EQ(status.value_or(-1), 0) << output;
+  nlohmann::json figures;
+  std::ifstream(report) >> figures;
+  EXPECT_EQ(figures["joined"], 40);
+  EXPECT_GT(figures["acked"].get<int>(), 0);
+  EXPECT_EQ(figures["delivered"], figures["expected_deliveries"]);
+  EXPECT_EQ(figures["lost"], 0);
+  EXPECT_EQ(figures["duplicated"], 0);
+  // Each node served half of the connections.
+  for (const auto* node : {&a_, &b_}) {
+    const auto metrics = http_get(node->metrics_url()).body;
+    EXPECT_GE(metric_sample(metrics, "circle_requests_total"), 20 * 3) << metrics;
+  }
 }
 
 TEST_F(ScaleOut, HealthSaysTheNodeIsConnectedToTheCluster) {
