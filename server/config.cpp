@@ -37,9 +37,9 @@ std::optional<Config> parse_config(int argc, char** argv, int* exit_code) {
   app.add_option_function<unsigned>(
          "--node-timeout-ms", [&c](unsigned v) { c.node_timeout = std::chrono::milliseconds(v); },
          "With --backend nats: a node not heard from for this long is taken for stopped and "
-         "its connections leave their rooms")
+         "its connections leave their rooms (nodes say they are alive every second)")
       ->default_str(std::to_string(c.node_timeout.count()))
-      ->check(CLI::Range(1000u, 600'000u));
+      ->check(CLI::Range(3000u, 600'000u));
   app.add_option("--store-sync", c.store_sync,
                  "full: each group commit is synced to disk (survives power loss); normal: "
                  "survives a crash of circled, may lose the last commits on power loss")

@@ -285,9 +285,11 @@ void Dispatcher::handle_leave_room(const ClientMessage& request) {
                   {circle::v1::ERROR_CODE_NOT_IN_ROOM,
                    "leave: this connection has not joined room '" + room_id + "'"});
   }
+  const std::uint64_t join_token = found->second;
   joined_.erase(found);
   auto command = room_command(room_id, id_, request.request_id());
   command.mutable_leave()->set_reason(circle::v1::LEAVE_REASON_LEFT);
+  command.mutable_leave()->set_join_token(join_token);
   context_.rooms.submit(std::move(command), outbox_);
 }
 
@@ -327,6 +329,7 @@ void Dispatcher::on_closed() {
   for (const auto& [room_id, join_token] : joined_) {
     auto command = room_command(room_id, id_, 0);
     command.mutable_leave()->set_reason(circle::v1::LEAVE_REASON_DISCONNECTED);
+    command.mutable_leave()->set_join_token(join_token);
     context_.rooms.submit(std::move(command), {});
   }
   joined_.clear();

@@ -17,10 +17,12 @@ void join(core::Room& room, const RoomCommand& command, const CommandContext& co
                             .is_admin = request.is_admin(),
                             .sink = context.requester,
                             .join_token = request.join_token()};
-  // Joined even if the connection closed meanwhile: its leave is the next
-  // command of this connection, so every node sees the same join and leave.
-  auto joined = room.join(joiner, command.time_ms());
   auto requester = context.requester.lock();
+  // A connection that closed meanwhile does not join here (its leave
+  // follows). Across nodes it does: the others cannot know it closed, and
+  // they see its join and then its leave, like this node.
+  if (!requester && !context.replicated) return;
+  auto joined = room.join(joiner, command.time_ms());
   if (!requester) return;
   if (!joined) requester->removed_from_room(room.id(), request.join_token());
   room.reply(requester,
@@ -41,8 +43,10 @@ void join(core::Room& room, const RoomCommand& command, const CommandContext& co
 
 void leave(core::Room& room, const RoomCommand& command, const CommandContext& context) {
   if (command.request_id() == 0) {
-    // The connection closed: nobody to answer, and it may be gone already.
-    if (room.is_member(command.connection()) || room.is_waiting(command.connection())) {
+    // The connection closed: nobody to answer, and it may be gone already
+    // (or, for a leave stored late, in the room again by a newer join).
+    const auto token = room.join_token_of(command.connection());
+    if (token && (command.leave().join_token() == 0 || *token == command.leave().join_token())) {
       room.leave(command.connection(), command.leave().reason(), command.time_ms());
     }
     return;

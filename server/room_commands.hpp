@@ -23,6 +23,8 @@ struct CommandContext {
   const core::Limits& limits;
   // This node's connection-id prefix (NodeGone of our own closes our sessions).
   std::uint64_t own_node_prefix = 0;
+  // Whether every node applies this command (--backend nats), or only this one.
+  bool replicated = false;
 };
 
 // On the room's strand. Not for CreateRoomCommand (the registry makes rooms).

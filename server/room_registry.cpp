@@ -370,6 +370,19 @@ core::Result<circle::v1::RoomInfo> RoomRegistry::create(std::string room_id, std
 
 void RoomRegistry::submit(circle::v1::RoomCommand command, std::weak_ptr<Outbox> requester) {
   if (!relay_) return apply(std::move(command), std::move(requester));
+  if (command.has_create() && list_size() >= limits_.max_rooms) {
+    // Refused before it is relayed: a creation refused in the log would
+    // still hold the room id's creation slot.
+    if (auto outbox = requester.lock()) {
+      outbox->deliver(circle::wire::encode(
+          refusal_reply(command.request_id(),
+                        {circle::v1::ERROR_CODE_LIMIT_EXCEEDED,
+                         "create room: this server already has its maximum of " +
+                             std::to_string(limits_.max_rooms) + " rooms"},
+                        *metrics_)));
+    }
+    return;
+  }
   if (command.has_create() && command.room_id().empty()) {
     // Named here, where it is relayed: the room's subject carries its id.
     // Random, so that two nodes never name two rooms alike.
@@ -413,7 +426,8 @@ void RoomRegistry::apply(circle::v1::RoomCommand command, std::weak_ptr<Outbox> 
                    .host = *host,
                    .metrics = *metrics_,
                    .limits = limits_,
-                   .own_node_prefix = own_node_prefix_});
+                   .own_node_prefix = own_node_prefix_,
+                   .replicated = relay_ != nullptr});
   });
 }
 
@@ -422,19 +436,26 @@ void RoomRegistry::apply_create(const circle::v1::RoomCommand& command,
   const auto& create = command.create();
   auto created = this->create(command.room_id(), create.title(), create.kind(),
                               create.creator_account(), command.time_ms());
-  auto outbox = requester.lock();
-  if (!outbox) return;
   ServerMessage reply = make_reply(*metrics_, command.request_id(), created,
                                    [](ServerMessage& reply, circle::v1::RoomInfo& room) {
                                      *reply.mutable_create_room()->mutable_room() = std::move(room);
                                    });
   auto host = created ? find(created.value().room_id()) : nullptr;
-  if (!host) return outbox->deliver(circle::wire::encode(reply));
+  if (!host) {
+    if (auto outbox = requester.lock()) outbox->deliver(circle::wire::encode(reply));
+    return;
+  }
   spdlog::info("conn={} created room={}", command.connection(), created.value().room_id());
-  // Answered once the new room is in the store: a created room survives a crash.
+  // Stored (and answered once it is) even if the asker is gone: a created
+  // room survives a crash.
   host->run([requester, frame = circle::wire::encode(reply)](
                 core::Room& room) { room.reply(requester, frame); },
             /*save_state=*/true);
+}
+
+std::size_t RoomRegistry::list_size() const {
+  std::lock_guard lock(mutex_);
+  return rooms_.size();
 }
 
 std::vector<std::shared_ptr<RoomHost>> RoomRegistry::hosts() const {

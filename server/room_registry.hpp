@@ -199,6 +199,7 @@ class RoomRegistry {
   // Takes a room out (one whose creation was never stored).
   void forget(const std::string& room_id);
   std::vector<circle::v1::RoomInfo> list() const;
+  std::size_t list_size() const;
 
  private:
   void apply_create(const circle::v1::RoomCommand& command, std::weak_ptr<Outbox> requester);

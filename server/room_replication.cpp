@@ -7,10 +7,15 @@
 namespace circle::server {
 namespace {
 
+using circle::store::JetStreamLog;
+using Clock = std::chrono::steady_clock;
+
 constexpr const char* kAliveSubject = "circle.nodes.alive";
-// Refusals remembered for a late-stored command, at most (oldest kept: a
+// Requests remembered as refused while they may yet be stored, at most (a
 // command is answered or times out within the cluster's wait).
-constexpr std::size_t kMaxRememberedRefusals = 100'000;
+constexpr std::size_t kMaxRememberedAnswers = 100'000;
+// Leaves kept to be sent again while the cluster is away, at most.
+constexpr std::size_t kMaxUnsentLeaves = 100'000;
 
 core::Refusal unavailable(const std::string& why) {
   return {circle::v1::ERROR_CODE_UNAVAILABLE,
@@ -21,9 +26,8 @@ core::Refusal unavailable(const std::string& why) {
 }  // namespace
 
 RoomReplication::RoomReplication(net::io_context& ioc, circle::store::NatsCluster& cluster,
-                                 circle::store::JetStreamLog& log, RoomRegistry& rooms,
-                                 SessionTracker& sessions, Metrics& metrics,
-                                 ReplicationOptions options)
+                                 JetStreamLog& log, RoomRegistry& rooms, SessionTracker& sessions,
+                                 Metrics& metrics, ReplicationOptions options)
     : ioc_(ioc),
       cluster_(cluster),
       log_(log),
@@ -46,7 +50,7 @@ void RoomReplication::start(std::chrono::milliseconds catch_up) {
       return;
     }
     std::lock_guard lock(mutex_);
-    last_heard_[prefix] = std::chrono::steady_clock::now();
+    last_heard_[prefix] = Clock::now();
   });
   if (!cluster_.wait_connected(catch_up)) {
     spdlog::warn("NATS: no node answers yet; serving, with sends refused until one does");
@@ -62,22 +66,25 @@ void RoomReplication::start(std::chrono::milliseconds catch_up) {
       spdlog::info("room log: read back up to {}", target);
     }
   }
+  heartbeats_ = std::jthread([this](std::stop_token stop) { send_heartbeats(stop); });
   beat();
 }
 
 void RoomReplication::stop() {
   beat_timer_.cancel();
-  log_.flush();
+  heartbeats_ = {};  // requests a stop and joins
+  // Nothing new is applied; then what is in flight is answered; then no
+  // callback of the log or the heartbeat subscription runs any more.
   log_.stop_following();
-  heard_.reset();
   following_ = false;
+  log_.close();
+  heard_.reset();
 }
 
 bool RoomReplication::try_follow() {
   if (following_) return true;
   std::string error;
-  if (!log_.follow([this](const circle::store::JetStreamLog::Entry& entry) { on_entry(entry); },
-                   error)) {
+  if (!log_.follow([this](const JetStreamLog::Entry& entry) { on_entry(entry); }, error)) {
     spdlog::warn("room log: cannot follow yet: {}", error);
     return false;
   }
@@ -88,67 +95,96 @@ bool RoomReplication::try_follow() {
 
 void RoomReplication::relay(circle::v1::RoomCommand command, std::string message_id,
                             std::function<void(const core::Refusal&)> refused) {
+  // A leave must reach the log in the end, or the member stays everywhere:
+  // one that cannot be stored now is sent again (as the connection's
+  // disconnect, answered or not) until it is.
+  auto keep_leave = [this](const circle::v1::RoomCommand& command) {
+    if (!command.has_leave()) return;
+    auto again = command;
+    again.set_request_id(0);
+    again.mutable_leave()->set_reason(circle::v1::LEAVE_REASON_DISCONNECTED);
+    std::lock_guard lock(mutex_);
+    if (unsent_leaves_.size() < kMaxUnsentLeaves) unsent_leaves_.push_back(std::move(again));
+  };
   if (!cluster_.connected() || !following_) {
     metrics_.store_failures.add();
+    keep_leave(command);
     return refused(unavailable(cluster_.connected() ? "not following the room log yet"
                                                     : "not connected to NATS"));
   }
   const bool create = command.has_create();
   const auto room_id = command.room_id();
   const auto key = std::make_pair(command.connection(), command.request_id());
-  const auto queued_at = std::chrono::steady_clock::now();
+  const bool answered = key.second != 0;
+  if (answered) {
+    std::lock_guard lock(mutex_);
+    if (answers_.size() >= kMaxRememberedAnswers) answers_.clear();
+    answers_[key] = Answer::kPending;
+  }
+  const auto queued_at = Clock::now();
+  auto leave = command.has_leave() ? std::optional(command) : std::nullopt;
   // A room is created only by the first entry of its creation subject, so
   // two nodes cannot both create it.
   log_.append_async(
-      room_id,
-      create ? circle::store::JetStreamLog::Topic::kCreation
-             : circle::store::JetStreamLog::Topic::kEvents,
+      room_id, create ? JetStreamLog::Topic::kCreation : JetStreamLog::Topic::kEvents,
       command.SerializeAsString(), create ? std::optional<std::uint64_t>(0) : std::nullopt,
       message_id,
-      [this, create, room_id, key, queued_at,
-       refused = std::move(refused)](const circle::store::JetStreamLog::Appended& appended) {
-        using Outcome = circle::store::JetStreamLog::Outcome;
-        metrics_.store_commit.observe(std::chrono::steady_clock::now() - queued_at);
+      [this, create, room_id, key, answered, queued_at, leave = std::move(leave), keep_leave,
+       refused = std::move(refused)](const JetStreamLog::Appended& appended) {
+        using Outcome = JetStreamLog::Outcome;
+        metrics_.store_commit.observe(Clock::now() - queued_at);
         if (appended.outcome == Outcome::kStored || appended.outcome == Outcome::kDuplicate) return;
+        if (answered) {
+          // Answered already if the log handed the command back first (an
+          // ack lost after it was stored); else answered here, once.
+          std::lock_guard lock(mutex_);
+          auto found = answers_.find(key);
+          if (found == answers_.end() || found->second != Answer::kPending) return;
+          if (appended.outcome == Outcome::kConflict) {
+            answers_.erase(found);
+          } else {
+            found->second = Answer::kRefused;
+          }
+        }
         if (appended.outcome == Outcome::kConflict && create) {
           return refused({circle::v1::ERROR_CODE_ROOM_ALREADY_EXISTS,
                           "create room: room '" + room_id + "' already exists"});
         }
         spdlog::error("room={} room log append failed: {}", room_id, appended.error);
         metrics_.store_failures.add();
-        if (key.second != 0) {
-          std::lock_guard lock(mutex_);
-          if (refused_.size() >= kMaxRememberedRefusals) refused_.clear();
-          refused_.insert(key);
-        }
+        if (leave) keep_leave(*leave);
         refused(unavailable(appended.error));
       });
 }
 
-void RoomReplication::on_entry(const circle::store::JetStreamLog::Entry& entry) {
+void RoomReplication::on_entry(const JetStreamLog::Entry& entry) {
   circle::v1::RoomCommand command;
   if (!command.ParseFromString(entry.data) || command.room_id() != entry.room_id) {
     spdlog::error("room log: entry {} is not a command of its room; skipped", entry.sequence);
   } else {
-    std::weak_ptr<Outbox> requester;
     bool answered_already = false;
-    if (node_prefix_of(command.connection()) == options_.node_prefix) {
+    if (node_prefix_of(command.connection()) == options_.node_prefix && command.request_id() != 0) {
       std::lock_guard lock(mutex_);
-      answered_already = refused_.erase({command.connection(), command.request_id()}) > 0;
+      if (auto found = answers_.find({command.connection(), command.request_id()});
+          found != answers_.end()) {
+        answered_already = found->second == Answer::kRefused;
+        answers_.erase(found);
+      }
     }
+    std::weak_ptr<Outbox> requester;
     if (!answered_already) requester = sessions_.find(command.connection());
-    const bool stray_join = answered_already && command.has_join();
-    auto room_id = command.room_id();
-    const auto connection = command.connection();
+    std::optional<circle::v1::RoomCommand> stray_join;
+    if (answered_already && command.has_join()) stray_join = command;
     rooms_.apply(std::move(command), std::move(requester));
     if (stray_join) {
       // Stored after all, though its connection was told otherwise and
-      // forgot it: it leaves again.
+      // forgot it: that join (and only that one) leaves again.
       circle::v1::RoomCommand leave;
-      leave.set_room_id(room_id);
-      leave.set_connection(connection);
+      leave.set_room_id(stray_join->room_id());
+      leave.set_connection(stray_join->connection());
       leave.set_time_ms(now_unix_ms());
       leave.mutable_leave()->set_reason(circle::v1::LEAVE_REASON_DISCONNECTED);
+      leave.mutable_leave()->set_join_token(stray_join->join().join_token());
       relay(std::move(leave), {}, [](const core::Refusal&) {});
     }
   }
@@ -159,9 +195,24 @@ void RoomReplication::on_entry(const circle::store::JetStreamLog::Entry& entry) 
   applied_changed_.notify_all();
 }
 
+void RoomReplication::send_heartbeats(std::stop_token stop) {
+  std::mutex mutex;
+  std::condition_variable_any wake;
+  std::unique_lock lock(mutex);
+  while (!stop.stop_requested()) {
+    cluster_.publish(kAliveSubject, std::to_string(options_.node_prefix));
+    wake.wait_for(lock, stop, options_.heartbeat, [] { return false; });
+  }
+}
+
 void RoomReplication::beat() {
-  cluster_.publish(kAliveSubject, std::to_string(options_.node_prefix));
   try_follow();
+  std::vector<circle::v1::RoomCommand> leaves;
+  if (cluster_.connected() && following_) {
+    std::lock_guard lock(mutex_);
+    leaves.swap(unsent_leaves_);
+  }
+  for (auto& leave : leaves) relay(std::move(leave), {}, [](const core::Refusal&) {});
   find_stopped_nodes();
   beat_timer_.expires_after(options_.heartbeat);
   beat_timer_.async_wait([this](error_code ec) {
@@ -170,17 +221,23 @@ void RoomReplication::beat() {
 }
 
 void RoomReplication::find_stopped_nodes() {
-  const auto now = std::chrono::steady_clock::now();
+  const auto now = Clock::now();
   std::vector<std::pair<std::string, std::uint64_t>> gone;
   {
     std::lock_guard lock(mutex_);
-    if (!cluster_.connected()) {
-      connected_since_.reset();
+    const auto links = cluster_.links();
+    if (!cluster_.connected() || links != links_seen_) {
+      // Down, or down and up again in between: what we heard meanwhile is
+      // not the whole story. Start counting again.
+      links_seen_ = links;
+      up_since_ = now;
       return;
     }
-    if (!connected_since_) connected_since_ = now;
-    // Only after a whole timeout connected could we have heard everyone.
-    if (now - *connected_since_ < options_.node_timeout) return;
+    // Judge others only after a whole timeout on an unbroken link, and only
+    // while our own heartbeats come back (the link really carries them).
+    if (now - up_since_ < options_.node_timeout) return;
+    const auto own = last_heard_.find(options_.node_prefix);
+    if (own == last_heard_.end() || now - own->second > 3 * options_.heartbeat) return;
     for (const auto& host : rooms_.hosts()) {
       const auto room_id = host->info_snapshot().room_id();
       for (const auto prefix : host->node_prefixes()) {
@@ -188,7 +245,7 @@ void RoomReplication::find_stopped_nodes() {
         const auto heard = last_heard_.find(prefix);
         if (heard != last_heard_.end() && now - heard->second < options_.node_timeout) continue;
         auto& sent = gone_sent_[{room_id, prefix}];
-        if (sent != std::chrono::steady_clock::time_point{} && now - sent < options_.node_timeout) {
+        if (sent != Clock::time_point{} && now - sent < options_.node_timeout) {
           continue;  // relayed a moment ago; not applied yet
         }
         sent = now;
@@ -203,8 +260,9 @@ void RoomReplication::find_stopped_nodes() {
     command.set_room_id(room_id);
     command.set_time_ms(now_unix_ms());
     command.mutable_node_gone()->set_node_prefix(prefix);
-    relay(std::move(command), "gone:" + room_id + ":" + std::to_string(prefix),
-          [](const core::Refusal&) {});
+    // No message id: every node that noticed may add one; after the first,
+    // they find nobody of that node left.
+    relay(std::move(command), {}, [](const core::Refusal&) {});
   }
 }
 

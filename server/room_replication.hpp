@@ -21,6 +21,8 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "beast.hpp"
 #include "metrics.hpp"
@@ -50,7 +52,8 @@ class RoomReplication : public CommandRelay {
   // most `catch_up`, until what the log held has been handed to the rooms;
   // then starts the heartbeats. Before serving.
   void start(std::chrono::milliseconds catch_up);
-  // Answers what is in flight (at most the cluster's wait), stops following.
+  // Stops following, answers what is in flight (at most the cluster's
+  // wait); no callback runs into this object afterwards.
   void stop();
 
   void relay(circle::v1::RoomCommand command, std::string message_id,
@@ -61,9 +64,13 @@ class RoomReplication : public CommandRelay {
  private:
   void on_entry(const circle::store::JetStreamLog::Entry& entry);
   bool try_follow();
-  // Every heartbeat: say we are alive, follow if not yet, and find stopped nodes.
+  // Every heartbeat (on the io_context): follow if not yet, send leaves that
+  // could not be stored yet, and find stopped nodes.
   void beat();
   void find_stopped_nodes();
+  // Heartbeats go out from a thread of their own, so that a busy io_context
+  // never makes this node look stopped.
+  void send_heartbeats(std::stop_token stop);
 
   net::io_context& ioc_;
   circle::store::NatsCluster& cluster_;
@@ -76,6 +83,7 @@ class RoomReplication : public CommandRelay {
   std::unique_ptr<circle::store::NatsCluster::Subscription,
                   void (*)(circle::store::NatsCluster::Subscription*)>
       heard_{nullptr, nullptr};
+  std::jthread heartbeats_;
 
   std::atomic<bool> following_{false};
   std::mutex applied_mutex_;
@@ -83,13 +91,21 @@ class RoomReplication : public CommandRelay {
   std::uint64_t applied_up_to_ = 0;  // guarded by applied_mutex_
 
   mutable std::mutex mutex_;
-  // Requests answered "unavailable" whose command may yet be stored (no
-  // answer in time): when it comes, it is applied without a second answer.
-  std::set<std::pair<core::ConnectionId, std::uint64_t>> refused_;
-  // When each node was last heard from, and when we were last connected
-  // from (others are judged only after a node timeout of being connected).
+  // Requests of this node relayed and not yet answered, or answered
+  // "unavailable" (no answer in time) while they may yet be stored: one
+  // answer each, whichever comes first; a refused one stored after all is
+  // applied without a second answer.
+  enum class Answer { kPending, kRefused };
+  std::map<std::pair<core::ConnectionId, std::uint64_t>, Answer> answers_;
+  // Leaves the log did not store: sent again until it does, or the member
+  // would stay in the room on every node.
+  std::vector<circle::v1::RoomCommand> unsent_leaves_;
+  // When each node was last heard from (this one included: its own
+  // heartbeats come back), and since when the link has been up without a
+  // break (others are judged only after a whole node timeout of it).
   std::map<std::uint64_t, std::chrono::steady_clock::time_point> last_heard_;
-  std::optional<std::chrono::steady_clock::time_point> connected_since_;
+  std::uint64_t links_seen_ = 0;
+  std::chrono::steady_clock::time_point up_since_;
   // (room, node) → when its NodeGoneCommand was last relayed.
   std::map<std::pair<std::string, std::uint64_t>, std::chrono::steady_clock::time_point> gone_sent_;
 };

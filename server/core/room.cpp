@@ -145,6 +145,16 @@ std::vector<std::weak_ptr<EventSink>> Room::connections() const {
   return all;
 }
 
+std::optional<std::uint64_t> Room::join_token_of(ConnectionId connection) const {
+  if (auto member = members_.find(connection); member != members_.end()) {
+    return member->second.join_token;
+  }
+  for (const auto& waiting : waiting_) {
+    if (waiting.joiner.connection == connection) return waiting.joiner.join_token;
+  }
+  return std::nullopt;
+}
+
 std::vector<ConnectionId> Room::connection_ids() const {
   std::vector<ConnectionId> all;
   all.reserve(members_.size() + waiting_.size());

@@ -148,6 +148,8 @@ class Room {
   const circle::v1::RoomSettings& settings() const { return settings_; }
   bool is_member(ConnectionId connection) const { return members_.contains(connection); }
   bool is_waiting(ConnectionId connection) const;
+  // The join token `connection` is in the room (or its waiting room) with.
+  std::optional<std::uint64_t> join_token_of(ConnectionId connection) const;
 
   // Adds the joiner (or puts them in the waiting room), tells the others, and
   // returns the joiner's snapshot (which includes its own join event).

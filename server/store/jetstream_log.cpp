@@ -6,6 +6,8 @@
 #include <stdexcept>
 #include <unordered_map>
 
+#include "store/callback_gate.hpp"
+
 namespace circle::store {
 namespace {
 
@@ -20,9 +22,23 @@ struct JetStreamLog::Impl {
   Impl(NatsCluster& cluster, JetStreamLogOptions options)
       : cluster(cluster), options(std::move(options)) {}
   ~Impl() {
-    stop_following();
+    close();
     jsCtx_Destroy(async_js);
   }
+  void close() {
+    stop_following();
+    flush();
+    gate.close();
+    std::lock_guard lock(pending_mutex);
+    pending.clear();  // never called: their owner may be gone
+  }
+  void flush() {
+    jsPubOptions publish;
+    jsPubOptions_Init(&publish);
+    publish.MaxWait = cluster.options().wait.count();
+    js_PublishAsyncComplete(async_js, &publish);
+  }
+  CallbackGate gate;
   NatsCluster& cluster;
   JetStreamLogOptions options;
   std::mutex stream_mutex;
@@ -39,6 +55,8 @@ struct JetStreamLog::Impl {
 
   static void on_ack(jsCtx*, natsMsg* message, jsPubAck* ack, jsPubAckErr* failure, void* closure) {
     auto* self = static_cast<Impl*>(closure);
+    const auto pass = self->gate.enter();
+    if (!pass) return natsMsg_Destroy(message);
     std::function<void(const Appended&)> done;
     {
       std::lock_guard lock(self->pending_mutex);
@@ -63,6 +81,8 @@ struct JetStreamLog::Impl {
   static void on_entry(natsConnection*, natsSubscription*, natsMsg* raw, void* closure) {
     auto* self = static_cast<Impl*>(closure);
     Msg message(raw);
+    const auto pass = self->gate.enter();
+    if (!pass) return;
     jsMsgMetaData* meta = nullptr;
     if (natsMsg_GetMetaData(&meta, message.get()) != NATS_OK) return;
     const std::uint64_t sequence = meta->Sequence.Stream;
@@ -164,6 +184,10 @@ void JetStreamLog::append_async(const std::string& room_id, Topic topic, std::st
                                 const std::string& message_id,
                                 std::function<void(const Appended&)> done) {
   Appended refused;
+  if (impl_->gate.closed()) {
+    refused.error = "the room log is closed";
+    return done(refused);
+  }
   if (!impl_->cluster.connected()) {
     // Fail at once rather than wait out the ack for a buffered publish.
     refused.error = "not connected to NATS";
@@ -198,10 +222,11 @@ void JetStreamLog::append_async(const std::string& room_id, Topic topic, std::st
 }
 
 void JetStreamLog::flush() {
-  jsPubOptions options;
-  jsPubOptions_Init(&options);
-  options.MaxWait = impl_->cluster.options().wait.count();
-  js_PublishAsyncComplete(impl_->async_js, &options);
+  impl_->flush();
+}
+
+void JetStreamLog::close() {
+  impl_->close();
 }
 
 bool JetStreamLog::follow(std::function<void(const Entry&)> handler, std::string& error) {

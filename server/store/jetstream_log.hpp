@@ -65,6 +65,9 @@ class JetStreamLog {
                     std::function<void(const Appended&)> done);
   // Waits (at most the cluster's wait) until every async append is answered.
   void flush();
+  // Stops following, flushes, and then calls no handler or `done` any more
+  // (appends fail at once). The destructor does this too.
+  void close();
 
   // Hands every entry of every room to `handler`, in stream order, from the
   // first on, then each new one as it is stored; one call at a time, on a

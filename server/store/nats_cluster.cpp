@@ -2,9 +2,12 @@
 
 #include <nats/nats.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <stdexcept>
+
+#include "store/callback_gate.hpp"
 
 namespace circle::store {
 
@@ -14,9 +17,13 @@ struct NatsCluster::Connection {
   // Signalled when the link comes up (the first time, and after each reconnect).
   std::mutex mutex;
   std::condition_variable came_up;
+  std::atomic<std::uint64_t> links{0};  // how many times the link came up
   static void on_up(natsConnection*, void* closure) {
     auto* self = static_cast<Connection*>(closure);
-    { std::lock_guard lock(self->mutex); }
+    {
+      std::lock_guard lock(self->mutex);
+      ++self->links;
+    }
     self->came_up.notify_all();
   }
   ~Connection() {
@@ -27,26 +34,21 @@ struct NatsCluster::Connection {
 
 struct NatsCluster::Subscription {
   Handler handler;
-  natsConnection* connection = nullptr;
   natsSubscription* subscription = nullptr;
-  std::int64_t wait_ms = 0;
+  CallbackGate gate;
   static void on_message(natsConnection*, natsSubscription*, natsMsg* message, void* closure) {
     auto* self = static_cast<Subscription*>(closure);
-    self->handler(natsMsg_GetSubject(message),
-                  std::string(natsMsg_GetData(message),
-                              static_cast<std::size_t>(natsMsg_GetDataLength(message))));
+    if (const auto pass = self->gate.enter()) {
+      self->handler(natsMsg_GetSubject(message),
+                    std::string(natsMsg_GetData(message),
+                                static_cast<std::size_t>(natsMsg_GetDataLength(message))));
+    }
     natsMsg_Destroy(message);
   }
   static void destroy(Subscription* self) {
-    if (self->subscription) {
-      // Drained: once it completes, the handler is not running and never
-      // runs again. (Without a link, nothing can arrive to drain.)
-      if (natsConnection_Status(self->connection) == NATS_CONN_STATUS_CONNECTED &&
-          natsSubscription_Drain(self->subscription) == NATS_OK) {
-        natsSubscription_WaitForDrainCompletion(self->subscription, self->wait_ms);
-      }
-      natsSubscription_Destroy(self->subscription);
-    }
+    if (self->subscription) natsSubscription_Unsubscribe(self->subscription);
+    self->gate.close();
+    natsSubscription_Destroy(self->subscription);
     delete self;
   }
 };
@@ -82,6 +84,7 @@ NatsCluster::NatsCluster(NatsClusterOptions options)
   if (status != NATS_OK && status != NATS_NOT_YET_CONNECTED) {
     throw std::runtime_error("cannot connect to NATS: " + describe_nats_error(status, 0));
   }
+  if (status == NATS_OK) ++connection_->links;
   jsOptions js_options;
   jsOptions_Init(&js_options);
   js_options.Wait = options_.wait.count();
@@ -90,6 +93,10 @@ NatsCluster::NatsCluster(NatsClusterOptions options)
 
 NatsCluster::~NatsCluster() {
   jsCtx_Destroy(js_);
+}
+
+std::uint64_t NatsCluster::links() const {
+  return connection_->links;
 }
 
 bool NatsCluster::wait_connected(std::chrono::milliseconds timeout) const {
@@ -157,8 +164,6 @@ NatsCluster::subscribe(const std::string& subject, Handler handler) {
   std::unique_ptr<Subscription, void (*)(Subscription*)> result(new Subscription,
                                                                 &Subscription::destroy);
   result->handler = std::move(handler);
-  result->wait_ms = options_.wait.count();
-  result->connection = connection_->connection;
   if (natsConnection_Subscribe(&result->subscription, connection_->connection, subject.c_str(),
                                &Subscription::on_message, result.get()) != NATS_OK) {
     result->subscription = nullptr;

@@ -41,6 +41,9 @@ class NatsCluster {
   static constexpr const char* kExpectedLastSubjectSequence = "Nats-Expected-Last-Subject-Sequence";
 
   bool connected() const;
+  // How many times the link came up (connected, then each reconnect): a
+  // change means it was down in between, however briefly.
+  std::uint64_t links() const;
   // Waits at most `timeout` for the link to be up; whether it is.
   bool wait_connected(std::chrono::milliseconds timeout) const;
   // nats://host:port of the node connected to now ("" when none).

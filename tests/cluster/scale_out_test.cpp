@@ -30,7 +30,7 @@ using circle::client::SyncClient;
 std::vector<std::string> node_args() {
   std::string urls;
   for (const auto& url : test_cluster_urls()) urls += (urls.empty() ? "" : ",") + url;
-  return {"--backend", "nats", "--nats-url", urls, "--node-timeout-ms", "2000"};
+  return {"--backend", "nats", "--nats-url", urls, "--node-timeout-ms", "3000"};
 }
 
 bool is_post(const ServerMessage& m) {
