@@ -1,6 +1,7 @@
 #include "config.hpp"
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cctype>
 #include <iostream>
 
@@ -31,6 +32,16 @@ std::optional<Config> parse_config(int argc, char** argv, int* exit_code) {
   app.add_option("--nats-url", c.nats_urls,
                  "With --backend nats: a NATS server of the cluster (repeat for several)")
       ->delimiter(',');
+  app.add_option("--nats-namespace", c.nats_namespace,
+                 "With --backend nats: names this service's subjects (<ns>.room.*) and stream "
+                 "(<NS>_EVENTS) in the cluster; nodes of one service share it")
+      ->check([](const std::string& ns) {
+        const bool ok = !ns.empty() && ns.size() <= 32 &&
+                        std::all_of(ns.begin(), ns.end(), [](unsigned char c) {
+                          return std::islower(c) || std::isdigit(c) || c == '_' || c == '-';
+                        });
+        return ok ? std::string() : std::string("1 to 32 of a-z, 0-9, _ and -");
+      });
   app.add_option("--nats-replicas", c.nats_replicas,
                  "With --backend nats: copies of the room log the cluster keeps")
       ->check(CLI::Range(1, 5));

@@ -38,6 +38,10 @@ struct Config {
   std::vector<std::string> nats_urls{"nats://127.0.0.1:4222"};
   // Copies of the room log the cluster keeps (1 for a one-node dev cluster).
   int nats_replicas = 3;
+  // Names what this service keeps in the cluster: subjects "<ns>.room.*",
+  // "<ns>.nodes.alive" and the stream "<NS>_EVENTS", so that several Circle
+  // services (or test runs) can share one NATS cluster.
+  std::string nats_namespace = "circle";
   // A node not heard from for this long is taken for stopped: its
   // connections leave every room (their clients reconnect elsewhere).
   std::chrono::milliseconds node_timeout{5000};

@@ -176,6 +176,7 @@ class RoomRegistry {
     own_node_prefix_ = own_node_prefix;
   }
   bool relayed() const { return relay_ != nullptr; }
+  const core::Limits& limits() const { return limits_; }
 
   // A request of one of this node's connections for a room: applied at once,
   // or relayed and applied when the log hands it back (apply below). Every

@@ -1,5 +1,8 @@
 #include "room_replication.hpp"
 
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
 #include "clock.hpp"
 #include "logging.hpp"
 #include "room_commands.hpp"
@@ -10,12 +13,26 @@ namespace {
 using circle::store::JetStreamLog;
 using Clock = std::chrono::steady_clock;
 
-constexpr const char* kAliveSubject = "circle.nodes.alive";
 // Requests remembered as refused while they may yet be stored, at most (a
 // command is answered or times out within the cluster's wait).
 constexpr std::size_t kMaxRememberedAnswers = 100'000;
 // Leaves kept to be sent again while the cluster is away, at most.
 constexpr std::size_t kMaxUnsentLeaves = 100'000;
+
+// The limits every copy of a room reads while applying commands: nodes that
+// differ in them would take different turns on the same commands.
+std::string room_limits_fingerprint(const core::Limits& limits) {
+  const std::string values =
+      std::to_string(limits.facilitator_grace_seconds) + "/" +
+      std::to_string(limits.reconnect_window_seconds) + "/" +
+      std::to_string(limits.remembered_client_message_ids) + "/" +
+      std::to_string(limits.snapshot_history_events) + "/" +
+      std::to_string(limits.max_room_members) + "/" + std::to_string(limits.room_joins_per_second) +
+      "/" + std::to_string(limits.room_join_burst) + "/" + std::to_string(limits.max_rooms);
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016zx", std::hash<std::string>{}(values));
+  return hex;
+}
 
 core::Refusal unavailable(const std::string& why) {
   return {circle::v1::ERROR_CODE_UNAVAILABLE,
@@ -35,23 +52,38 @@ RoomReplication::RoomReplication(net::io_context& ioc, circle::store::NatsCluste
       sessions_(sessions),
       metrics_(metrics),
       options_(options),
-      beat_timer_(ioc) {}
+      beat_timer_(ioc),
+      limits_fingerprint_(room_limits_fingerprint(rooms.limits())) {}
 
 RoomReplication::~RoomReplication() {
   stop();
 }
 
 void RoomReplication::start(std::chrono::milliseconds catch_up) {
-  heard_ = cluster_.subscribe(kAliveSubject, [this](const std::string&, const std::string& data) {
-    std::uint64_t prefix = 0;
-    try {
-      prefix = std::stoull(data);
-    } catch (const std::exception&) {
-      return;
-    }
-    std::lock_guard lock(mutex_);
-    last_heard_[prefix] = Clock::now();
-  });
+  // A heartbeat: "<node prefix> <room limits fingerprint>".
+  heard_ = cluster_.subscribe(
+      options_.alive_subject, [this](const std::string&, const std::string& data) {
+        std::uint64_t prefix = 0;
+        std::string fingerprint;
+        try {
+          std::size_t end = 0;
+          prefix = std::stoull(data, &end);
+          fingerprint = data.substr(std::min(end + 1, data.size()));
+        } catch (const std::exception&) {
+          return;
+        }
+        std::lock_guard lock(mutex_);
+        last_heard_[prefix] = Clock::now();
+        if (fingerprint != limits_fingerprint_ && differing_nodes_.insert(prefix).second) {
+          spdlog::error(
+              "node {} runs with other room limits than this node ({}): the same room would take "
+              "different turns on the two; give every node the same --facilitator-grace-seconds, "
+              "--reconnect-window-seconds, --remembered-client-message-ids, "
+              "--snapshot-history-events, --max-room-members, --room-joins-per-second, "
+              "--room-join-burst and --max-rooms",
+              prefix, options_.node_prefix);
+        }
+      });
   if (!cluster_.wait_connected(catch_up)) {
     spdlog::warn("NATS: no node answers yet; serving, with sends refused until one does");
   }
@@ -200,7 +232,8 @@ void RoomReplication::send_heartbeats(std::stop_token stop) {
   std::condition_variable_any wake;
   std::unique_lock lock(mutex);
   while (!stop.stop_requested()) {
-    cluster_.publish(kAliveSubject, std::to_string(options_.node_prefix));
+    cluster_.publish(options_.alive_subject,
+                     std::to_string(options_.node_prefix) + " " + limits_fingerprint_);
     wake.wait_for(lock, stop, options_.heartbeat, [] { return false; });
   }
 }
@@ -269,11 +302,20 @@ void RoomReplication::find_stopped_nodes() {
 Health RoomReplication::health() const {
   const bool connected = cluster_.connected();
   const bool following = following_;
+  bool limits_differ = false;
+  {
+    std::lock_guard lock(mutex_);
+    limits_differ = !differing_nodes_.empty();
+  }
   Health health;
   health.ok = connected && following;
-  health.json = std::string("{\"status\":\"") + (health.ok ? "ok" : "unavailable") +
-                "\",\"backend\":\"nats\",\"nats\":\"" + (connected ? "connected" : "disconnected") +
-                "\",\"room_log\":\"" + (following ? "following" : "not following") + "\"}";
+  health.json =
+      nlohmann::json{{"status", health.ok ? "ok" : "unavailable"},
+                     {"backend", "nats"},
+                     {"nats", connected ? "connected" : "disconnected"},
+                     {"room_log", following ? "following" : "not following"},
+                     {"room_limits", limits_differ ? "differ from another node's" : "same"}}
+          .dump();
   return health;
 }
 

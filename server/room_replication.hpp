@@ -35,6 +35,8 @@
 namespace circle::server {
 
 struct ReplicationOptions {
+  // Where nodes of this service say they are alive (core NATS).
+  std::string alive_subject = "circle.nodes.alive";
   // This node's connection-id prefix (room_commands.hpp: node_prefix_of).
   std::uint64_t node_prefix = 0;
   std::chrono::milliseconds node_timeout{5000};
@@ -84,6 +86,7 @@ class RoomReplication : public CommandRelay {
                   void (*)(circle::store::NatsCluster::Subscription*)>
       heard_{nullptr, nullptr};
   std::jthread heartbeats_;
+  const std::string limits_fingerprint_;  // see room_limits_fingerprint
 
   std::atomic<bool> following_{false};
   std::mutex applied_mutex_;
@@ -104,6 +107,7 @@ class RoomReplication : public CommandRelay {
   // heartbeats come back), and since when the link has been up without a
   // break (others are judged only after a whole node timeout of it).
   std::map<std::uint64_t, std::chrono::steady_clock::time_point> last_heard_;
+  std::set<std::uint64_t> differing_nodes_;  // heard with other room limits
   std::uint64_t links_seen_ = 0;
   std::chrono::steady_clock::time_point up_since_;
   // (room, node) → when its NodeGoneCommand was last relayed.

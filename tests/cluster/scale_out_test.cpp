@@ -27,10 +27,18 @@ using namespace circle::test;
 namespace v1 = circle::v1;
 using circle::client::SyncClient;
 
-std::vector<std::string> node_args() {
+// A namespace of its own for each test's nodes (a stream and subjects of
+// their own in the shared test cluster), so that a node starting reads only
+// its own test's room log.
+std::string fresh_namespace() {
+  return "t" + fresh_room().substr(5, 12);
+}
+
+std::vector<std::string> node_args(const std::string& ns) {
   std::string urls;
   for (const auto& url : test_cluster_urls()) urls += (urls.empty() ? "" : ",") + url;
-  return {"--backend", "nats", "--nats-url", urls, "--node-timeout-ms", "3000"};
+  return {"--backend",        "nats", "--nats-url",        urls,
+          "--nats-namespace", ns,     "--node-timeout-ms", "3000"};
 }
 
 bool is_post(const ServerMessage& m) {
@@ -52,7 +60,11 @@ std::vector<std::pair<std::uint64_t, std::string>> posts(SyncClient& member, std
 // rooms are in the cluster).
 class ScaleOut : public ::testing::Test {
  protected:
-  ScaleOut() : dir_(make_temp_dir()), a_(node_args(), true, dir_), b_(node_args(), true, dir_) {}
+  ScaleOut()
+      : dir_(make_temp_dir()),
+        namespace_(fresh_namespace()),
+        a_(node_args(namespace_), true, dir_),
+        b_(node_args(namespace_), true, dir_) {}
   ~ScaleOut() override {
     std::error_code ignored;
     std::filesystem::remove_all(dir_, ignored);
@@ -63,6 +75,7 @@ class ScaleOut : public ::testing::Test {
   }
 
   std::string dir_;
+  std::string namespace_;
   TestServer a_, b_;
   std::string killed_nats_node_;
 };
@@ -279,6 +292,8 @@ TEST_F(ScaleOut, HealthSaysTheNodeIsConnectedToTheCluster) {
       http_get(a_.metrics_url().substr(0, a_.metrics_url().rfind('/')) + "/healthz");
   EXPECT_EQ(health.status, 200);
   EXPECT_NE(health.body.find("\"nats\":\"connected\""), std::string::npos) << health.body;
+  EXPECT_NE(health.body.find("\"room_log\":\"following\""), std::string::npos) << health.body;
+  EXPECT_NE(health.body.find("\"room_limits\":\"same\""), std::string::npos) << health.body;
 }
 
 TEST_F(ScaleOut, ANodeKilledUnderTrafficLosesNothingAndItsClientsResumeOnTheOther) {
@@ -342,7 +357,11 @@ TEST_F(ScaleOut, ANatsServerKilledUnderTrafficLosesNothingAcknowledged) {
                                       .wait = std::chrono::milliseconds(5000),
                                       .replicas = 3,
                                       .ping_interval = std::chrono::milliseconds(2000)});
-  circle::store::JetStreamLog log(cluster, {});
+  std::string stream = namespace_ + "_EVENTS";
+  for (auto& c : stream) c = static_cast<char>(std::toupper(c));
+  circle::store::JetStreamLog log(cluster, {.stream = stream,
+                                            .subject_prefix = namespace_ + ".room.",
+                                            .duplicate_window = std::chrono::seconds(120)});
   const std::string leader = log.stream_leader();
   ASSERT_EQ(leader.rfind("circle-n", 0), 0u) << leader;
   killed_nats_node_ = leader.substr(8);
