@@ -142,6 +142,15 @@ bool NatsCluster::ensure_stream(const std::string& name, const std::string& subj
   return true;
 }
 
+bool NatsCluster::delete_stream(const std::string& name) {
+  jsOptions js_options;
+  jsOptions_Init(&js_options);
+  js_options.Wait = options_.wait.count();
+  jsErrCode code = jsErrCode(0);
+  const natsStatus status = js_DeleteStream(js_, name.c_str(), &js_options, &code);
+  return status == NATS_OK || status == NATS_NOT_FOUND || code == JSStreamNotFoundErr;
+}
+
 bool NatsCluster::connected() const {
   return natsConnection_Status(connection_->connection) == NATS_CONN_STATUS_CONNECTED;
 }

@@ -56,6 +56,9 @@ class NatsCluster {
   // the server); false with `error` when the cluster does not answer.
   bool ensure_stream(const std::string& name, const std::string& subjects,
                      std::chrono::seconds duplicate_window, std::string& error);
+  // Deletes stream `name` and everything in it (tests, and retiring a
+  // namespace); whether it is gone.
+  bool delete_stream(const std::string& name);
 
   // A compare-and-set publish: `data` goes to `subject` only if the
   // subject's last message is still at stream sequence `expected_last`

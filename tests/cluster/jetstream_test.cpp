@@ -14,6 +14,7 @@
 #include <map>
 #include <random>
 #include <string>
+#include <thread>
 
 namespace {
 
@@ -135,8 +136,16 @@ TEST_F(Cluster, ANodeKilledUnderTrafficLosesNothingAcknowledged) {
   EXPECT_NE(log.stream_leader(), leader) << "another node leads the stream now";
   restart_node();
   for (const auto& [sequence, data] : acked) {
+    // The cluster may not answer for a moment while the restarted node
+    // rejoins; "no answer" is asked again, "not there" is a loss.
     auto stored = log.read(sequence);
-    ASSERT_TRUE(stored.answered && stored.value) << "acknowledged event at " << sequence << " lost";
+    const auto read_deadline = std::chrono::steady_clock::now() + kDeadline;
+    while (!stored.answered && std::chrono::steady_clock::now() < read_deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));  // a retry's backoff
+      stored = log.read(sequence);
+    }
+    ASSERT_TRUE(stored.answered) << "no answer for the event at " << sequence;
+    ASSERT_TRUE(stored.value) << "acknowledged event at " << sequence << " lost";
     EXPECT_EQ(stored.value->data, data);
   }
   RecordProperty("unavailable_while_electing", unavailable);

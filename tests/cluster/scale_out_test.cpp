@@ -69,9 +69,26 @@ class ScaleOut : public ::testing::Test {
     std::error_code ignored;
     std::filesystem::remove_all(dir_, ignored);
   }
-  // A NATS node a test killed is started again, even if the test failed.
+  // A NATS node a test killed is started again, even if the test failed;
+  // the test's room log is deleted (each is a replicated group the cluster
+  // would otherwise keep electing leaders for).
   void TearDown() override {
     if (!killed_nats_node_.empty()) run_cluster_script("restart " + killed_nats_node_);
+    circle::store::NatsCluster cluster(test_cluster_options());
+    ASSERT_TRUE(cluster.wait_connected(kDeadline));
+    EXPECT_TRUE(cluster.delete_stream(stream_name()));
+  }
+  static circle::store::NatsClusterOptions test_cluster_options() {
+    return {.urls = test_cluster_urls(),
+            .wait = std::chrono::milliseconds(5000),
+            .replicas = 3,
+            .ping_interval = std::chrono::milliseconds(2000)};
+  }
+  // As circled names it from --nats-namespace.
+  std::string stream_name() const {
+    std::string stream = namespace_ + "_EVENTS";
+    for (auto& c : stream) c = static_cast<char>(std::toupper(c));
+    return stream;
   }
 
   std::string dir_;
@@ -353,13 +370,8 @@ TEST_F(ScaleOut, ANatsServerKilledUnderTrafficLosesNothingAcknowledged) {
   ASSERT_TRUE(sam_talks.wait_acked(20));
 
   // The node that leads the room log: the hardest one to lose.
-  circle::store::NatsCluster cluster({.urls = test_cluster_urls(),
-                                      .wait = std::chrono::milliseconds(5000),
-                                      .replicas = 3,
-                                      .ping_interval = std::chrono::milliseconds(2000)});
-  std::string stream = namespace_ + "_EVENTS";
-  for (auto& c : stream) c = static_cast<char>(std::toupper(c));
-  circle::store::JetStreamLog log(cluster, {.stream = stream,
+  circle::store::NatsCluster cluster(test_cluster_options());
+  circle::store::JetStreamLog log(cluster, {.stream = stream_name(),
                                             .subject_prefix = namespace_ + ".room.",
                                             .duplicate_window = std::chrono::seconds(120)});
   const std::string leader = log.stream_leader();

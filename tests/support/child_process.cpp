@@ -144,6 +144,14 @@ void ChildProcess::signal(int signal_number) {
   ::kill(pid_, signal_number);
 }
 
+bool ChildProcess::stop() {
+  ::kill(pid_, SIGSTOP);
+  // kill() only sends it: the child may still be running on another core.
+  // waitpid reports the stop itself (and leaves the child to be continued).
+  int status = 0;
+  return ::waitpid(pid_, &status, WUNTRACED) == pid_ && WIFSTOPPED(status);
+}
+
 std::optional<int> ChildProcess::wait_exit(std::chrono::milliseconds timeout) {
   if (exit_status_) return exit_status_;
   pollfd pfd{pidfd_, POLLIN, 0};

@@ -41,6 +41,8 @@ class ChildProcess {
   void close_stdin();
 
   void signal(int signal_number);
+  // Stops the child (SIGSTOP) and returns once it has stopped; SIGCONT goes on.
+  bool stop();
   // Exit status (or 128 + signal); nullopt if still running at the deadline.
   std::optional<int> wait_exit(std::chrono::milliseconds timeout);
 
