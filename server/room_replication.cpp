@@ -84,10 +84,15 @@ void RoomReplication::start(std::chrono::milliseconds catch_up) {
               prefix, options_.node_prefix);
         }
       });
+  const auto give_up = Clock::now() + catch_up;
   if (!cluster_.wait_connected(catch_up)) {
     spdlog::warn("NATS: no node answers yet; serving, with sends refused until one does");
   }
-  if (try_follow()) {
+  // A cluster that just started may answer before its JetStream does.
+  while (cluster_.connected() && !try_follow() && Clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));  // a retry's backoff
+  }
+  if (following_) {
     const auto last = log_.stream_last_sequence();
     const std::uint64_t target = last.answered ? last.value.value_or(0) : 0;
     std::unique_lock lock(applied_mutex_);

@@ -221,6 +221,14 @@ void JetStreamLog::append_async(const std::string& room_id, Topic topic, std::st
   done(refused);
 }
 
+bool JetStreamLog::ready(std::string& error) {
+  if (!impl_->cluster.connected()) {
+    error = "not connected to NATS";
+    return false;
+  }
+  return impl_->ensure_stream(error) && stream_last_sequence().answered;
+}
+
 void JetStreamLog::flush() {
   impl_->flush();
 }

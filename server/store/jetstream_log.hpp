@@ -79,6 +79,9 @@ class JetStreamLog {
   // The stream's last sequence now (0: empty).
   Lookup<std::uint64_t> stream_last_sequence();
 
+  // Whether the cluster answers for the stream now (creating it if need be).
+  bool ready(std::string& error);
+
   // The stored event at stream `sequence`, if any.
   Lookup<Entry> read(std::uint64_t sequence);
   // The stream sequence of `room_id`'s last event (0: none).

@@ -48,6 +48,14 @@ JetStreamLogOptions log_options() {
 // halfway, so that the next test has all three.
 class Cluster : public ::testing::Test {
  protected:
+  // A cluster that just started may answer before its JetStream does.
+  void SetUp() override {
+    const auto deadline = std::chrono::steady_clock::now() + kDeadline;
+    std::string error;
+    while (!log.ready(error) && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));  // a retry's backoff
+    }
+  }
   void TearDown() override {
     if (!killed_node.empty()) run_cluster_script("restart " + killed_node);
   }

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -74,9 +75,12 @@ class ScaleOut : public ::testing::Test {
   // would otherwise keep electing leaders for).
   void TearDown() override {
     if (!killed_nats_node_.empty()) run_cluster_script("restart " + killed_nats_node_);
+    // Clean-up, not what the test checks: a cluster too busy to answer in
+    // time keeps the stream (each test's has a name of its own).
     circle::store::NatsCluster cluster(test_cluster_options());
-    ASSERT_TRUE(cluster.wait_connected(kDeadline));
-    EXPECT_TRUE(cluster.delete_stream(stream_name()));
+    if (!cluster.wait_connected(kDeadline) || !cluster.delete_stream(stream_name())) {
+      std::cerr << "note: the test's room log " << stream_name() << " was not deleted\n";
+    }
   }
   static circle::store::NatsClusterOptions test_cluster_options() {
     return {.urls = test_cluster_urls(),
