@@ -208,8 +208,11 @@ void RoomReplication::on_entry(const JetStreamLog::Entry& entry) {
         answers_.erase(found);
       }
     }
+    // Only this node's connections can be answered here.
     std::weak_ptr<Outbox> requester;
-    if (!answered_already) requester = sessions_.find(command.connection());
+    if (!answered_already && node_prefix_of(command.connection()) == options_.node_prefix) {
+      requester = sessions_.find(command.connection());
+    }
     std::optional<circle::v1::RoomCommand> stray_join;
     if (answered_already && command.has_join()) stray_join = command;
     rooms_.apply(std::move(command), std::move(requester));

@@ -1,7 +1,6 @@
 #include "server.hpp"
 
 #include <fmt/ranges.h>
-#include <cctype>
 #include <filesystem>
 #include <random>
 #include <thread>
@@ -48,14 +47,6 @@ std::unique_ptr<circle::store::Store> open_store(const Config& config, net::io_c
        }});
 }
 
-circle::store::JetStreamLogOptions room_log_options(const Config& config) {
-  std::string stream = config.nats_namespace + "_EVENTS";
-  for (auto& c : stream) c = c == '-' ? '_' : static_cast<char>(std::toupper(c));
-  return {.stream = stream,
-          .subject_prefix = config.nats_namespace + ".room.",
-          .duplicate_window = std::chrono::seconds(120)};
-}
-
 // This node's connection-id prefix: random, so that nodes need no
 // coordination to tell their connections apart (2^23 values).
 std::uint64_t random_node_prefix() {
@@ -85,7 +76,8 @@ Server::Server(const Config& config)
                                           .wait = std::chrono::milliseconds(5000),
                                           .replicas = config.nats_replicas,
                                           .ping_interval = std::chrono::milliseconds(2000)});
-    room_log_ = std::make_unique<circle::store::JetStreamLog>(*nats_, room_log_options(config));
+    room_log_ = std::make_unique<circle::store::JetStreamLog>(
+        *nats_, circle::store::JetStreamLogOptions::for_namespace(config.nats_namespace));
     const std::uint64_t prefix = random_node_prefix();
     context_.last_connection_id = prefix << kNodePrefixShift;
     replication_ = std::make_unique<RoomReplication>(

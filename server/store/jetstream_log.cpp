@@ -2,6 +2,7 @@
 
 #include <nats/nats.h>
 
+#include <cctype>
 #include <mutex>
 #include <stdexcept>
 #include <unordered_map>
@@ -149,6 +150,14 @@ struct JetStreamLog::Impl {
     return true;
   }
 };
+
+JetStreamLogOptions JetStreamLogOptions::for_namespace(const std::string& ns) {
+  std::string stream = ns + "_EVENTS";
+  for (auto& c : stream) c = c == '-' ? '_' : static_cast<char>(std::toupper(c));
+  return {.stream = stream,
+          .subject_prefix = ns + ".room.",
+          .duplicate_window = std::chrono::seconds(120)};
+}
 
 JetStreamLog::JetStreamLog(NatsCluster& cluster, JetStreamLogOptions options)
     : impl_(std::make_unique<Impl>(cluster, std::move(options))) {

@@ -24,6 +24,10 @@ struct JetStreamLogOptions {
   std::string subject_prefix = "circle.room.";
   // Retries of the same message id within this window are stored once.
   std::chrono::seconds duplicate_window{120};
+
+  // A service's room log named after its --nats-namespace: the stream
+  // "<NS>_EVENTS" (upper case, '-' as '_') and subjects "<ns>.room.*".
+  static JetStreamLogOptions for_namespace(const std::string& ns);
 };
 
 class JetStreamLog {

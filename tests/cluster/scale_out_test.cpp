@@ -90,9 +90,7 @@ class ScaleOut : public ::testing::Test {
   }
   // As circled names it from --nats-namespace.
   std::string stream_name() const {
-    std::string stream = namespace_ + "_EVENTS";
-    for (auto& c : stream) c = static_cast<char>(std::toupper(c));
-    return stream;
+    return circle::store::JetStreamLogOptions::for_namespace(namespace_).stream;
   }
 
   std::string dir_;
@@ -375,9 +373,8 @@ TEST_F(ScaleOut, ANatsServerKilledUnderTrafficLosesNothingAcknowledged) {
 
   // The node that leads the room log: the hardest one to lose.
   circle::store::NatsCluster cluster(test_cluster_options());
-  circle::store::JetStreamLog log(cluster, {.stream = stream_name(),
-                                            .subject_prefix = namespace_ + ".room.",
-                                            .duplicate_window = std::chrono::seconds(120)});
+  circle::store::JetStreamLog log(cluster,
+                                  circle::store::JetStreamLogOptions::for_namespace(namespace_));
   const std::string leader = log.stream_leader();
   ASSERT_EQ(leader.rfind("circle-n", 0), 0u) << leader;
   killed_nats_node_ = leader.substr(8);
