@@ -45,6 +45,20 @@ class RequestRateLimit {
     return close_after_ && refused_in_a_row_ >= close_after_ ? Verdict::kClose : Verdict::kRefused;
   }
 
+  // The bucket's level, so that a copy of a room (RoomReplica) goes on
+  // exactly where the original was.
+  struct State {
+    std::int64_t tokens_milli = 0;
+    std::int64_t last_ms = -1;
+    std::uint32_t refused_in_a_row = 0;
+  };
+  State state() const { return {tokens_milli_, last_ms_, refused_in_a_row_}; }
+  void restore(const State& state) {
+    tokens_milli_ = state.tokens_milli;
+    last_ms_ = state.last_ms;
+    refused_in_a_row_ = state.refused_in_a_row;
+  }
+
  private:
   std::uint32_t per_second_;
   std::uint32_t burst_;

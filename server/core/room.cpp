@@ -51,6 +51,90 @@ Room::Room(const StoredRoomState& state, std::uint64_t last_seq, std::vector<Roo
   while (history_.size() > limits_->snapshot_history_events) history_.pop_front();
 }
 
+Room::Room(const RoomReplica& replica, const Limits& limits, AuditSink* audit)
+    : Room(replica.state(), replica.last_seq(),
+           {replica.history().begin(), replica.history().end()}, limits, audit) {
+  last_waiting_id_ = replica.last_waiting_id();
+  last_alert_id_ = replica.last_alert_id();
+  if (replica.facilitator_left_unix_ms() != 0) {
+    facilitator_left_ms_ = replica.facilitator_left_unix_ms();
+  }
+  for (const auto& kept : replica.members()) {
+    members_.emplace(kept.connection(), Member{.view = kept.view(),
+                                               .account_id = kept.account_id(),
+                                               .is_admin = kept.is_admin(),
+                                               .sink = {},
+                                               .join_token = kept.join_token(),
+                                               .last_post_ms = kept.last_post_unix_ms()});
+  }
+  for (const auto& kept : replica.waiting()) {
+    waiting_.push_back({.view = kept.view(),
+                        .joiner = {.connection = kept.connection(),
+                                   .display_name = kept.display_name(),
+                                   .account_id = kept.account_id(),
+                                   .is_admin = kept.is_admin(),
+                                   .sink = {},
+                                   .join_token = kept.join_token()}});
+  }
+  hand_queue_.assign(replica.hand_queue().begin(), replica.hand_queue().end());
+  round_ = replica.round();
+  for (const auto& alert : replica.open_alerts()) open_alerts_.emplace(alert.alert_id(), alert);
+  for (const auto& sent : replica.sent()) {
+    remember_sent(sent.account_id(), sent.client_message_id(), sent.seq(), sent.time_unix_ms());
+  }
+  forgot_sent_ = replica.forgot_sent();
+  const auto& throttle = replica.join_throttle();
+  join_throttle_.restore({.tokens_milli = throttle.tokens_milli(),
+                          .last_ms = throttle.last_unix_ms(),
+                          .refused_in_a_row = throttle.refused_in_a_row()});
+}
+
+RoomReplica Room::replica(std::uint64_t log_position) const {
+  RoomReplica replica;
+  replica.set_log_position(log_position);
+  *replica.mutable_state() = durable_state();
+  replica.set_last_seq(last_seq_);
+  replica.set_last_waiting_id(last_waiting_id_);
+  replica.set_last_alert_id(last_alert_id_);
+  replica.set_facilitator_left_unix_ms(facilitator_left_ms_.value_or(0));
+  for (const auto& [connection, member] : members_) {
+    auto& kept = *replica.add_members();
+    kept.set_connection(connection);
+    *kept.mutable_view() = member.view;
+    kept.set_account_id(member.account_id);
+    kept.set_is_admin(member.is_admin);
+    kept.set_join_token(member.join_token);
+    kept.set_last_post_unix_ms(member.last_post_ms);
+  }
+  for (const auto& waiting : waiting_) {
+    auto& kept = *replica.add_waiting();
+    *kept.mutable_view() = waiting.view;
+    kept.set_connection(waiting.joiner.connection);
+    kept.set_display_name(waiting.joiner.display_name);
+    kept.set_account_id(waiting.joiner.account_id);
+    kept.set_is_admin(waiting.joiner.is_admin);
+    kept.set_join_token(waiting.joiner.join_token);
+  }
+  for (const auto& event : history_) *replica.add_history() = event;
+  for (const auto member_id : hand_queue_) replica.add_hand_queue(member_id);
+  *replica.mutable_round() = round_;
+  for (const auto& [id, alert] : open_alerts_) *replica.add_open_alerts() = alert;
+  for (const auto& key : sent_order_) {
+    const auto& ack = sent_.at(key);
+    auto& sent = *replica.add_sent();
+    sent.set_account_id(key.first);
+    sent.set_client_message_id(key.second);
+    sent.set_seq(ack.seq());
+    sent.set_time_unix_ms(ack.server_time_unix_ms());
+  }
+  replica.set_forgot_sent(forgot_sent_);
+  const auto throttle = join_throttle_.state();
+  replica.mutable_join_throttle()->set_tokens_milli(throttle.tokens_milli);
+  replica.mutable_join_throttle()->set_last_unix_ms(throttle.last_ms);
+  replica.mutable_join_throttle()->set_refused_in_a_row(throttle.refused_in_a_row);
+  return replica;
+}
+
 StoredRoomState Room::durable_state() const {
   StoredRoomState state;
   state.set_room_id(room_id_);
@@ -530,10 +614,18 @@ std::optional<std::int64_t> Room::next_deadline() const {
   if (facilitator_left_ms_) {
     consider(*facilitator_left_ms_ + limits_->facilitator_grace_seconds * 1000LL);
   }
+  // History leaves by itself once it is older than the room keeps it (an
+  // ephemeral room's messages, after the reconnect window), also from a
+  // room nobody speaks in; a little late, so that a busy room is woken for
+  // it at most once per kHistoryExpiryStepMs.
+  if (!history_.empty()) {
+    consider(history_.front().server_time_unix_ms() + history_kept_ms() + kHistoryExpiryStepMs);
+  }
   return next;
 }
 
 void Room::tick(std::int64_t now_ms) {
+  forget_expired_history(now_ms);
   for (auto& [connection, member] : members_) {
     auto& view = member.view;
     if (view.muted() && view.muted_until_unix_ms() > 0 && view.muted_until_unix_ms() <= now_ms) {

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "circle/v1/circle.pb.h"
+#include "circle/v1/room_command.pb.h"
 #include "circle/wire.hpp"
 #include "core/audit.hpp"
 #include "core/event_sink.hpp"
@@ -99,8 +100,15 @@ class Room {
   Room(const circle::v1::StoredRoomState& state, std::uint64_t last_seq,
        std::vector<circle::v1::RoomEvent> recent, const Limits& limits, AuditSink* audit);
 
+  // A whole copy made by replica() (several nodes: a starting node goes on
+  // from it instead of the room log's start). Its connections have no sinks.
+  Room(const circle::v1::RoomReplica& replica, const Limits& limits, AuditSink* audit);
+
   // What must survive a restart.
   circle::v1::StoredRoomState durable_state() const;
+  // Everything the room holds that commands read, after log entry
+  // `log_position`: Room(replica()) takes the same turns as this room.
+  circle::v1::RoomReplica replica(std::uint64_t log_position) const;
   // A message `account` sent earlier with `client_message_id` (a restored
   // room learns these from its store), so that a retry is not posted twice.
   void remember_sent(const std::string& account, const std::string& client_message_id,
@@ -176,6 +184,8 @@ class Room {
   void tick(std::int64_t now_ms);
   // When tick() next has something to do; nullopt: nothing pending.
   std::optional<std::int64_t> next_deadline() const;
+  // How late expired history may leave (see next_deadline).
+  static constexpr std::int64_t kHistoryExpiryStepMs = 10'000;
 
  private:
   struct Member {

@@ -189,6 +189,22 @@ TEST_F(RoomTest, HistoryOlderThanTheReconnectWindowIsForgotten) {
   EXPECT_TRUE(recent_kept);
 }
 
+TEST_F(RoomTest, HistoryLeavesByItselfWhenNobodySpeaks) {
+  limits_.reconnect_window_seconds = 60;
+  join(kAlex, "Alex", alex_, 1'000);
+  ASSERT_TRUE(room().post(kAlex, "said once", "", 2'000));
+  // The join event is the oldest: the room wakes once it has expired.
+  const auto deadline = room().next_deadline();
+  ASSERT_EQ(deadline, 1'000 + 60'000 + Room::kHistoryExpiryStepMs);
+  room().tick(*deadline);
+  EXPECT_FALSE(room().next_deadline());  // nothing left to forget
+  const auto snapshot = join(kSam, "Sam", sam_, *deadline);
+  for (const auto& event : snapshot.recent_events()) {
+    EXPECT_FALSE(event.has_message_posted()) << "an expired message was still shown";
+  }
+  EXPECT_TRUE(room().replica(0).history_size() <= 1);  // Sam's own join at most
+}
+
 }  // namespace
 
 namespace {
