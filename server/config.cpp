@@ -51,6 +51,21 @@ std::optional<Config> parse_config(int argc, char** argv, int* exit_code) {
          "its connections leave their rooms (nodes say they are alive every second)")
       ->default_str(std::to_string(c.node_timeout.count()))
       ->check(CLI::Range(3000u, 600'000u));
+  app.add_option_function<unsigned>(
+         "--room-copy-seconds",
+         [&c](unsigned v) { c.room_copy_interval = std::chrono::seconds(v); },
+         "With --backend nats: a changed room is copied to the cluster this often (at once "
+         "after a redaction or a session end); nodes starting up go on from the copies, and the "
+         "room log before a copy is deleted")
+      ->default_str(std::to_string(c.room_copy_interval.count()))
+      ->check(CLI::Range(1u, 3600u));
+  app.add_option_function<unsigned>(
+         "--room-log-purge-delay-seconds",
+         [&c](unsigned v) { c.room_log_purge_delay = std::chrono::seconds(v); },
+         "With --backend nats: the room log before a room's copy is deleted this long after the "
+         "copy is written (a node reading the log back meanwhile still finds what it needs)")
+      ->default_str(std::to_string(c.room_log_purge_delay.count()))
+      ->check(CLI::Range(5u, 3600u));
   app.add_option("--store-sync", c.store_sync,
                  "full: each group commit is synced to disk (survives power loss); normal: "
                  "survives a crash of circled, may lose the last commits on power loss")

@@ -45,6 +45,11 @@ struct Config {
   // A node not heard from for this long is taken for stopped: its
   // connections leave every room (their clients reconnect elsewhere).
   std::chrono::milliseconds node_timeout{5000};
+  // A changed room is copied (RoomReplica) this often, at once after a
+  // redaction or a session end; the room log before a copy is deleted this
+  // long after it is written.
+  std::chrono::seconds room_copy_interval{60};
+  std::chrono::seconds room_log_purge_delay{30};
   std::string log_level = "info";
   ConnectionCaps connection_caps;
   // GET /metrics and /healthz for operators, on a listener of their own.

@@ -323,6 +323,28 @@ void RoomHost::after_change() {
   });
 }
 
+void RoomHost::applied_entry(std::uint64_t position) {
+  log_position_ = position;
+  unreplicated_ = true;
+  replica_wanted_ = true;
+}
+
+void RoomHost::offer_replica() {
+  if (!replica_wanted_) return;
+  boost::asio::post(strand_, [self = shared_from_this()] { self->keep_replica_if_due(); });
+}
+
+void RoomHost::keep_replica_if_due() {
+  if (!relay_ || !unreplicated_ || !relay_->keeps_replicas()) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (!replica_urgent_ && now - last_replica_at_ < relay_->replica_interval()) return;
+  relay_->keep_replica(room_.id(), room_.replica(log_position_));
+  unreplicated_ = false;
+  replica_urgent_ = false;
+  replica_wanted_ = false;
+  last_replica_at_ = now;
+}
+
 void RoomHost::relay_tick() {
   // Every node with the room may send it; the log keeps one per deadline.
   const std::int64_t deadline = armed_deadline_.value_or(now_unix_ms());
@@ -404,9 +426,22 @@ void RoomRegistry::submit(circle::v1::RoomCommand command, std::weak_ptr<Outbox>
       });
 }
 
-void RoomRegistry::apply(circle::v1::RoomCommand command, std::weak_ptr<Outbox> requester) {
-  if (command.has_create()) return apply_create(command, std::move(requester));
+void RoomRegistry::apply(circle::v1::RoomCommand command, std::weak_ptr<Outbox> requester,
+                         std::uint64_t log_position) {
   auto host = find(command.room_id());
+  // Already in the copy the room was made from (its creation included).
+  if (host && log_position != 0 && log_position <= host->restored_through()) return;
+  if (command.has_create()) {
+    apply_create(command, std::move(requester));
+    if (log_position != 0) {
+      if (auto created = find(command.room_id())) {
+        created->run([created = created.get(), log_position](core::Room&) {
+          created->applied_entry(log_position);
+        });
+      }
+    }
+    return;
+  }
   if (!host) {
     auto outbox = requester.lock();
     if (!outbox) return;
@@ -420,7 +455,7 @@ void RoomRegistry::apply(circle::v1::RoomCommand command, std::weak_ptr<Outbox> 
     return;
   }
   host->run([host = host.get(), command = std::move(command), requester = std::move(requester),
-             this](core::Room& room) {
+             log_position, this](core::Room& room) {
     apply_command(room, command,
                   {.requester = requester,
                    .host = *host,
@@ -428,6 +463,7 @@ void RoomRegistry::apply(circle::v1::RoomCommand command, std::weak_ptr<Outbox> 
                    .limits = limits_,
                    .own_node_prefix = own_node_prefix_,
                    .replicated = relay_ != nullptr});
+    if (log_position != 0) host->applied_entry(log_position);
   });
 }
 
@@ -484,6 +520,19 @@ std::size_t RoomRegistry::restore() {
     ++restored;
   }
   return restored;
+}
+
+std::size_t RoomRegistry::restore(const std::vector<circle::v1::RoomReplica>& replicas) {
+  std::lock_guard lock(mutex_);
+  for (const auto& replica : replicas) {
+    const auto& room_id = replica.state().room_id();
+    auto host = std::make_shared<RoomHost>(
+        boost::asio::make_strand(executor_), core::Room(replica, limits_, nullptr), store_,
+        metrics_, [this, room_id] { forget(room_id); }, relay_);
+    host->set_restored_through(replica.log_position());
+    rooms_.insert_or_assign(room_id, std::move(host));
+  }
+  return replicas.size();
 }
 
 std::shared_ptr<RoomHost> RoomRegistry::find(const std::string& room_id) const {

@@ -7,6 +7,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <chrono>
 #include <deque>
 #include <functional>
 #include <map>
@@ -40,6 +41,17 @@ class CommandRelay {
   // not be stored, `refused` runs (on any thread) with why.
   virtual void relay(circle::v1::RoomCommand command, std::string message_id,
                      std::function<void(const core::Refusal&)> refused) = 0;
+
+  // Copies of rooms (RoomReplica), from which a node starting up goes on so
+  // that the log before them can be deleted: whether this node writes them
+  // now, how often a changed room is copied, and taking one (on the room's
+  // strand; written elsewhere).
+  virtual bool keeps_replicas() const { return false; }
+  virtual std::chrono::milliseconds replica_interval() const { return std::chrono::minutes(1); }
+  virtual void keep_replica(const std::string& room_id, circle::v1::RoomReplica replica) {
+    (void)room_id;
+    (void)replica;
+  }
 };
 
 // A Room together with the strand it runs on, and the store it is kept in.
@@ -87,6 +99,15 @@ class RoomHost : public std::enable_shared_from_this<RoomHost> {
   // readable from any thread (it may lag by a moment).
   std::vector<std::uint64_t> node_prefixes() const;
 
+  // With a relay. A room made from a copy already holds every log entry up
+  // to this one (set before the host is shared; 0: none).
+  std::uint64_t restored_through() const { return restored_through_; }
+  void set_restored_through(std::uint64_t position) { restored_through_ = position; }
+  // On the strand, inside run(): the room applied log entry `position`.
+  void applied_entry(std::uint64_t position);
+  // From any thread: hands a copy of the room to the relay if one is due.
+  void offer_replica();
+
  private:
   // On the strand: runs `action` with the room capturing its output, then
   // hands the output to the store (or straight to the members without one).
@@ -106,8 +127,11 @@ class RoomHost : public std::enable_shared_from_this<RoomHost> {
     action(room_);
     room_.capture(nullptr);
     if (save_state) output->state_changed = true;
+    // What a redaction or a session end removed must leave the room log.
+    if (!output->rewritten.empty() || output->history_cleared) replica_urgent_ = true;
     commit(std::move(output));
     after_change();
+    if (relay_) keep_replica_if_due();
   }
   // Deliveries leave in the order their actions ran, each once its writes
   // are durable: a member never sees (and a sender is never acked for) an
@@ -130,6 +154,10 @@ class RoomHost : public std::enable_shared_from_this<RoomHost> {
   void keep_for_resume(const core::ActionOutput& output);
   // With a relay: the deadline passed, so the room's tick is relayed.
   void relay_tick();
+  // On the strand: a copy of the room, if the relay takes them and one is
+  // due (the room changed, and a redaction or a session end is to leave
+  // the log, or the replica interval has passed).
+  void keep_replica_if_due();
 
   Strand strand_;
   core::Room room_;  // only on strand_; replaced by reload_from_store()
@@ -144,6 +172,14 @@ class RoomHost : public std::enable_shared_from_this<RoomHost> {
     circle::wire::Frame frame;
   };
   std::deque<KeptEvent> kept_for_resume_;  // only on strand_, without a store
+  std::uint64_t restored_through_ = 0;     // see restored_through()
+  // Only on strand_, with a relay: the last log entry applied, whether the
+  // room changed since its last copy (and must be copied at once), and when.
+  std::uint64_t log_position_ = 0;
+  bool unreplicated_ = false;
+  bool replica_urgent_ = false;
+  std::chrono::steady_clock::time_point last_replica_at_ = std::chrono::steady_clock::now();
+  std::atomic<bool> replica_wanted_{false};  // unreplicated_, readable anywhere
   struct PendingOutput {
     std::uint64_t commit_id = 0;
     std::shared_ptr<core::ActionOutput> output;
@@ -183,7 +219,13 @@ class RoomRegistry {
   // request is answered once, on `requester`.
   void submit(circle::v1::RoomCommand command, std::weak_ptr<Outbox> requester);
   // Applies `command` to its room, answering `requester` if it is still open.
-  void apply(circle::v1::RoomCommand command, std::weak_ptr<Outbox> requester);
+  // `log_position`: the room log entry it came from (0: not from the log);
+  // one a room's copy already holds is skipped.
+  void apply(circle::v1::RoomCommand command, std::weak_ptr<Outbox> requester,
+             std::uint64_t log_position = 0);
+  // Brings back rooms from their copies (several nodes, at start-up before
+  // the room log is followed). Returns how many.
+  std::size_t restore(const std::vector<circle::v1::RoomReplica>& replicas);
   // Every room host (for the node liveness check).
   std::vector<std::shared_ptr<RoomHost>> hosts() const;
 

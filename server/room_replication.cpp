@@ -18,6 +18,15 @@ using Clock = std::chrono::steady_clock;
 constexpr std::size_t kMaxRememberedAnswers = 100'000;
 // Leaves kept to be sent again while the cluster is away, at most.
 constexpr std::size_t kMaxUnsentLeaves = 100'000;
+// The largest copy of a room written (NATS refuses messages over its
+// max_payload, 1 MiB by default). A room whose copy is larger keeps its
+// whole log, and an error says so.
+constexpr std::size_t kMaxReplicaBytes = 900 * 1024;
+// circled's exit status when the room log moved on without this node.
+constexpr int kExitRoomLogMovedOn = 75;
+// How soon a copy or a purge the cluster did not take is tried again.
+constexpr auto kReplicaRetry = std::chrono::seconds(1);
+constexpr auto kPurgeRetry = std::chrono::seconds(5);
 
 // The limits every copy of a room reads while applying commands: nodes that
 // differ in them would take different turns on the same commands.
@@ -53,27 +62,35 @@ RoomReplication::RoomReplication(net::io_context& ioc, circle::store::NatsCluste
       metrics_(metrics),
       options_(options),
       beat_timer_(ioc),
-      limits_fingerprint_(room_limits_fingerprint(rooms.limits())) {}
+      limits_fingerprint_(room_limits_fingerprint(rooms.limits())),
+      replica_bucket_(cluster, options_.replica_bucket) {}
 
 RoomReplication::~RoomReplication() {
   stop();
 }
 
 void RoomReplication::start(std::chrono::milliseconds catch_up) {
-  // A heartbeat: "<node prefix> <room limits fingerprint>".
+  // A heartbeat: "<node prefix> <room limits fingerprint> <log position>",
+  // the position being the last room log entry the node applied.
   heard_ = cluster_.subscribe(
       options_.alive_subject, [this](const std::string&, const std::string& data) {
         std::uint64_t prefix = 0;
+        std::uint64_t position = 0;
         std::string fingerprint;
         try {
           std::size_t end = 0;
           prefix = std::stoull(data, &end);
           fingerprint = data.substr(std::min(end + 1, data.size()));
+          if (const auto space = fingerprint.find(' '); space != std::string::npos) {
+            position = std::stoull(fingerprint.substr(space + 1));
+            fingerprint.resize(space);
+          }
         } catch (const std::exception&) {
           return;
         }
         std::lock_guard lock(mutex_);
         last_heard_[prefix] = Clock::now();
+        heard_positions_[prefix] = position;
         if (fingerprint != limits_fingerprint_ && differing_nodes_.insert(prefix).second) {
           spdlog::error(
               "node {} runs with other room limits than this node ({}): the same room would take "
@@ -84,6 +101,9 @@ void RoomReplication::start(std::chrono::milliseconds catch_up) {
               prefix, options_.node_prefix);
         }
       });
+  // Heard before anything is read: the room log a node still has to read
+  // is not deleted under it (purge_due waits for every node heard).
+  heartbeats_ = std::jthread([this](std::stop_token stop) { send_heartbeats(stop); });
   const auto give_up = Clock::now() + catch_up;
   if (!cluster_.wait_connected(catch_up)) {
     spdlog::warn("NATS: no node answers yet; serving, with sends refused until one does");
@@ -93,23 +113,24 @@ void RoomReplication::start(std::chrono::milliseconds catch_up) {
     std::this_thread::sleep_for(std::chrono::milliseconds(250));  // a retry's backoff
   }
   if (following_) {
-    const auto last = log_.stream_last_sequence();
-    const std::uint64_t target = last.answered ? last.value.value_or(0) : 0;
     std::unique_lock lock(applied_mutex_);
-    if (!applied_changed_.wait_for(lock, catch_up, [&] { return applied_up_to_ >= target; })) {
-      spdlog::warn("room log: still reading back after {} ms ({} of {}); serving meanwhile",
-                   catch_up.count(), applied_up_to_, target);
+    if (!applied_changed_.wait_until(lock, std::max(give_up, Clock::now() + catch_up / 2),
+                                     [&] { return caught_up_.load(); })) {
+      spdlog::warn("room log: still reading back after {} ms (at {}); serving meanwhile",
+                   catch_up.count(), applied_up_to_);
     } else {
-      spdlog::info("room log: read back up to {}", target);
+      spdlog::info("room log: read back up to {}", applied_up_to_);
     }
   }
-  heartbeats_ = std::jthread([this](std::stop_token stop) { send_heartbeats(stop); });
+  replica_writer_ = std::jthread([this](std::stop_token stop) { write_replicas(stop); });
   beat();
 }
 
 void RoomReplication::stop() {
   beat_timer_.cancel();
   heartbeats_ = {};  // requests a stop and joins
+  keeps_replicas_ = false;
+  replica_writer_ = {};
   // Nothing new is applied; then what is in flight is answered; then no
   // callback of the log or the heartbeat subscription runs any more.
   log_.stop_following();
@@ -120,6 +141,19 @@ void RoomReplication::stop() {
 
 bool RoomReplication::try_follow() {
   if (following_) return true;
+  // Rooms go on from their copies; the log before a copy may be gone.
+  if (!replicas_loaded_) {
+    if (!load_replicas()) {
+      spdlog::warn("room copies: cannot read them yet from bucket {}", options_.replica_bucket);
+      return false;
+    }
+    replicas_loaded_ = true;
+  }
+  // Read back once an entry comes with nothing pending after it, or at
+  // once when there is nothing to read.
+  const auto entries = log_.stream_entry_count();
+  if (!entries.answered) return false;
+  if (entries.value.value_or(0) == 0) caught_up_ = true;
   std::string error;
   if (!log_.follow([this](const JetStreamLog::Entry& entry) { on_entry(entry); }, error)) {
     spdlog::warn("room log: cannot follow yet: {}", error);
@@ -195,6 +229,20 @@ void RoomReplication::relay(circle::v1::RoomCommand command, std::string message
 }
 
 void RoomReplication::on_entry(const JetStreamLog::Entry& entry) {
+  if (caught_up_ && applied_up_to_ != 0 && entry.sequence != applied_up_to_ + 1) {
+    // Once read back, every entry comes in turn; a gap means entries were
+    // deleted before this node read them: the others took it for stopped
+    // (it was not heard from) and went on. Its copies of rooms may now
+    // differ from theirs, so it must not serve from them: it stops, and a
+    // restart goes on from the rooms' copies (its clients resume elsewhere).
+    spdlog::critical(
+        "room log: entries {} to {} were deleted before this node read them (it was cut off "
+        "from the cluster for longer than the node timeout); stopping so that a restart reads "
+        "the rooms back from their copies",
+        applied_up_to_ + 1, entry.sequence - 1);
+    spdlog::default_logger()->flush();
+    std::_Exit(kExitRoomLogMovedOn);
+  }
   circle::v1::RoomCommand command;
   if (!command.ParseFromString(entry.data) || command.room_id() != entry.room_id) {
     spdlog::error("room log: entry {} is not a command of its room; skipped", entry.sequence);
@@ -215,7 +263,7 @@ void RoomReplication::on_entry(const JetStreamLog::Entry& entry) {
     }
     std::optional<circle::v1::RoomCommand> stray_join;
     if (answered_already && command.has_join()) stray_join = command;
-    rooms_.apply(std::move(command), std::move(requester));
+    rooms_.apply(std::move(command), std::move(requester), entry.sequence);
     if (stray_join) {
       // Stored after all, though its connection was told otherwise and
       // forgot it: that join (and only that one) leaves again.
@@ -232,7 +280,159 @@ void RoomReplication::on_entry(const JetStreamLog::Entry& entry) {
     std::lock_guard lock(applied_mutex_);
     applied_up_to_ = entry.sequence;
   }
+  if (entry.pending == 0) caught_up_ = true;
   applied_changed_.notify_all();
+}
+
+bool RoomReplication::load_replicas() {
+  const auto keys = replica_bucket_.keys();
+  if (!keys.answered) return false;
+  std::vector<circle::v1::RoomReplica> replicas;
+  std::map<std::string, WrittenReplica> written;
+  for (const auto& room_id : *keys.value) {
+    const auto entry = replica_bucket_.get(room_id);
+    if (!entry.answered) return false;
+    if (!entry.value) continue;  // deleted meanwhile
+    circle::v1::RoomReplica replica;
+    if (!replica.ParseFromString(entry.value->value) || replica.state().room_id() != room_id) {
+      spdlog::error("room={} has an unreadable copy; the room is read from what its log holds",
+                    room_id);
+      continue;
+    }
+    written[room_id] = {.revision = entry.value->revision, .log_position = replica.log_position()};
+    replicas.push_back(std::move(replica));
+  }
+  rooms_.restore(replicas);
+  {
+    std::lock_guard lock(replicas_mutex_);
+    written_replicas_ = std::move(written);
+  }
+  spdlog::info("room copies: {} rooms go on from their copies", replicas.size());
+  return true;
+}
+
+void RoomReplication::keep_replica(const std::string& room_id, circle::v1::RoomReplica replica) {
+  {
+    std::lock_guard lock(replicas_mutex_);
+    replicas_to_write_.insert_or_assign(room_id, std::move(replica));
+  }
+  replicas_handed_.notify_one();
+}
+
+void RoomReplication::write_replicas(std::stop_token stop) {
+  auto next_retry = Clock::now() + kReplicaRetry;
+  std::unique_lock lock(replicas_mutex_);
+  while (!stop.stop_requested()) {
+    replicas_handed_.wait_for(lock, stop, kReplicaRetry,
+                              [this] { return !replicas_to_write_.empty(); });
+    auto batch = std::exchange(replicas_to_write_, {});
+    lock.unlock();
+    if (Clock::now() >= next_retry) {
+      // A copy handed over since supersedes the one that failed.
+      batch.merge(replicas_to_retry_);
+      replicas_to_retry_.clear();
+      next_retry = Clock::now() + kReplicaRetry;
+    }
+    for (auto& [room_id, replica] : batch) {
+      if (stop.stop_requested()) break;
+      if (!write_replica(room_id, replica)) {
+        replicas_to_retry_.insert_or_assign(room_id, std::move(replica));
+      }
+    }
+    purge_due();
+    lock.lock();
+  }
+}
+
+bool RoomReplication::write_replica(const std::string& room_id,
+                                    const circle::v1::RoomReplica& replica) {
+  using Outcome = circle::store::RoomReplicaBucket::Outcome;
+  const std::uint64_t position = replica.log_position();
+  WrittenReplica known;
+  {
+    std::lock_guard lock(replicas_mutex_);
+    known = written_replicas_[room_id];
+  }
+  if (position <= known.log_position) return true;
+  const std::string value = replica.SerializeAsString();
+  if (value.size() > kMaxReplicaBytes) {
+    spdlog::error("room={} copy is {} bytes, over {}: not written, so its room log is kept whole",
+                  room_id, value.size(), kMaxReplicaBytes);
+    return true;
+  }
+  // Two nodes may both take themselves for the writer for a moment: each
+  // writes only over what it read, and never a copy older than the bucket's.
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    const auto written = replica_bucket_.put(room_id, value, known.revision);
+    if (written.outcome == Outcome::kWritten) {
+      {
+        std::lock_guard lock(replicas_mutex_);
+        written_replicas_[room_id] = {.revision = written.revision, .log_position = position};
+      }
+      purges_.push_back(
+          {.at = Clock::now() + options_.purge_delay, .room_id = room_id, .through = position});
+      return true;
+    }
+    if (written.outcome == Outcome::kUnavailable) {
+      spdlog::warn("room={} copy not written yet: {}", room_id, written.error);
+      return false;
+    }
+    const auto current = replica_bucket_.get(room_id);
+    if (!current.answered) return false;
+    known = {};
+    if (current.value) {
+      circle::v1::RoomReplica stored;
+      known.revision = current.value->revision;
+      if (stored.ParseFromString(current.value->value)) known.log_position = stored.log_position();
+    }
+    {
+      std::lock_guard lock(replicas_mutex_);
+      written_replicas_[room_id] = known;
+    }
+    if (position <= known.log_position) return true;
+  }
+  return false;
+}
+
+void RoomReplication::purge_due() {
+  const auto now = Clock::now();
+  // Every node heard from lately must have read past what is deleted: a
+  // node still reading the log back (or behind, or reconnecting) would
+  // otherwise miss entries. One silent for longer is no longer waited for;
+  // should it come back, it finds the gap and restarts (on_entry).
+  const auto counted = options_.purge_delay + options_.node_timeout;
+  std::uint64_t everyone_read = 0;
+  {
+    std::lock_guard lock(mutex_);
+    bool first = true;
+    for (const auto& [prefix, heard] : last_heard_) {
+      if (now - heard >= counted) continue;
+      const auto position = heard_positions_[prefix];
+      everyone_read = first ? position : std::min(everyone_read, position);
+      first = false;
+    }
+  }
+  for (std::size_t due = purges_.size(); due > 0 && purges_.front().at <= now; --due) {
+    auto purge = std::move(purges_.front());
+    purges_.pop_front();
+    if (purge.through > everyone_read) {
+      if (now - purge.at > counted) {
+        spdlog::warn("room={} room log kept past its copy: a node has not read up to {} yet",
+                     purge.room_id, purge.through);
+        purge.at = now;  // warned; checked again on every round
+      }
+      purges_.push_back(std::move(purge));
+      continue;
+    }
+    std::string error;
+    if (log_.purge_room(purge.room_id, purge.through, error)) {
+      spdlog::debug("room={} room log deleted up to {}", purge.room_id, purge.through);
+      continue;
+    }
+    spdlog::warn("room={} room log not deleted yet: {}", purge.room_id, error);
+    purge.at = now + kPurgeRetry;
+    purges_.push_back(std::move(purge));
+  }
 }
 
 void RoomReplication::send_heartbeats(std::stop_token stop) {
@@ -240,8 +440,14 @@ void RoomReplication::send_heartbeats(std::stop_token stop) {
   std::condition_variable_any wake;
   std::unique_lock lock(mutex);
   while (!stop.stop_requested()) {
-    cluster_.publish(options_.alive_subject,
-                     std::to_string(options_.node_prefix) + " " + limits_fingerprint_);
+    std::uint64_t position = 0;
+    {
+      std::lock_guard applied(applied_mutex_);
+      position = applied_up_to_;
+    }
+    cluster_.publish(options_.alive_subject, std::to_string(options_.node_prefix) + " " +
+                                                 limits_fingerprint_ + " " +
+                                                 std::to_string(position));
     wake.wait_for(lock, stop, options_.heartbeat, [] { return false; });
   }
 }
@@ -255,6 +461,19 @@ void RoomReplication::beat() {
   }
   for (auto& leave : leaves) relay(std::move(leave), {}, [](const core::Refusal&) {});
   find_stopped_nodes();
+  {
+    // The lowest-numbered node heard from writes the rooms' copies.
+    std::lock_guard lock(mutex_);
+    const auto now = Clock::now();
+    bool lowest = true;
+    for (const auto& [prefix, heard] : last_heard_) {
+      if (prefix < options_.node_prefix && now - heard < options_.node_timeout) lowest = false;
+    }
+    keeps_replicas_ = lowest && caught_up_ && following_ && cluster_.connected();
+  }
+  if (keeps_replicas_) {
+    for (const auto& host : rooms_.hosts()) host->offer_replica();
+  }
   beat_timer_.expires_after(options_.heartbeat);
   beat_timer_.async_wait([this](error_code ec) {
     if (!ec) beat();

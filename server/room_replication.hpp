@@ -16,6 +16,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -31,6 +32,7 @@
 #include "session_tracker.hpp"
 #include "store/jetstream_log.hpp"
 #include "store/nats_cluster.hpp"
+#include "store/room_replica_bucket.hpp"
 
 namespace circle::server {
 
@@ -41,6 +43,13 @@ struct ReplicationOptions {
   std::uint64_t node_prefix = 0;
   std::chrono::milliseconds node_timeout{5000};
   std::chrono::milliseconds heartbeat{1000};
+  // Copies of rooms (RoomReplica): the key-value bucket they are kept in,
+  // how often a changed room is copied, and how long the room log before a
+  // copy is kept after it is written (a node reading the log back from an
+  // older copy meanwhile still finds what follows it).
+  std::string replica_bucket = "circle_rooms";
+  std::chrono::milliseconds replica_interval{60'000};
+  std::chrono::milliseconds purge_delay{30'000};
 };
 
 class RoomReplication : public CommandRelay {
@@ -63,7 +72,22 @@ class RoomReplication : public CommandRelay {
 
   Health health() const;
 
+  // Copies of rooms: written by one node at a time (the lowest-numbered
+  // node heard from), only once it has read the room log back.
+  bool keeps_replicas() const override { return keeps_replicas_; }
+  std::chrono::milliseconds replica_interval() const override { return options_.replica_interval; }
+  void keep_replica(const std::string& room_id, circle::v1::RoomReplica replica) override;
+
  private:
+  // Brings back every room that has a copy, before the log is followed.
+  bool load_replicas();
+  // The replica writer's thread: writes copies (blocking calls to the
+  // cluster), then deletes the room log before each once the purge delay
+  // has passed.
+  void write_replicas(std::stop_token stop);
+  // Whether it was written or is not needed; false: try again later.
+  bool write_replica(const std::string& room_id, const circle::v1::RoomReplica& replica);
+  void purge_due();
   void on_entry(const circle::store::JetStreamLog::Entry& entry);
   bool try_follow();
   // Every heartbeat (on the io_context): follow if not yet, send leaves that
@@ -89,6 +113,12 @@ class RoomReplication : public CommandRelay {
   const std::string limits_fingerprint_;  // see room_limits_fingerprint
 
   std::atomic<bool> following_{false};
+  // Read the room log back up to its end (an entry came with nothing
+  // pending after it, or there was nothing to read).
+  std::atomic<bool> caught_up_{false};
+  bool replicas_loaded_ = false;             // on the thread that calls try_follow
+  std::atomic<bool> keeps_replicas_{false};  // decided every heartbeat
+  circle::store::RoomReplicaBucket replica_bucket_;
   std::mutex applied_mutex_;
   std::condition_variable applied_changed_;
   std::uint64_t applied_up_to_ = 0;  // guarded by applied_mutex_
@@ -107,9 +137,29 @@ class RoomReplication : public CommandRelay {
   // heartbeats come back), and since when the link has been up without a
   // break (others are judged only after a whole node timeout of it).
   std::map<std::uint64_t, std::chrono::steady_clock::time_point> last_heard_;
-  std::set<std::uint64_t> differing_nodes_;  // heard with other room limits
+  std::map<std::uint64_t, std::uint64_t> heard_positions_;  // log position each said it read
+  std::set<std::uint64_t> differing_nodes_;                 // heard with other room limits
   std::uint64_t links_seen_ = 0;
   std::chrono::steady_clock::time_point up_since_;
+  // Copies handed over by rooms and not written yet (the newest per room).
+  std::mutex replicas_mutex_;
+  std::condition_variable_any replicas_handed_;
+  std::map<std::string, circle::v1::RoomReplica> replicas_to_write_;
+  // The replica writer's own, after load_replicas: what the bucket holds
+  // per room, copies to try again, and room log to delete when due.
+  struct WrittenReplica {
+    std::uint64_t revision = 0;
+    std::uint64_t log_position = 0;
+  };
+  std::map<std::string, WrittenReplica> written_replicas_;  // guarded by replicas_mutex_
+  std::map<std::string, circle::v1::RoomReplica> replicas_to_retry_;
+  struct DuePurge {
+    std::chrono::steady_clock::time_point at;
+    std::string room_id;
+    std::uint64_t through = 0;
+  };
+  std::deque<DuePurge> purges_;
+  std::jthread replica_writer_;
   // (room, node) → when its NodeGoneCommand was last relayed.
   std::map<std::pair<std::string, std::uint64_t>, std::chrono::steady_clock::time_point> gone_sent_;
 };

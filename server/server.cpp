@@ -85,14 +85,13 @@ Server::Server(const Config& config)
         ReplicationOptions{.alive_subject = config.nats_namespace + ".nodes.alive",
                            .node_prefix = prefix,
                            .node_timeout = config.node_timeout,
-                           .heartbeat = std::chrono::milliseconds(1000)});
+                           .heartbeat = std::chrono::milliseconds(1000),
+                           .replica_bucket = circle::store::RoomReplicaBucket::name_for_namespace(
+                               config.nats_namespace),
+                           .replica_interval = config.room_copy_interval,
+                           .purge_delay = config.room_log_purge_delay});
     rooms_.set_relay(replication_.get(), prefix);
     spdlog::info("backend nats ({}), node {}", fmt::join(config.nats_urls, ","), prefix);
-    // Privacy: say plainly what this backend does not do yet (issue 8).
-    spdlog::warn(
-        "backend nats: history retention and redaction do not yet erase messages from the room "
-        "log in NATS (they are hidden from members, but the log keeps their text); use "
-        "--backend sqlite where that matters");
     replication_->start(std::chrono::seconds(30));
   }
   if (!config.insecure_plaintext) tls_.emplace(make_tls_context(config));

@@ -87,9 +87,11 @@ struct JetStreamLog::Impl {
     jsMsgMetaData* meta = nullptr;
     if (natsMsg_GetMetaData(&meta, message.get()) != NATS_OK) return;
     const std::uint64_t sequence = meta->Sequence.Stream;
+    const std::uint64_t pending = meta->NumPending;
     jsMsgMetaData_Destroy(meta);
     self->follower(
         Entry{.sequence = sequence,
+              .pending = pending,
               .room_id = self->room_of(natsMsg_GetSubject(message.get())),
               .data = std::string(natsMsg_GetData(message.get()),
                                   static_cast<std::size_t>(natsMsg_GetDataLength(message.get())))});
@@ -287,6 +289,11 @@ Lookup<std::uint64_t> JetStreamLog::stream_last_sequence() {
       [](const jsStreamInfo& info) { return info.State.LastSeq; });
 }
 
+Lookup<std::uint64_t> JetStreamLog::stream_entry_count() {
+  return impl_->read_stream_info<std::uint64_t>(
+      [](const jsStreamInfo& info) { return info.State.Msgs; });
+}
+
 namespace {
 
 // Whether a failed get means "no such message" (an answer) rather than no
@@ -296,6 +303,20 @@ bool not_found(natsStatus status, jsErrCode code) {
 }
 
 }  // namespace
+
+bool JetStreamLog::purge_room(const std::string& room_id, std::uint64_t through,
+                              std::string& error) {
+  const std::string subject = impl_->subject_of(room_id);
+  jsOptions js_options = impl_->call_options();
+  js_options.Stream.Purge.Subject = subject.c_str();
+  js_options.Stream.Purge.Sequence = through + 1;  // "up to but not including"
+  jsErrCode code = jsErrCode(0);
+  const natsStatus status =
+      js_PurgeStream(impl_->js(), impl_->options.stream.c_str(), &js_options, &code);
+  if (status == NATS_OK) return true;
+  error = "purge " + subject + ": " + describe_nats_error(status, code);
+  return false;
+}
 
 Lookup<JetStreamLog::Entry> JetStreamLog::read(std::uint64_t sequence) {
   natsMsg* raw = nullptr;

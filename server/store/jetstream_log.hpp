@@ -43,6 +43,9 @@ class JetStreamLog {
   enum class Topic { kEvents, kCreation };
   struct Entry {
     std::uint64_t sequence = 0;
+    // Entries stored after this one and not handed over yet (0: this
+    // follower has read the log up to its end, as the stream knew it).
+    std::uint64_t pending = 0;
     std::string room_id;
     std::string data;
   };
@@ -80,11 +83,19 @@ class JetStreamLog {
   bool follow(std::function<void(const Entry&)> handler, std::string& error);
   // Stops handing entries over; returns once no handler call is running.
   void stop_following();
-  // The stream's last sequence now (0: empty).
+  // The stream's last sequence now (0: nothing ever stored; entries up to
+  // it may have been deleted since).
   Lookup<std::uint64_t> stream_last_sequence();
+  // How many entries the stream holds now.
+  Lookup<std::uint64_t> stream_entry_count();
 
   // Whether the cluster answers for the stream now (creating it if need be).
   bool ready(std::string& error);
+
+  // Deletes `room_id`'s entries up to and including stream sequence
+  // `through` (its creation entry stays). False, with `error`, when the
+  // cluster did not answer.
+  bool purge_room(const std::string& room_id, std::uint64_t through, std::string& error);
 
   // The stored event at stream `sequence`, if any.
   Lookup<Entry> read(std::uint64_t sequence);

@@ -4,7 +4,7 @@
 // killed under traffic without losing anything acknowledged, and room state
 // written only from the revision it read.
 #include "store/jetstream_log.hpp"
-#include "store/room_state_bucket.hpp"
+#include "store/room_replica_bucket.hpp"
 #include "test_cluster.hpp"
 
 #include <gtest/gtest.h>
@@ -22,7 +22,7 @@ using circle::store::JetStreamLog;
 using circle::store::JetStreamLogOptions;
 using circle::store::NatsCluster;
 using circle::store::NatsClusterOptions;
-using circle::store::RoomStateBucket;
+using circle::store::RoomReplicaBucket;
 using circle::test::fresh_room;
 using circle::test::run_cluster_script;
 using circle::test::test_cluster_urls;
@@ -186,19 +186,19 @@ TEST_F(Cluster, TheConnectionMovesToAnotherNodeWhenItsNodeIsKilled) {
 }
 
 TEST_F(Cluster, ARoomStateWriteFromAStaleRevisionIsRefused) {
-  RoomStateBucket bucket(cluster, "circle_test_rooms");
+  RoomReplicaBucket bucket(cluster, "circle_test_rooms");
   const auto nothing = bucket.get(room);
   EXPECT_TRUE(nothing.answered);
   EXPECT_FALSE(nothing.value);
   auto created = bucket.put(room, "settings v1", 0);
-  ASSERT_EQ(created.outcome, RoomStateBucket::Outcome::kWritten) << created.error;
+  ASSERT_EQ(created.outcome, RoomReplicaBucket::Outcome::kWritten) << created.error;
   // A second node creating the same room loses.
-  EXPECT_EQ(bucket.put(room, "someone else's", 0).outcome, RoomStateBucket::Outcome::kConflict);
+  EXPECT_EQ(bucket.put(room, "someone else's", 0).outcome, RoomReplicaBucket::Outcome::kConflict);
   auto updated = bucket.put(room, "settings v2 (a ban)", created.revision);
-  ASSERT_EQ(updated.outcome, RoomStateBucket::Outcome::kWritten) << updated.error;
+  ASSERT_EQ(updated.outcome, RoomReplicaBucket::Outcome::kWritten) << updated.error;
   // A node that read v1 and writes again is refused, and reads what is there.
   auto stale = bucket.put(room, "settings v1 + a mute", created.revision);
-  EXPECT_EQ(stale.outcome, RoomStateBucket::Outcome::kConflict);
+  EXPECT_EQ(stale.outcome, RoomReplicaBucket::Outcome::kConflict);
   auto now = bucket.get(room);
   ASSERT_TRUE(now.answered && now.value);
   EXPECT_EQ(now.value->value, "settings v2 (a ban)");

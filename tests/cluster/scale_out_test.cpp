@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "store/jetstream_log.hpp"
+#include "store/room_replica_bucket.hpp"
 #include "support/recording_member.hpp"
 #include "support/tcp_proxy.hpp"
 #include "support/test_server.hpp"
@@ -38,8 +39,20 @@ std::string fresh_namespace() {
 std::vector<std::string> node_args(const std::string& ns) {
   std::string urls;
   for (const auto& url : test_cluster_urls()) urls += (urls.empty() ? "" : ",") + url;
-  return {"--backend",        "nats", "--nats-url",        urls,
-          "--nats-namespace", ns,     "--node-timeout-ms", "3000"};
+  // Rooms are copied every second and the log before a copy deleted soon
+  // after, so that every test here also runs with the log being cut short.
+  return {"--backend",
+          "nats",
+          "--nats-url",
+          urls,
+          "--nats-namespace",
+          ns,
+          "--node-timeout-ms",
+          "3000",
+          "--room-copy-seconds",
+          "1",
+          "--room-log-purge-delay-seconds",
+          "5"};
 }
 
 bool is_post(const ServerMessage& m) {
@@ -78,8 +91,10 @@ class ScaleOut : public ::testing::Test {
     // Clean-up, not what the test checks: a cluster too busy to answer in
     // time keeps the stream (each test's has a name of its own).
     circle::store::NatsCluster cluster(test_cluster_options());
-    if (!cluster.wait_connected(kDeadline) || !cluster.delete_stream(stream_name())) {
-      std::cerr << "note: the test's room log " << stream_name() << " was not deleted\n";
+    for (const auto& stream : {stream_name(), "KV_" + replica_bucket()}) {
+      if (!cluster.wait_connected(kDeadline) || !cluster.delete_stream(stream)) {
+        std::cerr << "note: the test's stream " << stream << " was not deleted\n";
+      }
     }
   }
   static circle::store::NatsClusterOptions test_cluster_options() {
@@ -88,9 +103,12 @@ class ScaleOut : public ::testing::Test {
             .replicas = 3,
             .ping_interval = std::chrono::milliseconds(2000)};
   }
-  // As circled names it from --nats-namespace.
+  // As circled names them from --nats-namespace.
   std::string stream_name() const {
     return circle::store::JetStreamLogOptions::for_namespace(namespace_).stream;
+  }
+  std::string replica_bucket() const {
+    return circle::store::RoomReplicaBucket::name_for_namespace(namespace_);
   }
 
   std::string dir_;
@@ -396,3 +414,89 @@ TEST_F(ScaleOut, ANatsServerKilledUnderTrafficLosesNothingAcknowledged) {
 }
 
 }  // namespace
+
+namespace {
+
+// Whether any entry the room log holds now, or the rooms' copies, contain
+// `text`; nullopt when the cluster did not answer.
+std::optional<bool> cluster_keeps(const std::string& ns, const std::string& room,
+                                  const std::string& text) {
+  circle::store::NatsCluster cluster({.urls = test_cluster_urls(),
+                                      .wait = std::chrono::milliseconds(5000),
+                                      .replicas = 3,
+                                      .ping_interval = std::chrono::milliseconds(2000)});
+  if (!cluster.wait_connected(kDeadline)) return std::nullopt;
+  circle::store::JetStreamLog log(cluster, circle::store::JetStreamLogOptions::for_namespace(ns));
+  const auto last = log.stream_last_sequence();
+  if (!last.answered) return std::nullopt;
+  for (std::uint64_t sequence = 1; sequence <= last.value.value_or(0); ++sequence) {
+    const auto entry = log.read(sequence);
+    if (!entry.answered) return std::nullopt;
+    if (entry.value && entry.value->data.find(text) != std::string::npos) return true;
+  }
+  circle::store::RoomReplicaBucket copies(cluster,
+                                          circle::store::RoomReplicaBucket::name_for_namespace(ns));
+  const auto copy = copies.get(room);
+  if (!copy.answered) return std::nullopt;
+  return copy.value && copy.value->value.find(text) != std::string::npos;
+}
+
+}  // namespace
+
+TEST_F(ScaleOut, ARedactedMessageLeavesTheRoomLogAndANewNodeGoesOnFromTheRoomsCopy) {
+  const auto room = fresh_room();
+  const std::string secret = "my address is 12 Elm St";
+  auto alex = a_.join("Alex", room, /*create=*/true);
+  auto sam = b_.join("Sam", room);
+  const auto said = call(*sam, client::make_send_message(room, secret));
+  ASSERT_TRUE(said.has_send_message()) << said.DebugString();
+  ASSERT_TRUE(call(*sam, client::make_send_message(room, "sorry, too much")).has_send_message());
+  ASSERT_EQ(cluster_keeps(namespace_, room, secret), true);  // what the check sees works
+
+  auto redact = client::make_room_action(room, "personal details");
+  redact.mutable_room_action()->mutable_redact_message()->set_seq(said.send_message().seq());
+  ASSERT_TRUE(call(*alex, redact).has_room_action());
+  ASSERT_TRUE(
+      call(*sam, client::make_send_message(room, "after the redaction")).has_send_message());
+
+  // Copied at once after the redaction, and the log before the copy is
+  // deleted after the purge delay (5 s here): the text is nowhere in the
+  // cluster any more.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  std::optional<bool> kept = true;
+  while (kept != false && std::chrono::steady_clock::now() < deadline) {
+    kept = cluster_keeps(namespace_, room, secret);
+    if (kept != false) std::this_thread::sleep_for(std::chrono::milliseconds(500));  // a poll
+  }
+  ASSERT_EQ(kept, false) << "the redacted text is still in the room log or the room's copy";
+
+  // A node started now goes on from the room's copy: its member sees the
+  // room as the others do, without the redacted text, and the room's seqs
+  // go on as on the other nodes.
+  TestServer c(node_args(namespace_), true, dir_);
+  auto kim = c.hello("Kim");
+  const auto joined = call(*kim, client::make_join_room(room));
+  ASSERT_TRUE(joined.has_join_room()) << joined.DebugString();
+  bool redaction_shown = false;
+  for (const auto& event : joined.join_room().snapshot().recent_events()) {
+    EXPECT_EQ(event.DebugString().find("12 Elm St"), std::string::npos);
+    redaction_shown |= event.has_message_redacted();
+  }
+  EXPECT_TRUE(redaction_shown);
+  ASSERT_TRUE(call(*alex, client::make_send_message(room, "welcome, Kim")).has_send_message());
+  auto welcome = kim->wait_event(is_post, kDeadline);
+  ASSERT_TRUE(welcome);
+  EXPECT_EQ(welcome->room_event().message_posted().text(), "welcome, Kim");
+  const auto kims = call(*kim, client::make_send_message(room, "hello from the new node"));
+  ASSERT_TRUE(kims.has_send_message()) << kims.DebugString();
+  for (auto* member : {alex.get(), sam.get()}) {
+    const auto seen = member->wait_event(
+        [](const ServerMessage& m) {
+          return is_post(m) && m.room_event().message_posted().text() == "hello from the new node";
+        },
+        kDeadline);
+    ASSERT_TRUE(seen);
+    EXPECT_EQ(seen->room_event().seq(), kims.send_message().seq());
+  }
+  EXPECT_EQ(welcome->room_event().seq() + 1, kims.send_message().seq());
+}

@@ -1,4 +1,4 @@
-#include "store/room_state_bucket.hpp"
+#include "store/room_replica_bucket.hpp"
 
 #include <nats/nats.h>
 
@@ -6,7 +6,7 @@
 
 namespace circle::store {
 
-struct RoomStateBucket::Impl {
+struct RoomReplicaBucket::Impl {
   Impl(NatsCluster& cluster, std::string bucket) : cluster(cluster), bucket(std::move(bucket)) {}
   ~Impl() { kvStore_Destroy(kv); }
 
@@ -34,15 +34,15 @@ struct RoomStateBucket::Impl {
   }
 };
 
-RoomStateBucket::RoomStateBucket(NatsCluster& cluster, std::string bucket)
+RoomReplicaBucket::RoomReplicaBucket(NatsCluster& cluster, std::string bucket)
     : impl_(std::make_unique<Impl>(cluster, std::move(bucket))) {
   std::string ignored;
   if (cluster.connected()) impl_->bound(ignored);
 }
 
-RoomStateBucket::~RoomStateBucket() = default;
+RoomReplicaBucket::~RoomReplicaBucket() = default;
 
-Lookup<RoomStateBucket::Entry> RoomStateBucket::get(const std::string& room_id) {
+Lookup<RoomReplicaBucket::Entry> RoomReplicaBucket::get(const std::string& room_id) {
   std::string error;
   kvStore* kv = impl_->bound(error);
   if (!kv) return {};
@@ -57,8 +57,25 @@ Lookup<RoomStateBucket::Entry> RoomStateBucket::get(const std::string& room_id) 
   return {.answered = true, .value = std::move(result)};
 }
 
-RoomStateBucket::Written RoomStateBucket::put(const std::string& room_id, const std::string& value,
-                                              std::uint64_t revision) {
+Lookup<std::vector<std::string>> RoomReplicaBucket::keys() {
+  std::string error;
+  kvStore* kv = impl_->bound(error);
+  if (!kv) return {};
+  kvWatchOptions options;
+  kvWatchOptions_Init(&options);
+  options.Timeout = impl_->cluster.options().wait.count();
+  kvKeysList list{};
+  const natsStatus status = kvStore_Keys(&list, kv, &options);
+  if (status == NATS_NOT_FOUND) return {.answered = true, .value = std::vector<std::string>{}};
+  if (status != NATS_OK) return {};
+  std::vector<std::string> keys(list.Keys, list.Keys + list.Count);
+  kvKeysList_Destroy(&list);
+  return {.answered = true, .value = std::move(keys)};
+}
+
+RoomReplicaBucket::Written RoomReplicaBucket::put(const std::string& room_id,
+                                                  const std::string& value,
+                                                  std::uint64_t revision) {
   Written result;
   if (!impl_->bound(result.error)) return result;
   // Published to the bucket's subject with the revision check, rather than

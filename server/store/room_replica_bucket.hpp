@@ -1,20 +1,21 @@
-// Room state that permission checks need (settings, roles, bans, agreement
-// acceptances), kept in a JetStream key-value bucket so that every node sees
-// the same (issue 8; docs/ARCHITECTURE.md, "Scale-out"). Writes name the
-// revision they read (optimistic): of two nodes writing from the same
-// revision, one is refused and reads again.
+// Copies of rooms (RoomReplica), one key per room, in a JetStream key-value
+// bucket: a node starting up goes on from them instead of the room log's
+// start, so the log before them can be deleted (docs/ARCHITECTURE.md,
+// "Scale-out"). Writes name the revision they read (optimistic): of two
+// nodes writing from the same revision, one is refused and reads again.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "store/nats_cluster.hpp"
 
 namespace circle::store {
 
-class RoomStateBucket {
+class RoomReplicaBucket {
  public:
   enum class Outcome {
     kWritten,      // `revision` is the new one
@@ -31,13 +32,18 @@ class RoomStateBucket {
     std::uint64_t revision = 0;
   };
 
+  // A service's bucket, named after its --nats-namespace.
+  static std::string name_for_namespace(const std::string& ns) { return ns + "_rooms"; }
+
   // Binds to (or creates) the bucket; `cluster` must outlive it.
-  explicit RoomStateBucket(NatsCluster& cluster, std::string bucket = "circle_rooms");
-  ~RoomStateBucket();
-  RoomStateBucket(const RoomStateBucket&) = delete;
-  RoomStateBucket& operator=(const RoomStateBucket&) = delete;
+  explicit RoomReplicaBucket(NatsCluster& cluster, std::string bucket = "circle_rooms");
+  ~RoomReplicaBucket();
+  RoomReplicaBucket(const RoomReplicaBucket&) = delete;
+  RoomReplicaBucket& operator=(const RoomReplicaBucket&) = delete;
 
   Lookup<Entry> get(const std::string& room_id);
+  // Every room with a copy.
+  Lookup<std::vector<std::string>> keys();
   // Writes `value` if the room's state is still at `revision` (0: the room
   // has none yet).
   Written put(const std::string& room_id, const std::string& value, std::uint64_t revision);
