@@ -91,9 +91,11 @@ class ScaleOut : public ::testing::Test {
     // Clean-up, not what the test checks: a cluster too busy to answer in
     // time keeps the stream (each test's has a name of its own).
     circle::store::NatsCluster cluster(test_cluster_options());
-    for (const auto& stream : {stream_name(), "KV_" + replica_bucket()}) {
-      if (!cluster.wait_connected(kDeadline) || !cluster.delete_stream(stream)) {
-        std::cerr << "note: the test's stream " << stream << " was not deleted\n";
+    for (const auto& ns : namespaces_) {
+      for (const auto& stream : {stream_name(ns), "KV_" + replica_bucket(ns)}) {
+        if (!cluster.wait_connected(kDeadline) || !cluster.delete_stream(stream)) {
+          std::cerr << "note: the test's stream " << stream << " was not deleted\n";
+        }
       }
     }
   }
@@ -104,15 +106,18 @@ class ScaleOut : public ::testing::Test {
             .ping_interval = std::chrono::milliseconds(2000)};
   }
   // As circled names them from --nats-namespace.
-  std::string stream_name() const {
-    return circle::store::JetStreamLogOptions::for_namespace(namespace_).stream;
+  static std::string stream_name(const std::string& ns) {
+    return circle::store::JetStreamLogOptions::for_namespace(ns).stream;
   }
-  std::string replica_bucket() const {
-    return circle::store::RoomReplicaBucket::name_for_namespace(namespace_);
+  static std::string replica_bucket(const std::string& ns) {
+    return circle::store::RoomReplicaBucket::name_for_namespace(ns);
   }
+  // Nodes of their own for one test (cleaned up in TearDown).
+  std::string another_namespace() { return namespaces_.emplace_back(fresh_namespace()); }
 
   std::string dir_;
   std::string namespace_;
+  std::vector<std::string> namespaces_{namespace_};
   TestServer a_, b_;
   std::string killed_nats_node_;
 };
@@ -499,4 +504,29 @@ TEST_F(ScaleOut, ARedactedMessageLeavesTheRoomLogAndANewNodeGoesOnFromTheRoomsCo
     EXPECT_EQ(seen->room_event().seq(), kims.send_message().seq());
   }
   EXPECT_EQ(welcome->room_event().seq() + 1, kims.send_message().seq());
+}
+
+TEST_F(ScaleOut, AnEphemeralRoomsMessagesLeaveTheRoomLogOnceTheReconnectWindowIsOver) {
+  // A node of its own, keeping an ephemeral room's messages for a second.
+  const auto ns = another_namespace();
+  auto args = node_args(ns);
+  args.insert(args.end(), {"--reconnect-window-seconds", "1"});
+  TestServer node(args, true, dir_);
+  const auto room = fresh_room();
+  const std::string said = "only for tonight";
+  auto alex = node.join("Alex", room, /*create=*/true);
+  ASSERT_TRUE(call(*alex, client::make_send_message(room, said)).has_send_message());
+  ASSERT_EQ(cluster_keeps(ns, room, said), true);
+
+  // Nobody speaks again: the room expires the message by itself (at most
+  // Room::kHistoryExpiryStepMs late), is copied, and its log is deleted.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  std::optional<bool> kept = true;
+  while (kept != false && std::chrono::steady_clock::now() < deadline) {
+    kept = cluster_keeps(ns, room, said);
+    if (kept != false) std::this_thread::sleep_for(std::chrono::milliseconds(500));  // a poll
+  }
+  EXPECT_EQ(kept, false) << "an expired message is still in the room log or the room's copy";
+  // The room itself goes on.
+  ASSERT_TRUE(call(*alex, client::make_send_message(room, "still here")).has_send_message());
 }
