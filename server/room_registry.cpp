@@ -530,6 +530,9 @@ std::size_t RoomRegistry::restore(const std::vector<circle::v1::RoomReplica>& re
         boost::asio::make_strand(executor_), core::Room(replica, limits_, nullptr), store_,
         metrics_, [this, room_id] { forget(room_id); }, relay_);
     host->set_restored_through(replica.log_position());
+    // Its timer (a mute ending, expiring history) is armed by the next
+    // action; a quiet room has none coming.
+    host->run([](core::Room&) {});
     rooms_.insert_or_assign(room_id, std::move(host));
   }
   return replicas.size();

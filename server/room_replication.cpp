@@ -1,7 +1,9 @@
 #include "room_replication.hpp"
 
+#include <charconv>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <string_view>
 
 #include "clock.hpp"
 #include "logging.hpp"
@@ -43,6 +45,40 @@ std::string room_limits_fingerprint(const core::Limits& limits) {
   return hex;
 }
 
+// A heartbeat: "<node prefix> <room limits fingerprint> <log position>
+// <1 once it has read the room log back, else 0>", the position being the
+// last room log entry the node applied. nullopt: not one.
+struct Heartbeat {
+  std::uint64_t prefix = 0;
+  std::string fingerprint;
+  std::uint64_t position = 0;
+  bool caught_up = false;
+};
+std::optional<Heartbeat> parse_heartbeat(std::string_view data) {
+  auto next_word = [&data]() {
+    const auto end = std::min(data.find(' '), data.size());
+    const auto word = data.substr(0, end);
+    data.remove_prefix(std::min(end + 1, data.size()));
+    return word;
+  };
+  auto number = [](std::string_view word) -> std::optional<std::uint64_t> {
+    std::uint64_t value = 0;
+    const auto [end, error] = std::from_chars(word.data(), word.data() + word.size(), value);
+    if (error != std::errc() || end != word.data() + word.size() || word.empty()) {
+      return std::nullopt;
+    }
+    return value;
+  };
+  const auto prefix = number(next_word());
+  const auto fingerprint = next_word();
+  const auto position = number(next_word());
+  const auto caught_up = number(next_word());
+  if (!prefix || fingerprint.empty() || !position || !caught_up || *caught_up > 1) {
+    return std::nullopt;
+  }
+  return Heartbeat{*prefix, std::string(fingerprint), *position, *caught_up == 1};
+}
+
 core::Refusal unavailable(const std::string& why) {
   return {circle::v1::ERROR_CODE_UNAVAILABLE,
           "not saved: this server cannot reach the cluster that keeps rooms just now (" + why +
@@ -74,23 +110,12 @@ void RoomReplication::start(std::chrono::milliseconds catch_up) {
   // the position being the last room log entry the node applied.
   heard_ = cluster_.subscribe(
       options_.alive_subject, [this](const std::string&, const std::string& data) {
-        std::uint64_t prefix = 0;
-        std::uint64_t position = 0;
-        std::string fingerprint;
-        try {
-          std::size_t end = 0;
-          prefix = std::stoull(data, &end);
-          fingerprint = data.substr(std::min(end + 1, data.size()));
-          if (const auto space = fingerprint.find(' '); space != std::string::npos) {
-            position = std::stoull(fingerprint.substr(space + 1));
-            fingerprint.resize(space);
-          }
-        } catch (const std::exception&) {
-          return;
-        }
+        const auto heard = parse_heartbeat(data);
+        if (!heard) return;
+        const auto& [prefix, fingerprint, position, caught_up] = *heard;
         std::lock_guard lock(mutex_);
         last_heard_[prefix] = Clock::now();
-        heard_positions_[prefix] = position;
+        heard_positions_[prefix] = {.position = position, .caught_up = caught_up};
         if (fingerprint != limits_fingerprint_ && differing_nodes_.insert(prefix).second) {
           spdlog::error(
               "node {} runs with other room limits than this node ({}): the same room would take "
@@ -149,11 +174,17 @@ bool RoomReplication::try_follow() {
     }
     replicas_loaded_ = true;
   }
-  // Read back once an entry comes with nothing pending after it, or at
-  // once when there is nothing to read.
+  // Read back once an entry comes with nothing pending after it, or the
+  // stream's last entry as it is now (which may have been deleted since:
+  // the copies hold it), or at once when there is nothing to read.
   const auto entries = log_.stream_entry_count();
-  if (!entries.answered) return false;
-  if (entries.value.value_or(0) == 0) caught_up_ = true;
+  const auto last = log_.stream_last_sequence();
+  if (!entries.answered || !last.answered) return false;
+  {
+    std::lock_guard lock(applied_mutex_);
+    follow_baseline_ = last.value.value_or(0);
+    if (entries.value.value_or(0) == 0) caught_up_ = true;
+  }
   std::string error;
   if (!log_.follow([this](const JetStreamLog::Entry& entry) { on_entry(entry); }, error)) {
     spdlog::warn("room log: cannot follow yet: {}", error);
@@ -229,17 +260,25 @@ void RoomReplication::relay(circle::v1::RoomCommand command, std::string message
 }
 
 void RoomReplication::on_entry(const JetStreamLog::Entry& entry) {
-  if (caught_up_ && applied_up_to_ != 0 && entry.sequence != applied_up_to_ + 1) {
-    // Once read back, every entry comes in turn; a gap means entries were
-    // deleted before this node read them: the others took it for stopped
-    // (it was not heard from) and went on. Its copies of rooms may now
-    // differ from theirs, so it must not serve from them: it stops, and a
-    // restart goes on from the rooms' copies (its clients resume elsewhere).
+  std::uint64_t in_turn = 0;  // the next entry that must come
+  {
+    std::lock_guard lock(applied_mutex_);
+    in_turn = std::max(applied_up_to_, follow_baseline_) + 1;
+  }
+  if (entry.sequence > in_turn) {
+    // Entries stored after this node began to follow come to it in turn:
+    // the log before a copy is deleted only once every node heard from has
+    // read past it. So a gap there means the others did not hear this node
+    // (cut off for longer than the purge delay and the node timeout) and
+    // went on. Its copies of rooms may now differ from theirs, so it must
+    // not serve from them: it stops, and a restart goes on from the rooms'
+    // copies (its clients resume on another node meanwhile). Before the
+    // baseline, gaps are entries the copies already hold.
     spdlog::critical(
         "room log: entries {} to {} were deleted before this node read them (it was cut off "
         "from the cluster for longer than the node timeout); stopping so that a restart reads "
         "the rooms back from their copies",
-        applied_up_to_ + 1, entry.sequence - 1);
+        in_turn, entry.sequence - 1);
     spdlog::default_logger()->flush();
     std::_Exit(kExitRoomLogMovedOn);
   }
@@ -279,8 +318,8 @@ void RoomReplication::on_entry(const JetStreamLog::Entry& entry) {
   {
     std::lock_guard lock(applied_mutex_);
     applied_up_to_ = entry.sequence;
+    if (entry.pending == 0 || entry.sequence >= follow_baseline_) caught_up_ = true;
   }
-  if (entry.pending == 0) caught_up_ = true;
   applied_changed_.notify_all();
 }
 
@@ -295,9 +334,13 @@ bool RoomReplication::load_replicas() {
     if (!entry.value) continue;  // deleted meanwhile
     circle::v1::RoomReplica replica;
     if (!replica.ParseFromString(entry.value->value) || replica.state().room_id() != room_id) {
-      spdlog::error("room={} has an unreadable copy; the room is read from what its log holds",
-                    room_id);
-      continue;
+      // The log before it may be gone: serving the room from what is left
+      // would make it differ from the other nodes' copies.
+      spdlog::error(
+          "room={} has an unreadable copy in bucket {}; not serving until it can be read "
+          "(another node's writes replace it, or delete the key)",
+          room_id, options_.replica_bucket);
+      return false;
     }
     written[room_id] = {.revision = entry.value->revision, .log_position = replica.log_position()};
     replicas.push_back(std::move(replica));
@@ -305,8 +348,10 @@ bool RoomReplication::load_replicas() {
   rooms_.restore(replicas);
   {
     std::lock_guard lock(replicas_mutex_);
-    written_replicas_ = std::move(written);
+    written_replicas_ = written;
   }
+  // A writer that stopped may have left the log before a copy undeleted.
+  for (const auto& [room_id, copy] : written) schedule_purge(room_id, copy.log_position);
   spdlog::info("room copies: {} rooms go on from their copies", replicas.size());
   return true;
 }
@@ -353,11 +398,18 @@ bool RoomReplication::write_replica(const std::string& room_id,
     std::lock_guard lock(replicas_mutex_);
     known = written_replicas_[room_id];
   }
-  if (position <= known.log_position) return true;
+  if (position <= known.log_position) {
+    // Newer there already (another writer's): the log before it may still
+    // be waiting to be deleted (deleting is idempotent).
+    schedule_purge(room_id, known.log_position);
+    return true;
+  }
   const std::string value = replica.SerializeAsString();
   if (value.size() > kMaxReplicaBytes) {
-    spdlog::error("room={} copy is {} bytes, over {}: not written, so its room log is kept whole",
-                  room_id, value.size(), kMaxReplicaBytes);
+    spdlog::error(
+        "room={} copy is {} bytes, over {}: not written, so its room log is kept from its last "
+        "copy on (redacted or expired messages since stay in it)",
+        room_id, value.size(), kMaxReplicaBytes);
     return true;
   }
   // Two nodes may both take themselves for the writer for a moment: each
@@ -369,8 +421,7 @@ bool RoomReplication::write_replica(const std::string& room_id,
         std::lock_guard lock(replicas_mutex_);
         written_replicas_[room_id] = {.revision = written.revision, .log_position = position};
       }
-      purges_.push_back(
-          {.at = Clock::now() + options_.purge_delay, .room_id = room_id, .through = position});
+      schedule_purge(room_id, position);
       return true;
     }
     if (written.outcome == Outcome::kUnavailable) {
@@ -389,12 +440,26 @@ bool RoomReplication::write_replica(const std::string& room_id,
       std::lock_guard lock(replicas_mutex_);
       written_replicas_[room_id] = known;
     }
-    if (position <= known.log_position) return true;
+    if (position <= known.log_position) {
+      schedule_purge(room_id, known.log_position);
+      return true;
+    }
   }
   return false;
 }
 
+void RoomReplication::schedule_purge(const std::string& room_id, std::uint64_t through) {
+  std::lock_guard lock(replicas_mutex_);
+  auto& purge = purges_[room_id];
+  if (through <= purge.through) return;
+  // A purge already waiting keeps its time: copies every few seconds must
+  // not put it off for ever.
+  if (purge.deleted == purge.through) purge.at = Clock::now() + options_.purge_delay;
+  purge.through = through;
+}
+
 void RoomReplication::purge_due() {
+  if (!keeps_replicas_) return;  // the writer of copies deletes the log before them
   const auto now = Clock::now();
   // Every node heard from lately must have read past what is deleted: a
   // node still reading the log back (or behind, or reconnecting) would
@@ -407,31 +472,36 @@ void RoomReplication::purge_due() {
     bool first = true;
     for (const auto& [prefix, heard] : last_heard_) {
       if (now - heard >= counted) continue;
-      const auto position = heard_positions_[prefix];
+      const auto position = heard_positions_[prefix].position;
       everyone_read = first ? position : std::min(everyone_read, position);
       first = false;
     }
   }
-  for (std::size_t due = purges_.size(); due > 0 && purges_.front().at <= now; --due) {
-    auto purge = std::move(purges_.front());
-    purges_.pop_front();
-    if (purge.through > everyone_read) {
-      if (now - purge.at > counted) {
+  std::vector<std::pair<std::string, std::uint64_t>> due;
+  {
+    std::lock_guard lock(replicas_mutex_);
+    for (auto& [room_id, purge] : purges_) {
+      if (purge.deleted >= purge.through || purge.at > now) continue;
+      const auto through = std::min(purge.through, everyone_read);
+      if (through > purge.deleted) due.emplace_back(room_id, through);
+      if (through < purge.through && now - purge.at > counted && now - purge.warned > counted) {
         spdlog::warn("room={} room log kept past its copy: a node has not read up to {} yet",
-                     purge.room_id, purge.through);
-        purge.at = now;  // warned; checked again on every round
+                     room_id, purge.through);
+        purge.warned = now;
       }
-      purges_.push_back(std::move(purge));
-      continue;
     }
+  }
+  for (const auto& [room_id, through] : due) {
     std::string error;
-    if (log_.purge_room(purge.room_id, purge.through, error)) {
-      spdlog::debug("room={} room log deleted up to {}", purge.room_id, purge.through);
-      continue;
+    const bool deleted = log_.purge_room(room_id, through, error);
+    if (!deleted) spdlog::warn("room={} room log not deleted yet: {}", room_id, error);
+    std::lock_guard lock(replicas_mutex_);
+    auto& purge = purges_[room_id];
+    if (deleted) {
+      purge.deleted = std::max(purge.deleted, through);
+    } else {
+      purge.at = now + kPurgeRetry;
     }
-    spdlog::warn("room={} room log not deleted yet: {}", purge.room_id, error);
-    purge.at = now + kPurgeRetry;
-    purges_.push_back(std::move(purge));
   }
 }
 
@@ -445,9 +515,9 @@ void RoomReplication::send_heartbeats(std::stop_token stop) {
       std::lock_guard applied(applied_mutex_);
       position = applied_up_to_;
     }
-    cluster_.publish(options_.alive_subject, std::to_string(options_.node_prefix) + " " +
-                                                 limits_fingerprint_ + " " +
-                                                 std::to_string(position));
+    cluster_.publish(options_.alive_subject,
+                     std::to_string(options_.node_prefix) + " " + limits_fingerprint_ + " " +
+                         std::to_string(position) + (caught_up_ ? " 1" : " 0"));
     wake.wait_for(lock, stop, options_.heartbeat, [] { return false; });
   }
 }
@@ -462,12 +532,16 @@ void RoomReplication::beat() {
   for (auto& leave : leaves) relay(std::move(leave), {}, [](const core::Refusal&) {});
   find_stopped_nodes();
   {
-    // The lowest-numbered node heard from writes the rooms' copies.
+    // The lowest-numbered node heard from that has read the log back
+    // writes the rooms' copies.
     std::lock_guard lock(mutex_);
     const auto now = Clock::now();
     bool lowest = true;
     for (const auto& [prefix, heard] : last_heard_) {
-      if (prefix < options_.node_prefix && now - heard < options_.node_timeout) lowest = false;
+      if (prefix < options_.node_prefix && now - heard < options_.node_timeout &&
+          heard_positions_[prefix].caught_up) {
+        lowest = false;
+      }
     }
     keeps_replicas_ = lowest && caught_up_ && following_ && cluster_.connected();
   }

@@ -87,6 +87,7 @@ class RoomReplication : public CommandRelay {
   void write_replicas(std::stop_token stop);
   // Whether it was written or is not needed; false: try again later.
   bool write_replica(const std::string& room_id, const circle::v1::RoomReplica& replica);
+  void schedule_purge(const std::string& room_id, std::uint64_t through);
   void purge_due();
   void on_entry(const circle::store::JetStreamLog::Entry& entry);
   bool try_follow();
@@ -114,8 +115,13 @@ class RoomReplication : public CommandRelay {
 
   std::atomic<bool> following_{false};
   // Read the room log back up to its end (an entry came with nothing
-  // pending after it, or there was nothing to read).
+  // pending after it, or there was nothing to read). Set under
+  // applied_mutex_.
   std::atomic<bool> caught_up_{false};
+  // The stream's last sequence when following began: entries after it must
+  // come in turn (on_entry). Guarded by applied_mutex_ (written before
+  // following, read by the follower).
+  std::uint64_t follow_baseline_ = 0;
   bool replicas_loaded_ = false;             // on the thread that calls try_follow
   std::atomic<bool> keeps_replicas_{false};  // decided every heartbeat
   circle::store::RoomReplicaBucket replica_bucket_;
@@ -137,28 +143,36 @@ class RoomReplication : public CommandRelay {
   // heartbeats come back), and since when the link has been up without a
   // break (others are judged only after a whole node timeout of it).
   std::map<std::uint64_t, std::chrono::steady_clock::time_point> last_heard_;
-  std::map<std::uint64_t, std::uint64_t> heard_positions_;  // log position each said it read
-  std::set<std::uint64_t> differing_nodes_;                 // heard with other room limits
+  struct HeardPosition {
+    std::uint64_t position = 0;  // the last room log entry it applied
+    bool caught_up = false;      // it has read the room log back
+  };
+  std::map<std::uint64_t, HeardPosition> heard_positions_;
+  std::set<std::uint64_t> differing_nodes_;  // heard with other room limits
   std::uint64_t links_seen_ = 0;
   std::chrono::steady_clock::time_point up_since_;
   // Copies handed over by rooms and not written yet (the newest per room).
   std::mutex replicas_mutex_;
   std::condition_variable_any replicas_handed_;
   std::map<std::string, circle::v1::RoomReplica> replicas_to_write_;
-  // The replica writer's own, after load_replicas: what the bucket holds
-  // per room, copies to try again, and room log to delete when due.
+  // What the bucket holds per room (after load_replicas), and copies the
+  // writer tries again.
   struct WrittenReplica {
     std::uint64_t revision = 0;
     std::uint64_t log_position = 0;
   };
   std::map<std::string, WrittenReplica> written_replicas_;  // guarded by replicas_mutex_
   std::map<std::string, circle::v1::RoomReplica> replicas_to_retry_;
+  // Room log to delete, per room: up to `through` (a copy's position) once
+  // `at` has passed and every node heard from has read past it; `deleted`
+  // so far. Guarded by replicas_mutex_.
   struct DuePurge {
     std::chrono::steady_clock::time_point at;
-    std::string room_id;
     std::uint64_t through = 0;
+    std::uint64_t deleted = 0;
+    std::chrono::steady_clock::time_point warned;
   };
-  std::deque<DuePurge> purges_;
+  std::map<std::string, DuePurge> purges_;
   std::jthread replica_writer_;
   // (room, node) → when its NodeGoneCommand was last relayed.
   std::map<std::pair<std::string, std::uint64_t>, std::chrono::steady_clock::time_point> gone_sent_;

@@ -55,6 +55,13 @@ std::vector<std::string> node_args(const std::string& ns) {
           "5"};
 }
 
+circle::store::NatsClusterOptions test_cluster_options() {
+  return {.urls = test_cluster_urls(),
+          .wait = std::chrono::milliseconds(5000),
+          .replicas = 3,
+          .ping_interval = std::chrono::milliseconds(2000)};
+}
+
 bool is_post(const ServerMessage& m) {
   return m.has_room_event() && m.room_event().has_message_posted();
 }
@@ -87,6 +94,9 @@ class ScaleOut : public ::testing::Test {
   // the test's room log is deleted (each is a replicated group the cluster
   // would otherwise keep electing leaders for).
   void TearDown() override {
+    // The nodes first: none must see its room log vanish while it runs.
+    a_.stop();
+    b_.stop();
     if (!killed_nats_node_.empty()) run_cluster_script("restart " + killed_nats_node_);
     // Clean-up, not what the test checks: a cluster too busy to answer in
     // time keeps the stream (each test's has a name of its own).
@@ -98,12 +108,6 @@ class ScaleOut : public ::testing::Test {
         }
       }
     }
-  }
-  static circle::store::NatsClusterOptions test_cluster_options() {
-    return {.urls = test_cluster_urls(),
-            .wait = std::chrono::milliseconds(5000),
-            .replicas = 3,
-            .ping_interval = std::chrono::milliseconds(2000)};
   }
   // As circled names them from --nats-namespace.
   static std::string stream_name(const std::string& ns) {
@@ -426,10 +430,7 @@ namespace {
 // `text`; nullopt when the cluster did not answer.
 std::optional<bool> cluster_keeps(const std::string& ns, const std::string& room,
                                   const std::string& text) {
-  circle::store::NatsCluster cluster({.urls = test_cluster_urls(),
-                                      .wait = std::chrono::milliseconds(5000),
-                                      .replicas = 3,
-                                      .ping_interval = std::chrono::milliseconds(2000)});
+  circle::store::NatsCluster cluster(test_cluster_options());
   if (!cluster.wait_connected(kDeadline)) return std::nullopt;
   circle::store::JetStreamLog log(cluster, circle::store::JetStreamLogOptions::for_namespace(ns));
   const auto last = log.stream_last_sequence();
@@ -458,6 +459,21 @@ bool wait_until_cluster_forgets(const std::string& ns, const std::string& room,
   return false;
 }
 
+// Whether every event of `room` has left the room log within a minute
+// (its creation stays).
+bool wait_until_room_log_is_deleted(const std::string& ns, const std::string& room) {
+  circle::store::NatsCluster cluster(test_cluster_options());
+  if (!cluster.wait_connected(kDeadline)) return false;
+  circle::store::JetStreamLog log(cluster, circle::store::JetStreamLogOptions::for_namespace(ns));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline) {
+    const auto last = log.last_sequence(room);
+    if (last.answered && last.value == 0u) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));  // a poll
+  }
+  return false;
+}
+
 }  // namespace
 
 TEST_F(ScaleOut, ARedactedMessageLeavesTheRoomLogAndANewNodeGoesOnFromTheRoomsCopy) {
@@ -481,6 +497,9 @@ TEST_F(ScaleOut, ARedactedMessageLeavesTheRoomLogAndANewNodeGoesOnFromTheRoomsCo
   // cluster any more.
   ASSERT_TRUE(wait_until_cluster_forgets(namespace_, room, secret))
       << "the redacted text is still in the room log or the room's copy";
+  // And the rest of the room's log, up to its newest entry, so that the
+  // node below starts from the copy alone, after the log's last entry.
+  ASSERT_TRUE(wait_until_room_log_is_deleted(namespace_, room));
 
   // A node started now goes on from the room's copy: its member sees the
   // room as the others do, without the redacted text, and the room's seqs

@@ -42,6 +42,8 @@ class TestServer {
   // http://127.0.0.1:PORT/metrics (empty with --no-metrics).
   const std::string& metrics_url() const { return metrics_url_; }
   ChildProcess& process() { return *process_; }
+  // Stops circled now (the destructor does it too).
+  void stop() { process_.reset(); }
   std::shared_ptr<boost::asio::ssl::context> client_tls() const;
 
   // The server's token secret (its data directory's token-secret).
