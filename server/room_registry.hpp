@@ -79,8 +79,8 @@ class RoomHost : public std::enable_shared_from_this<RoomHost> {
   //
   // Actions handed over while earlier ones wait are run together, by one
   // post: with several nodes the room log hands a busy room's commands over
-  // one at a time from a NATS thread, and a wake-up of the strand per
-  // command cost more than the commands (docs/PERFORMANCE.md).
+  // one at a time from a NATS thread, and this wakes the strand once per
+  // batch rather than once per command.
   template <class Fn>
   void run(Fn&& fn, bool save_state = false) {
     {
