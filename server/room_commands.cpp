@@ -9,6 +9,17 @@ namespace {
 using circle::v1::RoomCommand;
 using circle::v1::ServerMessage;
 
+// Answers the asking connection, if it is still open, through the room: while
+// the store makes what the command did durable, the reply waits with the
+// room's deliveries. `fill` puts a success into the reply.
+template <class T, class Fill>
+void answer(core::Room& room, const RoomCommand& command, const CommandContext& context,
+            core::Result<T>& result, Fill fill) {
+  if (context.requester.expired()) return;
+  room.reply(context.requester,
+             circle::wire::encode(make_reply(context.metrics, command.request_id(), result, fill)));
+}
+
 void join(core::Room& room, const RoomCommand& command, const CommandContext& context) {
   const auto& request = command.join();
   const core::Joiner joiner{.connection = command.connection(),
@@ -52,13 +63,10 @@ void leave(core::Room& room, const RoomCommand& command, const CommandContext& c
     return;
   }
   auto left = room.leave(command.connection(), command.leave().reason(), command.time_ms());
-  if (context.requester.expired()) return;
-  room.reply(context.requester,
-             circle::wire::encode(make_reply(context.metrics, command.request_id(), left,
-                                             [&](ServerMessage& reply, std::uint64_t seq) {
-                                               reply.mutable_leave_room()->set_room_id(room.id());
-                                               reply.mutable_leave_room()->set_seq(seq);
-                                             })));
+  answer(room, command, context, left, [&](ServerMessage& reply, std::uint64_t seq) {
+    reply.mutable_leave_room()->set_room_id(room.id());
+    reply.mutable_leave_room()->set_seq(seq);
+  });
 }
 
 void post(core::Room& room, const RoomCommand& command, const CommandContext& context) {
@@ -66,24 +74,18 @@ void post(core::Room& room, const RoomCommand& command, const CommandContext& co
   context.host.recall_sent(request.account_id(), request.client_message_id());
   auto posted = room.post(command.connection(), request.text(), request.client_message_id(),
                           command.time_ms());
-  if (context.requester.expired()) return;
-  // Through the room: while the store is making the message durable, the
-  // ack waits with the room's deliveries.
-  room.reply(context.requester, circle::wire::encode(make_reply(
-                                    context.metrics, command.request_id(), posted,
-                                    [](ServerMessage& reply, circle::v1::SendMessageResponse& ack) {
-                                      *reply.mutable_send_message() = std::move(ack);
-                                    })));
+  answer(room, command, context, posted,
+         [](ServerMessage& reply, circle::v1::SendMessageResponse& ack) {
+           *reply.mutable_send_message() = std::move(ack);
+         });
 }
 
 void act(core::Room& room, const RoomCommand& command, const CommandContext& context) {
   auto result = room.act(command.connection(), command.act(), command.time_ms());
-  if (context.requester.expired()) return;
-  room.reply(context.requester, circle::wire::encode(make_reply(
-                                    context.metrics, command.request_id(), result,
-                                    [](ServerMessage& reply, circle::v1::RoomActionResponse& done) {
-                                      *reply.mutable_room_action() = std::move(done);
-                                    })));
+  answer(room, command, context, result,
+         [](ServerMessage& reply, circle::v1::RoomActionResponse& done) {
+           *reply.mutable_room_action() = std::move(done);
+         });
 }
 
 // Every connection of a node that stopped leaves, as if it had closed.

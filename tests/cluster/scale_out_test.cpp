@@ -18,6 +18,7 @@
 
 #include "store/jetstream_log.hpp"
 #include "store/room_replica_bucket.hpp"
+#include "support/load_run.hpp"
 #include "support/recording_member.hpp"
 #include "support/tcp_proxy.hpp"
 #include "support/test_server.hpp"
@@ -293,34 +294,9 @@ TEST_F(ScaleOut, TwoChatTerminalsOnDifferentNodesTalkTogether) {
 }
 
 TEST_F(ScaleOut, TheLoadGeneratorSpreadsEachRoomOverBothNodesAndLosesNothing) {
-  const std::string report = dir_ + "/load.json";
-  ChildProcess load({circle_path(),
-                     "load",
-                     "--server",
-                     a_.url() + "," + b_.url(),
-                     "--ca",
-                     test_cert_dir() + "/ca.crt",
-                     "--json",
-                     report,
-                     "--quiet",
-                     "--token-secret-file",
-                     dir_ + "/token-secret",
-                     "--room-prefix",
-                     fresh_room(),
-                     "-n",
-                     "40",
-                     "-k",
-                     "10",
-                     "-r",
-                     "10",
-                     "-d",
-                     "2"},
-                    {.capture_stdout = true});
-  const auto status = load.wait_exit(std::chrono::seconds(60));
-  const std::string output = load.read_all(kDeadline);
-  ASSERT_EQ(status.value_or(-1), 0) << output;
-  nlohmann::json figures;
-  std::ifstream(report) >> figures;
+  const auto figures =
+      run_load(a_.url() + "," + b_.url(), dir_ + "/token-secret",
+               {"--room-prefix", fresh_room(), "-n", "40", "-k", "10", "-r", "10", "-d", "2"});
   EXPECT_EQ(figures["joined"], 40);
   EXPECT_GT(figures["acked"].get<int>(), 0);
   EXPECT_EQ(figures["delivered"], figures["expected_deliveries"]);

@@ -2,42 +2,11 @@
 // delivery must arrive exactly once, and the JSON report must say so.
 #include <gtest/gtest.h>
 
-#include <filesystem>
-#include <fstream>
-#include <nlohmann/json.hpp>
-
-#include "support/test_server.hpp"
+#include "support/load_run.hpp"
 
 namespace {
 
 using namespace circle::test;
-
-nlohmann::json run_load(const TestServer& server, std::vector<std::string> extra) {
-  const std::string dir = make_temp_dir();
-  const std::string report = dir + "/load.json";
-  std::vector<std::string> argv = {circle_path(),
-                                   "load",
-                                   "--server",
-                                   server.url(),
-                                   "--ca",
-                                   test_cert_dir() + "/ca.crt",
-                                   "--json",
-                                   report,
-                                   "--quiet",
-                                   "--token-secret-file",
-                                   server.data_dir() + "/token-secret"};
-  argv.insert(argv.end(), extra.begin(), extra.end());
-  ChildProcess load(argv, {.capture_stdout = true});
-  auto status = load.wait_exit(std::chrono::seconds(60));
-  const std::string output = load.read_all(kDeadline);
-  EXPECT_TRUE(status) << output;
-  EXPECT_EQ(status.value_or(-1), 0) << output;
-  EXPECT_NE(output.find("lost (gaps)      0, duplicated 0"), std::string::npos) << output;
-  nlohmann::json figures;
-  std::ifstream(report) >> figures;
-  std::filesystem::remove_all(dir);
-  return figures;
-}
 
 TEST(LoadCli, OpenLoopDeliversEveryMessageExactlyOnce) {
   TestServer server;
