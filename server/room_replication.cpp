@@ -47,7 +47,10 @@ std::string room_limits_fingerprint(const core::Limits& limits) {
 
 // A heartbeat: "<node prefix> <room limits fingerprint> <log position>
 // <1 once it has read the room log back, else 0>", the position being the
-// last room log entry the node applied. nullopt: not one.
+// last room log entry the node applied. Nodes of an earlier version send
+// only the first two (or three): they are heard all the same, as nodes
+// whose position is not known (0: purges wait for them) and that do not
+// write copies. nullopt: not a heartbeat.
 struct Heartbeat {
   std::uint64_t prefix = 0;
   std::string fingerprint;
@@ -55,28 +58,36 @@ struct Heartbeat {
   bool caught_up = false;
 };
 std::optional<Heartbeat> parse_heartbeat(std::string_view data) {
-  auto next_word = [&data]() {
+  std::vector<std::string_view> words;
+  while (!data.empty() && words.size() < 5) {
     const auto end = std::min(data.find(' '), data.size());
-    const auto word = data.substr(0, end);
+    words.push_back(data.substr(0, end));
     data.remove_prefix(std::min(end + 1, data.size()));
-    return word;
-  };
+  }
   auto number = [](std::string_view word) -> std::optional<std::uint64_t> {
     std::uint64_t value = 0;
     const auto [end, error] = std::from_chars(word.data(), word.data() + word.size(), value);
-    if (error != std::errc() || end != word.data() + word.size() || word.empty()) {
+    if (word.empty() || error != std::errc() || end != word.data() + word.size()) {
       return std::nullopt;
     }
     return value;
   };
-  const auto prefix = number(next_word());
-  const auto fingerprint = next_word();
-  const auto position = number(next_word());
-  const auto caught_up = number(next_word());
-  if (!prefix || fingerprint.empty() || !position || !caught_up || *caught_up > 1) {
-    return std::nullopt;
+  if (words.size() < 2 || words.size() > 4 || words[1].empty()) return std::nullopt;
+  Heartbeat heard{.fingerprint = std::string(words[1])};
+  const auto prefix = number(words[0]);
+  if (!prefix) return std::nullopt;
+  heard.prefix = *prefix;
+  if (words.size() >= 3) {
+    const auto position = number(words[2]);
+    if (!position) return std::nullopt;
+    heard.position = *position;
   }
-  return Heartbeat{*prefix, std::string(fingerprint), *position, *caught_up == 1};
+  if (words.size() == 4) {
+    const auto caught_up = number(words[3]);
+    if (!caught_up || *caught_up > 1) return std::nullopt;
+    heard.caught_up = *caught_up == 1;
+  }
+  return heard;
 }
 
 core::Refusal unavailable(const std::string& why) {
@@ -183,12 +194,15 @@ bool RoomReplication::try_follow() {
   {
     std::lock_guard lock(applied_mutex_);
     follow_baseline_ = last.value.value_or(0);
-    if (entries.value.value_or(0) == 0) caught_up_ = true;
   }
   std::string error;
   if (!log_.follow([this](const JetStreamLog::Entry& entry) { on_entry(entry); }, error)) {
     spdlog::warn("room log: cannot follow yet: {}", error);
     return false;
+  }
+  if (entries.value.value_or(0) == 0) {
+    std::lock_guard lock(applied_mutex_);
+    caught_up_ = true;
   }
   following_ = true;
   spdlog::info("room log: following (NATS {})", cluster_.connected_url());

@@ -4,6 +4,7 @@
 
 #include <cctype>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <unordered_map>
 
@@ -306,16 +307,56 @@ bool not_found(natsStatus status, jsErrCode code) {
 
 bool JetStreamLog::purge_room(const std::string& room_id, std::uint64_t through,
                               std::string& error) {
+  // One entry at a time, not a purge by subject: nats-server before 2.10.11
+  // (Debian 12 has 2.9.10) moves every consumer of the stream past a
+  // subject purge, so a follower behind it would skip other rooms' entries.
+  // Erasing a message leaves consumers alone, and overwrites its bytes.
   const std::string subject = impl_->subject_of(room_id);
-  jsOptions js_options = impl_->call_options();
-  js_options.Stream.Purge.Subject = subject.c_str();
-  js_options.Stream.Purge.Sequence = through + 1;  // "up to but not including"
-  jsErrCode code = jsErrCode(0);
-  const natsStatus status =
-      js_PurgeStream(impl_->js(), impl_->options.stream.c_str(), &js_options, &code);
-  if (status == NATS_OK) return true;
-  error = "purge " + subject + ": " + describe_nats_error(status, code);
-  return false;
+  const std::string api = "$JS.API.STREAM.MSG.GET." + impl_->options.stream;
+  const auto wait = impl_->cluster.options().wait.count();
+  for (std::uint64_t from = 1;;) {
+    // The room's first entry at or after `from`, as the stream's leader has it.
+    const std::string request = nlohmann::json{{"seq", from}, {"next_by_subj", subject}}.dump();
+    natsMsg* raw = nullptr;
+    const natsStatus asked =
+        natsConnection_Request(&raw, impl_->cluster.connection(), api.c_str(), request.data(),
+                               static_cast<int>(request.size()), wait);
+    if (asked != NATS_OK) {
+      error = "find " + subject + " entries: " + describe_nats_error(asked, 0);
+      return false;
+    }
+    Msg reply(raw);
+    const auto answer = nlohmann::json::parse(
+        std::string(natsMsg_GetData(reply.get()),
+                    static_cast<std::size_t>(natsMsg_GetDataLength(reply.get()))),
+        nullptr, /*allow_exceptions=*/false);
+    if (answer.is_discarded() || !answer.is_object()) {
+      error = "find " + subject + " entries: an unreadable answer";
+      return false;
+    }
+    if (answer.contains("error")) {
+      if (answer["error"].value("code", 0) == 404) return true;  // none left
+      error = "find " + subject + " entries: " + answer["error"].value("description", "error");
+      return false;
+    }
+    const std::uint64_t sequence =
+        answer.contains("message") ? answer["message"].value("seq", std::uint64_t{0}) : 0;
+    if (sequence == 0) {
+      error = "find " + subject + " entries: an answer without a message";
+      return false;
+    }
+    if (sequence > through) return true;
+    jsOptions js_options = impl_->call_options();
+    jsErrCode code = jsErrCode(0);
+    const natsStatus erased =
+        js_EraseMsg(impl_->js(), impl_->options.stream.c_str(), sequence, &js_options, &code);
+    if (erased != NATS_OK && !not_found(erased, code)) {
+      error = "erase " + subject + " entry " + std::to_string(sequence) + ": " +
+              describe_nats_error(erased, code);
+      return false;
+    }
+    from = sequence + 1;
+  }
 }
 
 Lookup<JetStreamLog::Entry> JetStreamLog::read(std::uint64_t sequence) {

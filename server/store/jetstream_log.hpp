@@ -92,9 +92,10 @@ class JetStreamLog {
   // Whether the cluster answers for the stream now (creating it if need be).
   bool ready(std::string& error);
 
-  // Deletes `room_id`'s entries up to and including stream sequence
-  // `through` (its creation entry stays). False, with `error`, when the
-  // cluster did not answer.
+  // Erases `room_id`'s entries up to and including stream sequence
+  // `through` (its creation entry stays), one by one, overwriting their
+  // bytes; followers of the log are not moved. False, with `error`, when the
+  // cluster did not answer (call again: what is erased stays erased).
   bool purge_room(const std::string& room_id, std::uint64_t through, std::string& error);
 
   // The stored event at stream `sequence`, if any.

@@ -9,9 +9,12 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <map>
+#include <mutex>
 #include <random>
 #include <string>
 #include <thread>
@@ -203,6 +206,103 @@ TEST_F(Cluster, ARoomStateWriteFromAStaleRevisionIsRefused) {
   ASSERT_TRUE(now.answered && now.value);
   EXPECT_EQ(now.value->value, "settings v2 (a ban)");
   EXPECT_EQ(now.value->revision, updated.revision);
+}
+
+}  // namespace
+
+namespace {
+
+// Erasing a room's entries (the log before a room's copy) while a follower
+// of the whole log is behind: the follower still gets every entry of every
+// other room. (A purge by subject would not do: nats-server before 2.10.11
+// moves every consumer of the stream past it.)
+TEST(RoomLogErase, ErasingOneRoomSkipsNothingOfAnotherRoomForAFollowerBehind) {
+  NatsCluster cluster(cluster_options());
+  const std::string id = fresh_room().substr(5, 10);
+  JetStreamLog log(cluster, {.stream = "CIRCLE_TEST_ERASE_" + id,
+                             .subject_prefix = "circle-erase-" + id + ".room.",
+                             .duplicate_window = std::chrono::seconds(120)});
+  std::string error;
+  const auto ready_by = std::chrono::steady_clock::now() + kDeadline;
+  while (!log.ready(error) && std::chrono::steady_clock::now() < ready_by) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // a retry's backoff
+  }
+  ASSERT_TRUE(log.ready(error)) << error;
+
+  // Two rooms' entries, interleaved: enough bytes that the server holds
+  // most of them back while the follower does not take them.
+  constexpr int kEach = 2000;
+  const std::string padding(1024, '.');
+  std::atomic<int> failed{0};
+  for (int i = 0; i < kEach; ++i) {
+    for (const char* room : {"kept", "erased"}) {
+      log.append_async(room, JetStreamLog::Topic::kEvents, std::to_string(i) + padding,
+                       std::nullopt, {}, [&failed](const JetStreamLog::Appended& appended) {
+                         if (appended.outcome != Outcome::kStored) ++failed;
+                       });
+    }
+  }
+  log.flush();
+  ASSERT_EQ(failed, 0);
+  const auto last = log.stream_last_sequence();
+  ASSERT_TRUE(last.answered && last.value);
+
+  // The follower stops at its first entry until the erasing is done.
+  std::mutex mutex;
+  std::condition_variable changed;
+  bool first_seen = false, released = false;
+  int kept_seen = 0;
+  std::uint64_t kept_last = 0;
+  bool kept_in_order = true;
+  std::string follow_error;
+  ASSERT_TRUE(log.follow(
+      [&](const JetStreamLog::Entry& entry) {
+        std::unique_lock lock(mutex);
+        if (!first_seen) {
+          first_seen = true;
+          changed.notify_all();
+          changed.wait(lock, [&] { return released; });
+        }
+        if (entry.room_id == "kept") {
+          kept_in_order &= entry.sequence > kept_last;
+          kept_last = entry.sequence;
+          ++kept_seen;
+          changed.notify_all();
+        }
+      },
+      follow_error))
+      << follow_error;
+  // Released however the test ends, before the log stops following.
+  struct Release {
+    std::mutex& mutex;
+    std::condition_variable& changed;
+    bool& released;
+    ~Release() {
+      std::lock_guard lock(mutex);
+      released = true;
+      changed.notify_all();
+    }
+  } release{mutex, changed, released};
+  {
+    std::unique_lock lock(mutex);
+    ASSERT_TRUE(changed.wait_for(lock, kDeadline, [&] { return first_seen; }));
+  }
+  ASSERT_TRUE(log.purge_room("erased", *last.value, error)) << error;
+  const auto left = log.last_sequence("erased");
+  ASSERT_TRUE(left.answered);
+  EXPECT_EQ(left.value, 0u) << "entries of the erased room are left";
+  {
+    std::lock_guard lock(mutex);
+    released = true;
+    changed.notify_all();
+  }
+  std::unique_lock lock(mutex);
+  EXPECT_TRUE(changed.wait_for(lock, kDeadline, [&] { return kept_seen == kEach; }))
+      << "the follower got " << kept_seen << " of " << kEach << " entries of the other room";
+  EXPECT_TRUE(kept_in_order);
+  lock.unlock();
+  log.stop_following();
+  cluster.delete_stream("CIRCLE_TEST_ERASE_" + id);
 }
 
 }  // namespace
