@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <iostream>
 #include <thread>
+#include <vector>
 
 #include "auth/secret.hpp"
 #include "auth/token.hpp"
@@ -10,13 +11,58 @@
 #include "config.hpp"
 #include "logging.hpp"
 #include "server.hpp"
+#include "store/jetstream_log.hpp"
+#include "store/nats_cluster.hpp"
 #include "store/sqlite_store.hpp"
+
+namespace {
+
+// `circled audit --backend nats`: the newest entries of the service's audit
+// log in the cluster, oldest first.
+int print_nats_audit(const circle::server::Config& config) {
+  circle::store::NatsCluster cluster({.urls = config.nats_urls,
+                                      .wait = std::chrono::milliseconds(5000),
+                                      .replicas = config.nats_replicas,
+                                      .ping_interval = std::chrono::milliseconds(2000)});
+  if (!cluster.wait_connected(std::chrono::seconds(10))) {
+    std::cerr << "circled audit: no NATS server answers at the --nats-url given\n";
+    return 1;
+  }
+  circle::store::JetStreamLog audit(
+      cluster, circle::store::JetStreamLogOptions::audit_for_namespace(config.nats_namespace));
+  const auto last = audit.stream_last_sequence();
+  if (!last.answered) {
+    std::cerr << "circled audit: the cluster does not answer for the audit log\n";
+    return 1;
+  }
+  const auto& query = *config.audit_query;
+  std::vector<std::string> newest_first;
+  for (std::uint64_t sequence = last.value.value_or(0);
+       sequence > 0 && newest_first.size() < query.limit; --sequence) {
+    const auto entry = audit.read(sequence);
+    if (!entry.answered) {
+      std::cerr << "circled audit: the cluster stopped answering\n";
+      return 1;
+    }
+    if (!entry.value || (!query.room_id.empty() && entry.value->room_id != query.room_id)) {
+      continue;
+    }
+    newest_first.push_back(entry.value->data);
+  }
+  for (auto json = newest_first.rbegin(); json != newest_first.rend(); ++json) {
+    std::cout << *json << '\n';
+  }
+  return 0;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   int exit_code = 0;
   auto config = circle::server::parse_config(argc, argv, &exit_code);
   if (!config) return exit_code;
   if (config->threads == 0) config->threads = std::max(1u, std::thread::hardware_concurrency());
+  if (config->audit_query && config->backend == "nats") return print_nats_audit(*config);
   if (config->audit_query) {
     const auto db = std::filesystem::path(config->data_dir) / "circle.db";
     if (!std::filesystem::exists(db)) {

@@ -124,6 +124,7 @@ void RoomHost::keep_for_resume(const core::ActionOutput& output) {
 
 void RoomHost::commit(std::shared_ptr<core::ActionOutput> output) {
   if (!store_) keep_for_resume(*output);
+  if (relay_ && !output->audit.empty()) relay_->keep_audit(output->audit, log_position_);
   store::WriteBatch batch;
   for (const auto& event : output->events) {
     if (metrics_ && !event.sender_account.empty()) metrics_->messages_posted.add();

@@ -52,6 +52,13 @@ class CommandRelay {
     (void)room_id;
     (void)replica;
   }
+  // Moderation audit entries the room recorded applying log entry
+  // `log_position` (every node's copy records the same ones).
+  virtual void keep_audit(const std::vector<core::AuditEntry>& entries,
+                          std::uint64_t log_position) {
+    (void)entries;
+    (void)log_position;
+  }
 };
 
 // A Room together with the strand it runs on, and the store it is kept in.

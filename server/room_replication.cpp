@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <string_view>
 
+#include "audit_json.hpp"
 #include "clock.hpp"
 #include "logging.hpp"
 #include "room_commands.hpp"
@@ -100,7 +101,8 @@ core::Refusal unavailable(const std::string& why) {
 
 RoomReplication::RoomReplication(net::io_context& ioc, circle::store::NatsCluster& cluster,
                                  JetStreamLog& log, RoomRegistry& rooms, SessionTracker& sessions,
-                                 Metrics& metrics, ReplicationOptions options)
+                                 Metrics& metrics, ReplicationOptions options,
+                                 JetStreamLog* audit_log)
     : ioc_(ioc),
       cluster_(cluster),
       log_(log),
@@ -110,7 +112,8 @@ RoomReplication::RoomReplication(net::io_context& ioc, circle::store::NatsCluste
       options_(options),
       beat_timer_(ioc),
       limits_fingerprint_(room_limits_fingerprint(rooms.limits())),
-      replica_bucket_(cluster, options_.replica_bucket) {}
+      replica_bucket_(cluster, options_.replica_bucket),
+      audit_log_(audit_log) {}
 
 RoomReplication::~RoomReplication() {
   stop();
@@ -376,6 +379,29 @@ void RoomReplication::keep_replica(const std::string& room_id, circle::v1::RoomR
     replicas_to_write_.insert_or_assign(room_id, std::move(replica));
   }
   replicas_handed_.notify_one();
+}
+
+void RoomReplication::keep_audit(const std::vector<core::AuditEntry>& entries,
+                                 std::uint64_t log_position) {
+  if (!audit_log_ || log_position == 0) return;
+  {
+    // Read back at start-up: recorded when it was first applied.
+    std::lock_guard lock(applied_mutex_);
+    if (log_position <= follow_baseline_) return;
+  }
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const auto& entry = entries[i];
+    audit_log_->append_async(
+        entry.room_id, JetStreamLog::Topic::kEvents, audit_json(entry), std::nullopt,
+        "audit:" + entry.room_id + ":" + std::to_string(log_position) + ":" + std::to_string(i),
+        [room_id = entry.room_id](const JetStreamLog::Appended& appended) {
+          using Outcome = JetStreamLog::Outcome;
+          if (appended.outcome == Outcome::kStored || appended.outcome == Outcome::kDuplicate) {
+            return;
+          }
+          spdlog::error("room={} moderation audit entry not stored: {}", room_id, appended.error);
+        });
+  }
 }
 
 void RoomReplication::write_replicas(std::stop_token stop) {

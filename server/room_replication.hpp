@@ -54,9 +54,11 @@ struct ReplicationOptions {
 
 class RoomReplication : public CommandRelay {
  public:
+  // `audit_log` (may be null) keeps the moderation audit log.
   RoomReplication(net::io_context& ioc, circle::store::NatsCluster& cluster,
                   circle::store::JetStreamLog& log, RoomRegistry& rooms, SessionTracker& sessions,
-                  Metrics& metrics, ReplicationOptions options);
+                  Metrics& metrics, ReplicationOptions options,
+                  circle::store::JetStreamLog* audit_log = nullptr);
   ~RoomReplication() override;
 
   // Follows the room log (retrying until the cluster answers) and waits, at
@@ -77,6 +79,10 @@ class RoomReplication : public CommandRelay {
   bool keeps_replicas() const override { return keeps_replicas_; }
   std::chrono::milliseconds replica_interval() const override { return options_.replica_interval; }
   void keep_replica(const std::string& room_id, circle::v1::RoomReplica replica) override;
+  // Every node appends the entries of what it applies; the audit log keeps
+  // one of each (a message id per log entry and entry).
+  void keep_audit(const std::vector<core::AuditEntry>& entries,
+                  std::uint64_t log_position) override;
 
  private:
   // Brings back every room that has a copy, before the log is followed.
@@ -125,6 +131,7 @@ class RoomReplication : public CommandRelay {
   bool replicas_loaded_ = false;             // on the thread that calls try_follow
   std::atomic<bool> keeps_replicas_{false};  // decided every heartbeat
   circle::store::RoomReplicaBucket replica_bucket_;
+  circle::store::JetStreamLog* audit_log_;
   std::mutex applied_mutex_;
   std::condition_variable applied_changed_;
   std::uint64_t applied_up_to_ = 0;  // guarded by applied_mutex_

@@ -78,6 +78,8 @@ Server::Server(const Config& config)
                                           .ping_interval = std::chrono::milliseconds(2000)});
     room_log_ = std::make_unique<circle::store::JetStreamLog>(
         *nats_, circle::store::JetStreamLogOptions::for_namespace(config.nats_namespace));
+    audit_log_ = std::make_unique<circle::store::JetStreamLog>(
+        *nats_, circle::store::JetStreamLogOptions::audit_for_namespace(config.nats_namespace));
     const std::uint64_t prefix = random_node_prefix();
     context_.last_connection_id = prefix << kNodePrefixShift;
     replication_ = std::make_unique<RoomReplication>(
@@ -89,7 +91,8 @@ Server::Server(const Config& config)
                            .replica_bucket = circle::store::RoomReplicaBucket::name_for_namespace(
                                config.nats_namespace),
                            .replica_interval = config.room_copy_interval,
-                           .purge_delay = config.room_log_purge_delay});
+                           .purge_delay = config.room_log_purge_delay},
+        audit_log_.get());
     rooms_.set_relay(replication_.get(), prefix);
     spdlog::info("backend nats ({}), node {}", fmt::join(config.nats_urls, ","), prefix);
     replication_->start(std::chrono::seconds(30));

@@ -52,6 +52,7 @@ class Server {
   // --backend nats: the cluster and the room log every node follows.
   std::unique_ptr<circle::store::NatsCluster> nats_;
   std::unique_ptr<circle::store::JetStreamLog> room_log_;
+  std::unique_ptr<circle::store::JetStreamLog> audit_log_;
   RoomRegistry rooms_;
   SessionTracker sessions_;
   ServerContext context_;

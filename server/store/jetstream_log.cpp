@@ -162,6 +162,14 @@ JetStreamLogOptions JetStreamLogOptions::for_namespace(const std::string& ns) {
           .duplicate_window = std::chrono::seconds(120)};
 }
 
+JetStreamLogOptions JetStreamLogOptions::audit_for_namespace(const std::string& ns) {
+  auto options = for_namespace(ns);
+  options.stream.replace(options.stream.size() - std::string("_EVENTS").size(), std::string::npos,
+                         "_AUDIT");
+  options.subject_prefix = ns + ".audit.";
+  return options;
+}
+
 JetStreamLog::JetStreamLog(NatsCluster& cluster, JetStreamLogOptions options)
     : impl_(std::make_unique<Impl>(cluster, std::move(options))) {
   std::string ignored;

@@ -28,6 +28,9 @@ struct JetStreamLogOptions {
   // A service's room log named after its --nats-namespace: the stream
   // "<NS>_EVENTS" (upper case, '-' as '_') and subjects "<ns>.room.*".
   static JetStreamLogOptions for_namespace(const std::string& ns);
+  // The service's moderation audit log, kept the same way: the stream
+  // "<NS>_AUDIT" and subjects "<ns>.audit.<room>.events".
+  static JetStreamLogOptions audit_for_namespace(const std::string& ns);
 };
 
 class JetStreamLog {

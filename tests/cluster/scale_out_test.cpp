@@ -14,6 +14,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "store/jetstream_log.hpp"
@@ -103,7 +104,9 @@ class ScaleOut : public ::testing::Test {
     // time keeps the stream (each test's has a name of its own).
     circle::store::NatsCluster cluster(test_cluster_options());
     for (const auto& ns : namespaces_) {
-      for (const auto& stream : {stream_name(ns), "KV_" + replica_bucket(ns)}) {
+      for (const auto& stream :
+           {stream_name(ns), "KV_" + replica_bucket(ns),
+            circle::store::JetStreamLogOptions::audit_for_namespace(ns).stream}) {
         if (!cluster.wait_connected(kDeadline) || !cluster.delete_stream(stream)) {
           std::cerr << "note: the test's stream " << stream << " was not deleted\n";
         }
@@ -232,6 +235,20 @@ TEST_F(ScaleOut, MembersOnDifferentNodesSeeEveryMessageOnceInTheSameOrder) {
   EXPECT_EQ(texts.size(), 2u * kEach);  // each once
 }
 
+// What `circled audit --backend nats` prints for `room`, line by line.
+std::vector<std::string> nats_audit(const std::string& ns, const std::string& room) {
+  std::string urls;
+  for (const auto& url : test_cluster_urls()) urls += (urls.empty() ? "" : ",") + url;
+  ChildProcess audit({circled_path(), "audit", "--room", room, "--backend", "nats", "--nats-url",
+                      urls, "--nats-namespace", ns},
+                     {});
+  std::istringstream output(audit.read_all(kDeadline));
+  EXPECT_EQ(audit.wait_exit(kDeadline), 0);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(output, line);) lines.push_back(line);
+  return lines;
+}
+
 TEST_F(ScaleOut, ABanOnOneNodeRefusesTheBannedMembersNextMessageOnTheOther) {
   const auto room = fresh_room();
   auto alex = a_.join("Alex", room, /*create=*/true);
@@ -261,6 +278,20 @@ TEST_F(ScaleOut, ABanOnOneNodeRefusesTheBannedMembersNextMessageOnTheOther) {
   auto rejoin = call(*riya, client::make_join_room(room));
   ASSERT_TRUE(rejoin.has_error());
   EXPECT_EQ(rejoin.error().code(), v1::ERROR_CODE_PERMISSION_DENIED);
+
+  // The ban is in the service's moderation audit log once, though both
+  // nodes applied it; `circled audit` reads it from the cluster.
+  std::vector<std::string> lines;
+  const auto deadline = std::chrono::steady_clock::now() + kDeadline;
+  while (lines.empty() && std::chrono::steady_clock::now() < deadline) {
+    lines = nats_audit(namespace_, room);
+    if (lines.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(200));  // a poll
+  }
+  lines = nats_audit(namespace_, room);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_NE(lines[0].find("\"action\":\"ban\""), std::string::npos) << lines[0];
+  EXPECT_NE(lines[0].find("\"reason\":\"harassment\""), std::string::npos) << lines[0];
+  EXPECT_EQ(lines[0].find("Riya"), std::string::npos) << "no display names in the audit log";
 }
 
 std::vector<std::string> chat_argv(const TestServer& node, const std::string& name,
