@@ -20,10 +20,7 @@ namespace {
 // `circled audit --backend nats`: the newest entries of the service's audit
 // log in the cluster, oldest first.
 int print_nats_audit(const circle::server::Config& config) {
-  circle::store::NatsCluster cluster({.urls = config.nats_urls,
-                                      .wait = std::chrono::milliseconds(5000),
-                                      .replicas = config.nats_replicas,
-                                      .ping_interval = std::chrono::milliseconds(2000)});
+  circle::store::NatsCluster cluster(circle::server::nats_cluster_options(config));
   if (!cluster.wait_connected(std::chrono::seconds(10))) {
     std::cerr << "circled audit: no NATS server answers at the --nats-url given\n";
     return 1;

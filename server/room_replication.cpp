@@ -128,8 +128,7 @@ void RoomReplication::start(std::chrono::milliseconds catch_up) {
         if (!heard) return;
         const auto& [prefix, fingerprint, position, caught_up] = *heard;
         std::lock_guard lock(mutex_);
-        last_heard_[prefix] = Clock::now();
-        heard_positions_[prefix] = {.position = position, .caught_up = caught_up};
+        last_heard_[prefix] = {.at = Clock::now(), .position = position, .caught_up = caught_up};
         if (fingerprint != limits_fingerprint_ && differing_nodes_.insert(prefix).second) {
           spdlog::error(
               "node {} runs with other room limits than this node ({}): the same room would take "
@@ -438,23 +437,27 @@ bool RoomReplication::write_replica(const std::string& room_id,
     std::lock_guard lock(replicas_mutex_);
     known = written_replicas_[room_id];
   }
-  if (position <= known.log_position) {
-    // Newer there already (another writer's): the log before it may still
-    // be waiting to be deleted (deleting is idempotent).
-    schedule_purge(room_id, known.log_position);
-    return true;
-  }
-  const std::string value = replica.SerializeAsString();
-  if (value.size() > kMaxReplicaBytes) {
-    spdlog::error(
-        "room={} copy is {} bytes, over {}: not written, so its room log is kept from its last "
-        "copy on (redacted or expired messages since stay in it)",
-        room_id, value.size(), kMaxReplicaBytes);
-    return true;
-  }
+  std::string value;  // serialised once it is to be written
   // Two nodes may both take themselves for the writer for a moment: each
   // writes only over what it read, and never a copy older than the bucket's.
-  for (int attempt = 0; attempt < 3; ++attempt) {
+  for (int attempt = 0;; ++attempt) {
+    if (position <= known.log_position) {
+      // As new there already (another writer's): the log before it may
+      // still be waiting to be deleted (deleting is idempotent).
+      schedule_purge(room_id, known.log_position);
+      return true;
+    }
+    if (attempt == 3) return false;  // tried again later
+    if (value.empty()) {
+      value = replica.SerializeAsString();
+      if (value.size() > kMaxReplicaBytes) {
+        spdlog::error(
+            "room={} copy is {} bytes, over {}: not written, so its room log is kept from its "
+            "last copy on (redacted or expired messages since stay in it)",
+            room_id, value.size(), kMaxReplicaBytes);
+        return true;
+      }
+    }
     const auto written = replica_bucket_.put(room_id, value, known.revision);
     if (written.outcome == Outcome::kWritten) {
       {
@@ -476,16 +479,9 @@ bool RoomReplication::write_replica(const std::string& room_id,
       known.revision = current.value->revision;
       if (stored.ParseFromString(current.value->value)) known.log_position = stored.log_position();
     }
-    {
-      std::lock_guard lock(replicas_mutex_);
-      written_replicas_[room_id] = known;
-    }
-    if (position <= known.log_position) {
-      schedule_purge(room_id, known.log_position);
-      return true;
-    }
+    std::lock_guard lock(replicas_mutex_);
+    written_replicas_[room_id] = known;
   }
-  return false;
 }
 
 void RoomReplication::schedule_purge(const std::string& room_id, std::uint64_t through) {
@@ -511,9 +507,8 @@ void RoomReplication::purge_due() {
     std::lock_guard lock(mutex_);
     bool first = true;
     for (const auto& [prefix, heard] : last_heard_) {
-      if (now - heard >= counted) continue;
-      const auto position = heard_positions_[prefix].position;
-      everyone_read = first ? position : std::min(everyone_read, position);
+      if (now - heard.at >= counted) continue;
+      everyone_read = first ? heard.position : std::min(everyone_read, heard.position);
       first = false;
     }
   }
@@ -578,8 +573,8 @@ void RoomReplication::beat() {
     const auto now = Clock::now();
     bool lowest = true;
     for (const auto& [prefix, heard] : last_heard_) {
-      if (prefix < options_.node_prefix && now - heard < options_.node_timeout &&
-          heard_positions_[prefix].caught_up) {
+      if (prefix < options_.node_prefix && now - heard.at < options_.node_timeout &&
+          heard.caught_up) {
         lowest = false;
       }
     }
@@ -611,13 +606,15 @@ void RoomReplication::find_stopped_nodes() {
     // while our own heartbeats come back (the link really carries them).
     if (now - up_since_ < options_.node_timeout) return;
     const auto own = last_heard_.find(options_.node_prefix);
-    if (own == last_heard_.end() || now - own->second > 3 * options_.heartbeat) return;
+    if (own == last_heard_.end() || now - own->second.at > 3 * options_.heartbeat) return;
     for (const auto& host : rooms_.hosts()) {
       const auto room_id = host->info_snapshot().room_id();
       for (const auto prefix : host->node_prefixes()) {
         if (prefix == options_.node_prefix) continue;
         const auto heard = last_heard_.find(prefix);
-        if (heard != last_heard_.end() && now - heard->second < options_.node_timeout) continue;
+        if (heard != last_heard_.end() && now - heard->second.at < options_.node_timeout) {
+          continue;
+        }
         auto& sent = gone_sent_[{room_id, prefix}];
         if (sent != Clock::time_point{} && now - sent < options_.node_timeout) {
           continue;  // relayed a moment ago; not applied yet

@@ -146,15 +146,15 @@ class RoomReplication : public CommandRelay {
   // Leaves the log did not store: sent again until it does, or the member
   // would stay in the room on every node.
   std::vector<circle::v1::RoomCommand> unsent_leaves_;
-  // When each node was last heard from (this one included: its own
-  // heartbeats come back), and since when the link has been up without a
+  // What each node said last, and when (this one included: its own
+  // heartbeats come back); and since when the link has been up without a
   // break (others are judged only after a whole node timeout of it).
-  std::map<std::uint64_t, std::chrono::steady_clock::time_point> last_heard_;
-  struct HeardPosition {
+  struct HeardNode {
+    std::chrono::steady_clock::time_point at;
     std::uint64_t position = 0;  // the last room log entry it applied
     bool caught_up = false;      // it has read the room log back
   };
-  std::map<std::uint64_t, HeardPosition> heard_positions_;
+  std::map<std::uint64_t, HeardNode> last_heard_;
   std::set<std::uint64_t> differing_nodes_;  // heard with other room limits
   std::uint64_t links_seen_ = 0;
   std::chrono::steady_clock::time_point up_since_;

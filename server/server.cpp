@@ -14,6 +14,14 @@
 #include "store/sqlite_store.hpp"
 
 namespace circle::server {
+
+circle::store::NatsClusterOptions nats_cluster_options(const Config& config) {
+  return {.urls = config.nats_urls,
+          .wait = std::chrono::milliseconds(5000),
+          .replicas = config.nats_replicas,
+          .ping_interval = std::chrono::milliseconds(2000)};
+}
+
 namespace {
 
 ssl::context make_tls_context(const Config& config) {
@@ -71,11 +79,7 @@ Server::Server(const Config& config)
     spdlog::info("restored {} rooms from the store", restored);
   }
   if (config.backend == "nats") {
-    nats_ = std::make_unique<circle::store::NatsCluster>(
-        circle::store::NatsClusterOptions{.urls = config.nats_urls,
-                                          .wait = std::chrono::milliseconds(5000),
-                                          .replicas = config.nats_replicas,
-                                          .ping_interval = std::chrono::milliseconds(2000)});
+    nats_ = std::make_unique<circle::store::NatsCluster>(nats_cluster_options(config));
     room_log_ = std::make_unique<circle::store::JetStreamLog>(
         *nats_, circle::store::JetStreamLogOptions::for_namespace(config.nats_namespace));
     audit_log_ = std::make_unique<circle::store::JetStreamLog>(

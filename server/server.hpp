@@ -17,6 +17,10 @@
 
 namespace circle::server {
 
+// How a node (and `circled audit --backend nats`) connects to the cluster of
+// --nats-url: the waits every call to it uses.
+circle::store::NatsClusterOptions nats_cluster_options(const Config& config);
+
 class Listener;
 class RoomReplication;
 
