@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <future>
 #include <iostream>
 #include <map>
@@ -62,6 +63,18 @@ circle::store::NatsClusterOptions test_cluster_options() {
           .wait = std::chrono::milliseconds(5000),
           .replicas = 3,
           .ping_interval = std::chrono::milliseconds(2000)};
+}
+
+// Whether `done()` comes true within `within`, asked every `every`: for
+// what happens inside the cluster, where there is no event to wait on.
+bool poll_until(const std::function<bool()>& done, std::chrono::milliseconds every,
+                std::chrono::steady_clock::duration within) {
+  const auto deadline = std::chrono::steady_clock::now() + within;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (done()) return true;
+    std::this_thread::sleep_for(every);  // a poll
+  }
+  return false;
 }
 
 bool is_post(const ServerMessage& m) {
@@ -281,13 +294,9 @@ TEST_F(ScaleOut, ABanOnOneNodeRefusesTheBannedMembersNextMessageOnTheOther) {
 
   // The ban is in the service's moderation audit log once, though both
   // nodes applied it; `circled audit` reads it from the cluster.
-  std::vector<std::string> lines;
-  const auto deadline = std::chrono::steady_clock::now() + kDeadline;
-  while (lines.empty() && std::chrono::steady_clock::now() < deadline) {
-    lines = nats_audit(namespace_, room);
-    if (lines.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(200));  // a poll
-  }
-  lines = nats_audit(namespace_, room);
+  poll_until([&] { return !nats_audit(namespace_, room).empty(); }, std::chrono::milliseconds(200),
+             kDeadline);
+  const auto lines = nats_audit(namespace_, room);
   ASSERT_EQ(lines.size(), 1u);
   EXPECT_NE(lines[0].find("\"action\":\"ban\""), std::string::npos) << lines[0];
   EXPECT_NE(lines[0].find("\"reason\":\"harassment\""), std::string::npos) << lines[0];
@@ -458,12 +467,8 @@ std::optional<bool> cluster_keeps(const std::string& ns, const std::string& room
 // happens inside the cluster, with nothing to wait on).
 bool wait_until_cluster_forgets(const std::string& ns, const std::string& room,
                                 const std::string& text) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (cluster_keeps(ns, room, text) == false) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));  // a poll
-  }
-  return false;
+  return poll_until([&] { return cluster_keeps(ns, room, text) == false; },
+                    std::chrono::milliseconds(500), std::chrono::seconds(60));
 }
 
 // Whether every event of `room` has left the room log within a minute
@@ -472,13 +477,12 @@ bool wait_until_room_log_is_deleted(const std::string& ns, const std::string& ro
   circle::store::NatsCluster cluster(test_cluster_options());
   if (!cluster.wait_connected(kDeadline)) return false;
   circle::store::JetStreamLog log(cluster, circle::store::JetStreamLogOptions::for_namespace(ns));
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (std::chrono::steady_clock::now() < deadline) {
-    const auto last = log.last_sequence(room);
-    if (last.answered && last.value == 0u) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));  // a poll
-  }
-  return false;
+  return poll_until(
+      [&] {
+        const auto last = log.last_sequence(room);
+        return last.answered && last.value == 0u;
+      },
+      std::chrono::milliseconds(500), std::chrono::seconds(60));
 }
 
 }  // namespace
