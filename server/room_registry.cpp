@@ -114,8 +114,12 @@ void RoomHost::keep_for_resume(const core::ActionOutput& output) {
     *envelope.mutable_room_event() = event;
     kept->frame = circle::wire::encode(envelope);
   }
-  const std::int64_t oldest_ms = (output.events.empty() ? 0 : output.events.back().time_ms) -
-                                 static_cast<std::int64_t>(limits.reconnect_window_seconds) * 1000;
+  // Within the reconnect window of now, not only of the newest event: a
+  // quiet room's expired messages leave with its history (and its copy).
+  const std::int64_t newest_ms =
+      std::max(output.events.empty() ? 0 : output.events.back().time_ms, now_unix_ms());
+  const std::int64_t oldest_ms =
+      newest_ms - static_cast<std::int64_t>(limits.reconnect_window_seconds) * 1000;
   while (!kept_for_resume_.empty() && (kept_for_resume_.size() > limits.max_resume_events ||
                                        kept_for_resume_.front().time_ms < oldest_ms)) {
     kept_for_resume_.pop_front();
@@ -330,6 +334,15 @@ void RoomHost::applied_entry(std::uint64_t position) {
   replica_wanted_ = true;
 }
 
+void RoomHost::restore_resume_frames(
+    const google::protobuf::RepeatedPtrField<circle::v1::ResumeFrame>& frames) {
+  kept_for_resume_.clear();
+  for (const auto& frame : frames) {
+    kept_for_resume_.push_back(
+        {frame.seq(), frame.time_unix_ms(), std::make_shared<const std::string>(frame.frame())});
+  }
+}
+
 void RoomHost::offer_replica() {
   if (!replica_wanted_) return;
   boost::asio::post(strand_, [self = shared_from_this()] { self->keep_replica_if_due(); });
@@ -339,7 +352,25 @@ void RoomHost::keep_replica_if_due() {
   if (!relay_ || !unreplicated_ || !relay_->keeps_replicas()) return;
   const auto now = std::chrono::steady_clock::now();
   if (!replica_urgent_ && now - last_replica_at_ < relay_->replica_interval()) return;
-  relay_->keep_replica(room_.id(), room_.replica(log_position_));
+  auto replica = room_.replica(log_position_);
+  // The frames a resume needs, newest first, as many as fit beside the
+  // room: an older gap gets a fresh snapshot, as it would from this node.
+  constexpr std::size_t kFrameOverhead = 32;  // the field's tags and numbers, at most
+  std::size_t size = replica.ByteSizeLong();
+  std::size_t fitting = 0;
+  for (auto kept = kept_for_resume_.rbegin(); kept != kept_for_resume_.rend(); ++kept) {
+    size += kept->frame->size() + kFrameOverhead;
+    if (size > CommandRelay::kMaxReplicaBytes) break;
+    ++fitting;
+  }
+  for (auto kept = kept_for_resume_.end() - static_cast<std::ptrdiff_t>(fitting);
+       kept != kept_for_resume_.end(); ++kept) {
+    auto* frame = replica.add_resume_frames();
+    frame->set_seq(kept->seq);
+    frame->set_time_unix_ms(kept->time_ms);
+    frame->set_frame(*kept->frame);
+  }
+  relay_->keep_replica(room_.id(), std::move(replica));
   unreplicated_ = false;
   replica_urgent_ = false;
   replica_wanted_ = false;
@@ -531,6 +562,7 @@ std::size_t RoomRegistry::restore(const std::vector<circle::v1::RoomReplica>& re
         boost::asio::make_strand(executor_), core::Room(replica, limits_, nullptr), store_,
         metrics_, [this, room_id] { forget(room_id); }, relay_);
     host->set_restored_through(replica.log_position());
+    host->restore_resume_frames(replica.resume_frames());
     // Its timer (a mute ending, expiring history) is armed by the next
     // action; a quiet room has none coming.
     host->run([](core::Room&) {});

@@ -47,6 +47,10 @@ class CommandRelay {
   // now, how often a changed room is copied, and taking one (on the room's
   // strand; written elsewhere).
   virtual bool keeps_replicas() const { return false; }
+  // The largest copy written (NATS refuses messages over its max_payload,
+  // 1 MiB by default): a copy over it is not written, so the room keeps its
+  // log from its last copy on.
+  static constexpr std::size_t kMaxReplicaBytes = 900 * 1024;
   virtual std::chrono::milliseconds replica_interval() const { return std::chrono::minutes(1); }
   virtual void keep_replica(const std::string& room_id, circle::v1::RoomReplica replica) {
     (void)room_id;
@@ -119,6 +123,10 @@ class RoomHost : public std::enable_shared_from_this<RoomHost> {
   // to this one (set before the host is shared; 0: none).
   std::uint64_t restored_through() const { return restored_through_; }
   void set_restored_through(std::uint64_t position) { restored_through_ = position; }
+  // Before the host is shared: the events a resume may need, from the copy
+  // the room was made from.
+  void restore_resume_frames(
+      const google::protobuf::RepeatedPtrField<circle::v1::ResumeFrame>& frames);
   // On the strand, inside run(): the room applied log entry `position`.
   void applied_entry(std::uint64_t position);
   // From any thread: hands a copy of the room to the relay if one is due.

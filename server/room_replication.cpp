@@ -21,10 +21,6 @@ using Clock = std::chrono::steady_clock;
 constexpr std::size_t kMaxRememberedAnswers = 100'000;
 // Leaves kept to be sent again while the cluster is away, at most.
 constexpr std::size_t kMaxUnsentLeaves = 100'000;
-// The largest copy of a room written (NATS refuses messages over its
-// max_payload, 1 MiB by default). A room whose copy is larger keeps its
-// whole log, and an error says so.
-constexpr std::size_t kMaxReplicaBytes = 900 * 1024;
 // circled's exit status when the room log moved on without this node.
 constexpr int kExitRoomLogMovedOn = 75;
 // How soon a copy or a purge the cluster did not take is tried again.
@@ -450,11 +446,11 @@ bool RoomReplication::write_replica(const std::string& room_id,
     if (attempt == 3) return false;  // tried again later
     if (value.empty()) {
       value = replica.SerializeAsString();
-      if (value.size() > kMaxReplicaBytes) {
+      if (value.size() > CommandRelay::kMaxReplicaBytes) {
         spdlog::error(
             "room={} copy is {} bytes, over {}: not written, so its room log is kept from its "
             "last copy on (redacted or expired messages since stay in it)",
-            room_id, value.size(), kMaxReplicaBytes);
+            room_id, value.size(), CommandRelay::kMaxReplicaBytes);
         return true;
       }
     }

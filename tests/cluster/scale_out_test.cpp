@@ -502,6 +502,12 @@ TEST_F(ScaleOut, ARedactedMessageLeavesTheRoomLogAndANewNodeGoesOnFromTheRoomsCo
   ASSERT_TRUE(call(*alex, redact).has_room_action());
   ASSERT_TRUE(
       call(*sam, client::make_send_message(room, "after the redaction")).has_send_message());
+  // More than a snapshot's recent events (50): a resume from before the
+  // redaction needs the frames the room kept for it.
+  for (int i = 0; i < 60; ++i) {
+    ASSERT_TRUE(
+        call(*sam, client::make_send_message(room, "and " + std::to_string(i))).has_send_message());
+  }
 
   // Copied at once after the redaction, and the log before the copy is
   // deleted after the purge delay (5 s here): the text is nowhere in the
@@ -516,15 +522,31 @@ TEST_F(ScaleOut, ARedactedMessageLeavesTheRoomLogAndANewNodeGoesOnFromTheRoomsCo
   // room as the others do, without the redacted text, and the room's seqs
   // go on as on the other nodes.
   TestServer c(node_args(namespace_), true, dir_);
-  auto kim = c.hello("Kim");
-  const auto joined = call(*kim, client::make_join_room(room));
-  ASSERT_TRUE(joined.has_join_room()) << joined.DebugString();
+  // A client resuming there from before the redaction gets every event
+  // since, as from a node that never stopped, the redacted one without its
+  // text (the copy carries the frames a resume needs).
+  auto robin = c.hello("Robin");
+  auto resume = client::make_join_room(room);
+  resume.mutable_join_room()->set_resume_after_seq(said.send_message().seq() - 1);
+  const auto resumed = call(*robin, resume);
+  ASSERT_TRUE(resumed.has_join_room()) << resumed.DebugString();
+  EXPECT_TRUE(resumed.join_room().resumed());
+  const auto& missed = resumed.join_room().snapshot().recent_events();
+  EXPECT_GT(missed.size(), 60);
+  std::uint64_t expected_seq = said.send_message().seq();
   bool redaction_shown = false;
-  for (const auto& event : joined.join_room().snapshot().recent_events()) {
+  for (const auto& event : missed) {
+    EXPECT_EQ(event.seq(), expected_seq++);
     EXPECT_EQ(event.DebugString().find("12 Elm St"), std::string::npos);
     redaction_shown |= event.has_message_redacted();
   }
   EXPECT_TRUE(redaction_shown);
+  auto kim = c.hello("Kim");
+  const auto joined = call(*kim, client::make_join_room(room));
+  ASSERT_TRUE(joined.has_join_room()) << joined.DebugString();
+  for (const auto& event : joined.join_room().snapshot().recent_events()) {
+    EXPECT_EQ(event.DebugString().find("12 Elm St"), std::string::npos);
+  }
   ASSERT_TRUE(call(*alex, client::make_send_message(room, "welcome, Kim")).has_send_message());
   auto welcome = kim->wait_event(is_post, kDeadline);
   ASSERT_TRUE(welcome);
