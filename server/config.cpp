@@ -66,6 +66,14 @@ std::optional<Config> parse_config(int argc, char** argv, int* exit_code) {
          "copy is written (a node reading the log back meanwhile still finds what it needs)")
       ->default_str(std::to_string(c.room_log_purge_delay.count()))
       ->check(CLI::Range(5u, 3600u));
+  app.add_option_function<unsigned>(
+         "--room-dormant-seconds",
+         [&c](unsigned v) { c.room_dormant_after = std::chrono::seconds(v); },
+         "With --backend nats: a node applies only the rooms it has members in; one without "
+         "members here for this long is left to the nodes that have (a member joining here "
+         "again goes on from the room's copy)")
+      ->default_str(std::to_string(c.room_dormant_after.count()))
+      ->check(CLI::Range(1u, 3600u));
   app.add_option("--store-sync", c.store_sync,
                  "full: each group commit is synced to disk (survives power loss); normal: "
                  "survives a crash of circled, may lose the last commits on power loss")

@@ -50,6 +50,8 @@ struct Config {
   // long after it is written.
   std::chrono::seconds room_copy_interval{60};
   std::chrono::seconds room_log_purge_delay{30};
+  // How long a room without members on this node is still applied here.
+  std::chrono::seconds room_dormant_after{60};
   std::string log_level = "info";
   ConnectionCaps connection_caps;
   // GET /metrics and /healthz for operators, on a listener of their own.

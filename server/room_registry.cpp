@@ -311,6 +311,12 @@ void RoomHost::recall_sent(const std::string& account, const std::string& client
 }
 
 void RoomHost::after_change() {
+  if (dormant_) {
+    // Applied elsewhere: its deadlines are the others' to tick.
+    armed_deadline_.reset();
+    timer_.cancel();
+    return;
+  }
   publish_info();
   const auto deadline = room_.next_deadline();
   if (deadline == armed_deadline_) return;
@@ -334,13 +340,39 @@ void RoomHost::applied_entry(std::uint64_t position) {
   replica_wanted_ = true;
 }
 
-void RoomHost::restore_resume_frames(
+void RoomHost::make_dormant() {
+  dormant_ = true;
+  boost::asio::post(strand_, [self = shared_from_this()] { self->after_change(); });
+}
+
+void RoomHost::go_on_from(
+    core::Room& room, core::Room made, std::uint64_t position,
     const google::protobuf::RepeatedPtrField<circle::v1::ResumeFrame>& frames) {
+  room = std::move(made);
   kept_for_resume_.clear();
   for (const auto& frame : frames) {
     kept_for_resume_.push_back(
         {frame.seq(), frame.time_unix_ms(), std::make_shared<const std::string>(frame.frame())});
   }
+  log_position_ = position;
+  unreplicated_ = false;
+  replica_wanted_ = false;
+  armed_deadline_.reset();  // armed again for the room as it is now
+  dormant_ = false;
+}
+
+void RoomHost::show_info(const circle::v1::RoomInfo& info) {
+  std::lock_guard lock(info_mutex_);
+  if (!dormant_) return;  // its own info is current
+  info_.set_member_count(info.member_count());
+  info_.set_locked(info.locked());
+}
+
+void RoomHost::copy_soon() {
+  boost::asio::post(strand_, [self = shared_from_this()] {
+    self->replica_urgent_ = true;
+    self->keep_replica_if_due();
+  });
 }
 
 void RoomHost::offer_replica() {
@@ -349,7 +381,7 @@ void RoomHost::offer_replica() {
 }
 
 void RoomHost::keep_replica_if_due() {
-  if (!relay_ || !unreplicated_ || !relay_->keeps_replicas()) return;
+  if (!relay_ || dormant_ || !unreplicated_ || !relay_->keeps_replica_of(room_.id())) return;
   const auto now = std::chrono::steady_clock::now();
   if (!replica_urgent_ && now - last_replica_at_ < relay_->replica_interval()) return;
   auto replica = room_.replica(log_position_);
@@ -378,6 +410,7 @@ void RoomHost::keep_replica_if_due() {
 }
 
 void RoomHost::relay_tick() {
+  if (dormant_) return;
   // Every node with the room may send it; the log keeps one per deadline.
   const std::int64_t deadline = armed_deadline_.value_or(now_unix_ms());
   circle::v1::RoomCommand tick;
@@ -461,8 +494,6 @@ void RoomRegistry::submit(circle::v1::RoomCommand command, std::weak_ptr<Outbox>
 void RoomRegistry::apply(circle::v1::RoomCommand command, std::weak_ptr<Outbox> requester,
                          std::uint64_t log_position) {
   auto host = find(command.room_id());
-  // Already in the copy the room was made from (its creation included).
-  if (host && log_position != 0 && log_position <= host->restored_through()) return;
   if (command.has_create()) {
     apply_create(command, std::move(requester));
     if (log_position != 0) {
@@ -504,6 +535,10 @@ void RoomRegistry::apply_create(const circle::v1::RoomCommand& command,
   const auto& create = command.create();
   auto created = this->create(command.room_id(), create.title(), create.kind(),
                               create.creator_account(), command.time_ms());
+  if (created && relay_) {
+    std::lock_guard lock(mutex_);
+    creations_.insert_or_assign(created.value().room_id(), command);
+  }
   ServerMessage reply = make_reply(*metrics_, command.request_id(), created,
                                    [](ServerMessage& reply, circle::v1::RoomInfo& room) {
                                      *reply.mutable_create_room()->mutable_room() = std::move(room);
@@ -537,6 +572,7 @@ std::vector<std::shared_ptr<RoomHost>> RoomRegistry::hosts() const {
 void RoomRegistry::forget(const std::string& room_id) {
   std::lock_guard lock(mutex_);
   rooms_.erase(room_id);
+  creations_.erase(room_id);
 }
 
 std::size_t RoomRegistry::restore() {
@@ -554,21 +590,31 @@ std::size_t RoomRegistry::restore() {
   return restored;
 }
 
-std::size_t RoomRegistry::restore(const std::vector<circle::v1::RoomReplica>& replicas) {
-  std::lock_guard lock(mutex_);
-  for (const auto& replica : replicas) {
-    const auto& room_id = replica.state().room_id();
-    auto host = std::make_shared<RoomHost>(
-        boost::asio::make_strand(executor_), core::Room(replica, limits_, nullptr), store_,
-        metrics_, [this, room_id] { forget(room_id); }, relay_);
-    host->set_restored_through(replica.log_position());
-    host->restore_resume_frames(replica.resume_frames());
-    // Its timer (a mute ending, expiring history) is armed by the next
-    // action; a quiet room has none coming.
-    host->run([](core::Room&) {});
-    rooms_.insert_or_assign(room_id, std::move(host));
+void RoomRegistry::go_on_from(const std::string& room_id, const circle::v1::RoomReplica* copy) {
+  std::shared_ptr<RoomHost> host;
+  std::optional<core::Room> made;
+  {
+    std::lock_guard lock(mutex_);
+    const auto found = rooms_.find(room_id);
+    const auto creation = creations_.find(room_id);
+    if (found == rooms_.end()) return;
+    host = found->second;
+    if (copy) {
+      made.emplace(*copy, limits_, nullptr);
+    } else if (creation != creations_.end()) {
+      const auto& create = creation->second.create();
+      made.emplace(room_id, create.title(), create.kind(), create.creator_account(),
+                   creation->second.time_ms(), limits_, nullptr);
+    } else {
+      return;
+    }
   }
-  return replicas.size();
+  auto replica =
+      std::make_shared<circle::v1::RoomReplica>(copy ? *copy : circle::v1::RoomReplica());
+  host->run([host = host.get(), made = std::make_shared<core::Room>(std::move(*made)),
+             replica](core::Room& room) {
+    host->go_on_from(room, std::move(*made), replica->log_position(), replica->resume_frames());
+  });
 }
 
 std::shared_ptr<RoomHost> RoomRegistry::find(const std::string& room_id) const {

@@ -42,11 +42,14 @@ class CommandRelay {
   virtual void relay(circle::v1::RoomCommand command, std::string message_id,
                      std::function<void(const core::Refusal&)> refused) = 0;
 
-  // Copies of rooms (RoomReplica), from which a node starting up goes on so
-  // that the log before them can be deleted: whether this node writes them
-  // now, how often a changed room is copied, and taking one (on the room's
-  // strand; written elsewhere).
-  virtual bool keeps_replicas() const { return false; }
+  // Copies of rooms (RoomReplica), from which a node starting to apply a
+  // room goes on so that the log before them can be deleted: whether this
+  // node writes the room's now, how often a changed room is copied, and
+  // taking one (on the room's strand; written elsewhere).
+  virtual bool keeps_replica_of(const std::string& room_id) const {
+    (void)room_id;
+    return false;
+  }
   // The largest copy written (NATS refuses messages over its max_payload,
   // 1 MiB by default): a copy over it is not written, so the room keeps its
   // log from its last copy on.
@@ -80,7 +83,8 @@ class RoomHost : public std::enable_shared_from_this<RoomHost> {
         store_(store),
         metrics_(metrics),
         relay_(relay),
-        forget_(std::move(forget)) {
+        forget_(std::move(forget)),
+        dormant_(relay != nullptr) {
     publish_info();
   }
 
@@ -119,14 +123,22 @@ class RoomHost : public std::enable_shared_from_this<RoomHost> {
   // readable from any thread (it may lag by a moment).
   std::vector<std::uint64_t> node_prefixes() const;
 
-  // With a relay. A room made from a copy already holds every log entry up
-  // to this one (set before the host is shared; 0: none).
-  std::uint64_t restored_through() const { return restored_through_; }
-  void set_restored_through(std::uint64_t position) { restored_through_ = position; }
-  // Before the host is shared: the events a resume may need, from the copy
-  // the room was made from.
-  void restore_resume_frames(
-      const google::protobuf::RepeatedPtrField<circle::v1::ResumeFrame>& frames);
+  // With a relay, a room this node has no members in is dormant here: its
+  // log entries are not applied (the relay skips them), its timers are off
+  // and it is not copied, until the node goes on from its copy (below).
+  // Rooms start dormant.
+  bool dormant() const { return dormant_; }
+  void make_dormant();
+  // On the strand, inside run(): `room` replaces the room (made from its
+  // copy, or from its creation), `position` being the last log entry it
+  // holds, with the events a resume may need from the copy; it is applied
+  // again from then on.
+  void go_on_from(core::Room& room, core::Room made, std::uint64_t position,
+                  const google::protobuf::RepeatedPtrField<circle::v1::ResumeFrame>& frames);
+  // Public info of a dormant room, as another node that applies it says.
+  void show_info(const circle::v1::RoomInfo& info);
+  // From any thread: copy the room as soon as it is the writer's turn.
+  void copy_soon();
   // On the strand, inside run(): the room applied log entry `position`.
   void applied_entry(std::uint64_t position);
   // From any thread: hands a copy of the room to the relay if one is due.
@@ -205,7 +217,6 @@ class RoomHost : public std::enable_shared_from_this<RoomHost> {
     circle::wire::Frame frame;
   };
   std::deque<KeptEvent> kept_for_resume_;  // only on strand_, without a store
-  std::uint64_t restored_through_ = 0;     // see restored_through()
   // Only on strand_, with a relay: the last log entry applied, whether the
   // room changed since its last copy (and must be copied at once), and when.
   std::uint64_t log_position_ = 0;
@@ -233,6 +244,7 @@ class RoomHost : public std::enable_shared_from_this<RoomHost> {
   mutable std::mutex info_mutex_;
   circle::v1::RoomInfo info_;
   std::vector<std::uint64_t> node_prefixes_;  // guarded by info_mutex_
+  std::atomic<bool> dormant_;                 // see dormant()
 };
 
 class RoomRegistry {
@@ -258,9 +270,9 @@ class RoomRegistry {
   // one a room's copy already holds is skipped.
   void apply(circle::v1::RoomCommand command, std::weak_ptr<Outbox> requester,
              std::uint64_t log_position = 0);
-  // Brings back rooms from their copies (several nodes, at start-up before
-  // the room log is followed). Returns how many.
-  std::size_t restore(const std::vector<circle::v1::RoomReplica>& replicas);
+  // Several nodes: the room goes on from `copy` (null: from its creation,
+  // when it was never copied), and is applied here from then on.
+  void go_on_from(const std::string& room_id, const circle::v1::RoomReplica* copy);
   // Every room host (for the node liveness check).
   std::vector<std::shared_ptr<RoomHost>> hosts() const;
 
@@ -290,6 +302,8 @@ class RoomRegistry {
   std::uint64_t own_node_prefix_ = 0;
   mutable std::mutex mutex_;
   std::map<std::string, std::shared_ptr<RoomHost>> rooms_;
+  // With a relay: each room's creation, for going on from it.
+  std::map<std::string, circle::v1::RoomCommand> creations_;
   std::uint64_t generated_ids_ = 0;
 };
 

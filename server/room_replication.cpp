@@ -21,6 +21,8 @@ using Clock = std::chrono::steady_clock;
 constexpr std::size_t kMaxRememberedAnswers = 100'000;
 // Leaves kept to be sent again while the cluster is away, at most.
 constexpr std::size_t kMaxUnsentLeaves = 100'000;
+// Requests for one room held while the node goes on from its copy, at most.
+constexpr std::size_t kMaxHeldRequests = 10'000;
 // circled's exit status when the room log moved on without this node.
 constexpr int kExitRoomLogMovedOn = 75;
 // How soon a copy or a purge the cluster did not take is tried again.
@@ -135,6 +137,17 @@ void RoomReplication::start(std::chrono::milliseconds catch_up) {
               prefix, options_.node_prefix);
         }
       });
+  heard_rooms_sub_ = cluster_.subscribe(options_.alive_subject + ".rooms",
+                                        [this](const std::string&, const std::string& data) {
+                                          circle::v1::NodeRooms heard;
+                                          if (!heard.ParseFromString(data)) return;
+                                          std::map<std::string, circle::v1::RoomInfo> rooms;
+                                          for (auto& info : *heard.mutable_applied())
+                                            rooms[info.room_id()] = std::move(info);
+                                          std::lock_guard lock(mutex_);
+                                          heard_rooms_[heard.node_prefix()] = std::move(rooms);
+                                        });
+  starter_ = std::jthread([this](std::stop_token stop) { start_rooms(stop); });
   // Heard before anything is read: the room log a node still has to read
   // is not deleted under it (purge_due waits for every node heard).
   heartbeats_ = std::jthread([this](std::stop_token stop) { send_heartbeats(stop); });
@@ -165,24 +178,18 @@ void RoomReplication::stop() {
   heartbeats_ = {};  // requests a stop and joins
   keeps_replicas_ = false;
   replica_writer_ = {};
+  starter_ = {};
   // Nothing new is applied; then what is in flight is answered; then no
   // callback of the log or the heartbeat subscription runs any more.
   log_.stop_following();
   following_ = false;
   log_.close();
   heard_.reset();
+  heard_rooms_sub_.reset();
 }
 
 bool RoomReplication::try_follow() {
   if (following_) return true;
-  // Rooms go on from their copies; the log before a copy may be gone.
-  if (!replicas_loaded_) {
-    if (!load_replicas()) {
-      spdlog::warn("room copies: cannot read them yet from bucket {}", options_.replica_bucket);
-      return false;
-    }
-    replicas_loaded_ = true;
-  }
   // Read back once an entry comes with nothing pending after it, or the
   // stream's last entry as it is now (which may have been deleted since:
   // the copies hold it), or at once when there is nothing to read.
@@ -207,19 +214,21 @@ bool RoomReplication::try_follow() {
   return true;
 }
 
-void RoomReplication::relay(circle::v1::RoomCommand command, std::string message_id,
-                            std::function<void(const core::Refusal&)> refused) {
+void RoomReplication::keep_unsent_leave(const circle::v1::RoomCommand& command) {
   // A leave must reach the log in the end, or the member stays everywhere:
   // one that cannot be stored now is sent again (as the connection's
   // disconnect, answered or not) until it is.
-  auto keep_leave = [this](const circle::v1::RoomCommand& command) {
-    if (!command.has_leave()) return;
-    auto again = command;
-    again.set_request_id(0);
-    again.mutable_leave()->set_reason(circle::v1::LEAVE_REASON_DISCONNECTED);
-    std::lock_guard lock(mutex_);
-    if (unsent_leaves_.size() < kMaxUnsentLeaves) unsent_leaves_.push_back(std::move(again));
-  };
+  if (!command.has_leave()) return;
+  auto again = command;
+  again.set_request_id(0);
+  again.mutable_leave()->set_reason(circle::v1::LEAVE_REASON_DISCONNECTED);
+  std::lock_guard lock(mutex_);
+  if (unsent_leaves_.size() < kMaxUnsentLeaves) unsent_leaves_.push_back(std::move(again));
+}
+
+void RoomReplication::relay(circle::v1::RoomCommand command, std::string message_id,
+                            std::function<void(const core::Refusal&)> refused) {
+  auto keep_leave = [this](const circle::v1::RoomCommand& command) { keep_unsent_leave(command); };
   if (!cluster_.connected() || !following_) {
     metrics_.store_failures.add();
     keep_leave(command);
@@ -227,6 +236,34 @@ void RoomReplication::relay(circle::v1::RoomCommand command, std::string message
                                                     : "not connected to NATS"));
   }
   const bool create = command.has_create();
+  if (!create) {
+    // A room dormant here goes on from its copy first; the request is
+    // relayed once it has (its answer then comes from a room holding
+    // everything before it).
+    std::unique_lock lock(rooms_mutex_);
+    const auto followed = followed_.find(command.room_id());
+    // Not known here (yet): relayed all the same, since its creation may be
+    // on its way; answered when it comes back (on_entry).
+    FollowedRoom* known = followed == followed_.end() ? nullptr : &followed->second;
+    if (known) known->wanted_at = Clock::now();
+    if (known && known->state != FollowedRoom::State::kApplied) {
+      auto& room = *known;
+      if (room.held.size() >= kMaxHeldRequests) {
+        lock.unlock();
+        keep_leave(command);
+        return refused(unavailable("this server is still reading the room"));
+      }
+      room.held.push_back({std::move(command), std::move(message_id), std::move(refused)});
+      if (room.state == FollowedRoom::State::kDormant) {
+        room.state = FollowedRoom::State::kStarting;
+        room.arrived.clear();
+        to_start_.push_back(followed->first);
+        lock.unlock();
+        start_asked_.notify_one();
+      }
+      return;
+    }
+  }
   const auto room_id = command.room_id();
   const auto key = std::make_pair(command.connection(), command.request_id());
   const bool answered = key.second != 0;
@@ -295,38 +332,43 @@ void RoomReplication::on_entry(const JetStreamLog::Entry& entry) {
     std::_Exit(kExitRoomLogMovedOn);
   }
   circle::v1::RoomCommand command;
+  std::optional<circle::v1::RoomCommand> stray_leave;
   if (!command.ParseFromString(entry.data) || command.room_id() != entry.room_id) {
     spdlog::error("room log: entry {} is not a command of its room; skipped", entry.sequence);
+  } else if (command.has_create()) {
+    // Every node knows every room (the list, the room limit); it applies
+    // one only once asked for it.
+    {
+      std::lock_guard lock(rooms_mutex_);
+      followed_[entry.room_id].created = entry.sequence;
+    }
+    stray_leave = hand_over(entry, std::move(command));
   } else {
-    bool answered_already = false;
-    if (node_prefix_of(command.connection()) == options_.node_prefix && command.request_id() != 0) {
-      std::lock_guard lock(mutex_);
-      if (auto found = answers_.find({command.connection(), command.request_id()});
-          found != answers_.end()) {
-        answered_already = found->second == Answer::kRefused;
-        answers_.erase(found);
+    std::unique_lock lock(rooms_mutex_);
+    const auto followed = followed_.find(entry.room_id);
+    const bool ours = node_prefix_of(command.connection()) == options_.node_prefix;
+    if (followed == followed_.end()) {
+      // No such room: this node's request is answered so.
+      if (ours) stray_leave = hand_over(entry, std::move(command));
+    } else {
+      auto& room = followed->second;
+      if (room.state == FollowedRoom::State::kDormant && ours) {
+        // Relayed before the room was known here: applied once this node
+        // has gone on from the room's copy (the log after it holds this).
+        room.state = FollowedRoom::State::kStarting;
+        room.arrived.clear();
+        to_start_.push_back(entry.room_id);
+        start_asked_.notify_one();
+      }
+      if (room.state == FollowedRoom::State::kStarting) {
+        room.arrived.push_back(entry);
+      } else if (room.state == FollowedRoom::State::kApplied && entry.sequence > room.applied) {
+        room.applied = entry.sequence;
+        stray_leave = hand_over(entry, std::move(command));
       }
     }
-    // Only this node's connections can be answered here.
-    std::weak_ptr<Outbox> requester;
-    if (!answered_already && node_prefix_of(command.connection()) == options_.node_prefix) {
-      requester = sessions_.find(command.connection());
-    }
-    std::optional<circle::v1::RoomCommand> stray_join;
-    if (answered_already && command.has_join()) stray_join = command;
-    rooms_.apply(std::move(command), std::move(requester), entry.sequence);
-    if (stray_join) {
-      // Stored after all, though its connection was told otherwise and
-      // forgot it: that join (and only that one) leaves again.
-      circle::v1::RoomCommand leave;
-      leave.set_room_id(stray_join->room_id());
-      leave.set_connection(stray_join->connection());
-      leave.set_time_ms(now_unix_ms());
-      leave.mutable_leave()->set_reason(circle::v1::LEAVE_REASON_DISCONNECTED);
-      leave.mutable_leave()->set_join_token(stray_join->join().join_token());
-      relay(std::move(leave), {}, [](const core::Refusal&) {});
-    }
   }
+  if (stray_leave) relay(std::move(*stray_leave), {}, [](const core::Refusal&) {});
   {
     std::lock_guard lock(applied_mutex_);
     applied_up_to_ = entry.sequence;
@@ -335,36 +377,146 @@ void RoomReplication::on_entry(const JetStreamLog::Entry& entry) {
   applied_changed_.notify_all();
 }
 
-bool RoomReplication::load_replicas() {
-  const auto keys = replica_bucket_.keys();
-  if (!keys.answered) return false;
-  std::vector<circle::v1::RoomReplica> replicas;
-  std::map<std::string, WrittenReplica> written;
-  for (const auto& room_id : *keys.value) {
-    const auto entry = replica_bucket_.get(room_id);
-    if (!entry.answered) return false;
-    if (!entry.value) continue;  // deleted meanwhile
-    circle::v1::RoomReplica replica;
-    if (!replica.ParseFromString(entry.value->value) || replica.state().room_id() != room_id) {
-      // The log before it may be gone: serving the room from what is left
-      // would make it differ from the other nodes' copies.
-      spdlog::error(
-          "room={} has an unreadable copy in bucket {}; not serving until it can be read "
-          "(another node's writes replace it, or delete the key)",
-          room_id, options_.replica_bucket);
-      return false;
+std::optional<circle::v1::RoomCommand> RoomReplication::hand_over(const JetStreamLog::Entry& entry,
+                                                                  circle::v1::RoomCommand command) {
+  bool answered_already = false;
+  const bool ours = node_prefix_of(command.connection()) == options_.node_prefix;
+  if (ours && command.request_id() != 0) {
+    std::lock_guard lock(mutex_);
+    if (auto found = answers_.find({command.connection(), command.request_id()});
+        found != answers_.end()) {
+      answered_already = found->second == Answer::kRefused;
+      answers_.erase(found);
     }
-    written[room_id] = {.revision = entry.value->revision, .log_position = replica.log_position()};
-    replicas.push_back(std::move(replica));
   }
-  rooms_.restore(replicas);
+  // Only this node's connections can be answered here.
+  std::weak_ptr<Outbox> requester;
+  if (!answered_already && ours) requester = sessions_.find(command.connection());
+  std::optional<circle::v1::RoomCommand> stray_leave;
+  if (answered_already && command.has_join()) {
+    // Stored after all, though its connection was told otherwise and
+    // forgot it: that join (and only that one) leaves again.
+    circle::v1::RoomCommand& leave = stray_leave.emplace();
+    leave.set_room_id(command.room_id());
+    leave.set_connection(command.connection());
+    leave.set_time_ms(now_unix_ms());
+    leave.mutable_leave()->set_reason(circle::v1::LEAVE_REASON_DISCONNECTED);
+    leave.mutable_leave()->set_join_token(command.join().join_token());
+  }
+  rooms_.apply(std::move(command), std::move(requester), entry.sequence);
+  return stray_leave;
+}
+
+void RoomReplication::start_rooms(std::stop_token stop) {
+  std::unique_lock lock(rooms_mutex_);
+  while (!stop.stop_requested()) {
+    start_asked_.wait(lock, stop, [this] { return !to_start_.empty(); });
+    if (stop.stop_requested()) break;
+    const auto room_id = std::move(to_start_.front());
+    to_start_.pop_front();
+    lock.unlock();
+    start_room(room_id);
+    lock.lock();
+  }
+}
+
+bool RoomReplication::start_room(const std::string& room_id) {
+  // The copy, then the log after it, then the copy again: the log before a
+  // copy is deleted only after the copy is written, so an unchanged copy
+  // means nothing read was missing.
+  std::string why;
+  std::optional<circle::v1::RoomReplica> copy;
+  std::vector<JetStreamLog::Entry> after_copy;
+  for (int attempt = 0;; ++attempt) {
+    if (attempt == 3) {
+      why = "its copy keeps changing";
+      break;
+    }
+    const auto before = replica_bucket_.get(room_id);
+    if (!before.answered) {
+      why = "its copy cannot be read";
+      break;
+    }
+    copy.reset();
+    if (before.value) {
+      copy.emplace();
+      if (!copy->ParseFromString(before.value->value) || copy->state().room_id() != room_id) {
+        // The log before it may be gone: applying the room from what is
+        // left would make it differ from the other nodes' copies.
+        spdlog::error("room={} has an unreadable copy in bucket {}; not applying it here", room_id,
+                      options_.replica_bucket);
+        why = "its copy is unreadable";
+        break;
+      }
+    }
+    const auto log = log_.read_room(room_id, copy ? copy->log_position() : 0);
+    if (!log.answered) {
+      why = "the room log cannot be read";
+      break;
+    }
+    const auto after = replica_bucket_.get(room_id);
+    if (!after.answered) {
+      why = "its copy cannot be read";
+      break;
+    }
+    const auto revision = [](const auto& entry) { return entry ? entry->revision : 0; };
+    if (revision(before.value) != revision(after.value)) continue;
+    after_copy = std::move(*log.value);
+    if (before.value) {
+      std::lock_guard lock(replicas_mutex_);
+      auto& written = written_replicas_[room_id];
+      if (before.value->revision > written.revision) {
+        written = {.revision = before.value->revision, .log_position = copy->log_position()};
+      }
+    }
+    why.clear();
+    break;
+  }
+  std::vector<FollowedRoom::Held> held;
+  std::vector<circle::v1::RoomCommand> stray_leaves;
   {
-    std::lock_guard lock(replicas_mutex_);
-    written_replicas_ = written;
+    std::lock_guard lock(rooms_mutex_);
+    auto& room = followed_[room_id];
+    held.swap(room.held);
+    if (!why.empty()) {
+      room.state = FollowedRoom::State::kDormant;
+      room.arrived.clear();
+    } else {
+      rooms_.go_on_from(room_id, copy ? &*copy : nullptr);
+      // Without a copy, from its creation: a request that reached the log
+      // before it found no room (and was answered so).
+      room.applied = copy ? copy->log_position() : room.created;
+      auto apply = [&](const JetStreamLog::Entry& entry) {
+        if (entry.sequence <= room.applied) return;
+        room.applied = entry.sequence;
+        circle::v1::RoomCommand command;
+        if (!command.ParseFromString(entry.data) || command.room_id() != room_id) return;
+        if (auto leave = hand_over(entry, std::move(command))) {
+          stray_leaves.push_back(std::move(*leave));
+        }
+      };
+      for (const auto& entry : after_copy) apply(entry);
+      for (const auto& entry : room.arrived) apply(entry);
+      room.arrived.clear();
+      room.caught_up_through = room.applied;
+      room.state = FollowedRoom::State::kApplied;
+      room.wanted_at = Clock::now();
+    }
   }
-  // A writer that stopped may have left the log before a copy undeleted.
-  for (const auto& [room_id, copy] : written) schedule_purge(room_id, copy.log_position);
-  spdlog::info("room copies: {} rooms go on from their copies", replicas.size());
+  if (!why.empty()) {
+    spdlog::warn("room={} cannot be applied here yet: {}", room_id, why);
+    for (auto& request : held) {
+      keep_unsent_leave(request.command);
+      request.refused(unavailable(why));
+    }
+    return false;
+  }
+  spdlog::info("room={} applied here from {} ({} log entries after it)", room_id,
+               copy ? "its copy" : "its creation", after_copy.size());
+  for (auto& request : held) {
+    relay(std::move(request.command), std::move(request.message_id), std::move(request.refused));
+  }
+  for (auto& leave : stray_leaves) relay(std::move(leave), {}, [](const core::Refusal&) {});
   return true;
 }
 
@@ -378,11 +530,18 @@ void RoomReplication::keep_replica(const std::string& room_id, circle::v1::RoomR
 
 void RoomReplication::keep_audit(const std::vector<core::AuditEntry>& entries,
                                  std::uint64_t log_position) {
-  if (!audit_log_ || log_position == 0) return;
+  if (!audit_log_ || log_position == 0 || entries.empty()) return;
   {
     // Read back at start-up: recorded when it was first applied.
     std::lock_guard lock(applied_mutex_);
     if (log_position <= follow_baseline_) return;
+  }
+  {
+    // Applied by another node before this one went on from the room's copy:
+    // recorded there (the message id de-duplicates only for two minutes).
+    std::lock_guard lock(rooms_mutex_);
+    const auto followed = followed_.find(entries.front().room_id);
+    if (followed != followed_.end() && log_position <= followed->second.caught_up_through) return;
   }
   for (std::size_t i = 0; i < entries.size(); ++i) {
     const auto& entry = entries[i];
@@ -420,6 +579,7 @@ void RoomReplication::write_replicas(std::stop_token stop) {
       }
     }
     purge_due();
+    adopt_neglected_rooms();
     lock.lock();
   }
 }
@@ -480,6 +640,63 @@ bool RoomReplication::write_replica(const std::string& room_id,
   }
 }
 
+void RoomReplication::adopt_neglected_rooms() {
+  const auto now = Clock::now();
+  if (!keeps_replicas_ || now - adopted_at_ < options_.replica_interval) return;
+  adopted_at_ = now;
+  // Dormant here, and applied by no node heard from lately.
+  std::set<std::uint64_t> alive;
+  std::vector<std::string> neglected;
+  {
+    std::lock_guard rooms(rooms_mutex_);
+    std::lock_guard lock(mutex_);
+    for (const auto& [prefix, heard] : last_heard_) {
+      if (now - heard.at < options_.node_timeout) alive.insert(prefix);
+    }
+    for (const auto& [room_id, room] : followed_) {
+      if (room.state != FollowedRoom::State::kDormant) continue;
+      const bool applied_elsewhere = std::ranges::any_of(heard_rooms_, [&](const auto& heard) {
+        return alive.contains(heard.first) && heard.second.contains(room_id);
+      });
+      if (!applied_elsewhere) neglected.push_back(room_id);
+    }
+  }
+  const auto now_ms = now_unix_ms();
+  for (const auto& room_id : neglected) {
+    const auto stored = replica_bucket_.get(room_id);
+    const auto last = log_.last_sequence(room_id);
+    if (!stored.answered || !last.answered) return;  // next time
+    circle::v1::RoomReplica copy;
+    const bool copied = stored.value && copy.ParseFromString(stored.value->value);
+    const std::uint64_t position = copied ? copy.log_position() : 0;
+    // A writer that stopped may have left the log before a copy undeleted.
+    if (copied) schedule_purge(room_id, position);
+    // Applied after its last copy by a node that stopped, or something is
+    // due (history to expire, a grace period ending, members of a node
+    // that stopped): nobody else will tick it.
+    std::string why;
+    if (last.value.value_or(0) > position) {
+      why = "its copy is behind its log";
+    } else if (copied) {
+      const core::Room room(copy, rooms_.limits(), nullptr);
+      const auto deadline = room.next_deadline();
+      if (deadline && *deadline <= now_ms) why = "it has something due";
+      for (const auto id : room.connection_ids()) {
+        if (!alive.contains(node_prefix_of(id))) why = "it has members of a node gone";
+      }
+    }
+    if (why.empty()) continue;
+    spdlog::info("room={} is applied by no node and {}: applying it here for a while", room_id,
+                 why);
+    circle::v1::RoomCommand tick;
+    tick.set_room_id(room_id);
+    tick.set_time_ms(now_ms);
+    tick.mutable_tick();
+    relay(std::move(tick), "adopt:" + room_id + ":" + std::to_string(last.value.value_or(0)),
+          [](const core::Refusal&) {});
+  }
+}
+
 void RoomReplication::schedule_purge(const std::string& room_id, std::uint64_t through) {
   std::lock_guard lock(replicas_mutex_);
   auto& purge = purges_[room_id];
@@ -491,7 +708,7 @@ void RoomReplication::schedule_purge(const std::string& room_id, std::uint64_t t
 }
 
 void RoomReplication::purge_due() {
-  if (!keeps_replicas_) return;  // the writer of copies deletes the log before them
+  if (!caught_up_) return;
   const auto now = Clock::now();
   // Every node heard from lately must have read past what is deleted: a
   // node still reading the log back (or behind, or reconnecting) would
@@ -549,7 +766,107 @@ void RoomReplication::send_heartbeats(std::stop_token stop) {
     cluster_.publish(options_.alive_subject,
                      std::to_string(options_.node_prefix) + " " + limits_fingerprint_ + " " +
                          std::to_string(position) + (caught_up_ ? " 1" : " 0"));
+    // The rooms applied here: who writes their copies, and what a dormant
+    // room's list entry says on the other nodes.
+    circle::v1::NodeRooms rooms;
+    rooms.set_node_prefix(options_.node_prefix);
+    for (const auto& room_id : applied_rooms()) {
+      if (const auto host = rooms_.find(room_id)) *rooms.add_applied() = host->info_snapshot();
+    }
+    cluster_.publish(options_.alive_subject + ".rooms", rooms.SerializeAsString());
     wake.wait_for(lock, stop, options_.heartbeat, [] { return false; });
+  }
+}
+
+std::vector<std::string> RoomReplication::applied_rooms() const {
+  std::vector<std::string> applied;
+  std::lock_guard lock(rooms_mutex_);
+  for (const auto& [room_id, room] : followed_) {
+    if (room.state == FollowedRoom::State::kApplied) applied.push_back(room_id);
+  }
+  return applied;
+}
+
+bool RoomReplication::keeps_replica_of(const std::string& room_id) const {
+  {
+    std::lock_guard lock(rooms_mutex_);
+    const auto followed = followed_.find(room_id);
+    if (followed == followed_.end() || followed->second.state != FollowedRoom::State::kApplied) {
+      return false;
+    }
+  }
+  return writes_replica_of(room_id);
+}
+
+bool RoomReplication::writes_replica_of(const std::string& room_id) const {
+  if (!caught_up_ || !following_ || !cluster_.connected()) return false;
+  // The lowest-numbered node heard from lately that applies the room and
+  // has read the log back.
+  std::lock_guard lock(mutex_);
+  const auto now = Clock::now();
+  for (const auto& [prefix, rooms] : heard_rooms_) {
+    if (prefix >= options_.node_prefix || !rooms.contains(room_id)) continue;
+    const auto heard = last_heard_.find(prefix);
+    if (heard != last_heard_.end() && heard->second.caught_up &&
+        now - heard->second.at < options_.node_timeout) {
+      return false;
+    }
+  }
+  return true;
+}
+
+void RoomReplication::rest_rooms() {
+  const auto now = Clock::now();
+  std::map<std::string, circle::v1::RoomInfo> shown;  // dormant rooms, as others apply them
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [prefix, rooms] : heard_rooms_) {
+      const auto heard = last_heard_.find(prefix);
+      if (prefix == options_.node_prefix || heard == last_heard_.end() ||
+          now - heard->second.at >= options_.node_timeout) {
+        continue;
+      }
+      for (const auto& [room_id, info] : rooms) shown.insert_or_assign(room_id, info);
+    }
+  }
+  std::lock_guard lock(rooms_mutex_);
+  for (auto& [room_id, room] : followed_) {
+    const auto host = rooms_.find(room_id);
+    if (!host) continue;
+    if (room.state == FollowedRoom::State::kDormant) {
+      // Nobody applies it: nobody is in it.
+      auto info = host->info_snapshot();
+      if (const auto found = shown.find(room_id); found != shown.end()) {
+        info = found->second;
+      } else {
+        info.set_member_count(0);
+      }
+      host->show_info(info);
+      continue;
+    }
+    if (room.state != FollowedRoom::State::kApplied) continue;
+    const auto prefixes = host->node_prefixes();
+    if (std::ranges::find(prefixes, options_.node_prefix) != prefixes.end()) {
+      room.wanted_at = now;  // it has members here
+      continue;
+    }
+    if (now - room.wanted_at < options_.dormant_after) continue;
+    if (writes_replica_of(room_id)) {
+      // The last to apply it leaves a copy as new as the room.
+      std::uint64_t copied = 0;
+      {
+        std::lock_guard replicas(replicas_mutex_);
+        copied = written_replicas_[room_id].log_position;
+      }
+      if (copied < room.applied) {
+        host->copy_soon();
+        continue;
+      }
+    }
+    room.state = FollowedRoom::State::kDormant;
+    host->make_dormant();
+    spdlog::info("room={} dormant here: no members on this node for {} s", room_id,
+                 std::chrono::duration_cast<std::chrono::seconds>(options_.dormant_after).count());
   }
 }
 
@@ -562,9 +879,10 @@ void RoomReplication::beat() {
   }
   for (auto& leave : leaves) relay(std::move(leave), {}, [](const core::Refusal&) {});
   find_stopped_nodes();
+  rest_rooms();
   {
     // The lowest-numbered node heard from that has read the log back
-    // writes the rooms' copies.
+    // adopts neglected rooms.
     std::lock_guard lock(mutex_);
     const auto now = Clock::now();
     bool lowest = true;
@@ -576,8 +894,8 @@ void RoomReplication::beat() {
     }
     keeps_replicas_ = lowest && caught_up_ && following_ && cluster_.connected();
   }
-  if (keeps_replicas_) {
-    for (const auto& host : rooms_.hosts()) host->offer_replica();
+  for (const auto& room_id : applied_rooms()) {
+    if (const auto host = rooms_.find(room_id)) host->offer_replica();
   }
   beat_timer_.expires_after(options_.heartbeat);
   beat_timer_.async_wait([this](error_code ec) {
@@ -588,6 +906,7 @@ void RoomReplication::beat() {
 void RoomReplication::find_stopped_nodes() {
   const auto now = Clock::now();
   std::vector<std::pair<std::string, std::uint64_t>> gone;
+  const auto applied = applied_rooms();
   {
     std::lock_guard lock(mutex_);
     const auto links = cluster_.links();
@@ -603,8 +922,9 @@ void RoomReplication::find_stopped_nodes() {
     if (now - up_since_ < options_.node_timeout) return;
     const auto own = last_heard_.find(options_.node_prefix);
     if (own == last_heard_.end() || now - own->second.at > 3 * options_.heartbeat) return;
-    for (const auto& host : rooms_.hosts()) {
-      const auto room_id = host->info_snapshot().room_id();
+    for (const auto& room_id : applied) {
+      const auto host = rooms_.find(room_id);
+      if (!host) continue;
       for (const auto prefix : host->node_prefixes()) {
         if (prefix == options_.node_prefix) continue;
         const auto heard = last_heard_.find(prefix);
@@ -648,7 +968,8 @@ Health RoomReplication::health() const {
                      {"backend", "nats"},
                      {"nats", connected ? "connected" : "disconnected"},
                      {"room_log", following ? "following" : "not following"},
-                     {"room_limits", limits_differ ? "differ from another node's" : "same"}}
+                     {"room_limits", limits_differ ? "differ from another node's" : "same"},
+                     {"rooms_applied", applied_rooms().size()}}
           .dump();
   return health;
 }

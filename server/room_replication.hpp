@@ -1,10 +1,14 @@
 // Several circled nodes sharing rooms (--backend nats; docs/ARCHITECTURE.md,
 // "Scale-out"). Every room command is appended to the room log, a NATS
-// JetStream stream with a subject per room, and every node applies every
-// room's commands in the log's order, so each node's copy of a room goes
-// through the same states and hands out the same seqs. Only the asking
-// node holds the connection that gets the answer; each node delivers events
-// to its own connections.
+// JetStream stream with a subject per room, and every node that applies a
+// room applies its commands in the log's order, so each node's copy of a
+// room goes through the same states and hands out the same seqs. Only the
+// asking node holds the connection that gets the answer; each node delivers
+// events to its own connections.
+//
+// A node applies only the rooms it has members in: the others are dormant
+// there (their entries are skipped). A request for a dormant room first
+// makes the node go on from the room's copy and the log after it.
 //
 // Nodes also tell each other they are alive (core NATS, every heartbeat).
 // A node not heard from for the node timeout is taken for stopped: its
@@ -50,6 +54,8 @@ struct ReplicationOptions {
   std::string replica_bucket = "circle_rooms";
   std::chrono::milliseconds replica_interval{60'000};
   std::chrono::milliseconds purge_delay{30'000};
+  // How long a room this node has no members in is still applied here.
+  std::chrono::milliseconds dormant_after{60'000};
 };
 
 class RoomReplication : public CommandRelay {
@@ -74,9 +80,10 @@ class RoomReplication : public CommandRelay {
 
   Health health() const;
 
-  // Copies of rooms: written by one node at a time (the lowest-numbered
-  // node heard from), only once it has read the room log back.
-  bool keeps_replicas() const override { return keeps_replicas_; }
+  // Copies of a room: written by one node at a time (the lowest-numbered
+  // node heard from that applies the room), only once it has read the room
+  // log back.
+  bool keeps_replica_of(const std::string& room_id) const override;
   std::chrono::milliseconds replica_interval() const override { return options_.replica_interval; }
   void keep_replica(const std::string& room_id, circle::v1::RoomReplica replica) override;
   // Every node appends the entries of what it applies; the audit log keeps
@@ -85,8 +92,44 @@ class RoomReplication : public CommandRelay {
                   std::uint64_t log_position) override;
 
  private:
-  // Brings back every room that has a copy, before the log is followed.
-  bool load_replicas();
+  // The rooms this node applies, and the dormant ones (every room is known
+  // here: every node applies every creation).
+  struct FollowedRoom {
+    enum class State { kDormant, kStarting, kApplied };
+    State state = State::kDormant;
+    std::uint64_t created = 0;  // its creation's log entry
+    std::uint64_t applied = 0;  // the last of its log entries handed to it
+    // The last entry it caught up with when this node last went on from
+    // its copy (applied elsewhere first).
+    std::uint64_t caught_up_through = 0;
+    // While starting: entries the log brought meanwhile, and this node's
+    // requests, relayed once it is applied.
+    std::vector<circle::store::JetStreamLog::Entry> arrived;
+    struct Held {
+      circle::v1::RoomCommand command;
+      std::string message_id;
+      std::function<void(const core::Refusal&)> refused;
+    };
+    std::vector<Held> held;
+    std::chrono::steady_clock::time_point wanted_at;  // last asked for, or had members here
+  };
+  // Goes on from each room asked for while dormant: its copy and the room
+  // log after it (blocking calls to the cluster), on a thread of its own.
+  void start_rooms(std::stop_token stop);
+  // False: the cluster did not answer (the room is dormant again).
+  bool start_room(const std::string& room_id);
+  // Hands a command from the log to its room; a join of this node's that
+  // was answered "unavailable" and stored after all comes back as a leave
+  // to relay.
+  std::optional<circle::v1::RoomCommand> hand_over(const circle::store::JetStreamLog::Entry& entry,
+                                                   circle::v1::RoomCommand command);
+  // Every heartbeat: rooms without members here for long become dormant;
+  // dormant ones show what the nodes applying them say.
+  void rest_rooms();
+  // The global writer, every copy interval: dormant rooms nobody applies
+  // whose copy is behind their log, or due (expiring history, a node gone),
+  // are applied here for a while.
+  void adopt_neglected_rooms();
   // The replica writer's thread: writes copies (blocking calls to the
   // cluster), then deletes the room log before each once the purge delay
   // has passed.
@@ -96,6 +139,11 @@ class RoomReplication : public CommandRelay {
   void schedule_purge(const std::string& room_id, std::uint64_t through);
   void purge_due();
   void on_entry(const circle::store::JetStreamLog::Entry& entry);
+  void keep_unsent_leave(const circle::v1::RoomCommand& command);
+  std::vector<std::string> applied_rooms() const;
+  // keeps_replica_of, for a room known to be applied here (under
+  // rooms_mutex_ or not).
+  bool writes_replica_of(const std::string& room_id) const;
   bool try_follow();
   // Every heartbeat (on the io_context): follow if not yet, send leaves that
   // could not be stored yet, and find stopped nodes.
@@ -128,8 +176,9 @@ class RoomReplication : public CommandRelay {
   // come in turn (on_entry). Guarded by applied_mutex_ (written before
   // following, read by the follower).
   std::uint64_t follow_baseline_ = 0;
-  bool replicas_loaded_ = false;             // on the thread that calls try_follow
-  std::atomic<bool> keeps_replicas_{false};  // decided every heartbeat
+  // The lowest-numbered node heard from that has read the log back: it
+  // adopts neglected rooms. Decided every heartbeat.
+  std::atomic<bool> keeps_replicas_{false};
   circle::store::RoomReplicaBucket replica_bucket_;
   circle::store::JetStreamLog* audit_log_;
   std::mutex applied_mutex_;
@@ -155,6 +204,8 @@ class RoomReplication : public CommandRelay {
     bool caught_up = false;      // it has read the room log back
   };
   std::map<std::uint64_t, HeardNode> last_heard_;
+  // The rooms each node applies, with their public info, as it said last.
+  std::map<std::uint64_t, std::map<std::string, circle::v1::RoomInfo>> heard_rooms_;
   std::set<std::uint64_t> differing_nodes_;  // heard with other room limits
   std::uint64_t links_seen_ = 0;
   std::chrono::steady_clock::time_point up_since_;
@@ -181,6 +232,15 @@ class RoomReplication : public CommandRelay {
   };
   std::map<std::string, DuePurge> purges_;
   std::jthread replica_writer_;
+  mutable std::mutex rooms_mutex_;  // before mutex_ and replicas_mutex_
+  std::map<std::string, FollowedRoom> followed_;
+  std::deque<std::string> to_start_;  // guarded by rooms_mutex_
+  std::condition_variable_any start_asked_;
+  std::jthread starter_;
+  std::chrono::steady_clock::time_point adopted_at_;  // on the replica writer's thread
+  std::unique_ptr<circle::store::NatsCluster::Subscription,
+                  void (*)(circle::store::NatsCluster::Subscription*)>
+      heard_rooms_sub_{nullptr, nullptr};
   // (room, node) → when its NodeGoneCommand was last relayed.
   std::map<std::pair<std::string, std::uint64_t>, std::chrono::steady_clock::time_point> gone_sent_;
 };

@@ -95,7 +95,8 @@ Server::Server(const Config& config)
                            .replica_bucket = circle::store::RoomReplicaBucket::name_for_namespace(
                                config.nats_namespace),
                            .replica_interval = config.room_copy_interval,
-                           .purge_delay = config.room_log_purge_delay},
+                           .purge_delay = config.room_log_purge_delay,
+                           .dormant_after = config.room_dormant_after},
         audit_log_.get());
     rooms_.set_relay(replication_.get(), prefix);
     spdlog::info("backend nats ({}), node {}", fmt::join(config.nats_urls, ","), prefix);

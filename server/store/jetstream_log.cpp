@@ -1,6 +1,7 @@
 #include "store/jetstream_log.hpp"
 
 #include <nats/nats.h>
+#include <openssl/evp.h>
 
 #include <cctype>
 #include <mutex>
@@ -17,6 +18,20 @@ struct MsgDeleter {
   void operator()(natsMsg* message) const { natsMsg_Destroy(message); }
 };
 using Msg = std::unique_ptr<natsMsg, MsgDeleter>;
+
+bool decode_base64(const std::string& encoded, std::string& decoded) {
+  if (encoded.size() % 4 != 0) return false;
+  decoded.resize(encoded.size() / 4 * 3);
+  const int length = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(decoded.data()),
+                                     reinterpret_cast<const unsigned char*>(encoded.data()),
+                                     static_cast<int>(encoded.size()));
+  if (length < 0) return false;
+  // EVP_DecodeBlock counts the padding's bytes too.
+  std::size_t padding = 0;
+  for (auto c = encoded.rbegin(); c != encoded.rend() && *c == '=' && padding < 2; ++c) ++padding;
+  decoded.resize(static_cast<std::size_t>(length) - padding);
+  return true;
+}
 
 }  // namespace
 
@@ -127,6 +142,9 @@ struct JetStreamLog::Impl {
   std::string subject_of(const std::string& room_id, Topic topic = Topic::kEvents) const {
     return options.subject_prefix + room_id + (topic == Topic::kEvents ? ".events" : ".created");
   }
+  bool next_of(const std::string& subject, std::uint64_t from, bool with_data,
+               std::optional<Entry>& next, std::string& error);
+  std::string room_of(const std::string& subject) const { return room_of(subject.c_str()); }
   std::string room_of(const char* subject) const {
     std::string room(subject ? subject : "");
     if (room.rfind(options.subject_prefix, 0) != 0) return {};
@@ -313,6 +331,70 @@ bool not_found(natsStatus status, jsErrCode code) {
 
 }  // namespace
 
+// The first entry of `subject` at or after stream sequence `from`, as the
+// stream's leader has it (its data too when `with_data`): nullopt when there
+// is none; false with `error` when the cluster did not answer.
+bool JetStreamLog::Impl::next_of(const std::string& subject, std::uint64_t from, bool with_data,
+                                 std::optional<Entry>& next, std::string& error) {
+  const std::string api = "$JS.API.STREAM.MSG.GET." + options.stream;
+  const std::string request = nlohmann::json{{"seq", from}, {"next_by_subj", subject}}.dump();
+  natsMsg* raw = nullptr;
+  const natsStatus asked =
+      natsConnection_Request(&raw, cluster.connection(), api.c_str(), request.data(),
+                             static_cast<int>(request.size()), cluster.options().wait.count());
+  if (asked != NATS_OK) {
+    error = "find " + subject + " entries: " + describe_nats_error(asked, 0);
+    return false;
+  }
+  Msg reply(raw);
+  const auto answer = nlohmann::json::parse(
+      std::string(natsMsg_GetData(reply.get()),
+                  static_cast<std::size_t>(natsMsg_GetDataLength(reply.get()))),
+      nullptr, /*allow_exceptions=*/false);
+  if (answer.is_discarded() || !answer.is_object()) {
+    error = "find " + subject + " entries: an unreadable answer";
+    return false;
+  }
+  if (answer.contains("error")) {
+    next.reset();
+    if (answer["error"].value("code", 0) == 404) return true;  // none left
+    error = "find " + subject + " entries: " + answer["error"].value("description", "error");
+    return false;
+  }
+  const auto& message = answer.contains("message") ? answer["message"] : nlohmann::json::object();
+  const std::uint64_t sequence = message.is_object() ? message.value("seq", std::uint64_t{0}) : 0;
+  if (sequence == 0) {
+    error = "find " + subject + " entries: an answer without a message";
+    return false;
+  }
+  next = Entry{.sequence = sequence, .pending = 0, .room_id = room_of(subject), .data = {}};
+  if (with_data) {
+    // JetStream's direct-less get answers the data in base64.
+    const auto encoded = message.value("data", std::string());
+    std::string decoded;
+    if (!decode_base64(encoded, decoded)) {
+      error = "find " + subject + " entries: unreadable data";
+      return false;
+    }
+    next->data = std::move(decoded);
+  }
+  return true;
+}
+
+Lookup<std::vector<JetStreamLog::Entry>> JetStreamLog::read_room(const std::string& room_id,
+                                                                 std::uint64_t after) {
+  const std::string subject = impl_->subject_of(room_id);
+  std::vector<Entry> entries;
+  for (std::uint64_t from = after + 1;;) {
+    std::optional<Entry> next;
+    std::string error;
+    if (!impl_->next_of(subject, from, /*with_data=*/true, next, error)) return {};
+    if (!next) return {.answered = true, .value = std::move(entries)};
+    from = next->sequence + 1;
+    entries.push_back(std::move(*next));
+  }
+}
+
 bool JetStreamLog::purge_room(const std::string& room_id, std::uint64_t through,
                               std::string& error) {
   // One entry at a time, not a purge by subject: nats-server before 2.10.11
@@ -320,40 +402,11 @@ bool JetStreamLog::purge_room(const std::string& room_id, std::uint64_t through,
   // subject purge, so a follower behind it would skip other rooms' entries.
   // Erasing a message leaves consumers alone, and overwrites its bytes.
   const std::string subject = impl_->subject_of(room_id);
-  const std::string api = "$JS.API.STREAM.MSG.GET." + impl_->options.stream;
-  const auto wait = impl_->cluster.options().wait.count();
   for (std::uint64_t from = 1;;) {
-    // The room's first entry at or after `from`, as the stream's leader has it.
-    const std::string request = nlohmann::json{{"seq", from}, {"next_by_subj", subject}}.dump();
-    natsMsg* raw = nullptr;
-    const natsStatus asked =
-        natsConnection_Request(&raw, impl_->cluster.connection(), api.c_str(), request.data(),
-                               static_cast<int>(request.size()), wait);
-    if (asked != NATS_OK) {
-      error = "find " + subject + " entries: " + describe_nats_error(asked, 0);
-      return false;
-    }
-    Msg reply(raw);
-    const auto answer = nlohmann::json::parse(
-        std::string(natsMsg_GetData(reply.get()),
-                    static_cast<std::size_t>(natsMsg_GetDataLength(reply.get()))),
-        nullptr, /*allow_exceptions=*/false);
-    if (answer.is_discarded() || !answer.is_object()) {
-      error = "find " + subject + " entries: an unreadable answer";
-      return false;
-    }
-    if (answer.contains("error")) {
-      if (answer["error"].value("code", 0) == 404) return true;  // none left
-      error = "find " + subject + " entries: " + answer["error"].value("description", "error");
-      return false;
-    }
-    const std::uint64_t sequence =
-        answer.contains("message") ? answer["message"].value("seq", std::uint64_t{0}) : 0;
-    if (sequence == 0) {
-      error = "find " + subject + " entries: an answer without a message";
-      return false;
-    }
-    if (sequence > through) return true;
+    std::optional<Entry> next;
+    if (!impl_->next_of(subject, from, /*with_data=*/false, next, error)) return false;
+    if (!next || next->sequence > through) return true;
+    const std::uint64_t sequence = next->sequence;
     jsOptions js_options = impl_->call_options();
     jsErrCode code = jsErrCode(0);
     const natsStatus erased =

@@ -584,3 +584,126 @@ TEST_F(ScaleOut, AnEphemeralRoomsMessagesLeaveTheRoomLogOnceTheReconnectWindowIs
   // The room itself goes on.
   ASSERT_TRUE(call(*alex, client::make_send_message(room, "still here")).has_send_message());
 }
+
+namespace {
+
+// How many rooms `node` applies, as its /healthz says (-1: no answer).
+int rooms_applied(const TestServer& node) {
+  const auto url = node.metrics_url();
+  const auto health = http_get(url.substr(0, url.rfind('/')) + "/healthz");
+  const auto json = nlohmann::json::parse(health.body, nullptr, /*allow_exceptions=*/false);
+  if (json.is_discarded() || !json.contains("rooms_applied")) return -1;
+  return json["rooms_applied"].get<int>();
+}
+
+bool wait_rooms_applied(const TestServer& node, int count) {
+  return poll_until([&] { return rooms_applied(node) == count; }, std::chrono::milliseconds(200),
+                    std::chrono::seconds(30));
+}
+
+// The room's entry in `member`'s list of rooms.
+std::optional<v1::RoomInfo> listed(SyncClient& member, const std::string& room) {
+  const auto reply = call(member, client::make_list_rooms());
+  for (const auto& info : reply.list_rooms().rooms()) {
+    if (info.room_id() == room) return info;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+TEST_F(ScaleOut, ANodeAppliesOnlyTheRoomsItHasMembersIn) {
+  // Nodes of their own, leaving a room a second after their last member.
+  const auto ns = another_namespace();
+  auto args = node_args(ns);
+  args.insert(args.end(), {"--room-dormant-seconds", "1"});
+  TestServer a(args, true, dir_);
+  TestServer b(args, true, dir_);
+  const auto room = fresh_room();
+  auto alex = a.join("Alex", room, /*create=*/true);
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(call(*alex, client::make_send_message(room, "before " + std::to_string(i)))
+                    .has_send_message());
+  }
+  // Node B has no members in the room: it does not apply it, and lists it
+  // as node A says.
+  ASSERT_TRUE(wait_rooms_applied(a, 1));
+  EXPECT_EQ(rooms_applied(b), 0);
+  auto kim = b.hello("Kim");
+  EXPECT_TRUE(poll_until(
+      [&] {
+        const auto info = listed(*kim, room);
+        return info && info->member_count() == 1;
+      },
+      std::chrono::milliseconds(200), std::chrono::seconds(10)));
+
+  // A member joining on B: B goes on from the room's copy and the log after
+  // it, and its member sees what the others see.
+  auto sam = b.join("Sam", room);
+  EXPECT_EQ(rooms_applied(b), 1);
+  const auto hello = call(*alex, client::make_send_message(room, "hello Sam"));
+  ASSERT_TRUE(hello.has_send_message());
+  auto seen = sam->wait_event(is_post, kDeadline);
+  ASSERT_TRUE(seen);
+  EXPECT_EQ(seen->room_event().message_posted().text(), "hello Sam");
+  EXPECT_EQ(seen->room_event().seq(), hello.send_message().seq());
+  const auto sams = call(*sam, client::make_send_message(room, "hi from B"));
+  ASSERT_TRUE(sams.has_send_message()) << sams.DebugString();
+  EXPECT_EQ(sams.send_message().seq(), hello.send_message().seq() + 1);
+
+  // Sam's connection drops: B leaves the room to A, and A goes on alone.
+  const std::uint64_t sam_saw = sams.send_message().seq();
+  sam.reset();
+  ASSERT_TRUE(wait_rooms_applied(b, 0)) << "node B still applies a room it has no members in";
+  std::vector<std::uint64_t> missed;
+  for (int i = 0; i < 3; ++i) {
+    const auto said =
+        call(*alex, client::make_send_message(room, "while Sam was away " + std::to_string(i)));
+    ASSERT_TRUE(said.has_send_message());
+    missed.push_back(said.send_message().seq());
+  }
+  // Sam comes back to B and resumes: every event since, in order (its own
+  // leave included), and the room goes on with the same seqs on both nodes.
+  auto sam_again = b.hello("Sam");
+  auto resume = client::make_join_room(room);
+  resume.mutable_join_room()->set_resume_after_seq(sam_saw);
+  const auto resumed = call(*sam_again, resume);
+  ASSERT_TRUE(resumed.has_join_room()) << resumed.DebugString();
+  EXPECT_TRUE(resumed.join_room().resumed());
+  std::uint64_t expected_seq = sam_saw + 1;
+  std::vector<std::uint64_t> posted;
+  for (const auto& event : resumed.join_room().snapshot().recent_events()) {
+    EXPECT_EQ(event.seq(), expected_seq++);
+    if (event.has_message_posted()) posted.push_back(event.seq());
+  }
+  EXPECT_EQ(posted, missed);
+  const auto back = call(*sam_again, client::make_send_message(room, "back on B"));
+  ASSERT_TRUE(back.has_send_message());
+  auto alex_sees = alex->wait_event(
+      [](const ServerMessage& m) {
+        return is_post(m) && m.room_event().message_posted().text() == "back on B";
+      },
+      kDeadline);
+  ASSERT_TRUE(alex_sees);
+  EXPECT_EQ(alex_sees->room_event().seq(), back.send_message().seq());
+}
+
+TEST_F(ScaleOut, AnEmptyEphemeralRoomsMessagesLeaveTheRoomLogOnceTheReconnectWindowIsOver) {
+  // Nobody applies the room once its last member has gone; its expiring
+  // history is still due, so the node that writes copies takes it back for
+  // long enough to expire it.
+  const auto ns = another_namespace();
+  auto args = node_args(ns);
+  args.insert(args.end(), {"--reconnect-window-seconds", "1", "--room-dormant-seconds", "1"});
+  TestServer node(args, true, dir_);
+  const auto room = fresh_room();
+  const std::string said = "only for tonight, then we all left";
+  auto alex = node.join("Alex", room, /*create=*/true);
+  ASSERT_TRUE(call(*alex, client::make_send_message(room, said)).has_send_message());
+  alex.reset();
+  ASSERT_TRUE(wait_rooms_applied(node, 0));
+  EXPECT_TRUE(wait_until_cluster_forgets(ns, room, said))
+      << "an expired message of a room nobody is in is still in the room log or its copy";
+  auto sam = node.join("Sam", room);
+  ASSERT_TRUE(call(*sam, client::make_send_message(room, "anyone?")).has_send_message());
+}
