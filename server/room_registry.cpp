@@ -381,9 +381,11 @@ void RoomHost::offer_replica() {
 }
 
 void RoomHost::keep_replica_if_due() {
-  if (!relay_ || dormant_ || !unreplicated_ || !relay_->keeps_replica_of(room_.id())) return;
+  if (!relay_ || dormant_ || !unreplicated_) return;
   const auto now = std::chrono::steady_clock::now();
   if (!replica_urgent_ && now - last_replica_at_ < relay_->replica_interval()) return;
+  // Asked last: it takes the relay's locks (every applied command gets here).
+  if (!relay_->keeps_replica_of(room_.id())) return;
   auto replica = room_.replica(log_position_);
   // The frames a resume needs, newest first, as many as fit beside the
   // room: an older gap gets a fresh snapshot, as it would from this node.
@@ -590,14 +592,14 @@ std::size_t RoomRegistry::restore() {
   return restored;
 }
 
-void RoomRegistry::go_on_from(const std::string& room_id, const circle::v1::RoomReplica* copy) {
+bool RoomRegistry::go_on_from(const std::string& room_id, const circle::v1::RoomReplica* copy) {
   std::shared_ptr<RoomHost> host;
   std::optional<core::Room> made;
   {
     std::lock_guard lock(mutex_);
     const auto found = rooms_.find(room_id);
     const auto creation = creations_.find(room_id);
-    if (found == rooms_.end()) return;
+    if (found == rooms_.end()) return false;
     host = found->second;
     if (copy) {
       made.emplace(*copy, limits_, nullptr);
@@ -606,7 +608,7 @@ void RoomRegistry::go_on_from(const std::string& room_id, const circle::v1::Room
       made.emplace(room_id, create.title(), create.kind(), create.creator_account(),
                    creation->second.time_ms(), limits_, nullptr);
     } else {
-      return;
+      return false;
     }
   }
   auto replica =
@@ -615,6 +617,7 @@ void RoomRegistry::go_on_from(const std::string& room_id, const circle::v1::Room
              replica](core::Room& room) {
     host->go_on_from(room, std::move(*made), replica->log_position(), replica->resume_frames());
   });
+  return true;
 }
 
 std::shared_ptr<RoomHost> RoomRegistry::find(const std::string& room_id) const {

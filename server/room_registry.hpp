@@ -272,7 +272,8 @@ class RoomRegistry {
              std::uint64_t log_position = 0);
   // Several nodes: the room goes on from `copy` (null: from its creation,
   // when it was never copied), and is applied here from then on.
-  void go_on_from(const std::string& room_id, const circle::v1::RoomReplica* copy);
+  // False: no such room here.
+  bool go_on_from(const std::string& room_id, const circle::v1::RoomReplica* copy);
   // Every room host (for the node liveness check).
   std::vector<std::shared_ptr<RoomHost>> hosts() const;
 

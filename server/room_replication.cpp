@@ -264,13 +264,20 @@ void RoomReplication::relay(circle::v1::RoomCommand command, std::string message
       return;
     }
   }
+  append(std::move(command), std::move(message_id), std::move(refused));
+}
+
+void RoomReplication::append(circle::v1::RoomCommand command, std::string message_id,
+                             std::function<void(const core::Refusal&)> refused) {
+  auto keep_leave = [this](const circle::v1::RoomCommand& command) { keep_unsent_leave(command); };
+  const bool create = command.has_create();
   const auto room_id = command.room_id();
   const auto key = std::make_pair(command.connection(), command.request_id());
   const bool answered = key.second != 0;
   if (answered) {
     std::lock_guard lock(mutex_);
     if (answers_.size() >= kMaxRememberedAnswers) answers_.clear();
-    answers_[key] = Answer::kPending;
+    answers_[key] = {.answer = Answer::kPending, .refused = refused};
   }
   const auto queued_at = Clock::now();
   auto leave = command.has_leave() ? std::optional(command) : std::nullopt;
@@ -290,11 +297,11 @@ void RoomReplication::relay(circle::v1::RoomCommand command, std::string message
           // ack lost after it was stored); else answered here, once.
           std::lock_guard lock(mutex_);
           auto found = answers_.find(key);
-          if (found == answers_.end() || found->second != Answer::kPending) return;
+          if (found == answers_.end() || found->second.answer != Answer::kPending) return;
           if (appended.outcome == Outcome::kConflict) {
             answers_.erase(found);
           } else {
-            found->second = Answer::kRefused;
+            found->second = {.answer = Answer::kRefused, .refused = {}};
           }
         }
         if (appended.outcome == Outcome::kConflict && create) {
@@ -337,19 +344,18 @@ void RoomReplication::on_entry(const JetStreamLog::Entry& entry) {
     spdlog::error("room log: entry {} is not a command of its room; skipped", entry.sequence);
   } else if (command.has_create()) {
     // Every node knows every room (the list, the room limit); it applies
-    // one only once asked for it.
-    {
-      std::lock_guard lock(rooms_mutex_);
-      followed_[entry.room_id].created = entry.sequence;
-    }
-    stray_leave = hand_over(entry, std::move(command));
+    // one only once asked for it. Created first, so that a start finds it.
+    const auto room_id = entry.room_id;
+    stray_leave = hand_over(entry, std::move(command), /*replay=*/false);
+    std::lock_guard lock(rooms_mutex_);
+    followed_[room_id].created = entry.sequence;
   } else {
     std::unique_lock lock(rooms_mutex_);
     const auto followed = followed_.find(entry.room_id);
     const bool ours = node_prefix_of(command.connection()) == options_.node_prefix;
     if (followed == followed_.end()) {
       // No such room: this node's request is answered so.
-      if (ours) stray_leave = hand_over(entry, std::move(command));
+      if (ours) stray_leave = hand_over(entry, std::move(command), /*replay=*/false);
     } else {
       auto& room = followed->second;
       if (room.state == FollowedRoom::State::kDormant && ours) {
@@ -364,7 +370,7 @@ void RoomReplication::on_entry(const JetStreamLog::Entry& entry) {
         room.arrived.push_back(entry);
       } else if (room.state == FollowedRoom::State::kApplied && entry.sequence > room.applied) {
         room.applied = entry.sequence;
-        stray_leave = hand_over(entry, std::move(command));
+        stray_leave = hand_over(entry, std::move(command), /*replay=*/false);
       }
     }
   }
@@ -377,34 +383,67 @@ void RoomReplication::on_entry(const JetStreamLog::Entry& entry) {
   applied_changed_.notify_all();
 }
 
+namespace {
+
+// The leave that undoes `join` (and only that join: its token).
+circle::v1::RoomCommand leave_of(const circle::v1::RoomCommand& join) {
+  circle::v1::RoomCommand leave;
+  leave.set_room_id(join.room_id());
+  leave.set_connection(join.connection());
+  leave.set_time_ms(now_unix_ms());
+  leave.mutable_leave()->set_reason(circle::v1::LEAVE_REASON_DISCONNECTED);
+  leave.mutable_leave()->set_join_token(join.join().join_token());
+  return leave;
+}
+
+}  // namespace
+
 std::optional<circle::v1::RoomCommand> RoomReplication::hand_over(const JetStreamLog::Entry& entry,
-                                                                  circle::v1::RoomCommand command) {
+                                                                  circle::v1::RoomCommand command,
+                                                                  bool replay) {
   bool answered_already = false;
+  bool waiting = false;
   const bool ours = node_prefix_of(command.connection()) == options_.node_prefix;
   if (ours && command.request_id() != 0) {
     std::lock_guard lock(mutex_);
     if (auto found = answers_.find({command.connection(), command.request_id()});
         found != answers_.end()) {
-      answered_already = found->second == Answer::kRefused;
+      answered_already = found->second.answer == Answer::kRefused;
+      waiting = !answered_already;
       answers_.erase(found);
     }
   }
-  // Only this node's connections can be answered here.
+  // Only this node's connections can be answered here; a request read again
+  // while going on from the room's copy only if it still waits (one this
+  // node applied before is not answered twice, nor its events sent again).
   std::weak_ptr<Outbox> requester;
-  if (!answered_already && ours) requester = sessions_.find(command.connection());
-  std::optional<circle::v1::RoomCommand> stray_leave;
-  if (answered_already && command.has_join()) {
-    // Stored after all, though its connection was told otherwise and
-    // forgot it: that join (and only that one) leaves again.
-    circle::v1::RoomCommand& leave = stray_leave.emplace();
-    leave.set_room_id(command.room_id());
-    leave.set_connection(command.connection());
-    leave.set_time_ms(now_unix_ms());
-    leave.mutable_leave()->set_reason(circle::v1::LEAVE_REASON_DISCONNECTED);
-    leave.mutable_leave()->set_join_token(command.join().join_token());
+  if (ours && !answered_already && (!replay || waiting)) {
+    requester = sessions_.find(command.connection());
   }
+  // Stored after all, though its connection was told otherwise and forgot
+  // it: that join (and only that one) leaves again.
+  std::optional<circle::v1::RoomCommand> stray_leave;
+  if (answered_already && command.has_join()) stray_leave = leave_of(command);
   rooms_.apply(std::move(command), std::move(requester), entry.sequence);
   return stray_leave;
+}
+
+std::optional<circle::v1::RoomCommand> RoomReplication::give_up(
+    const circle::v1::RoomCommand& command, const std::string& why) {
+  if (node_prefix_of(command.connection()) != options_.node_prefix || command.request_id() == 0) {
+    return std::nullopt;
+  }
+  std::function<void(const core::Refusal&)> refused;
+  {
+    std::lock_guard lock(mutex_);
+    const auto found = answers_.find({command.connection(), command.request_id()});
+    if (found == answers_.end() || found->second.answer != Answer::kPending) return std::nullopt;
+    refused = std::move(found->second.refused);
+    answers_.erase(found);
+  }
+  if (refused) refused(unavailable(why));
+  if (!command.has_join()) return std::nullopt;
+  return leave_of(command);
 }
 
 void RoomReplication::start_rooms(std::stop_token stop) {
@@ -449,7 +488,15 @@ bool RoomReplication::start_room(const std::string& room_id) {
         break;
       }
     }
-    const auto log = log_.read_room(room_id, copy ? copy->log_position() : 0);
+    // Up to its last entry now: later ones come through the follower
+    // (`arrived`), so a busy room is read to an end.
+    const auto last = log_.last_sequence(room_id);
+    if (!last.answered) {
+      why = "the room log cannot be read";
+      break;
+    }
+    const auto log =
+        log_.read_room(room_id, copy ? copy->log_position() : 0, last.value.value_or(0));
     if (!log.answered) {
       why = "the room log cannot be read";
       break;
@@ -477,21 +524,34 @@ bool RoomReplication::start_room(const std::string& room_id) {
   {
     std::lock_guard lock(rooms_mutex_);
     auto& room = followed_[room_id];
-    held.swap(room.held);
+    if (why.empty() && !rooms_.go_on_from(room_id, copy ? &*copy : nullptr)) {
+      why = "the room is not here";
+    }
+    // A request of this node's the log stored but this room will not be
+    // handed here (its copy holds it already, or the start failed): its
+    // asker is told UNAVAILABLE, once, and a join of that kind leaves again.
+    auto give_up_on = [&](const JetStreamLog::Entry& entry) {
+      circle::v1::RoomCommand command;
+      if (!command.ParseFromString(entry.data)) return;
+      if (auto leave = give_up(command, "the room moved on meanwhile; try again")) {
+        stray_leaves.push_back(std::move(*leave));
+      }
+    };
     if (!why.empty()) {
+      held.swap(room.held);
+      for (const auto& entry : room.arrived) give_up_on(entry);
       room.state = FollowedRoom::State::kDormant;
       room.arrived.clear();
     } else {
-      rooms_.go_on_from(room_id, copy ? &*copy : nullptr);
       // Without a copy, from its creation: a request that reached the log
       // before it found no room (and was answered so).
       room.applied = copy ? copy->log_position() : room.created;
       auto apply = [&](const JetStreamLog::Entry& entry) {
-        if (entry.sequence <= room.applied) return;
+        if (entry.sequence <= room.applied) return give_up_on(entry);
         room.applied = entry.sequence;
         circle::v1::RoomCommand command;
         if (!command.ParseFromString(entry.data) || command.room_id() != room_id) return;
-        if (auto leave = hand_over(entry, std::move(command))) {
+        if (auto leave = hand_over(entry, std::move(command), /*replay=*/true)) {
           stray_leaves.push_back(std::move(*leave));
         }
       };
@@ -499,10 +559,19 @@ bool RoomReplication::start_room(const std::string& room_id) {
       for (const auto& entry : room.arrived) apply(entry);
       room.arrived.clear();
       room.caught_up_through = room.applied;
+      // The requests held meanwhile reach the log before any that comes
+      // once the room is applied (a join held, then its connection's
+      // leave, must be stored in that order).
+      for (auto& request : room.held) {
+        append(std::move(request.command), std::move(request.message_id),
+               std::move(request.refused));
+      }
+      room.held.clear();
       room.state = FollowedRoom::State::kApplied;
       room.wanted_at = Clock::now();
     }
   }
+  for (auto& leave : stray_leaves) relay(std::move(leave), {}, [](const core::Refusal&) {});
   if (!why.empty()) {
     spdlog::warn("room={} cannot be applied here yet: {}", room_id, why);
     for (auto& request : held) {
@@ -513,10 +582,6 @@ bool RoomReplication::start_room(const std::string& room_id) {
   }
   spdlog::info("room={} applied here from {} ({} log entries after it)", room_id,
                copy ? "its copy" : "its creation", after_copy.size());
-  for (auto& request : held) {
-    relay(std::move(request.command), std::move(request.message_id), std::move(request.refused));
-  }
-  for (auto& leave : stray_leaves) relay(std::move(leave), {}, [](const core::Refusal&) {});
   return true;
 }
 
@@ -661,6 +726,16 @@ void RoomReplication::adopt_neglected_rooms() {
       if (!applied_elsewhere) neglected.push_back(room_id);
     }
   }
+  // Only once it has looked so for a whole node timeout: a node that just
+  // went on from a room says so with its next heartbeat.
+  std::map<std::string, Clock::time_point> since;
+  std::erase_if(neglected, [&](const std::string& room_id) {
+    const auto found = neglected_since_.find(room_id);
+    const auto first = found == neglected_since_.end() ? now : found->second;
+    since.emplace(room_id, first);
+    return now - first < options_.node_timeout;
+  });
+  neglected_since_ = std::move(since);
   const auto now_ms = now_unix_ms();
   for (const auto& room_id : neglected) {
     const auto stored = replica_bucket_.get(room_id);
@@ -859,8 +934,17 @@ void RoomReplication::rest_rooms() {
         copied = written_replicas_[room_id].log_position;
       }
       if (copied < room.applied) {
-        host->copy_soon();
-        continue;
+        if (room.copy_asked_through != room.applied) {
+          room.copy_asked_through = room.applied;
+          room.copy_asked_at = now;
+          host->copy_soon();
+          continue;
+        }
+        // A copy that cannot be written (too large, the cluster away) does
+        // not keep the room applied here for ever: its log after the last
+        // copy stays, and the writer of copies adopts it when it is due.
+        if (now - room.copy_asked_at < 5 * options_.heartbeat) continue;
+        spdlog::warn("room={} goes dormant here without a copy as new as it", room_id);
       }
     }
     room.state = FollowedRoom::State::kDormant;

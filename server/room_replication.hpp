@@ -102,6 +102,9 @@ class RoomReplication : public CommandRelay {
     // The last entry it caught up with when this node last went on from
     // its copy (applied elsewhere first).
     std::uint64_t caught_up_through = 0;
+    // Going dormant waits (a few heartbeats) for a copy as new as the room.
+    std::uint64_t copy_asked_through = 0;
+    std::chrono::steady_clock::time_point copy_asked_at;
     // While starting: entries the log brought meanwhile, and this node's
     // requests, relayed once it is applied.
     std::vector<circle::store::JetStreamLog::Entry> arrived;
@@ -121,8 +124,17 @@ class RoomReplication : public CommandRelay {
   // Hands a command from the log to its room; a join of this node's that
   // was answered "unavailable" and stored after all comes back as a leave
   // to relay.
+  // `replay`: read again while going on from the room's copy.
   std::optional<circle::v1::RoomCommand> hand_over(const circle::store::JetStreamLog::Entry& entry,
-                                                   circle::v1::RoomCommand command);
+                                                   circle::v1::RoomCommand command, bool replay);
+  // A request of this node's that its room will not be handed here: its
+  // asker, if still waiting, is refused UNAVAILABLE, and a join comes back
+  // as the leave to relay.
+  std::optional<circle::v1::RoomCommand> give_up(const circle::v1::RoomCommand& command,
+                                                 const std::string& why);
+  // relay() for a room applied here (or not known here): to the room log.
+  void append(circle::v1::RoomCommand command, std::string message_id,
+              std::function<void(const core::Refusal&)> refused);
   // Every heartbeat: rooms without members here for long become dormant;
   // dormant ones show what the nodes applying them say.
   void rest_rooms();
@@ -191,7 +203,11 @@ class RoomReplication : public CommandRelay {
   // answer each, whichever comes first; a refused one stored after all is
   // applied without a second answer.
   enum class Answer { kPending, kRefused };
-  std::map<std::pair<core::ConnectionId, std::uint64_t>, Answer> answers_;
+  struct PendingAnswer {
+    Answer answer = Answer::kPending;
+    std::function<void(const core::Refusal&)> refused;  // while pending
+  };
+  std::map<std::pair<core::ConnectionId, std::uint64_t>, PendingAnswer> answers_;
   // Leaves the log did not store: sent again until it does, or the member
   // would stay in the room on every node.
   std::vector<circle::v1::RoomCommand> unsent_leaves_;
@@ -237,7 +253,10 @@ class RoomReplication : public CommandRelay {
   std::deque<std::string> to_start_;  // guarded by rooms_mutex_
   std::condition_variable_any start_asked_;
   std::jthread starter_;
-  std::chrono::steady_clock::time_point adopted_at_;  // on the replica writer's thread
+  // On the replica writer's thread: when rooms were last looked at for
+  // adoption, and since when each has looked neglected.
+  std::chrono::steady_clock::time_point adopted_at_;
+  std::map<std::string, std::chrono::steady_clock::time_point> neglected_since_;
   std::unique_ptr<circle::store::NatsCluster::Subscription,
                   void (*)(circle::store::NatsCluster::Subscription*)>
       heard_rooms_sub_{nullptr, nullptr};

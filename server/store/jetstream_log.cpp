@@ -382,14 +382,15 @@ bool JetStreamLog::Impl::next_of(const std::string& subject, std::uint64_t from,
 }
 
 Lookup<std::vector<JetStreamLog::Entry>> JetStreamLog::read_room(const std::string& room_id,
-                                                                 std::uint64_t after) {
+                                                                 std::uint64_t after,
+                                                                 std::uint64_t through) {
   const std::string subject = impl_->subject_of(room_id);
   std::vector<Entry> entries;
   for (std::uint64_t from = after + 1;;) {
     std::optional<Entry> next;
     std::string error;
     if (!impl_->next_of(subject, from, /*with_data=*/true, next, error)) return {};
-    if (!next) return {.answered = true, .value = std::move(entries)};
+    if (!next || next->sequence > through) return {.answered = true, .value = std::move(entries)};
     from = next->sequence + 1;
     entries.push_back(std::move(*next));
   }

@@ -101,9 +101,10 @@ class JetStreamLog {
   // cluster did not answer (call again: what is erased stays erased).
   bool purge_room(const std::string& room_id, std::uint64_t through, std::string& error);
 
-  // `room_id`'s entries after stream sequence `after` (its events, not its
-  // creation), in order, up to its last one now.
-  Lookup<std::vector<Entry>> read_room(const std::string& room_id, std::uint64_t after);
+  // `room_id`'s entries after stream sequence `after` up to `through` (its
+  // events, not its creation), in order.
+  Lookup<std::vector<Entry>> read_room(const std::string& room_id, std::uint64_t after,
+                                       std::uint64_t through);
 
   // The stored event at stream `sequence`, if any.
   Lookup<Entry> read(std::uint64_t sequence);

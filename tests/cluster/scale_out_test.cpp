@@ -655,7 +655,26 @@ TEST_F(ScaleOut, ANodeAppliesOnlyTheRoomsItHasMembersIn) {
   const std::uint64_t sam_saw = sams.send_message().seq();
   sam.reset();
   ASSERT_TRUE(wait_rooms_applied(b, 0)) << "node B still applies a room it has no members in";
-  std::vector<std::uint64_t> missed;
+
+  // A join on B while the room is dormant there, and a message right
+  // behind it on the same connection: both wait while B goes on from the
+  // room's copy, and reach the log in the order they were sent.
+  auto kim_joins = kim->call_async(client::make_join_room(room));
+  auto kim_says = kim->call_async(client::make_send_message(room, "hi, I'm Kim"));
+  const auto kim_joined = kim_joins.get();
+  const auto kim_said = kim_says.get();
+  ASSERT_TRUE(kim_joined.has_join_room()) << kim_joined.DebugString();
+  ASSERT_TRUE(kim_said.has_send_message()) << kim_said.DebugString();
+  auto alex_hears_kim = alex->wait_event(
+      [](const ServerMessage& m) {
+        return is_post(m) && m.room_event().message_posted().text() == "hi, I'm Kim";
+      },
+      kDeadline);
+  ASSERT_TRUE(alex_hears_kim);
+  EXPECT_EQ(alex_hears_kim->room_event().seq(), kim_said.send_message().seq());
+  kim.reset();
+  ASSERT_TRUE(wait_rooms_applied(b, 0));
+  std::vector<std::uint64_t> missed{kim_said.send_message().seq()};
   for (int i = 0; i < 3; ++i) {
     const auto said =
         call(*alex, client::make_send_message(room, "while Sam was away " + std::to_string(i)));
