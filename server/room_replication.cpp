@@ -846,7 +846,15 @@ void RoomReplication::send_heartbeats(std::stop_token stop) {
     circle::v1::NodeRooms rooms;
     rooms.set_node_prefix(options_.node_prefix);
     for (const auto& room_id : applied_rooms()) {
-      if (const auto host = rooms_.find(room_id)) *rooms.add_applied() = host->info_snapshot();
+      const auto host = rooms_.find(room_id);
+      if (!host) continue;
+      // Only what a dormant room's list entry takes from it: a node applying
+      // ten thousand rooms still says so in one message.
+      const auto info = host->info_snapshot();
+      auto& said = *rooms.add_applied();
+      said.set_room_id(info.room_id());
+      said.set_member_count(info.member_count());
+      said.set_locked(info.locked());
     }
     cluster_.publish(options_.alive_subject + ".rooms", rooms.SerializeAsString());
     wake.wait_for(lock, stop, options_.heartbeat, [] { return false; });
