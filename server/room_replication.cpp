@@ -459,23 +459,15 @@ void RoomReplication::start_rooms(std::stop_token stop) {
   }
 }
 
-bool RoomReplication::start_room(const std::string& room_id) {
+std::string RoomReplication::read_room_from_copy(const std::string& room_id,
+                                                 std::optional<circle::v1::RoomReplica>& copy,
+                                                 std::vector<JetStreamLog::Entry>& after_copy) {
   // The copy, then the log after it, then the copy again: the log before a
   // copy is deleted only after the copy is written, so an unchanged copy
   // means nothing read was missing.
-  std::string why;
-  std::optional<circle::v1::RoomReplica> copy;
-  std::vector<JetStreamLog::Entry> after_copy;
-  for (int attempt = 0;; ++attempt) {
-    if (attempt == 3) {
-      why = "its copy keeps changing";
-      break;
-    }
+  for (int attempt = 0; attempt < 3; ++attempt) {
     const auto before = replica_bucket_.get(room_id);
-    if (!before.answered) {
-      why = "its copy cannot be read";
-      break;
-    }
+    if (!before.answered) return "its copy cannot be read";
     copy.reset();
     if (before.value) {
       copy.emplace();
@@ -484,28 +476,17 @@ bool RoomReplication::start_room(const std::string& room_id) {
         // left would make it differ from the other nodes' copies.
         spdlog::error("room={} has an unreadable copy in bucket {}; not applying it here", room_id,
                       options_.replica_bucket);
-        why = "its copy is unreadable";
-        break;
+        return "its copy is unreadable";
       }
     }
     // Up to its last entry now: later ones come through the follower
     // (`arrived`), so a busy room is read to an end.
     const auto last = log_.last_sequence(room_id);
-    if (!last.answered) {
-      why = "the room log cannot be read";
-      break;
-    }
-    const auto log =
-        log_.read_room(room_id, copy ? copy->log_position() : 0, last.value.value_or(0));
-    if (!log.answered) {
-      why = "the room log cannot be read";
-      break;
-    }
+    if (!last.answered) return "the room log cannot be read";
+    auto log = log_.read_room(room_id, copy ? copy->log_position() : 0, last.value.value_or(0));
+    if (!log.answered) return "the room log cannot be read";
     const auto after = replica_bucket_.get(room_id);
-    if (!after.answered) {
-      why = "its copy cannot be read";
-      break;
-    }
+    if (!after.answered) return "its copy cannot be read";
     const auto revision = [](const auto& entry) { return entry ? entry->revision : 0; };
     if (revision(before.value) != revision(after.value)) continue;
     after_copy = std::move(*log.value);
@@ -516,9 +497,15 @@ bool RoomReplication::start_room(const std::string& room_id) {
         written = {.revision = before.value->revision, .log_position = copy->log_position()};
       }
     }
-    why.clear();
-    break;
+    return {};
   }
+  return "its copy keeps changing";
+}
+
+bool RoomReplication::start_room(const std::string& room_id) {
+  std::optional<circle::v1::RoomReplica> copy;
+  std::vector<JetStreamLog::Entry> after_copy;
+  std::string why = read_room_from_copy(room_id, copy, after_copy);
   std::vector<FollowedRoom::Held> held;
   std::vector<circle::v1::RoomCommand> stray_leaves;
   {

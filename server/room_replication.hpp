@@ -121,6 +121,11 @@ class RoomReplication : public CommandRelay {
   void start_rooms(std::stop_token stop);
   // False: the cluster did not answer (the room is dormant again).
   bool start_room(const std::string& room_id);
+  // The room's copy (none: never copied) and its log after it, as of one
+  // moment; empty, or why they could not be read.
+  std::string read_room_from_copy(const std::string& room_id,
+                                  std::optional<circle::v1::RoomReplica>& copy,
+                                  std::vector<circle::store::JetStreamLog::Entry>& after_copy);
   // Hands a command from the log to its room; a join of this node's that
   // was answered "unavailable" and stored after all comes back as a leave
   // to relay.
