@@ -276,7 +276,12 @@ void RoomReplication::append(circle::v1::RoomCommand command, std::string messag
   const bool answered = key.second != 0;
   if (answered) {
     std::lock_guard lock(mutex_);
-    if (answers_.size() >= kMaxRememberedAnswers) answers_.clear();
+    // Refusals whose entry never came are forgotten first; a pending one
+    // is still to be answered (pending ones are bounded by what is in flight).
+    if (answers_.size() >= kMaxRememberedAnswers) {
+      std::erase_if(answers_,
+                    [](const auto& kept) { return kept.second.answer == Answer::kRefused; });
+    }
     answers_[key] = {.answer = Answer::kPending, .refused = refused};
   }
   const auto queued_at = Clock::now();
@@ -347,8 +352,11 @@ void RoomReplication::on_entry(const JetStreamLog::Entry& entry) {
     // one only once asked for it. Created first, so that a start finds it.
     const auto room_id = entry.room_id;
     stray_leave = hand_over(entry, std::move(command), /*replay=*/false);
-    std::lock_guard lock(rooms_mutex_);
-    followed_[room_id].created = entry.sequence;
+    // (Unless the creation was refused, e.g. over --max-rooms, on every node alike.)
+    if (rooms_.find(room_id)) {
+      std::lock_guard lock(rooms_mutex_);
+      followed_[room_id].created = entry.sequence;
+    }
   } else {
     std::unique_lock lock(rooms_mutex_);
     const auto followed = followed_.find(entry.room_id);
@@ -371,6 +379,10 @@ void RoomReplication::on_entry(const JetStreamLog::Entry& entry) {
       } else if (room.state == FollowedRoom::State::kApplied && entry.sequence > room.applied) {
         room.applied = entry.sequence;
         stray_leave = hand_over(entry, std::move(command), /*replay=*/false);
+      } else if (room.state == FollowedRoom::State::kApplied && ours) {
+        // The copy this node went on from holds it already (applied by
+        // another node first): its asker, if still waiting, hears so.
+        stray_leave = give_up(command, "the room moved on meanwhile; try again");
       }
     }
   }
@@ -556,6 +568,7 @@ bool RoomReplication::start_room(const std::string& room_id) {
       room.held.clear();
       room.state = FollowedRoom::State::kApplied;
       room.wanted_at = Clock::now();
+      applied_rooms_changed();
     }
   }
   for (auto& leave : stray_leaves) relay(std::move(leave), {}, [](const core::Refusal&) {});
@@ -849,12 +862,17 @@ void RoomReplication::send_heartbeats(std::stop_token stop) {
 }
 
 std::vector<std::string> RoomReplication::applied_rooms() const {
+  std::lock_guard lock(applied_rooms_mutex_);
+  return applied_rooms_;
+}
+
+void RoomReplication::applied_rooms_changed() {
   std::vector<std::string> applied;
-  std::lock_guard lock(rooms_mutex_);
   for (const auto& [room_id, room] : followed_) {
     if (room.state == FollowedRoom::State::kApplied) applied.push_back(room_id);
   }
-  return applied;
+  std::lock_guard lock(applied_rooms_mutex_);
+  applied_rooms_ = std::move(applied);
 }
 
 bool RoomReplication::keeps_replica_of(const std::string& room_id) const {
@@ -887,7 +905,8 @@ bool RoomReplication::writes_replica_of(const std::string& room_id) const {
 
 void RoomReplication::rest_rooms() {
   const auto now = Clock::now();
-  std::map<std::string, circle::v1::RoomInfo> shown;  // dormant rooms, as others apply them
+  // The rooms other live nodes apply, as they say (a dormant room's list entry).
+  std::map<std::string, circle::v1::RoomInfo> shown;
   {
     std::lock_guard lock(mutex_);
     for (const auto& [prefix, rooms] : heard_rooms_) {
@@ -918,31 +937,33 @@ void RoomReplication::rest_rooms() {
     const auto prefixes = host->node_prefixes();
     if (std::ranges::find(prefixes, options_.node_prefix) != prefixes.end()) {
       room.wanted_at = now;  // it has members here
+      room.copy_asked_at.reset();
       continue;
     }
     if (now - room.wanted_at < options_.dormant_after) continue;
-    if (writes_replica_of(room_id)) {
-      // The last to apply it leaves a copy as new as the room.
+    if (!shown.contains(room_id)) {
+      // The last to apply it leaves a copy as new as the room (nodes that
+      // go on applying it write the copies themselves).
       std::uint64_t copied = 0;
       {
         std::lock_guard replicas(replicas_mutex_);
         copied = written_replicas_[room_id].log_position;
       }
       if (copied < room.applied) {
-        if (room.copy_asked_through != room.applied) {
-          room.copy_asked_through = room.applied;
-          room.copy_asked_at = now;
-          host->copy_soon();
-          continue;
-        }
+        if (!room.copy_asked_at) room.copy_asked_at = now;
         // A copy that cannot be written (too large, the cluster away) does
         // not keep the room applied here for ever: its log after the last
         // copy stays, and the writer of copies adopts it when it is due.
-        if (now - room.copy_asked_at < 5 * options_.heartbeat) continue;
+        if (now - *room.copy_asked_at < 5 * options_.heartbeat) {
+          host->copy_soon();
+          continue;
+        }
         spdlog::warn("room={} goes dormant here without a copy as new as it", room_id);
       }
     }
+    room.copy_asked_at.reset();
     room.state = FollowedRoom::State::kDormant;
+    applied_rooms_changed();
     host->make_dormant();
     spdlog::info("room={} dormant here: no members on this node for {} s", room_id,
                  std::chrono::duration_cast<std::chrono::seconds>(options_.dormant_after).count());

@@ -102,9 +102,9 @@ class RoomReplication : public CommandRelay {
     // The last entry it caught up with when this node last went on from
     // its copy (applied elsewhere first).
     std::uint64_t caught_up_through = 0;
-    // Going dormant waits (a few heartbeats) for a copy as new as the room.
-    std::uint64_t copy_asked_through = 0;
-    std::chrono::steady_clock::time_point copy_asked_at;
+    // Going dormant as the last to apply it waits (a few heartbeats) for a
+    // copy as new as the room: since when.
+    std::optional<std::chrono::steady_clock::time_point> copy_asked_at;
     // While starting: entries the log brought meanwhile, and this node's
     // requests, relayed once it is applied.
     std::vector<circle::store::JetStreamLog::Entry> arrived;
@@ -157,7 +157,11 @@ class RoomReplication : public CommandRelay {
   void purge_due();
   void on_entry(const circle::store::JetStreamLog::Entry& entry);
   void keep_unsent_leave(const circle::v1::RoomCommand& command);
+  // The rooms applied here (a snapshot: the heartbeat thread never waits
+  // for rooms_mutex_, which a start holds while it appends held requests).
   std::vector<std::string> applied_rooms() const;
+  // Under rooms_mutex_, after a room's state changed to or from applied.
+  void applied_rooms_changed();
   // keeps_replica_of, for a room known to be applied here (under
   // rooms_mutex_ or not).
   bool writes_replica_of(const std::string& room_id) const;
@@ -253,7 +257,9 @@ class RoomReplication : public CommandRelay {
   };
   std::map<std::string, DuePurge> purges_;
   std::jthread replica_writer_;
-  mutable std::mutex rooms_mutex_;  // before mutex_ and replicas_mutex_
+  mutable std::mutex rooms_mutex_;          // before mutex_ and replicas_mutex_
+  mutable std::mutex applied_rooms_mutex_;  // last; guards applied_rooms_
+  std::vector<std::string> applied_rooms_;
   std::map<std::string, FollowedRoom> followed_;
   std::deque<std::string> to_start_;  // guarded by rooms_mutex_
   std::condition_variable_any start_asked_;
