@@ -52,6 +52,7 @@ std::optional<core::Room> read_room_back(store::Store& store, const store::RoomR
   }
   std::optional<core::Room> room(std::in_place, state, last_seq, std::move(recent), limits,
                                  nullptr);
+  room->connections_lost(now_unix_ms());
   for (const auto& stored : stored_events) {
     room->remember_sent(stored.sender_account, stored.client_message_id, stored.seq,
                         stored.time_ms);

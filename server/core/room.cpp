@@ -49,6 +49,23 @@ Room::Room(const StoredRoomState& state, std::uint64_t last_seq, std::vector<Roo
   // but no one holds the floor and no round is running.
   for (auto& event : recent) history_.push_back(std::move(event));
   while (history_.size() > limits_->snapshot_history_events) history_.pop_front();
+  for (const auto& kept : state.standings()) {
+    standings_[kept.account_id()] = Standing{.muted = kept.muted(),
+                                             .muted_until_ms = kept.muted_until_unix_ms(),
+                                             .has_floor = kept.has_floor(),
+                                             .observer = kept.role() == ROLE_OBSERVER,
+                                             .left_ms = kept.left_unix_ms(),
+                                             .present_when_stored = kept.present()};
+  }
+  standings_after_last_sweep_ = standings_.size();
+}
+
+void Room::connections_lost(std::int64_t now_ms) {
+  for (auto& [account, standing] : standings_) {
+    if (!standing.present_when_stored) continue;
+    standing.present_when_stored = false;
+    standing.left_ms = now_ms;
+  }
 }
 
 Room::Room(const RoomReplica& replica, const Limits& limits, AuditSink* audit)
@@ -60,12 +77,24 @@ Room::Room(const RoomReplica& replica, const Limits& limits, AuditSink* audit)
     facilitator_left_ms_ = replica.facilitator_left_unix_ms();
   }
   for (const auto& kept : replica.members()) {
-    members_.emplace(kept.connection(), Member{.view = kept.view(),
-                                               .account_id = kept.account_id(),
-                                               .is_admin = kept.is_admin(),
-                                               .sink = {},
-                                               .join_token = kept.join_token(),
-                                               .last_post_ms = kept.last_post_unix_ms()});
+    Member member{.view = kept.view(),
+                  .account_id = kept.account_id(),
+                  .is_admin = kept.is_admin(),
+                  .attachments = {},
+                  .last_post_ms = kept.last_post_unix_ms()};
+    for (const auto& connection : kept.connections()) {
+      member.attachments.push_back({.connection = connection.connection(),
+                                    .sink = {},
+                                    .join_token = connection.join_token()});
+    }
+    if (kept.connections().empty()) {  // a copy from before several connections
+      member.attachments.push_back(
+          {.connection = kept.connection(), .sink = {}, .join_token = kept.join_token()});
+    }
+    const auto member_id = member.view.member_id();
+    for (const auto& attachment : member.attachments) member_of_[attachment.connection] = member_id;
+    standings_.erase(member.account_id);  // present: its standing is its view
+    members_.emplace(member_id, std::move(member));
   }
   for (const auto& kept : replica.waiting()) {
     waiting_.push_back({.view = kept.view(),
@@ -97,14 +126,17 @@ RoomReplica Room::replica(std::uint64_t log_position) const {
   replica.set_last_waiting_id(last_waiting_id_);
   replica.set_last_alert_id(last_alert_id_);
   replica.set_facilitator_left_unix_ms(facilitator_left_ms_.value_or(0));
-  for (const auto& [connection, member] : members_) {
+  for (const auto& [member_id, member] : members_) {
     auto& kept = *replica.add_members();
-    kept.set_connection(connection);
     *kept.mutable_view() = member.view;
     kept.set_account_id(member.account_id);
     kept.set_is_admin(member.is_admin);
-    kept.set_join_token(member.join_token);
     kept.set_last_post_unix_ms(member.last_post_ms);
+    for (const auto& attachment : member.attachments) {
+      auto& connection = *kept.add_connections();
+      connection.set_connection(attachment.connection);
+      connection.set_join_token(attachment.join_token);
+    }
   }
   for (const auto& waiting : waiting_) {
     auto& kept = *replica.add_waiting();
@@ -146,7 +178,60 @@ StoredRoomState Room::durable_state() const {
   for (const auto& account : accepted_accounts_) state.add_agreement_accepted_accounts(account);
   state.set_last_member_id(last_member_id_);
   for (const auto seq : pinned_) state.add_pinned_seqs(seq);
+  for (const auto& [member_id, member] : members_) *state.add_standings() = standing_of(member);
+  for (const auto& [account, standing] : standings_) {
+    auto& kept = *state.add_standings();
+    kept.set_account_id(account);
+    kept.set_muted(standing.muted);
+    kept.set_muted_until_unix_ms(standing.muted_until_ms);
+    kept.set_has_floor(standing.has_floor);
+    if (standing.observer) kept.set_role(ROLE_OBSERVER);
+    kept.set_present(standing.present_when_stored);
+    kept.set_left_unix_ms(standing.left_ms);
+  }
   return state;
+}
+
+AccountStanding Room::standing_of(const Member& member) {
+  AccountStanding standing;
+  standing.set_account_id(member.account_id);
+  standing.set_muted(member.view.muted());
+  standing.set_muted_until_unix_ms(member.view.muted_until_unix_ms());
+  standing.set_has_floor(member.view.has_floor());
+  if (member.view.role() == ROLE_OBSERVER) standing.set_role(ROLE_OBSERVER);
+  standing.set_present(true);
+  return standing;
+}
+
+Room::Standing Room::standing_while_away(const Member& member, std::int64_t left_ms) {
+  return Standing{.muted = member.view.muted(),
+                  .muted_until_ms = member.view.muted_until_unix_ms(),
+                  .has_floor = member.view.has_floor(),
+                  .observer = member.view.role() == ROLE_OBSERVER,
+                  .left_ms = left_ms,
+                  .present_when_stored = false};
+}
+
+bool Room::Standing::returning(std::int64_t now_ms, std::int64_t window_ms) const {
+  return present_when_stored || (left_ms > 0 && now_ms - left_ms <= window_ms);
+}
+
+bool Room::may_return(const std::string& account, std::int64_t now_ms) const {
+  auto found = standings_.find(account);
+  return found != standings_.end() &&
+         found->second.returning(now_ms, limits_->reconnect_window_seconds * 1000LL);
+}
+
+void Room::forget_stale_standings(std::int64_t now_ms) {
+  if (standings_.size() < 2 * standings_after_last_sweep_ + 64) return;
+  std::erase_if(standings_, [&](const auto& entry) {
+    const auto& [account, standing] = entry;
+    const bool still_muted =
+        standing.muted && (standing.muted_until_ms == 0 || standing.muted_until_ms > now_ms);
+    return !still_muted && !standing.has_floor && !standing.observer &&
+           !standing.returning(now_ms, limits_->reconnect_window_seconds * 1000LL);
+  });
+  standings_after_last_sweep_ = standings_.size();
 }
 
 void Room::remember_sent(const std::string& account, const std::string& client_message_id,
@@ -223,15 +308,19 @@ void Room::forget_unsaved(const ActionOutput& output) {
 
 std::vector<std::weak_ptr<EventSink>> Room::connections() const {
   std::vector<std::weak_ptr<EventSink>> all;
-  all.reserve(members_.size() + waiting_.size());
-  for (const auto& [connection, member] : members_) all.push_back(member.sink);
+  all.reserve(member_of_.size() + waiting_.size());
+  for (const auto& [member_id, member] : members_) {
+    for (const auto& attachment : member.attachments) all.push_back(attachment.sink);
+  }
   for (const auto& waiting : waiting_) all.push_back(waiting.joiner.sink);
   return all;
 }
 
 std::optional<std::uint64_t> Room::join_token_of(ConnectionId connection) const {
-  if (auto member = members_.find(connection); member != members_.end()) {
-    return member->second.join_token;
+  if (auto member = member_of_.find(connection); member != member_of_.end()) {
+    for (const auto& attachment : members_.at(member->second).attachments) {
+      if (attachment.connection == connection) return attachment.join_token;
+    }
   }
   for (const auto& waiting : waiting_) {
     if (waiting.joiner.connection == connection) return waiting.joiner.join_token;
@@ -241,8 +330,10 @@ std::optional<std::uint64_t> Room::join_token_of(ConnectionId connection) const 
 
 std::vector<ConnectionId> Room::connection_ids() const {
   std::vector<ConnectionId> all;
-  all.reserve(members_.size() + waiting_.size());
-  for (const auto& [connection, member] : members_) all.push_back(connection);
+  all.reserve(member_of_.size() + waiting_.size());
+  for (const auto& [member_id, member] : members_) {
+    for (const auto& attachment : member.attachments) all.push_back(attachment.connection);
+  }
   for (const auto& waiting : waiting_) all.push_back(waiting.joiner.connection);
   return all;
 }
@@ -271,15 +362,20 @@ bool Room::is_waiting(ConnectionId connection) const {
 }
 
 Room::Member* Room::find_member(std::uint64_t member_id) {
-  for (auto& [connection, member] : members_) {
-    if (member.view.member_id() == member_id) return &member;
-  }
-  return nullptr;
+  auto found = members_.find(member_id);
+  return found == members_.end() ? nullptr : &found->second;
 }
 
 Room::Member* Room::find_connection(ConnectionId connection) {
-  auto found = members_.find(connection);
-  return found == members_.end() ? nullptr : &found->second;
+  auto found = member_of_.find(connection);
+  return found == member_of_.end() ? nullptr : find_member(found->second);
+}
+
+Room::Member* Room::find_account(const std::string& account_id) {
+  for (auto& [member_id, member] : members_) {
+    if (member.account_id == account_id) return &member;
+  }
+  return nullptr;
 }
 
 bool Room::has_present_facilitator() const {
@@ -290,23 +386,37 @@ bool Room::has_present_facilitator() const {
 
 Role Room::role_on_join(const Joiner& joiner) const {
   if (joiner.is_admin) return ROLE_ADMIN;
-  if (joiner.account_id == facilitator_account_ && !has_present_facilitator()) {
+  if (!facilitator_account_.empty() && joiner.account_id == facilitator_account_ &&
+      !has_present_facilitator()) {
     return ROLE_FACILITATOR;
   }
   if (cofacilitator_accounts_.contains(joiner.account_id)) return ROLE_CO_FACILITATOR;
+  if (auto standing = standings_.find(joiner.account_id);
+      standing != standings_.end() && standing->second.observer) {
+    return ROLE_OBSERVER;
+  }
   return ROLE_PARTICIPANT;
 }
 
 Result<JoinOutcome> Room::join(const Joiner& joiner, std::int64_t now_ms) {
-  if (members_.contains(joiner.connection) || is_waiting(joiner.connection)) {
+  if (member_of_.contains(joiner.connection) || is_waiting(joiner.connection)) {
     return Refusal{ERROR_CODE_ALREADY_IN_ROOM,
                    "join: this connection is already in room '" + room_id_ + "'"};
+  }
+  // The account is here already (a second device, or a reconnect before the
+  // old connection's close arrived): it joins as that member.
+  if (find_account(joiner.account_id)) {
+    return JoinOutcome{.snapshot = enter(joiner, now_ms), .waiting = false};
   }
   const Role role = role_on_join(joiner);
   if (!joiner.is_admin && banned_accounts_.contains(joiner.account_id)) {
     return Refusal{ERROR_CODE_PERMISSION_DENIED, "join: you are banned from this room"};
   }
-  if (!is_facilitator(role)) {
+  // Someone who was in the session and left or dropped within the reconnect
+  // window comes back without asking: a lock or a waiting room keeps new
+  // people out, not the group's own members.
+  const bool returning = may_return(joiner.account_id, now_ms);
+  if (!is_facilitator(role) && !returning) {
     if (settings_.locked()) {
       return Refusal{ERROR_CODE_PERMISSION_DENIED, "join: the room is locked"};
     }
@@ -321,7 +431,7 @@ Result<JoinOutcome> Room::join(const Joiner& joiner, std::int64_t now_ms) {
     return Refusal{ERROR_CODE_RATE_LIMITED,
                    "join: many people are joining this room right now; try again in a moment"};
   }
-  if (settings_.waiting_room() && !is_facilitator(role)) {
+  if (settings_.waiting_room() && !is_facilitator(role) && !returning) {
     Waiting waiting{.view = {}, .joiner = joiner};
     waiting.view.set_waiting_id(++last_waiting_id_);
     waiting.view.set_display_name(joiner.display_name);
@@ -334,6 +444,15 @@ Result<JoinOutcome> Room::join(const Joiner& joiner, std::int64_t now_ms) {
   return JoinOutcome{.snapshot = admit(joiner, now_ms), .waiting = false};
 }
 
+RoomSnapshot Room::enter(const Joiner& joiner, std::int64_t now_ms) {
+  Member* member = find_account(joiner.account_id);
+  if (!member) return admit(joiner, now_ms);
+  member->attachments.push_back(
+      {.connection = joiner.connection, .sink = joiner.sink, .join_token = joiner.join_token});
+  member_of_[joiner.connection] = member->view.member_id();
+  return snapshot_for(*member);
+}
+
 RoomSnapshot Room::admit(const Joiner& joiner, std::int64_t now_ms) {
   forget_expired_history(now_ms);
   Member member;
@@ -343,13 +462,24 @@ RoomSnapshot Room::admit(const Joiner& joiner, std::int64_t now_ms) {
   member.view.set_role(role_on_join(joiner));
   member.account_id = joiner.account_id;
   member.is_admin = joiner.is_admin;
-  member.sink = joiner.sink;
-  member.join_token = joiner.join_token;
+  member.attachments.push_back(
+      {.connection = joiner.connection, .sink = joiner.sink, .join_token = joiner.join_token});
   if (member.view.role() == ROLE_FACILITATOR) facilitator_left_ms_.reset();
   // Whoever can change the agreement has agreed to it; others once per
   // agreement, across sessions.
   member.view.set_agreement_accepted(is_facilitator(member.view.role()) ||
                                      accepted_accounts_.contains(member.account_id));
+  // What the account carried while it was away holds again; a timed mute
+  // counted real time meanwhile.
+  if (auto kept = standings_.find(member.account_id); kept != standings_.end()) {
+    const auto& standing = kept->second;
+    if (standing.muted && (standing.muted_until_ms == 0 || standing.muted_until_ms > now_ms)) {
+      member.view.set_muted(true);
+      member.view.set_muted_until_unix_ms(standing.muted_until_ms);
+    }
+    member.view.set_has_floor(standing.has_floor);
+    standings_.erase(kept);
+  }
 
   RoomEvent event;
   *event.mutable_member_joined()->mutable_member() = member.view;
@@ -360,26 +490,26 @@ RoomSnapshot Room::admit(const Joiner& joiner, std::int64_t now_ms) {
   identity.mutable_member_identity()->set_account_id(member.account_id);
   send_to_facilitators(identity);
   const std::uint64_t your_id = member.view.member_id();
-  const bool sees_private = is_facilitator(member.view.role());
-  members_.emplace(joiner.connection, std::move(member));
+  member_of_[joiner.connection] = your_id;
+  const auto& added = members_.emplace(your_id, std::move(member)).first->second;
+  return snapshot_for(added);
+}
 
+RoomSnapshot Room::snapshot_for(const Member& member) const {
+  const bool sees_private = is_facilitator(member.view.role());
   RoomSnapshot snapshot;
   *snapshot.mutable_room() = info();
-  std::vector<const Member*> present;
-  for (const auto& [connection, m] : members_) present.push_back(&m);
-  std::sort(present.begin(), present.end(),
-            [](auto* a, auto* b) { return a->view.member_id() < b->view.member_id(); });
-  for (const auto* m : present) {
-    *snapshot.add_members() = m->view;
+  for (const auto& [member_id, m] : members_) {
+    *snapshot.add_members() = m.view;
     if (sees_private) {
       auto* identity_entry = snapshot.add_identities();
-      identity_entry->set_member_id(m->view.member_id());
-      identity_entry->set_account_id(m->account_id);
+      identity_entry->set_member_id(member_id);
+      identity_entry->set_account_id(m.account_id);
     }
   }
   for (const auto& past : history_) *snapshot.add_recent_events() = past;
   snapshot.set_last_seq(last_seq_);
-  snapshot.set_your_member_id(your_id);
+  snapshot.set_your_member_id(member.view.member_id());
   *snapshot.mutable_settings() = settings_;
   for (auto id : hand_queue_) snapshot.add_hand_queue(id);
   if (round_.active()) *snapshot.mutable_round() = round_;
@@ -402,6 +532,13 @@ Result<std::uint64_t> Room::leave(ConnectionId connection, LeaveReason reason,
   }
   Member* member = find_connection(connection);
   if (!member) return not_in_room("leave", room_id_);
+  if (member->attachments.size() > 1) {
+    // Still here through another connection: the room sees nothing.
+    std::erase_if(member->attachments,
+                  [&](const Attachment& a) { return a.connection == connection; });
+    member_of_.erase(connection);
+    return std::uint64_t{0};
+  }
   RoomEvent event;
   auto* left = event.mutable_member_left();
   *left->mutable_member() = member->view;
@@ -410,17 +547,23 @@ Result<std::uint64_t> Room::leave(ConnectionId connection, LeaveReason reason,
   const bool was_speaker = round_.active() && round_.speaker_member_id() == member_id;
   if (member->view.role() == ROLE_FACILITATOR) facilitator_left_ms_ = now_ms;
   // The one who leaves has its reply; the others get the event.
-  drop(connection);
+  drop(member_id, reason == LEAVE_REASON_LEFT || reason == LEAVE_REASON_DISCONNECTED, now_ms);
   const std::uint64_t seq = publish(std::move(event), now_ms);
   if (was_speaker) advance_round(nullptr, ROUND_CHANGE_SKIPPED, now_ms);
   return seq;
 }
 
-void Room::drop(ConnectionId connection) {
-  auto found = members_.find(connection);
+void Room::drop(std::uint64_t member_id, bool may_return, std::int64_t now_ms) {
+  auto found = members_.find(member_id);
   if (found == members_.end()) return;
-  lower_hand(found->second.view.member_id());
+  lower_hand(member_id);
+  const Member& member = found->second;
+  for (const auto& attachment : member.attachments) member_of_.erase(attachment.connection);
+  // The account's standing stays with the room while it is away.
+  standings_[member.account_id] = standing_while_away(member, may_return ? now_ms : 0);
   members_.erase(found);
+  mark_state_changed();  // who may return, and the standing, survive a restart
+  forget_stale_standings(now_ms);
 }
 
 Result<SendMessageResponse> Room::post(ConnectionId connection, const std::string& text,
@@ -482,7 +625,7 @@ std::uint64_t Room::publish(RoomEvent event, std::int64_t now_ms) {
   ServerMessage envelope;
   *envelope.mutable_room_event() = event;
   const circle::wire::Frame frame = circle::wire::encode(envelope);
-  for (const auto& [connection, member] : members_) deliver_to(member.sink, frame);
+  for (const auto& [member_id, member] : members_) deliver_to_member(member, frame);
   if (output_) {
     const bool posted = event.has_message_posted();
     output_->events.push_back(
@@ -534,15 +677,32 @@ void Room::send_private(const std::weak_ptr<EventSink>& sink, const PrivateEvent
   deliver_to(sink, circle::wire::encode(envelope));
 }
 
+void Room::send_private(const Member& member, const PrivateEvent& event) {
+  ServerMessage envelope;
+  *envelope.mutable_private_event() = event;
+  circle::wire::Frame frame;  // encoded once, only if someone receives it
+  for (const auto& attachment : member.attachments) {
+    if (attachment.sink.expired()) continue;
+    if (!frame) frame = circle::wire::encode(envelope);
+    deliver_to(attachment.sink, frame);
+  }
+}
+
+void Room::deliver_to_member(const Member& member, const circle::wire::Frame& frame) {
+  for (const auto& attachment : member.attachments) deliver_to(attachment.sink, frame);
+}
+
 void Room::send_to_facilitators(const PrivateEvent& event) {
   ServerMessage envelope;
   *envelope.mutable_private_event() = event;
   circle::wire::Frame frame;  // encoded once, only if someone receives it
-  for (const auto& [connection, member] : members_) {
+  for (const auto& [member_id, member] : members_) {
     if (!is_facilitator(member.view.role())) continue;
-    if (member.sink.expired()) continue;
-    if (!frame) frame = circle::wire::encode(envelope);
-    deliver_to(member.sink, frame);
+    for (const auto& attachment : member.attachments) {
+      if (attachment.sink.expired()) continue;
+      if (!frame) frame = circle::wire::encode(envelope);
+      deliver_to(attachment.sink, frame);
+    }
   }
 }
 
@@ -551,18 +711,18 @@ void Room::brief_new_facilitator(const Member& member, std::int64_t now_ms) {
     PrivateEvent waiting = private_event(now_ms);
     auto* list = waiting.mutable_waiting_room();
     for (const auto& person : waiting_) *list->add_waiting() = person.view;
-    send_private(member.sink, waiting);
+    send_private(member, waiting);
   }
   for (const auto& [id, alert] : open_alerts_) {
     PrivateEvent event = private_event(now_ms);
     *event.mutable_support_alert() = alert;
-    send_private(member.sink, event);
+    send_private(member, event);
   }
-  for (const auto& [connection, other] : members_) {
+  for (const auto& [member_id, other] : members_) {
     PrivateEvent identity = private_event(now_ms);
     identity.mutable_member_identity()->set_member_id(other.view.member_id());
     identity.mutable_member_identity()->set_account_id(other.account_id);
-    send_private(member.sink, identity);
+    send_private(member, identity);
   }
 }
 
@@ -606,7 +766,7 @@ std::optional<std::int64_t> Room::next_deadline() const {
   auto consider = [&](std::int64_t when) {
     if (!next || when < *next) next = when;
   };
-  for (const auto& [connection, member] : members_) {
+  for (const auto& [member_id, member] : members_) {
     if (member.view.muted() && member.view.muted_until_unix_ms() > 0) {
       consider(member.view.muted_until_unix_ms());
     }
@@ -626,7 +786,7 @@ std::optional<std::int64_t> Room::next_deadline() const {
 
 void Room::tick(std::int64_t now_ms) {
   forget_expired_history(now_ms);
-  for (auto& [connection, member] : members_) {
+  for (auto& [member_id, member] : members_) {
     auto& view = member.view;
     if (view.muted() && view.muted_until_unix_ms() > 0 && view.muted_until_unix_ms() <= now_ms) {
       view.set_muted(false);
@@ -641,7 +801,7 @@ void Room::tick(std::int64_t now_ms) {
     // The longest-present co-facilitator takes over; in a peer circle, with
     // no co-facilitator, the longest-present member does.
     Member* next = nullptr;
-    for (auto& [connection, member] : members_) {
+    for (auto& [member_id, member] : members_) {
       const bool eligible =
           member.view.role() == ROLE_CO_FACILITATOR ||
           (settings_.kind() == ROOM_KIND_PEER_CIRCLE && member.view.role() == ROLE_PARTICIPANT);

@@ -104,6 +104,12 @@ class Room {
   // from it instead of the room log's start). Its connections have no sinks.
   Room(const circle::v1::RoomReplica& replica, const Limits& limits, AuditSink* audit);
 
+  // A room read back from its store has no connections: everyone who was
+  // in it when it was stored dropped at `now_ms` (a restart is a dropped
+  // line), so they may come back into a locked room within the reconnect
+  // window.
+  void connections_lost(std::int64_t now_ms);
+
   // What must survive a restart.
   circle::v1::StoredRoomState durable_state() const;
   // Everything the room holds that commands read, after log entry
@@ -154,17 +160,20 @@ class Room {
   std::uint64_t last_seq() const { return last_seq_; }
   circle::v1::RoomInfo info() const;
   const circle::v1::RoomSettings& settings() const { return settings_; }
-  bool is_member(ConnectionId connection) const { return members_.contains(connection); }
+  bool is_member(ConnectionId connection) const { return member_of_.contains(connection); }
   bool is_waiting(ConnectionId connection) const;
   // The join token `connection` is in the room (or its waiting room) with.
   std::optional<std::uint64_t> join_token_of(ConnectionId connection) const;
 
   // Adds the joiner (or puts them in the waiting room), tells the others, and
-  // returns the joiner's snapshot (which includes its own join event).
+  // returns the joiner's snapshot (which includes its own join event). An
+  // account already in the room joins as that member: the same member id,
+  // role and standing, with this connection as one more delivery (no event).
   Result<JoinOutcome> join(const Joiner& joiner, std::int64_t now_ms);
 
   // Removes `connection` (a member, or someone waiting) and tells the others.
-  // Returns the seq of the MemberLeft event (0 for someone who was waiting).
+  // Returns the seq of the MemberLeft event (0 for someone who was waiting,
+  // or when the member is still here through another connection).
   Result<std::uint64_t> leave(ConnectionId connection, circle::v1::LeaveReason reason,
                               std::int64_t now_ms);
 
@@ -188,13 +197,32 @@ class Room {
   static constexpr std::int64_t kHistoryExpiryStepMs = 10'000;
 
  private:
+  // One of a member's connections: each gets its own delivery.
+  struct Attachment {
+    ConnectionId connection = 0;
+    std::weak_ptr<EventSink> sink;
+    std::uint64_t join_token = 0;
+  };
+  // One account in the room, through one or more connections.
   struct Member {
     circle::v1::Member view;  // what the room sees: never an account id
     std::string account_id;
     bool is_admin = false;
-    std::weak_ptr<EventSink> sink;
-    std::uint64_t join_token = 0;
+    std::vector<Attachment> attachments;
     std::int64_t last_post_ms = 0;
+  };
+  // What holds for an account while it is away (AccountStanding).
+  struct Standing {
+    bool muted = false;
+    std::int64_t muted_until_ms = 0;
+    bool has_floor = false;
+    bool observer = false;
+    // Left as one who may come back (0: removed, banned, session ended).
+    std::int64_t left_ms = 0;
+    // Read back from a store that had it present (see connections_lost).
+    bool present_when_stored = false;
+    // Whether it comes back past a lock or a waiting room at `now_ms`.
+    bool returning(std::int64_t now_ms, std::int64_t window_ms) const;
   };
   struct Waiting {
     circle::v1::WaitingMember view;
@@ -207,11 +235,27 @@ class Room {
   // --- membership
   Member* find_member(std::uint64_t member_id);
   Member* find_connection(ConnectionId connection);
+  Member* find_account(const std::string& account_id);
+  // Lets the joiner in: as the member its account already is here, or as a
+  // new member (admit). Returns the joiner's snapshot.
+  circle::v1::RoomSnapshot enter(const Joiner& joiner, std::int64_t now_ms);
   circle::v1::RoomSnapshot admit(const Joiner& joiner, std::int64_t now_ms);
+  circle::v1::RoomSnapshot snapshot_for(const Member& member) const;
   circle::v1::Role role_on_join(const Joiner& joiner) const;
-  // Takes `connection` out of the room after its MemberLeft was published.
-  void drop(ConnectionId connection);
+  // Takes a member (all its connections) out of the room after its
+  // MemberLeft was published, keeping its account's standing; `may_return`:
+  // it left or dropped (not removed, banned or ended), at `now_ms`.
+  void drop(std::uint64_t member_id, bool may_return, std::int64_t now_ms);
   bool has_present_facilitator() const;
+  // Whether `account` left (or dropped) within the reconnect window: it
+  // comes back into a locked room, past the waiting room.
+  bool may_return(const std::string& account, std::int64_t now_ms) const;
+  // Forgets standings that hold nothing any more (amortised: only once the
+  // map has doubled since the last time).
+  void forget_stale_standings(std::int64_t now_ms);
+  static circle::v1::AccountStanding standing_of(const Member& member);
+  // A member's standing once it is away; `left_ms` 0: it may not return.
+  static Standing standing_while_away(const Member& member, std::int64_t left_ms);
 
   // --- delivery
   // Assigns the next seq and the time, keeps the event in history, serialises
@@ -223,6 +267,9 @@ class Room {
                                  std::int64_t now_ms);
   circle::v1::PrivateEvent private_event(std::int64_t now_ms) const;
   void send_private(const std::weak_ptr<EventSink>& sink, const circle::v1::PrivateEvent& event);
+  // To every connection of `member`.
+  void send_private(const Member& member, const circle::v1::PrivateEvent& event);
+  void deliver_to_member(const Member& member, const circle::wire::Frame& frame);
   void send_to_facilitators(const circle::v1::PrivateEvent& event);
   void send_waiting_room(std::int64_t now_ms);
   // A member who just became a facilitator gets what facilitators see: the
@@ -313,7 +360,10 @@ class Room {
 
   std::uint64_t last_seq_ = 0;
   std::uint64_t last_member_id_ = 0;
-  std::map<ConnectionId, Member> members_;  // join order: by view.member_id()
+  std::map<std::uint64_t, Member> members_;          // by member id: join order
+  std::map<ConnectionId, std::uint64_t> member_of_;  // each connection's member id
+  std::map<std::string, Standing> standings_;        // accounts away from the room
+  std::size_t standings_after_last_sweep_ = 0;
   std::deque<circle::v1::RoomEvent> history_;
   std::set<std::string> banned_accounts_;
   std::set<std::string> cofacilitator_accounts_;

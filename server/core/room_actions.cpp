@@ -188,15 +188,9 @@ Room::ActionResult Room::remove_member(Member& actor, std::uint64_t member_id, b
   left->set_note(reason);
   const std::uint64_t seq = publish(std::move(event), now_ms);  // the target sees it too
   const bool was_speaker = round_.active() && round_.speaker_member_id() == member_id;
-  auto sink = target->sink;
-  const auto join_token = target->join_token;
-  for (auto it = members_.begin(); it != members_.end(); ++it) {
-    if (&it->second == target) {
-      drop(it->first);
-      break;
-    }
-  }
-  tell_removed(sink, join_token);
+  const auto attachments = target->attachments;
+  drop(member_id, /*may_return=*/false, now_ms);
+  for (const auto& attachment : attachments) tell_removed(attachment.sink, attachment.join_token);
   if (was_speaker) advance_round(&actor, ROUND_CHANGE_SKIPPED, now_ms);
   return response(seq);
 }
@@ -249,9 +243,13 @@ Room::ActionResult Room::decide_admission(Member& actor, std::optional<std::uint
   for (auto& waiting : decided) {
     PrivateEvent outcome = private_event(now_ms);
     outcome.mutable_admission()->set_admitted(admitted);
-    const bool room_full = members_.size() >= settings_.max_members();
-    if (admitted && !room_full) {
-      *outcome.mutable_admission()->mutable_snapshot() = admit(waiting.joiner, now_ms);
+    // Another device of a member already here does not take a new place.
+    const bool here = find_account(waiting.joiner.account_id) != nullptr;
+    const bool room_full = !here && members_.size() >= settings_.max_members();
+    const bool banned =
+        !waiting.joiner.is_admin && banned_accounts_.contains(waiting.joiner.account_id);
+    if (admitted && !room_full && !banned) {
+      *outcome.mutable_admission()->mutable_snapshot() = enter(waiting.joiner, now_ms);
       seq = last_seq_;
     } else {
       outcome.mutable_admission()->set_admitted(false);
@@ -289,7 +287,7 @@ Room::ActionResult Room::edit_room(Member& actor, const EditRoom& request, std::
     accepted_accounts_.clear();
     // A new agreement needs everyone's acceptance again (those who can
     // change it are taken to accept it).
-    for (auto& [connection, member] : members_) {
+    for (auto& [member_id, member] : members_) {
       member.view.set_agreement_accepted(is_facilitator(member.view.role()));
     }
   }
@@ -379,11 +377,12 @@ Room::ActionResult Room::set_moderated(Member& actor, bool moderated, std::int64
     // The floor only means something in a moderated room: take it back from
     // everyone, so that turning moderation on again starts afresh.
     std::vector<const Member*> had_floor;
-    for (auto& [connection, member] : members_) {
+    for (auto& [member_id, member] : members_) {
       if (!member.view.has_floor()) continue;
       member.view.set_has_floor(false);
       had_floor.push_back(&member);
     }
+    for (auto& [account, standing] : standings_) standing.has_floor = false;
     if (!had_floor.empty()) {
       publish_members(had_floor, MEMBER_CHANGE_FLOOR_TAKEN, &actor, "moderation is off", now_ms);
     }
@@ -417,6 +416,9 @@ Room::ActionResult Room::set_role(Member& actor, std::uint64_t member_id, Role r
     return *refused;
   }
   const bool was_facilitator = is_facilitator(target->view.role());
+  // An operator demoted the facilitator: they do not facilitate again by
+  // coming back (a demotion holds for the account).
+  if (target->view.role() == ROLE_FACILITATOR) facilitator_account_.clear();
   target->view.set_role(role);
   // A co-facilitator stays one when they come back; any other role is
   // given per session.
@@ -469,7 +471,7 @@ Room::ActionResult Room::hand_over(Member& actor, std::uint64_t member_id, std::
   if (member_id == 0) {
     // Rotation: the next member after the actor in join order, wrapping.
     std::vector<Member*> order;
-    for (auto& [connection, member] : members_) {
+    for (auto& [member_id, member] : members_) {
       if (member.view.role() != ROLE_OBSERVER || &member == &actor) order.push_back(&member);
     }
     std::sort(order.begin(), order.end(),
@@ -492,7 +494,7 @@ Room::ActionResult Room::hand_over(Member& actor, std::uint64_t member_id, std::
   Member* previous = actor.view.role() == ROLE_FACILITATOR ? &actor : nullptr;
   if (!previous) {
     // Someone else hands over on the facilitator's behalf: only from above.
-    for (auto& [connection, member] : members_) {
+    for (auto& [member_id, member] : members_) {
       if (member.view.role() == ROLE_FACILITATOR) previous = &member;
     }
     if (previous) {
@@ -517,7 +519,18 @@ Room::ActionResult Room::end_session(Member& actor, const std::string& reason,
   const std::uint64_t seq = publish(std::move(event), now_ms);
   // Everyone leaves; what was said stays with this session.
   std::vector<std::pair<std::weak_ptr<EventSink>, std::uint64_t>> sinks;
-  for (auto& [connection, member] : members_) sinks.emplace_back(member.sink, member.join_token);
+  for (auto& [member_id, member] : members_) {
+    for (const auto& attachment : member.attachments) {
+      sinks.emplace_back(attachment.sink, attachment.join_token);
+    }
+    // Sanctions and roles outlast the session; the floor and the way back
+    // into a locked room do not.
+    standings_[member.account_id] = standing_while_away(member, 0);
+  }
+  for (auto& [account, standing] : standings_) {
+    standing.has_floor = false;
+    standing.left_ms = 0;
+  }
   for (auto& waiting : waiting_) {
     PrivateEvent denied = private_event(now_ms);
     denied.mutable_admission()->set_admitted(false);
@@ -525,6 +538,7 @@ Room::ActionResult Room::end_session(Member& actor, const std::string& reason,
     sinks.emplace_back(waiting.joiner.sink, waiting.joiner.join_token);
   }
   members_.clear();
+  member_of_.clear();
   waiting_.clear();
   history_.clear();
   if (output_) output_->history_cleared = true;  // deleted from the store too
@@ -585,7 +599,7 @@ Room::ActionResult Room::start_round(Member& actor, const StartRound& request,
   round.set_active(true);
   if (request.order().empty()) {
     std::vector<std::uint64_t> order;
-    for (const auto& [connection, member] : members_) {
+    for (const auto& [member_id, member] : members_) {
       if (member.view.role() != ROLE_OBSERVER) order.push_back(member.view.member_id());
     }
     std::sort(order.begin(), order.end());  // member ids grow in join order
@@ -677,7 +691,7 @@ Room::ActionResult Room::acknowledge_support(Member& actor, std::uint64_t alert_
   if (Member* member = find_member(asker)) {
     PrivateEvent yours = private_event(now_ms);
     *yours.mutable_your_alert_acknowledged() = event.support_acknowledged();
-    send_private(member->sink, yours);
+    send_private(*member, yours);
   }
   audit(actor, "acknowledge support", find_member(asker), "", now_ms);
   return response(0);
@@ -705,7 +719,7 @@ Room::ActionResult Room::direct_message(Member& actor, const SendDirectMessage& 
     }
     if (auto refused = check_agreement(actor, "direct message")) return *refused;
   }
-  send_private(target->sink, event);
+  send_private(*target, event);
   return response(0);
 }
 

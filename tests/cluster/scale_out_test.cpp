@@ -394,11 +394,55 @@ TEST_F(ScaleOut, ANodeKilledUnderTrafficLosesNothingAndItsClientsResumeOnTheOthe
   ASSERT_FALSE(rejoins.empty());
   ASSERT_TRUE(rejoins.back().has_join_room()) << rejoins.back().DebugString();
   EXPECT_TRUE(rejoins.back().join_room().resumed());
-  // Node B's connection is taken out of the room once B is not heard from.
+  // Sam's new connection joined as the member Sam already was (one account,
+  // one member), so the room saw no one leave. Node B's connection is taken
+  // out once B is not heard from: when Sam leaves on node A, Sam is gone
+  // (had B's connection stayed, Sam would still be a member through it).
+  ASSERT_TRUE(call(sam.client(), client::make_leave_room(room)).has_leave_room());
   EXPECT_TRUE(alex.wait_event([](const RoomEvent& e) {
-    return e.has_member_left() && e.member_left().reason() == v1::LEAVE_REASON_DISCONNECTED &&
-           e.member_left().member().display_name() == "sam";
+    return e.has_member_left() && e.member_left().member().display_name() == "sam";
   }));
+}
+
+TEST_F(ScaleOut, SanctionsFollowTheAccountToTheOtherNode) {
+  const auto room = fresh_room();
+  auto alex = a_.sign_in("alex");
+  ASSERT_TRUE(call(*alex, client::make_create_room(room, "Group")).has_create_room());
+  ASSERT_TRUE(call(*alex, client::make_join_room(room)).has_join_room());
+  auto sam_on_a = a_.sign_in("sam");
+  auto joined = call(*sam_on_a, client::make_join_room(room));
+  ASSERT_TRUE(joined.has_join_room());
+  const auto sam_id = joined.join_room().snapshot().your_member_id();
+  auto mute = client::make_room_action(room);
+  mute.mutable_room_action()->mutable_set_muted()->set_member_id(sam_id);
+  mute.mutable_room_action()->mutable_set_muted()->set_muted(true);
+  ASSERT_TRUE(call(*alex, mute).has_room_action());
+  auto lock = client::make_room_action(room);
+  lock.mutable_room_action()->mutable_set_locked()->set_locked(true);
+  ASSERT_TRUE(call(*alex, lock).has_room_action());
+
+  // Sam's phone, on node B, is the same member, muted too.
+  auto sam_on_b = b_.sign_in("sam");
+  auto on_b = call(*sam_on_b, client::make_join_room(room));
+  ASSERT_TRUE(on_b.has_join_room()) << on_b.DebugString();
+  EXPECT_EQ(on_b.join_room().snapshot().your_member_id(), sam_id);
+  EXPECT_TRUE(own_member(on_b.join_room().snapshot()).muted());
+
+  // Sam leaves everywhere, then comes back on node B: still muted, and let
+  // into the locked room as a member who just left.
+  ASSERT_TRUE(call(*sam_on_b, client::make_leave_room(room)).has_leave_room());
+  ASSERT_TRUE(call(*sam_on_a, client::make_leave_room(room)).has_leave_room());
+  auto back = call(*sam_on_b, client::make_join_room(room));
+  ASSERT_TRUE(back.has_join_room()) << back.DebugString();
+  EXPECT_TRUE(own_member(back.join_room().snapshot()).muted());
+  auto refused = call(*sam_on_b, client::make_send_message(room, "on the other node"));
+  ASSERT_TRUE(refused.has_error()) << refused.DebugString();
+  EXPECT_EQ(refused.error().code(), v1::ERROR_CODE_PERMISSION_DENIED);
+
+  auto kim = b_.sign_in("kim");
+  auto kim_joins = call(*kim, client::make_join_room(room));
+  ASSERT_TRUE(kim_joins.has_error()) << kim_joins.DebugString();
+  EXPECT_EQ(kim_joins.error().message(), "join: the room is locked");
 }
 
 TEST_F(ScaleOut, ANatsServerKilledUnderTrafficLosesNothingAcknowledged) {

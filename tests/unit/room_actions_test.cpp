@@ -8,24 +8,7 @@ namespace {
 using namespace circle::test;
 using namespace circle::v1;
 
-class RoomActions : public RoomTest {
- protected:
-  void SetUp() override {
-    alex_id_ = join(kAlex, "Alex", alex_).your_member_id();  // facilitator (creator)
-    sam_id_ = join(kSam, "Sam", sam_).your_member_id();
-    riya_id_ = join(kRiya, "Riya", riya_).your_member_id();
-  }
-  RoomActionRequest request() {
-    RoomActionRequest r;
-    r.set_room_id("tuesday");
-    return r;
-  }
-  circle::core::Result<RoomActionResponse> act(ConnectionId who, const RoomActionRequest& r,
-                                               std::int64_t now = 10) {
-    return room().act(who, r, now);
-  }
-  std::uint64_t alex_id_ = 0, sam_id_ = 0, riya_id_ = 0;
-};
+using RoomActions = GroupTest;
 
 TEST_F(RoomActions, MutedMemberCannotPostAndNobodyReceivesIt) {
   auto mute = request();

@@ -90,10 +90,16 @@ class RoomTest : public ::testing::Test {
   circle::core::Result<circle::core::JoinOutcome> try_join(
       ConnectionId connection, const std::string& name, const std::shared_ptr<RecordingSink>& sink,
       std::int64_t now = 1) {
-    return room().join({.connection = connection,
+    return try_join_as(room(), connection, account(connection), name, sink, now);
+  }
+  // `connection` signed in as `account_id` (another device, or later).
+  static circle::core::Result<circle::core::JoinOutcome> try_join_as(
+      Room& target, ConnectionId connection, const std::string& account_id, const std::string& name,
+      const std::shared_ptr<RecordingSink>& sink, std::int64_t now, bool is_admin = false) {
+    return target.join({.connection = connection,
                         .display_name = name,
-                        .account_id = account(connection),
-                        .is_admin = false,
+                        .account_id = account_id,
+                        .is_admin = is_admin,
                         .sink = sink,
                         .join_token = 0},
                        now);
@@ -105,6 +111,28 @@ class RoomTest : public ::testing::Test {
   std::shared_ptr<RecordingSink> alex_ = std::make_shared<RecordingSink>();
   std::shared_ptr<RecordingSink> sam_ = std::make_shared<RecordingSink>();
   std::shared_ptr<RecordingSink> riya_ = std::make_shared<RecordingSink>();
+};
+
+// A group already under way: Alex (who created the room, so facilitates),
+// Sam and Riya have joined.
+class GroupTest : public RoomTest {
+ protected:
+  void SetUp() override {
+    alex_id_ = join(kAlex, "Alex", alex_).your_member_id();
+    sam_id_ = join(kSam, "Sam", sam_).your_member_id();
+    riya_id_ = join(kRiya, "Riya", riya_).your_member_id();
+  }
+  circle::v1::RoomActionRequest request() {
+    circle::v1::RoomActionRequest r;
+    r.set_room_id("tuesday");
+    return r;
+  }
+  circle::core::Result<circle::v1::RoomActionResponse> act(ConnectionId who,
+                                                           const circle::v1::RoomActionRequest& r,
+                                                           std::int64_t now = 10) {
+    return room().act(who, r, now);
+  }
+  std::uint64_t alex_id_ = 0, sam_id_ = 0, riya_id_ = 0;
 };
 
 }  // namespace circle::test
