@@ -3,11 +3,30 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cctype>
+#include <fstream>
 #include <iostream>
+#include <sstream>
+
+#include "core/validation.hpp"
 
 #include "version.hpp"
 
 namespace circle::server {
+
+std::optional<std::string> read_support_resources(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) return std::nullopt;
+  std::ostringstream text;
+  text << file.rdbuf();
+  std::string resources = text.str();
+  while (!resources.empty() && std::isspace(static_cast<unsigned char>(resources.back()))) {
+    resources.pop_back();
+  }
+  if (resources.size() > kMaxSupportResourcesBytes || !core::is_valid_utf8(resources)) {
+    return std::nullopt;
+  }
+  return resources;
+}
 
 std::optional<Config> parse_config(int argc, char** argv, int* exit_code) {
   Config c;
@@ -209,6 +228,11 @@ std::optional<Config> parse_config(int argc, char** argv, int* exit_code) {
   app.add_option("--token-secret-file", c.token_secret_file,
                  "File holding the account-token secret (default: $CIRCLE_TOKEN_SECRET, else "
                  "<data-dir>/token-secret, created on first start)");
+  app.add_option("--support-resources", c.support_resources_file,
+                 "Text file with your crisis resources (e.g. local crisis lines, at most 2 KiB "
+                 "of UTF-8), shown as is to anyone who asks for support; none: a plain "
+                 "statement of who was reached")
+      ->check(CLI::ExistingFile);
   app.add_flag("--allow-anonymous", c.allow_anonymous,
                "Development only: accept a Hello without a token (a throwaway account)");
 
@@ -242,6 +266,16 @@ std::optional<Config> parse_config(int argc, char** argv, int* exit_code) {
     std::cerr << "circled: --max-text-bytes must be at least 1024 bytes below --read-message-max\n";
     *exit_code = 2;
     return std::nullopt;
+  }
+  if (!c.support_resources_file.empty()) {
+    auto text = read_support_resources(c.support_resources_file);
+    if (!text) {
+      std::cerr << "circled: --support-resources must name a readable file of at most "
+                << kMaxSupportResourcesBytes << " bytes of UTF-8 text\n";
+      *exit_code = 2;
+      return std::nullopt;
+    }
+    c.support_resources = std::move(*text);
   }
   if (audit->parsed()) c.audit_query = audit_query;
   if (token->parsed()) {

@@ -75,7 +75,11 @@ struct Config {
   std::string token_secret_file;
   // Development only: a Hello without a token gets a throwaway account.
   bool allow_anonymous = false;
-  std::string token_secret;  // loaded at start-up; never logged
+  // --support-resources: the operator's crisis resources (a short text, e.g.
+  // local crisis lines), shown as is to anyone asking for support.
+  std::string support_resources_file;
+  std::string support_resources;  // the file's text, read at start-up
+  std::string token_secret;       // loaded at start-up; never logged
 
   // `circled token ...`: mint a token and exit.
   struct MintRequest {
@@ -98,6 +102,11 @@ struct Config {
 
 // "90s", "30m", "8h", "2d" or plain seconds; nullopt when unreadable or zero.
 std::optional<std::chrono::seconds> parse_ttl(const std::string& text);
+
+// The text of a --support-resources file (trailing white space dropped);
+// nullopt when unreadable, over kMaxSupportResourcesBytes or not UTF-8.
+inline constexpr std::size_t kMaxSupportResourcesBytes = 2048;
+std::optional<std::string> read_support_resources(const std::string& path);
 
 // Parses argv. Returns the config, or nullopt after printing help, the
 // version, or an error (in which case *exit_code says how to exit).

@@ -83,7 +83,8 @@ void post(core::Room& room, const RoomCommand& command, const CommandContext& co
 void act(core::Room& room, const RoomCommand& command, const CommandContext& context) {
   auto result = room.act(command.connection(), command.act(), command.time_ms());
   answer(room, command, context, result,
-         [](ServerMessage& reply, circle::v1::RoomActionResponse& done) {
+         [&](ServerMessage& reply, circle::v1::RoomActionResponse& done) {
+           if (done.has_support()) done.mutable_support()->set_resources(context.support_resources);
            *reply.mutable_room_action() = std::move(done);
          });
 }

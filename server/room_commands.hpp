@@ -25,6 +25,9 @@ struct CommandContext {
   std::uint64_t own_node_prefix = 0;
   // Whether every node applies this command (--backend nats), or only this one.
   bool replicated = false;
+  // The operator's crisis resources, given with every answer to a request
+  // for support (empty: none configured).
+  const std::string& support_resources;
 };
 
 // On the room's strand. Not for CreateRoomCommand (the registry makes rooms).

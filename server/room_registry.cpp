@@ -528,7 +528,8 @@ void RoomRegistry::apply(circle::v1::RoomCommand command, std::weak_ptr<Outbox> 
                    .metrics = *metrics_,
                    .limits = limits_,
                    .own_node_prefix = own_node_prefix_,
-                   .replicated = relay_ != nullptr});
+                   .replicated = relay_ != nullptr,
+                   .support_resources = support_resources_});
     if (log_position != 0) host->applied_entry(log_position);
   });
 }

@@ -259,6 +259,8 @@ class RoomRegistry {
     own_node_prefix_ = own_node_prefix;
   }
   bool relayed() const { return relay_ != nullptr; }
+  // The operator's crisis resources (--support-resources); before serving.
+  void set_support_resources(std::string text) { support_resources_ = std::move(text); }
   const core::Limits& limits() const { return limits_; }
 
   // A request of one of this node's connections for a room: applied at once,
@@ -301,6 +303,7 @@ class RoomRegistry {
   Metrics* metrics_;
   CommandRelay* relay_ = nullptr;
   std::uint64_t own_node_prefix_ = 0;
+  std::string support_resources_;
   mutable std::mutex mutex_;
   std::map<std::string, std::shared_ptr<RoomHost>> rooms_;
   // With a relay: each room's creation, for going on from it.

@@ -75,6 +75,7 @@ Server::Server(const Config& config)
       signals_(ioc_, SIGINT, SIGTERM),
       shutdown_deadline_(ioc_),
       retention_timer_(ioc_) {
+  rooms_.set_support_resources(config.support_resources);
   if (const auto restored = rooms_.restore(); restored > 0) {
     spdlog::info("restored {} rooms from the store", restored);
   }

@@ -408,7 +408,13 @@ void ChatSession::act(const std::string& room_id, const circle::v1::RoomActionRe
   auto message = circle::client::make_room_action(room_id);
   *message.mutable_room_action() = action;
   message.mutable_room_action()->set_room_id(room_id);
-  if (call(std::move(message), command) && !done.empty()) print(done);
+  auto reply = call(std::move(message), command);
+  if (!reply) return;
+  if (reply->room_action().has_support()) {
+    print(render_support_outcome(reply->room_action().support()));
+  } else if (!done.empty()) {
+    print(done);
+  }
 }
 
 void ChatSession::help() {

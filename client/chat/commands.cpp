@@ -101,6 +101,18 @@ std::optional<std::string> need_seq(std::istringstream& args, std::uint64_t& seq
   }
 }
 
+std::optional<std::string> need_alert_id(std::istringstream& args, const std::string& usage,
+                                         std::uint64_t& alert_id) {
+  std::string word;
+  args >> word;
+  try {
+    alert_id = std::stoull(word);
+    return std::nullopt;
+  } catch (...) {
+    return "usage: " + usage + " (the alert's number is shown with it, and by /who)";
+  }
+}
+
 std::optional<bool> on_off(std::istringstream& args) {
   std::string word;
   args >> word;
@@ -238,10 +250,9 @@ const std::vector<Command>& commands() {
        "privately ask the facilitators for support (no one else sees it)",
        {},
        [](std::istringstream& args, auto&, RoomActionRequest& r,
-          std::string& done) -> std::optional<std::string> {
+          std::string&) -> std::optional<std::string> {
          r.mutable_request_support()->set_text(rest_of(args));
-         done = "* Your request for support went to the facilitators only. Someone will reach out.";
-         return std::nullopt;
+         return std::nullopt;  // the reply says whom it reached (render_support_outcome)
        }},
       {"/dm",
        "<name|facilitators> <text>",
@@ -488,14 +499,8 @@ const std::vector<Command>& commands() {
        {Need::kFacilitator},
        [](std::istringstream& args, const RoomView& room, RoomActionRequest& r,
           std::string& done) -> std::optional<std::string> {
-         std::string id;
-         args >> id;
          std::uint64_t alert_id = 0;
-         try {
-           alert_id = std::stoull(id);
-         } catch (...) {
-           return "usage: /ack <alert-id> (shown with the alert, and by /who)";
-         }
+         if (auto error = need_alert_id(args, "/ack <alert-id>", alert_id)) return error;
          r.mutable_acknowledge_support()->set_alert_id(alert_id);
          auto alert = room.open_alerts().find(alert_id);
          const std::string who = alert == room.open_alerts().end()
@@ -503,6 +508,21 @@ const std::vector<Command>& commands() {
                                      : sanitize(alert->second.from().display_name(), true);
          done = "* Acknowledged: " + who +
                 " has been told you are responding. Reach out to them, e.g. /dm " + who + " ...";
+         return std::nullopt;
+       }},
+      {"/resolve",
+       "<alert-id> [what was done]",
+       "close a support alert, noting what was done (facilitators and the audit log see it)",
+       {Need::kFacilitator},
+       [](std::istringstream& args, const RoomView&, RoomActionRequest& r,
+          std::string& done) -> std::optional<std::string> {
+         std::uint64_t alert_id = 0;
+         if (auto error = need_alert_id(args, "/resolve <alert-id> [what was done]", alert_id)) {
+           return error;
+         }
+         r.mutable_resolve_support()->set_alert_id(alert_id);
+         r.mutable_resolve_support()->set_note(rest_of(args));
+         done = "* Support alert " + std::to_string(alert_id) + " resolved.";
          return std::nullopt;
        }},
       {"/allow",

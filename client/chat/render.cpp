@@ -308,6 +308,11 @@ std::string render_private(const PrivateEvent& event, const RenderOptions& optio
       line += "* " + name_of(event.your_alert_acknowledged().by()) +
               " has seen your request for support and will reach out to you";
       break;
+    case PrivateEvent::kSupportResolved:
+      line += "* " + name_of(event.support_resolved().by()) + " resolved support alert " +
+              std::to_string(event.support_resolved().alert_id()) +
+              with_note(event.support_resolved().note());
+      break;
     case PrivateEvent::kMessageReported:
       line += "! " + name_of(event.message_reported().by()) + " reported message #" +
               std::to_string(event.message_reported().seq()) +
@@ -373,13 +378,34 @@ void append_facilitator_view(const circle::client::RoomView& room, bool detailed
   }
   for (const auto& [id, alert] : room.open_alerts()) {
     const bool show_text = detailed && !alert.text().empty();
+    const bool seen = alert.acknowledged_at_unix_ms() != 0;
     lines.push_back("!! Open support alert " + std::to_string(id) + " from " +
                     name_of(alert.from()) + (show_text ? ": " + sanitize(alert.text(), true) : "") +
-                    "  (/ack " + std::to_string(id) + ")");
+                    (seen ? "  (" + name_of(alert.acknowledged_by()) + " is responding; /resolve " +
+                                std::to_string(id) + " <what was done>)"
+                          : "  (/ack " + std::to_string(id) + ")"));
   }
 }
 
 }  // namespace
+
+std::string render_support_outcome(const SupportOutcome& outcome) {
+  std::string text;
+  if (outcome.facilitators_present() > 0) {
+    const auto n = outcome.facilitators_present();
+    text = "* Your request for support went to the " +
+           (n == 1 ? std::string("facilitator") : std::to_string(n) + " facilitators") +
+           " here, and to no one else. You will see when it has been seen.";
+  } else {
+    text =
+        "! No facilitator is in this room right now, so no one has seen your request yet. It "
+        "stays open, and the facilitators will see it when they return.";
+  }
+  if (!outcome.resources().empty()) {
+    text += "\n* If you need help now:\n" + sanitize(outcome.resources(), false);
+  }
+  return text;
+}
 
 std::vector<std::string> render_who(const circle::client::RoomView& room) {
   std::vector<std::string> lines;

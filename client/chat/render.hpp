@@ -41,6 +41,10 @@ std::string render_members(const circle::client::RoomView& room);
 std::vector<std::string> render_who(const circle::client::RoomView& room);
 // "! could not join: there is no room 'x' [ROOM_NOT_FOUND]"
 std::string render_error(const std::string& action, const circle::v1::Error& error);
+// What the asker is told at once about a request for support: whom it
+// reached (truthfully: no facilitator present is said so), then the
+// operator's crisis resources, if any.
+std::string render_support_outcome(const circle::v1::SupportOutcome& outcome);
 std::string render_rooms(const circle::v1::ListRoomsResponse& rooms);
 // Replaces control characters so that nothing a peer sends can move the
 // cursor or recolour the terminal.

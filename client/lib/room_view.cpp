@@ -97,8 +97,17 @@ void RoomView::apply_private(const PrivateEvent& event) {
     case PrivateEvent::kSupportAlert:
       open_alerts_[event.support_alert().alert_id()] = event.support_alert();
       break;
-    case PrivateEvent::kSupportAcknowledged:
-      open_alerts_.erase(event.support_acknowledged().alert_id());
+    case PrivateEvent::kSupportAcknowledged: {
+      // Seen, and still open until a facilitator resolves it.
+      auto alert = open_alerts_.find(event.support_acknowledged().alert_id());
+      if (alert != open_alerts_.end()) {
+        *alert->second.mutable_acknowledged_by() = event.support_acknowledged().by();
+        alert->second.set_acknowledged_at_unix_ms(event.server_time_unix_ms());
+      }
+      break;
+    }
+    case PrivateEvent::kSupportResolved:
+      open_alerts_.erase(event.support_resolved().alert_id());
       break;
     case PrivateEvent::kMemberIdentity:
       identities_[event.member_identity().member_id()] = event.member_identity().account_id();

@@ -44,7 +44,9 @@ Room::Room(const StoredRoomState& state, std::uint64_t last_seq, std::vector<Roo
                               state.cofacilitator_accounts().end()),
       accepted_accounts_(state.agreement_accepted_accounts().begin(),
                          state.agreement_accepted_accounts().end()),
-      pinned_(state.pinned_seqs().begin(), state.pinned_seqs().end()) {
+      pinned_(state.pinned_seqs().begin(), state.pinned_seqs().end()),
+      last_alert_id_(state.last_alert_id()) {
+  for (const auto& alert : state.open_alerts()) open_alerts_.emplace(alert.alert_id(), alert);
   // Nobody is present after a restart: a locked or moderated room stays so,
   // but no one holds the floor and no round is running.
   for (auto& event : recent) history_.push_back(std::move(event));
@@ -72,7 +74,7 @@ Room::Room(const RoomReplica& replica, const Limits& limits, AuditSink* audit)
     : Room(replica.state(), replica.last_seq(),
            {replica.history().begin(), replica.history().end()}, limits, audit) {
   last_waiting_id_ = replica.last_waiting_id();
-  last_alert_id_ = replica.last_alert_id();
+  last_alert_id_ = std::max(last_alert_id_, replica.last_alert_id());
   if (replica.facilitator_left_unix_ms() != 0) {
     facilitator_left_ms_ = replica.facilitator_left_unix_ms();
   }
@@ -124,7 +126,6 @@ RoomReplica Room::replica(std::uint64_t log_position) const {
   *replica.mutable_state() = durable_state();
   replica.set_last_seq(last_seq_);
   replica.set_last_waiting_id(last_waiting_id_);
-  replica.set_last_alert_id(last_alert_id_);
   replica.set_facilitator_left_unix_ms(facilitator_left_ms_.value_or(0));
   for (const auto& [member_id, member] : members_) {
     auto& kept = *replica.add_members();
@@ -150,7 +151,6 @@ RoomReplica Room::replica(std::uint64_t log_position) const {
   for (const auto& event : history_) *replica.add_history() = event;
   for (const auto member_id : hand_queue_) replica.add_hand_queue(member_id);
   *replica.mutable_round() = round_;
-  for (const auto& [id, alert] : open_alerts_) *replica.add_open_alerts() = alert;
   for (const auto& key : sent_order_) {
     const auto& ack = sent_.at(key);
     auto& sent = *replica.add_sent();
@@ -179,6 +179,8 @@ StoredRoomState Room::durable_state() const {
   state.set_last_member_id(last_member_id_);
   for (const auto seq : pinned_) state.add_pinned_seqs(seq);
   for (const auto& [member_id, member] : members_) *state.add_standings() = standing_of(member);
+  for (const auto& [id, alert] : open_alerts_) *state.add_open_alerts() = alert;
+  state.set_last_alert_id(last_alert_id_);
   for (const auto& [account, standing] : standings_) {
     auto& kept = *state.add_standings();
     kept.set_account_id(account);

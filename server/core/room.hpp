@@ -311,6 +311,11 @@ class Room {
   ActionResult advance_round(Member* actor, circle::v1::RoundChange change, std::int64_t now_ms);
   ActionResult request_support(Member& actor, const std::string& text, std::int64_t now_ms);
   ActionResult acknowledge_support(Member& actor, std::uint64_t alert_id, std::int64_t now_ms);
+  // The open alert `alert_id`, if `actor` may answer support alerts.
+  Result<circle::v1::SupportAlert*> find_open_alert(const Member& actor, std::uint64_t alert_id,
+                                                    const std::string& action);
+  ActionResult resolve_support(Member& actor, std::uint64_t alert_id, const std::string& note,
+                               std::int64_t now_ms);
   ActionResult direct_message(Member& actor, const circle::v1::SendDirectMessage& request,
                               std::int64_t now_ms);
   ActionResult report_message(Member& actor, std::uint64_t seq, const std::string& reason,

@@ -122,6 +122,9 @@ Result<RoomActionResponse> Room::act_now(ConnectionId connection, const RoomActi
       return request_support(*actor, request.request_support().text(), now_ms);
     case RoomActionRequest::kAcknowledgeSupport:
       return acknowledge_support(*actor, request.acknowledge_support().alert_id(), now_ms);
+    case RoomActionRequest::kResolveSupport:
+      return resolve_support(*actor, request.resolve_support().alert_id(),
+                             request.resolve_support().note(), now_ms);
     case RoomActionRequest::kSendDirectMessage:
       return direct_message(*actor, request.send_direct_message(), now_ms);
     case RoomActionRequest::kReportMessage:
@@ -545,7 +548,8 @@ Room::ActionResult Room::end_session(Member& actor, const std::string& reason,
   hand_queue_.clear();
   round_.Clear();
   pinned_.clear();
-  open_alerts_.clear();
+  // Open support alerts are not the session's to take along: a call for
+  // help stays open until a facilitator resolves it.
   facilitator_left_ms_.reset();
   for (auto& [sink, join_token] : sinks) tell_removed(sink, join_token);
   return response(seq);
@@ -662,6 +666,7 @@ Room::ActionResult Room::request_support(Member& actor, const std::string& text,
   *alert.mutable_from() = actor.view;
   alert.set_text(text);
   alert.set_raised_at_unix_ms(now_ms);
+  alert.set_account_id(actor.account_id);
   open_alerts_[alert.alert_id()] = alert;
   PrivateEvent event = private_event(now_ms);
   *event.mutable_support_alert() = alert;
@@ -669,31 +674,65 @@ Room::ActionResult Room::request_support(Member& actor, const std::string& text,
   audit(actor, "support alert", nullptr, "", now_ms);
   RoomActionResponse reply = response(0);
   reply.set_alert_id(alert.alert_id());
+  // Said truthfully at once: whether anyone who can answer it is here.
+  std::uint32_t present = 0;
+  for (const auto& [member_id, member] : members_) {
+    if (is_facilitator(member.view.role()) && &member != &actor) ++present;
+  }
+  reply.mutable_support()->set_facilitators_present(present);
   return reply;
+}
+
+Result<SupportAlert*> Room::find_open_alert(const Member& actor, std::uint64_t alert_id,
+                                            const std::string& action) {
+  if (!is_facilitator(actor.view.role())) {
+    return Refusal{ERROR_CODE_PERMISSION_DENIED,
+                   action + ": only facilitators see and answer support alerts"};
+  }
+  auto found = open_alerts_.find(alert_id);
+  if (found == open_alerts_.end()) {
+    return not_found(action, "no open alert " + std::to_string(alert_id));
+  }
+  return &found->second;
 }
 
 Room::ActionResult Room::acknowledge_support(Member& actor, std::uint64_t alert_id,
                                              std::int64_t now_ms) {
-  if (!is_facilitator(actor.view.role())) {
-    return Refusal{ERROR_CODE_PERMISSION_DENIED,
-                   "acknowledge support: only facilitators see and answer support alerts"};
-  }
-  auto found = open_alerts_.find(alert_id);
-  if (found == open_alerts_.end()) {
-    return not_found("acknowledge support", "no open alert " + std::to_string(alert_id));
-  }
-  const std::uint64_t asker = found->second.from().member_id();
-  open_alerts_.erase(found);
+  auto found = find_open_alert(actor, alert_id, "acknowledge support");
+  if (!found) return found.refusal();
+  auto& alert = *found.value();
+  if (alert.acknowledged_at_unix_ms() != 0) return response(0);  // seen already
+  *alert.mutable_acknowledged_by() = actor.view;
+  alert.set_acknowledged_at_unix_ms(now_ms);
   PrivateEvent event = private_event(now_ms);
   event.mutable_support_acknowledged()->set_alert_id(alert_id);
   *event.mutable_support_acknowledged()->mutable_by() = actor.view;
   send_to_facilitators(event);
-  if (Member* member = find_member(asker)) {
+  // The asker, on every device, wherever they are in the room now.
+  Member* asker = find_account(alert.account_id());
+  if (asker) {
     PrivateEvent yours = private_event(now_ms);
     *yours.mutable_your_alert_acknowledged() = event.support_acknowledged();
-    send_private(*member, yours);
+    send_private(*asker, yours);
   }
-  audit(actor, "acknowledge support", find_member(asker), "", now_ms);
+  audit(actor, "acknowledge support " + std::to_string(alert_id), asker, "", now_ms,
+        alert.account_id());
+  return response(0);
+}
+
+Room::ActionResult Room::resolve_support(Member& actor, std::uint64_t alert_id,
+                                         const std::string& note, std::int64_t now_ms) {
+  auto found = find_open_alert(actor, alert_id, "resolve support");
+  if (!found) return found.refusal();
+  const std::string account = found.value()->account_id();
+  open_alerts_.erase(alert_id);
+  PrivateEvent event = private_event(now_ms);
+  event.mutable_support_resolved()->set_alert_id(alert_id);
+  *event.mutable_support_resolved()->mutable_by() = actor.view;
+  event.mutable_support_resolved()->set_note(note);
+  send_to_facilitators(event);
+  audit(actor, "resolve support " + std::to_string(alert_id), find_account(account), note, now_ms,
+        account);
   return response(0);
 }
 

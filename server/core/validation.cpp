@@ -130,6 +130,9 @@ Check check_room_action(const circle::v1::RoomActionRequest& request, const Limi
       return std::nullopt;
     case RoomActionRequest::kSetHand:
       return check_optional_text(request.set_hand().question(), "question", limits.max_text_bytes);
+    case RoomActionRequest::kResolveSupport:
+      return check_optional_text(request.resolve_support().note(), "resolution note",
+                                 limits.max_reason_bytes);
     case RoomActionRequest::kRequestSupport:
       return check_optional_text(request.request_support().text(), "support message",
                                  limits.max_text_bytes);

@@ -151,7 +151,8 @@ TEST_F(RoomActions, SupportAlertReachesFacilitatorsOnly) {
   ASSERT_TRUE(act(kAlex, ack));
   ASSERT_FALSE(riya_->private_events.empty());
   EXPECT_TRUE(riya_->private_events.back().has_your_alert_acknowledged());
-  EXPECT_EQ(audit_.entries.back().action, "acknowledge support");
+  EXPECT_EQ(audit_.entries.back().action,
+            "acknowledge support " + std::to_string(alert.value().alert_id()));
 }
 
 TEST_F(RoomActions, RoundGivesTurnsInOrderAndRefusesOutOfTurn) {
