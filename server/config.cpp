@@ -233,6 +233,34 @@ std::optional<Config> parse_config(int argc, char** argv, int* exit_code) {
                  "of UTF-8), shown as is to anyone who asks for support; none: a plain "
                  "statement of who was reached")
       ->check(CLI::ExistingFile);
+  app.add_option("--support-escalate-after", l.support_escalate_after_seconds,
+                 "Seconds a support alert may go unacknowledged before it goes to the operators "
+                 "(connected admins and --support-webhook); at once when no facilitator is there")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 86'400u));
+  auto& hook = c.support_webhook;
+  app.add_option("--support-webhook", hook.url,
+                 "https://host[:port]/path of your on-call system: each escalated support alert "
+                 "is POSTed there as JSON, signed (X-Circle-Signature: sha256=HMAC of the body)");
+  app.add_option("--support-webhook-secret-file", c.support_webhook_secret_file,
+                 "File with the webhook's HMAC secret (at least 32 bytes); required with "
+                 "--support-webhook")
+      ->check(CLI::ExistingFile);
+  app.add_option("--support-webhook-ca", hook.ca_file,
+                 "A CA certificate (PEM) to trust for the webhook besides the system's")
+      ->check(CLI::ExistingFile);
+  app.add_flag("--support-webhook-include-text", c.support_webhook_include_text,
+               "Put the alert's text and the asker's display name in the webhook's body "
+               "(default: room, alert id, times and reason only)");
+  app.add_option("--support-webhook-attempts", hook.max_attempts,
+                 "Attempts per webhook POST (backoff from 1 s doubling to 60 s) before it is "
+                 "given up and counted")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 100u));
+  app.add_option("--support-webhook-max-queued", hook.max_queued,
+                 "Webhook POSTs waiting at once; more are dropped and counted")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}));
   app.add_flag("--allow-anonymous", c.allow_anonymous,
                "Development only: accept a Hello without a token (a throwaway account)");
 
@@ -276,6 +304,26 @@ std::optional<Config> parse_config(int argc, char** argv, int* exit_code) {
       return std::nullopt;
     }
     c.support_resources = std::move(*text);
+  }
+  if (!hook.url.empty()) {
+    std::ifstream secret_file(c.support_webhook_secret_file, std::ios::binary);
+    std::ostringstream secret;
+    if (secret_file) secret << secret_file.rdbuf();
+    hook.secret = secret.str();
+    while (!hook.secret.empty() && std::isspace(static_cast<unsigned char>(hook.secret.back()))) {
+      hook.secret.pop_back();
+    }
+    if (hook.secret.size() < 32) {
+      std::cerr << "circled: --support-webhook needs --support-webhook-secret-file with a "
+                   "secret of at least 32 bytes\n";
+      *exit_code = 2;
+      return std::nullopt;
+    }
+    if (hook.url.rfind("https://", 0) != 0) {
+      std::cerr << "circled: --support-webhook must be an https:// URL\n";
+      *exit_code = 2;
+      return std::nullopt;
+    }
   }
   if (audit->parsed()) c.audit_query = audit_query;
   if (token->parsed()) {

@@ -13,6 +13,18 @@
 
 namespace circle::server {
 
+// The operators' on-call webhook (support_webhook.hpp).
+struct SupportWebhookOptions {
+  std::string url;      // https://host[:port]/path; empty: none
+  std::string secret;   // the HMAC key (--support-webhook-secret-file)
+  std::string ca_file;  // a CA to trust besides the system's (empty: none)
+  std::uint32_t max_attempts = 8;
+  std::chrono::milliseconds first_retry{1000};
+  std::chrono::milliseconds max_retry{60'000};
+  std::chrono::milliseconds timeout{10'000};  // one attempt, connect to answer
+  std::size_t max_queued = 1000;
+};
+
 struct Config {
   std::string listen_address = "127.0.0.1";
   std::uint16_t port = 8443;
@@ -79,7 +91,11 @@ struct Config {
   // local crisis lines), shown as is to anyone asking for support.
   std::string support_resources_file;
   std::string support_resources;  // the file's text, read at start-up
-  std::string token_secret;       // loaded at start-up; never logged
+  // --support-webhook (URL, secret from --support-webhook-secret-file, CA).
+  SupportWebhookOptions support_webhook;
+  std::string support_webhook_secret_file;
+  bool support_webhook_include_text = false;
+  std::string token_secret;  // loaded at start-up; never logged
 
   // `circled token ...`: mint a token and exit.
   struct MintRequest {

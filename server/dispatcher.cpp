@@ -154,6 +154,7 @@ void Dispatcher::handle_hello(const ClientMessage& request) {
     }
     account_id_ = identity.value().account_id;
     is_admin_ = identity.value().admin;
+    if (is_admin_) context_.operators.add(id_, outbox_);
     if (display_name.empty()) display_name = identity.value().name;
     arm_token_expiry(identity.value().expires_at);
   }
@@ -334,6 +335,7 @@ void Dispatcher::on_closed() {
   }
   joined_.clear();
   token_expiry_.cancel();
+  if (is_admin_) context_.operators.remove(id_);
 }
 
 }  // namespace circle::server

@@ -86,6 +86,17 @@ std::string render_prometheus(const Metrics& m, const Gauges& g) {
                        kRefusedLabels[why], m.refused[why].value());
   }
   counter("circle_store_failures_total", "Store group commits that failed", m.store_failures);
+  counter("circle_support_escalations_total",
+          "Support alerts that went to the operators (nobody answered in time, or no "
+          "facilitator was there)",
+          m.support_escalations);
+  counter("circle_support_webhook_delivered_total", "On-call webhook POSTs answered with 2xx",
+          m.webhook_delivered);
+  counter("circle_support_webhook_retries_total", "On-call webhook attempts that failed",
+          m.webhook_retries);
+  counter("circle_support_webhook_dropped_total",
+          "On-call webhook POSTs given up (out of attempts, or the queue was full)",
+          m.webhook_dropped);
   metric(out, "circle_errors_total", "counter", "Error replies sent, by error code");
   for (std::size_t code = 1; code < m.errors_by_code.size(); ++code) {
     if (!circle::v1::ErrorCode_IsValid(static_cast<int>(code))) continue;

@@ -71,6 +71,10 @@ struct Metrics {
   std::array<Counter, 32> errors_by_code;  // Error replies, by circle.v1.ErrorCode
   Histogram store_commit;                  // an action's wait for its store commit
   Histogram fan_out;                       // releasing one committed action to every member's queue
+  Counter support_escalations;             // support alerts that went to the operators
+  Counter webhook_delivered;               // on-call webhook POSTs answered 2xx
+  Counter webhook_retries;                 // webhook attempts that failed and are retried
+  Counter webhook_dropped;                 // webhook POSTs given up (attempts or queue full)
 
   void count_error(int code);
   void count_refused(RefusedBecause why) { refused[static_cast<std::size_t>(why)].add(); }

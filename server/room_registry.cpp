@@ -231,10 +231,36 @@ void RoomHost::release_ready() {
       const auto started = std::chrono::steady_clock::now();
       output->deliver_all();
       if (metrics_) metrics_->fan_out.observe(std::chrono::steady_clock::now() - started);
+      if (!output->escalations.empty()) escalate(*output);
     }
     pending_.pop_front();
   }
   if (reload_needed_ && pending_.empty()) reload_from_store();
+}
+
+void RoomHost::escalate(const core::ActionOutput& output) {
+  for (const auto& escalation : output.escalations) {
+    EscalationReach reach;
+    const std::int64_t now_ms = escalation.escalated.alert().escalated_at_unix_ms();
+    if (escalation_) {
+      // With several nodes every node applying the room escalates it to its
+      // own operators; the one that keeps the room's copies tells the webhook.
+      const bool send_webhook = !relay_ || relay_->keeps_replica_of(room_.id());
+      reach = escalation_->escalate(room_.id(), escalation.escalated, now_ms, send_webhook);
+    }
+    circle::v1::ServerMessage message;
+    auto* event = message.mutable_private_event();
+    event->set_room_id(room_.id());
+    event->set_server_time_unix_ms(now_ms);
+    auto* yours = event->mutable_your_alert_escalated();
+    yours->set_alert_id(escalation.escalated.alert().alert_id());
+    yours->set_operators_reached(reach.operators);
+    yours->set_on_call_notified(reach.on_call);
+    const auto frame = circle::wire::encode(message);
+    for (const auto& asker : escalation.asker) {
+      if (auto sink = asker.lock()) sink->deliver(frame);
+    }
+  }
 }
 
 void RoomHost::reload_from_store() {
@@ -453,6 +479,7 @@ core::Result<circle::v1::RoomInfo> RoomRegistry::create(std::string room_id, std
   auto host = std::make_shared<RoomHost>(
       boost::asio::make_strand(executor_), std::move(room), store_, metrics_,
       [this, room_id] { forget(room_id); }, relay_);
+  host->set_escalation(escalation_);
   auto info = host->info_snapshot();
   rooms_.emplace(room_id, std::move(host));
   return info;
@@ -586,9 +613,10 @@ std::size_t RoomRegistry::restore() {
   for (const auto& record : store_->load_rooms()) {
     auto room = read_room_back(*store_, record, limits_);
     if (!room) continue;
-    rooms_.emplace(record.room_id,
-                   std::make_shared<RoomHost>(boost::asio::make_strand(executor_), std::move(*room),
-                                              store_, metrics_, std::function<void()>{}, relay_));
+    auto host = std::make_shared<RoomHost>(boost::asio::make_strand(executor_), std::move(*room),
+                                           store_, metrics_, std::function<void()>{}, relay_);
+    host->set_escalation(escalation_);
+    rooms_.emplace(record.room_id, std::move(host));
     ++restored;
   }
   return restored;

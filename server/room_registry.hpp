@@ -25,6 +25,7 @@
 #include "metrics.hpp"
 #include "outbox.hpp"
 #include "store/store.hpp"
+#include "support_escalation.hpp"
 
 namespace circle::server {
 
@@ -135,6 +136,8 @@ class RoomHost : public std::enable_shared_from_this<RoomHost> {
   // again from then on.
   void go_on_from(core::Room& room, core::Room made, std::uint64_t position,
                   const google::protobuf::RepeatedPtrField<circle::v1::ResumeFrame>& frames);
+  // Where support alerts nobody answered go (null: nowhere but the room).
+  void set_escalation(SupportEscalation* escalation) { escalation_ = escalation; }
   // Public info of a dormant room, as another node that applies it says.
   void show_info(const circle::v1::RoomInfo& info);
   // From any thread: copy the room as soon as it is the writer's turn.
@@ -184,6 +187,9 @@ class RoomHost : public std::enable_shared_from_this<RoomHost> {
   void commit(std::shared_ptr<core::ActionOutput> output);
   void on_committed(std::uint64_t commit_id, const store::Status& status);
   void release_ready();
+  // After `output` was delivered: its escalated support alerts go to the
+  // operators, and each asker is told what that reached.
+  void escalate(const core::ActionOutput& output);
   std::shared_ptr<core::ActionOutput> refused_for_store(const core::ActionOutput& output);
   // After a failed write that changed more than messages, the room's memory
   // is ahead of its store. Once every outstanding write has answered, the
@@ -241,6 +247,7 @@ class RoomHost : public std::enable_shared_from_this<RoomHost> {
   std::mutex queued_mutex_;
   std::vector<HeldAction> queued_;  // see run(); guarded by queued_mutex_
   std::function<void()> forget_;
+  SupportEscalation* escalation_ = nullptr;
   mutable std::mutex info_mutex_;
   circle::v1::RoomInfo info_;
   std::vector<std::uint64_t> node_prefixes_;  // guarded by info_mutex_
@@ -261,6 +268,8 @@ class RoomRegistry {
   bool relayed() const { return relay_ != nullptr; }
   // The operator's crisis resources (--support-resources); before serving.
   void set_support_resources(std::string text) { support_resources_ = std::move(text); }
+  // Where support alerts nobody answered go; before restore() and serving.
+  void set_escalation(SupportEscalation* escalation) { escalation_ = escalation; }
   const core::Limits& limits() const { return limits_; }
 
   // A request of one of this node's connections for a room: applied at once,
@@ -304,6 +313,7 @@ class RoomRegistry {
   CommandRelay* relay_ = nullptr;
   std::uint64_t own_node_prefix_ = 0;
   std::string support_resources_;
+  SupportEscalation* escalation_ = nullptr;
   mutable std::mutex mutex_;
   std::map<std::string, std::shared_ptr<RoomHost>> rooms_;
   // With a relay: each room's creation, for going on from it.

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "clock.hpp"
+#include "cluster_operators.hpp"
 #include "listener.hpp"
 #include "logging.hpp"
 #include "room_commands.hpp"
@@ -70,12 +71,19 @@ Server::Server(const Config& config)
       limits_(config.connection_caps),
       ioc_(static_cast<int>(config.threads)),
       store_(open_store(config, ioc_)),
+      support_webhook_(
+          config.support_webhook.url.empty()
+              ? nullptr
+              : std::make_unique<SupportWebhook>(ioc_, config.support_webhook, metrics_)),
+      escalation_(std::make_unique<SupportEscalation>(
+          operators_, support_webhook_.get(), config.support_webhook_include_text, metrics_)),
       rooms_(ioc_.get_executor(), config.limits, store_.get(), metrics_),
-      context_{config, rooms_, sessions_, limits_, metrics_},
+      context_{config, rooms_, sessions_, limits_, metrics_, operators_},
       signals_(ioc_, SIGINT, SIGTERM),
       shutdown_deadline_(ioc_),
       retention_timer_(ioc_) {
   rooms_.set_support_resources(config.support_resources);
+  rooms_.set_escalation(escalation_.get());
   if (const auto restored = rooms_.restore(); restored > 0) {
     spdlog::info("restored {} rooms from the store", restored);
   }
@@ -102,6 +110,14 @@ Server::Server(const Config& config)
     rooms_.set_relay(replication_.get(), prefix);
     spdlog::info("backend nats ({}), node {}", fmt::join(config.nats_urls, ","), prefix);
     replication_->start(std::chrono::seconds(30));
+    cluster_operators_ = std::make_unique<ClusterOperators>(
+        *nats_, operators_,
+        ClusterOperatorsOptions{.subject_prefix = config.nats_namespace,
+                                .node_prefix = prefix,
+                                .heartbeat = std::chrono::milliseconds(1000),
+                                .node_timeout = config.node_timeout});
+    escalation_->set_elsewhere(cluster_operators_.get());
+    cluster_operators_->start();
   }
   if (!config.insecure_plaintext) tls_.emplace(make_tls_context(config));
   const tcp::endpoint endpoint(net::ip::make_address(config.listen_address), config.port);
@@ -151,6 +167,7 @@ void Server::run() {
   for (auto& thread : threads) thread.join();
   // Everything queued is committed before circled exits.
   if (store_) store_->close();
+  if (cluster_operators_) cluster_operators_->stop();
   if (replication_) replication_->stop();
 }
 

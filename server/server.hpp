@@ -23,6 +23,7 @@ circle::store::NatsClusterOptions nats_cluster_options(const Config& config);
 
 class Listener;
 class RoomReplication;
+class ClusterOperators;
 
 class Server {
  public:
@@ -57,12 +58,17 @@ class Server {
   std::unique_ptr<circle::store::NatsCluster> nats_;
   std::unique_ptr<circle::store::JetStreamLog> room_log_;
   std::unique_ptr<circle::store::JetStreamLog> audit_log_;
+  // Support alerts nobody answered: the operators connected, the webhook.
+  OperatorDesk operators_;
+  std::unique_ptr<SupportWebhook> support_webhook_;  // null: none configured
+  std::unique_ptr<SupportEscalation> escalation_;
   RoomRegistry rooms_;
   SessionTracker sessions_;
   ServerContext context_;
   // --backend nats; after the rooms and sessions it hands commands to, so
   // that it stops first.
   std::unique_ptr<RoomReplication> replication_;
+  std::unique_ptr<ClusterOperators> cluster_operators_;  // --backend nats
   std::shared_ptr<Listener> listener_;
   std::shared_ptr<MetricsListener> metrics_listener_;  // null with --no-metrics
   net::signal_set signals_;

@@ -8,6 +8,7 @@
 #include "metrics.hpp"
 #include "room_registry.hpp"
 #include "session_tracker.hpp"
+#include "support_escalation.hpp"
 
 namespace circle::server {
 
@@ -17,6 +18,8 @@ struct ServerContext {
   SessionTracker& sessions;
   ConnectionLimits& limits;
   Metrics& metrics;
+  // Operators (admin sessions) connected now: escalated support alerts.
+  OperatorDesk& operators;
   std::atomic<core::ConnectionId> last_connection_id{0};
 };
 

@@ -308,6 +308,22 @@ std::string render_private(const PrivateEvent& event, const RenderOptions& optio
       line += "* " + name_of(event.your_alert_acknowledged().by()) +
               " has seen your request for support and will reach out to you";
       break;
+    case PrivateEvent::kSupportEscalated: {
+      const auto& escalated = event.support_escalated();
+      const auto& alert = escalated.alert();
+      const std::string id = std::to_string(alert.alert_id());
+      line += "!! Support request " + id + " from " + name_of(alert.from()) + " in " +
+              sanitize(event.room_id(), true) +
+              (escalated.reason() == ESCALATION_REASON_NO_FACILITATOR
+                   ? ": no facilitator was in the room"
+                   : ": nobody acknowledged it in time") +
+              (alert.text().empty() ? "" : " (\"" + sanitize(alert.text(), true) + "\")") +
+              ". To answer: /join " + sanitize(event.room_id(), true) + ", then /ack " + id;
+      break;
+    }
+    case PrivateEvent::kYourAlertEscalated:
+      line += render_your_alert_escalated(event.your_alert_escalated());
+      break;
     case PrivateEvent::kSupportResolved:
       line += "* " + name_of(event.support_resolved().by()) + " resolved support alert " +
               std::to_string(event.support_resolved().alert_id()) +
@@ -388,6 +404,23 @@ void append_facilitator_view(const circle::client::RoomView& room, bool detailed
 }
 
 }  // namespace
+
+std::string render_your_alert_escalated(const YourAlertEscalated& escalated) {
+  const auto n = escalated.operators_reached();
+  if (n == 0 && !escalated.on_call_notified()) {
+    return "! No one from the service is connected right now either. Your request stays open "
+           "for the facilitators.";
+  }
+  std::string reached;
+  if (n > 0) {
+    reached = (n == 1 ? std::string("an operator") : std::to_string(n) + " operators") +
+              " of the service";
+  }
+  if (escalated.on_call_notified()) {
+    reached += (reached.empty() ? "" : ", and ") + std::string("the service's on-call team");
+  }
+  return "* Your request for support has been passed to " + reached + ".";
+}
 
 std::string render_support_outcome(const SupportOutcome& outcome) {
   std::string text;

@@ -45,6 +45,9 @@ std::string render_error(const std::string& action, const circle::v1::Error& err
 // reached (truthfully: no facilitator present is said so), then the
 // operator's crisis resources, if any.
 std::string render_support_outcome(const circle::v1::SupportOutcome& outcome);
+// The asker's line when their request went to the service's operators:
+// whom it reached, as it is (none connected is said so).
+std::string render_your_alert_escalated(const circle::v1::YourAlertEscalated& escalated);
 std::string render_rooms(const circle::v1::ListRoomsResponse& rooms);
 // Replaces control characters so that nothing a peer sends can move the
 // cursor or recolour the terminal.

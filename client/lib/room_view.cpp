@@ -106,6 +106,15 @@ void RoomView::apply_private(const PrivateEvent& event) {
       }
       break;
     }
+    case PrivateEvent::kSupportEscalated: {
+      // Gone to the service's operators: kept open, marked escalated.
+      const auto& escalated = event.support_escalated().alert();
+      auto alert = open_alerts_.find(escalated.alert_id());
+      if (alert != open_alerts_.end()) {
+        alert->second.set_escalated_at_unix_ms(escalated.escalated_at_unix_ms());
+      }
+      break;
+    }
     case PrivateEvent::kSupportResolved:
       open_alerts_.erase(event.support_resolved().alert_id());
       break;

@@ -25,6 +25,9 @@ struct Limits {
   // Seconds a facilitator who dropped may take to come back before a
   // co-facilitator takes over.
   std::uint32_t facilitator_grace_seconds = 60;
+  // Seconds a support alert may go unacknowledged before it goes to the
+  // service's operators (at once when no facilitator is in the room).
+  std::uint32_t support_escalate_after_seconds = 120;
   // Longest timed mute, in seconds.
   std::uint32_t max_mute_seconds = 7 * 24 * 3600;
   // Largest account token in Hello, in bytes.

@@ -763,6 +763,24 @@ void Room::audit(const Member& actor, const std::string& action, const Member* t
   }
 }
 
+void Room::audit_by_server(const std::string& action, const std::string& target_account,
+                           const std::string& reason, std::int64_t now_ms) {
+  if (!output_ && !audit_) return;
+  AuditEntry entry{.time_unix_ms = now_ms,
+                   .room_id = room_id_,
+                   .action = action,
+                   .actor_account = "server",
+                   .actor_member_id = 0,
+                   .target_account = target_account,
+                   .target_member_id = 0,
+                   .reason = reason};
+  if (output_) {
+    output_->audit.push_back(std::move(entry));
+  } else {
+    audit_->record(entry);
+  }
+}
+
 std::optional<std::int64_t> Room::next_deadline() const {
   std::optional<std::int64_t> next;
   auto consider = [&](std::int64_t when) {
@@ -783,11 +801,22 @@ std::optional<std::int64_t> Room::next_deadline() const {
   if (!history_.empty()) {
     consider(history_.front().server_time_unix_ms() + history_kept_ms() + kHistoryExpiryStepMs);
   }
+  for (const auto& [id, alert] : open_alerts_) {
+    if (alert.acknowledged_at_unix_ms() == 0 && alert.escalated_at_unix_ms() == 0) {
+      consider(alert.raised_at_unix_ms() + limits_->support_escalate_after_seconds * 1000LL);
+    }
+  }
   return next;
 }
 
 void Room::tick(std::int64_t now_ms) {
   forget_expired_history(now_ms);
+  for (auto& [id, alert] : open_alerts_) {
+    if (alert.acknowledged_at_unix_ms() == 0 && alert.escalated_at_unix_ms() == 0 &&
+        alert.raised_at_unix_ms() + limits_->support_escalate_after_seconds * 1000LL <= now_ms) {
+      escalate(alert, ESCALATION_REASON_NOT_ACKNOWLEDGED, now_ms);
+    }
+  }
   for (auto& [member_id, member] : members_) {
     auto& view = member.view;
     if (view.muted() && view.muted_until_unix_ms() > 0 && view.muted_until_unix_ms() <= now_ms) {

@@ -66,6 +66,14 @@ struct ActionOutput {
   std::vector<AuditEntry> audit;
   std::string room_id;
 
+  // Support alerts that went to the operators (the server tells them, then
+  // the asker what it reached, on `asker`'s connections).
+  struct Escalation {
+    circle::v1::SupportEscalated escalated;
+    std::vector<std::weak_ptr<EventSink>> asker;
+  };
+  std::vector<Escalation> escalations;
+
   // Sends answered with the ack of an earlier one (a retry): (account,
   // client_message_id). Should that earlier one fail to be stored, so does
   // this answer.
@@ -279,6 +287,9 @@ class Room {
   Check check_agreement(const Member& member, const std::string& action) const;
   void audit(const Member& actor, const std::string& action, const Member* target,
              const std::string& reason, std::int64_t now_ms, std::string target_account = {});
+  // An entry for what the server did by itself (a timer), not a member.
+  void audit_by_server(const std::string& action, const std::string& target_account,
+                       const std::string& reason, std::int64_t now_ms);
 
   // --- actions (room_actions.cpp)
   ActionResult accept_agreement(Member& actor, std::int64_t now_ms);
@@ -314,6 +325,10 @@ class Room {
   // The open alert `alert_id`, if `actor` may answer support alerts.
   Result<circle::v1::SupportAlert*> find_open_alert(const Member& actor, std::uint64_t alert_id,
                                                     const std::string& action);
+  // The alert goes to the operators (ActionOutput::escalations), and the
+  // room's facilitators are told.
+  void escalate(circle::v1::SupportAlert& alert, circle::v1::EscalationReason reason,
+                std::int64_t now_ms);
   ActionResult resolve_support(Member& actor, std::uint64_t alert_id, const std::string& note,
                                std::int64_t now_ms);
   ActionResult direct_message(Member& actor, const circle::v1::SendDirectMessage& request,

@@ -680,7 +680,31 @@ Room::ActionResult Room::request_support(Member& actor, const std::string& text,
     if (is_facilitator(member.view.role()) && &member != &actor) ++present;
   }
   reply.mutable_support()->set_facilitators_present(present);
+  // Nobody here can answer it: the operators are told at once.
+  if (present == 0) {
+    escalate(open_alerts_[alert.alert_id()], ESCALATION_REASON_NO_FACILITATOR, now_ms);
+  }
   return reply;
+}
+
+void Room::escalate(SupportAlert& alert, EscalationReason reason, std::int64_t now_ms) {
+  alert.set_escalated_at_unix_ms(now_ms);
+  mark_state_changed();
+  PrivateEvent event = private_event(now_ms);
+  auto* escalated = event.mutable_support_escalated();
+  *escalated->mutable_alert() = alert;
+  escalated->set_reason(reason);
+  send_to_facilitators(event);
+  audit_by_server("escalate support " + std::to_string(alert.alert_id()), alert.account_id(),
+                  reason == ESCALATION_REASON_NO_FACILITATOR ? "no facilitator present"
+                                                             : "not acknowledged in time",
+                  now_ms);
+  if (!output_) return;
+  ActionOutput::Escalation escalation{.escalated = *escalated, .asker = {}};
+  if (const Member* asker = find_account(alert.account_id())) {
+    for (const auto& attachment : asker->attachments) escalation.asker.push_back(attachment.sink);
+  }
+  output_->escalations.push_back(std::move(escalation));
 }
 
 Result<SupportAlert*> Room::find_open_alert(const Member& actor, std::uint64_t alert_id,

@@ -445,6 +445,54 @@ TEST_F(ScaleOut, SanctionsFollowTheAccountToTheOtherNode) {
   EXPECT_EQ(kim_joins.error().message(), "join: the room is locked");
 }
 
+TEST_F(ScaleOut, ACallForHelpReachesAnOperatorOnANodeThatDoesNotHoldTheRoom) {
+  const auto room = fresh_room();
+  auto alex = a_.sign_in("alex");
+  ASSERT_TRUE(call(*alex, client::make_create_room(room, "Group")).has_create_room());
+  auto sam = a_.sign_in("sam");
+  ASSERT_TRUE(call(*sam, client::make_join_room(room)).has_join_room());
+  // The operator is on node B, in no room: B does not apply this room.
+  auto ops = b_.connect();
+  ASSERT_TRUE(
+      call(*ops, client::make_hello("", "ops", b_.token("ops", "Ops", true))).has_welcome());
+
+  auto help = client::make_room_action(room);
+  help.mutable_room_action()->mutable_request_support()->set_text("not safe");
+  auto asked = call(*sam, help);
+  ASSERT_TRUE(asked.has_room_action()) << asked.DebugString();
+  EXPECT_EQ(asked.room_action().support().facilitators_present(), 0u);
+  auto told = ops->wait_event(
+      [](const v1::ServerMessage& m) {
+        return m.has_private_event() && m.private_event().has_support_escalated();
+      },
+      kDeadline);
+  ASSERT_TRUE(told) << "the operator on the other node hears of it";
+  EXPECT_EQ(told->private_event().room_id(), room);
+  EXPECT_EQ(told->private_event().support_escalated().alert().alert_id(),
+            asked.room_action().alert_id());
+  EXPECT_EQ(told->private_event().support_escalated().reason(),
+            v1::ESCALATION_REASON_NO_FACILITATOR);
+
+  // Answering it from B: B starts applying the room, and the event it reads
+  // there is not shown to the operator a second time.
+  ASSERT_TRUE(call(*ops, client::make_join_room(room)).has_join_room());
+  auto ack = client::make_room_action(room);
+  ack.mutable_room_action()->mutable_acknowledge_support()->set_alert_id(
+      asked.room_action().alert_id());
+  ASSERT_TRUE(call(*ops, ack).has_room_action());
+  EXPECT_TRUE(sam->wait_event(
+      [](const v1::ServerMessage& m) {
+        return m.has_private_event() && m.private_event().has_your_alert_acknowledged();
+      },
+      kDeadline));
+  EXPECT_FALSE(ops->wait_event(
+      [](const v1::ServerMessage& m) {
+        return m.has_private_event() && m.private_event().has_support_escalated();
+      },
+      std::chrono::milliseconds(0)))
+      << "once";
+}
+
 TEST_F(ScaleOut, ANatsServerKilledUnderTrafficLosesNothingAcknowledged) {
   const auto room = fresh_room();
   auto alex_creates = a_.sign_in("alex");

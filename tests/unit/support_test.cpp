@@ -113,4 +113,43 @@ TEST_F(Support, OpenAlertsOutlastTheSessionAndARestart) {
   EXPECT_GT(next.value().alert_id(), id);
 }
 
+TEST_F(Support, WithNoFacilitatorPresentItGoesToTheOperatorsAtOnce) {
+  ASSERT_TRUE(room().leave(kAlex, LEAVE_REASON_DISCONNECTED, 10));
+  const auto id = ask(kSam, 20);
+  ASSERT_FALSE(audit_.entries.empty());
+  EXPECT_EQ(audit_.entries.back().action, "escalate support " + std::to_string(id));
+  EXPECT_EQ(audit_.entries.back().reason, "no facilitator present");
+  EXPECT_EQ(audit_.entries.back().actor_account, "server");
+  // A facilitator coming back sees it was escalated.
+  auto joined = try_join_as(room(), 51, account(kAlex), "Alex", alex_, 31);
+  ASSERT_TRUE(joined && joined.value().snapshot);
+  ASSERT_EQ(joined.value().snapshot->open_alerts_size(), 1);
+  EXPECT_EQ(joined.value().snapshot->open_alerts(0).escalated_at_unix_ms(), 20);
+}
+
+TEST_F(Support, AnAlertNobodyAcknowledgesIsEscalatedWhenItsTimeIsUpAndOnlyOnce) {
+  limits_.support_escalate_after_seconds = 120;
+  const auto id = ask(kSam, 1000);
+  EXPECT_TRUE(alex_->privates(PrivateEvent::kSupportEscalated).empty()) << "a facilitator is here";
+  ASSERT_TRUE(room().next_deadline());
+  EXPECT_LE(*room().next_deadline(), 1000 + 120'000);
+  room().tick(1000 + 119'999);
+  EXPECT_TRUE(alex_->privates(PrivateEvent::kSupportEscalated).empty()) << "not yet";
+  room().tick(1000 + 120'000);
+  const auto escalated = alex_->privates(PrivateEvent::kSupportEscalated);
+  ASSERT_EQ(escalated.size(), 1u) << "the facilitators hear it went further";
+  EXPECT_EQ(escalated[0].support_escalated().alert().alert_id(), id);
+  EXPECT_EQ(escalated[0].support_escalated().reason(), ESCALATION_REASON_NOT_ACKNOWLEDGED);
+  EXPECT_TRUE(riya_->privates(PrivateEvent::kSupportEscalated).empty());
+  room().tick(1000 + 240'000);
+  EXPECT_EQ(alex_->privates(PrivateEvent::kSupportEscalated).size(), 1u) << "once";
+}
+
+TEST_F(Support, AnAcknowledgedAlertIsNotEscalated) {
+  const auto id = ask(kSam, 1000);
+  ASSERT_TRUE(acknowledge(kAlex, id));
+  room().tick(1000 + 10 * 60'000);
+  EXPECT_TRUE(alex_->privates(PrivateEvent::kSupportEscalated).empty());
+}
+
 }  // namespace
