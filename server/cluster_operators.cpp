@@ -31,30 +31,29 @@ void ClusterOperators::stop() {
 
 void ClusterOperators::subscribe() {
   if (!present_) {
-    present_ = cluster_.subscribe(
-        options_.subject_prefix + ".operators.present",
-        [this](const std::string&, const std::string& data) {
-          std::uint64_t prefix = 0;
-          std::uint32_t operators = 0;
-          const char* end = data.data() + data.size();
-          auto [at, error] = std::from_chars(data.data(), end, prefix);
-          if (error != std::errc{} || at == end || *at != ' ') return;
-          if (std::from_chars(at + 1, end, operators).ec != std::errc{}) return;
-          if (prefix == options_.node_prefix) return;
-          std::lock_guard lock(mutex_);
-          heard_[prefix] = {.operators = operators, .at = Clock::now()};
-        });
+    present_ = cluster_.subscribe(options_.subject_prefix + ".operators.present",
+                                  [this](const std::string&, const std::string& data) {
+                                    std::uint64_t prefix = 0;
+                                    std::uint32_t operators = 0;
+                                    const char* end = data.data() + data.size();
+                                    auto [at, error] = std::from_chars(data.data(), end, prefix);
+                                    if (error != std::errc{} || at == end || *at != ' ') return;
+                                    if (std::from_chars(at + 1, end, operators).ec != std::errc{})
+                                      return;
+                                    if (prefix == options_.node_prefix) return;
+                                    std::lock_guard lock(mutex_);
+                                    heard_[prefix] = {.operators = operators, .at = Clock::now()};
+                                  });
   }
   if (!escalated_) {
-    escalated_ = cluster_.subscribe(options_.subject_prefix + ".support.escalated",
-                                    [this](const std::string&, const std::string& data) {
-                                      const auto newline = data.find('\n');
-                                      if (newline == std::string::npos) return;
-                                      desk_.deliver_once(
-                                          data.substr(0, newline),
-                                          std::make_shared<const std::string>(
-                                              data.substr(newline + 1)));
-                                    });
+    escalated_ = cluster_.subscribe(
+        options_.subject_prefix + ".support.escalated",
+        [this](const std::string&, const std::string& data) {
+          const auto newline = data.find('\n');
+          if (newline == std::string::npos) return;
+          desk_.deliver_once(data.substr(0, newline),
+                             std::make_shared<const std::string>(data.substr(newline + 1)));
+        });
   }
 }
 

@@ -370,6 +370,16 @@ const std::vector<Command>& commands() {
                     [](RoomActionRequest& r) { r.mutable_set_locked()->set_locked(true); }),
       plain_command("/unlock", "let people join again", {Need::kAction, ACTION_LOCK},
                     [](RoomActionRequest& r) { r.mutable_set_locked()->set_locked(false); }),
+      plain_command("/pause",
+                    "pause the room: only facilitators post, raise hands or message; no one "
+                    "new joins",
+                    {Need::kAction, ACTION_PAUSE},
+                    [](RoomActionRequest& r) { r.mutable_set_paused()->set_paused(true); }),
+      plain_command("/resume", "let everyone take part again", {Need::kAction, ACTION_PAUSE},
+                    [](RoomActionRequest& r) { r.mutable_set_paused()->set_paused(false); }),
+      toggle_command(
+          "/keepopen", "stay open (on) or pause (off) when no facilitator is here", ACTION_PAUSE,
+          [](RoomActionRequest& r, bool on) { r.mutable_set_keep_open()->set_keep_open(on); }),
       text_command("/title", "set the room's title", ACTION_EDIT_ROOM,
                    [](RoomActionRequest& r, const std::string& text) {
                      r.mutable_edit_room()->set_title(text);
@@ -624,6 +634,16 @@ bool run_room_command(const std::string& command, const std::string& args, Comma
     return true;
   }
   return false;
+}
+
+std::vector<std::string> commands_needing(Action action) {
+  std::vector<std::string> names;
+  for (const auto& entry : commands()) {
+    if (entry.need.kind == Need::kAction && entry.need.action == action) {
+      names.push_back(entry.name);
+    }
+  }
+  return names;
 }
 
 std::vector<std::string> room_command_help(const RoomView* room) {

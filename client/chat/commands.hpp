@@ -33,6 +33,11 @@ bool run_room_command(const std::string& command, const std::string& args, Comma
 // everyone-commands when not in a room).
 std::vector<std::string> room_command_help(const circle::client::RoomView* room);
 
+// The commands a role needs `action`'s minimum for (e.g. "/lock", "/unlock"
+// for ACTION_LOCK), in /help's order: docs/FACILITATOR_GUIDE.md's permission
+// table is generated from these and the server's defaults.
+std::vector<std::string> commands_needing(circle::v1::Action action);
+
 // "10m" -> 600, "2h" -> 7200, "45s" -> 45; a bare number counts in
 // `bare_unit_seconds` (60: minutes). nullopt when not a duration.
 std::optional<std::uint32_t> parse_duration(const std::string& text,

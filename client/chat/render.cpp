@@ -187,6 +187,22 @@ std::string render_room_update(const RoomUpdated& update, const circle::client::
                     "then deleted");
     case ROOM_CHANGE_PERMISSIONS:
       return "* " + by + " changed who may do what (/help shows what you can do)";
+    case ROOM_CHANGE_PAUSE:
+      if (!settings.paused()) {
+        return "* " + by + " resumed the room: everyone may take part again";
+      }
+      if (settings.pause_cause() == PAUSE_CAUSE_NO_FACILITATOR) {
+        return "* The room is paused: no facilitator is here right now. It goes on when one "
+               "returns. /support still reaches help.";
+      }
+      return "* " + by +
+             " paused the room: for now only facilitators may post, raise hands or message; "
+             "/support still reaches them";
+    case ROOM_CHANGE_KEEP_OPEN:
+      return "* " + by +
+             (settings.keep_open_without_facilitator()
+                  ? " set the room to stay open when no facilitator is here"
+                  : " set the room to pause itself when no facilitator is here");
     default:
       return "* " + by + " changed the room";
   }

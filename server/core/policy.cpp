@@ -76,6 +76,8 @@ std::string action_name(Action action) {
       return "end session";
     case ACTION_CHANGE_PERMISSIONS:
       return "change permissions";
+    case ACTION_PAUSE:
+      return "pause";
     default:
       return "unknown action";
   }
@@ -94,9 +96,9 @@ RoomSettings default_settings(RoomKind kind, std::uint32_t max_members) {
   set(ACTION_SEND_MESSAGE, ROLE_PARTICIPANT);
   set(ACTION_RAISE_HAND, ROLE_PARTICIPANT);
   set(ACTION_DIRECT_MESSAGE, peers_message_each_other ? ROLE_PARTICIPANT : ROLE_CO_FACILITATOR);
-  for (Action action :
-       {ACTION_MUTE, ACTION_REMOVE, ACTION_BAN, ACTION_MANAGE_WAITING_ROOM, ACTION_LOCK,
-        ACTION_REDACT, ACTION_PIN, ACTION_SLOW_MODE, ACTION_MODERATE, ACTION_RUN_ROUND}) {
+  for (Action action : {ACTION_MUTE, ACTION_REMOVE, ACTION_BAN, ACTION_MANAGE_WAITING_ROOM,
+                        ACTION_LOCK, ACTION_REDACT, ACTION_PIN, ACTION_SLOW_MODE, ACTION_MODERATE,
+                        ACTION_RUN_ROUND, ACTION_PAUSE}) {
     set(action, ROLE_CO_FACILITATOR);
   }
   for (Action action : {ACTION_EDIT_ROOM, ACTION_PROMOTE, ACTION_HAND_OVER, ACTION_END_SESSION,
@@ -162,6 +164,16 @@ Check authorize_permission_change(Role actor, Action action, Role new_min_role,
   return std::nullopt;
 }
 
+Check check_paused(Action action, Role actor, const RoomSettings& settings) {
+  if (!settings.paused() || is_facilitator(actor)) return std::nullopt;
+  if (settings.pause_cause() == circle::v1::PAUSE_CAUSE_NO_FACILITATOR) {
+    return denied(action,
+                  "the room is paused until a facilitator is here (asking for support still "
+                  "works)");
+  }
+  return denied(action, "a facilitator has paused the room (asking for support still works)");
+}
+
 Check authorize_post(const SpeakerState& speaker, const RoomSettings& settings) {
   if (auto refused = authorize(ACTION_SEND_MESSAGE, speaker.role, std::nullopt, settings)) {
     return refused;
@@ -177,6 +189,7 @@ Check authorize_post(const SpeakerState& speaker, const RoomSettings& settings) 
     return denied(ACTION_SEND_MESSAGE, "you are muted for " + std::to_string(minutes) +
                                            " more minute" + (minutes == 1 ? "" : "s"));
   }
+  if (auto refused = check_paused(ACTION_SEND_MESSAGE, speaker.role, settings)) return refused;
   if (is_facilitator(speaker.role)) return std::nullopt;
   if (speaker.round_active) {
     // During a round the turn is the floor: only the speaker may post.

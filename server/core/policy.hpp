@@ -59,6 +59,10 @@ struct SpeakerState {
 // exempt from moderated mode and rounds, not from the agreement or a mute.
 Check authorize_post(const SpeakerState& speaker, const RoomSettings& settings);
 
+// While the room is paused only facilitators may take `action` (posting,
+// raising a hand, a direct message to a participant).
+Check check_paused(Action action, Role actor, const RoomSettings& settings);
+
 // True for co-facilitators, facilitators and admins: the people who see
 // support alerts, reports, the waiting room and account ids.
 bool is_facilitator(Role role);

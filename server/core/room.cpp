@@ -422,6 +422,9 @@ Result<JoinOutcome> Room::join(const Joiner& joiner, std::int64_t now_ms) {
     if (settings_.locked()) {
       return Refusal{ERROR_CODE_PERMISSION_DENIED, "join: the room is locked"};
     }
+    if (settings_.paused()) {
+      return Refusal{ERROR_CODE_PERMISSION_DENIED, "join: the room is paused; try again later"};
+    }
   }
   if (members_.size() >= settings_.max_members()) {
     return Refusal{ERROR_CODE_LIMIT_EXCEEDED, "join: room '" + room_id_ + "' is full (" +
@@ -487,6 +490,8 @@ RoomSnapshot Room::admit(const Joiner& joiner, std::int64_t now_ms) {
   *event.mutable_member_joined()->mutable_member() = member.view;
   // Publish before adding: the joiner gets its join inside the snapshot, not twice.
   publish(std::move(event), now_ms);
+  // A room paused for want of a facilitator goes on once one is here.
+  if (is_facilitator(member.view.role())) resume_with_facilitator(member, now_ms);
   PrivateEvent identity = private_event(now_ms);
   identity.mutable_member_identity()->set_member_id(member.view.member_id());
   identity.mutable_member_identity()->set_account_id(member.account_id);
@@ -656,12 +661,12 @@ std::uint64_t Room::publish_members(std::vector<const Member*> members, MemberCh
   return publish(std::move(event), now_ms);
 }
 
-std::uint64_t Room::publish_settings(RoomChange change, const Member& by, std::int64_t now_ms) {
+std::uint64_t Room::publish_settings(RoomChange change, const Member* by, std::int64_t now_ms) {
   RoomEvent event;
   auto* updated = event.mutable_room_updated();
   *updated->mutable_settings() = settings_;
   updated->set_change(change);
-  *updated->mutable_by() = by.view;
+  if (by) *updated->mutable_by() = by->view;
   return publish(std::move(event), now_ms);
 }
 
@@ -842,8 +847,32 @@ void Room::tick(std::int64_t now_ms) {
                            member.view.member_id() < next->view.member_id());
       if (better) next = &member;
     }
-    if (next) transfer_facilitation(nullptr, *next, nullptr, now_ms);
+    if (next) {
+      transfer_facilitation(nullptr, *next, nullptr, now_ms);
+    } else {
+      pause_without_facilitator(now_ms);
+    }
   }
+}
+
+void Room::pause_without_facilitator(std::int64_t now_ms) {
+  // A peer circle hands facilitation on, and a one-to-one room's pair is the
+  // whole room: only facilitated groups and talks wait for a facilitator.
+  const bool facilitated =
+      settings_.kind() == ROOM_KIND_FACILITATED_GROUP || settings_.kind() == ROOM_KIND_TALK;
+  if (!facilitated || settings_.keep_open_without_facilitator() || settings_.paused()) return;
+  settings_.set_paused(true);
+  settings_.set_pause_cause(PAUSE_CAUSE_NO_FACILITATOR);
+  audit_by_server("pause", "", "no facilitator present", now_ms);
+  publish_settings(ROOM_CHANGE_PAUSE, nullptr, now_ms);
+}
+
+void Room::resume_with_facilitator(const Member& facilitator, std::int64_t now_ms) {
+  if (!settings_.paused() || settings_.pause_cause() != PAUSE_CAUSE_NO_FACILITATOR) return;
+  settings_.set_paused(false);
+  settings_.set_pause_cause(PAUSE_CAUSE_UNSPECIFIED);
+  audit_by_server("resume", facilitator.account_id, "a facilitator is here", now_ms);
+  publish_settings(ROOM_CHANGE_PAUSE, &facilitator, now_ms);
 }
 
 }  // namespace circle::core

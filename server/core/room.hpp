@@ -271,7 +271,8 @@ class Room {
   std::uint64_t publish(circle::v1::RoomEvent event, std::int64_t now_ms);
   std::uint64_t publish_members(std::vector<const Member*> members, circle::v1::MemberChange change,
                                 const Member* by, const std::string& note, std::int64_t now_ms);
-  std::uint64_t publish_settings(circle::v1::RoomChange change, const Member& by,
+  // `by`: null when the server made the change by itself.
+  std::uint64_t publish_settings(circle::v1::RoomChange change, const Member* by,
                                  std::int64_t now_ms);
   circle::v1::PrivateEvent private_event(std::int64_t now_ms) const;
   void send_private(const std::weak_ptr<EventSink>& sink, const circle::v1::PrivateEvent& event);
@@ -303,6 +304,13 @@ class Room {
   ActionResult decide_admission(Member& actor, std::optional<std::uint64_t> waiting_id,
                                 bool admitted, std::int64_t now_ms);
   ActionResult set_locked(Member& actor, bool locked, std::int64_t now_ms);
+  ActionResult set_paused(Member& actor, bool paused, const std::string& reason,
+                          std::int64_t now_ms);
+  ActionResult set_keep_open(Member& actor, bool keep_open, std::int64_t now_ms);
+  // The grace period ended with nobody to take over (tick), and a
+  // facilitator arriving (admit).
+  void pause_without_facilitator(std::int64_t now_ms);
+  void resume_with_facilitator(const Member& facilitator, std::int64_t now_ms);
   ActionResult edit_room(Member& actor, const circle::v1::EditRoom& request, std::int64_t now_ms);
   ActionResult redact(Member& actor, std::uint64_t seq, const std::string& reason,
                       std::int64_t now_ms);

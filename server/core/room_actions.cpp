@@ -75,6 +75,10 @@ Result<RoomActionResponse> Room::act_now(ConnectionId connection, const RoomActi
       return decide_admission(*actor, std::nullopt, true, now_ms);
     case RoomActionRequest::kSetLocked:
       return set_locked(*actor, request.set_locked().locked(), now_ms);
+    case RoomActionRequest::kSetPaused:
+      return set_paused(*actor, request.set_paused().paused(), reason, now_ms);
+    case RoomActionRequest::kSetKeepOpen:
+      return set_keep_open(*actor, request.set_keep_open().keep_open(), now_ms);
     case RoomActionRequest::kEditRoom:
       return edit_room(*actor, request.edit_room(), now_ms);
     case RoomActionRequest::kRedactMessage:
@@ -217,7 +221,7 @@ Room::ActionResult Room::set_waiting_room(Member& actor, bool enabled, std::int6
   }
   settings_.set_waiting_room(enabled);
   audit(actor, enabled ? "waiting room on" : "waiting room off", nullptr, "", now_ms);
-  const std::uint64_t seq = publish_settings(ROOM_CHANGE_WAITING_ROOM, actor, now_ms);
+  const std::uint64_t seq = publish_settings(ROOM_CHANGE_WAITING_ROOM, &actor, now_ms);
   // Turning the waiting room off lets in everyone who was waiting.
   if (!enabled && !waiting_.empty()) decide_admission(actor, std::nullopt, true, now_ms);
   return response(seq);
@@ -274,7 +278,32 @@ Room::ActionResult Room::set_locked(Member& actor, bool locked, std::int64_t now
   }
   settings_.set_locked(locked);
   audit(actor, locked ? "lock" : "unlock", nullptr, "", now_ms);
-  return response(publish_settings(ROOM_CHANGE_LOCK, actor, now_ms));
+  return response(publish_settings(ROOM_CHANGE_LOCK, &actor, now_ms));
+}
+
+Room::ActionResult Room::set_paused(Member& actor, bool paused, const std::string& reason,
+                                    std::int64_t now_ms) {
+  if (auto refused = authorize(ACTION_PAUSE, actor.view.role(), std::nullopt, settings_)) {
+    return *refused;
+  }
+  if (settings_.paused() == paused &&
+      (!paused || settings_.pause_cause() == PAUSE_CAUSE_FACILITATOR)) {
+    return response(0);
+  }
+  settings_.set_paused(paused);
+  settings_.set_pause_cause(paused ? PAUSE_CAUSE_FACILITATOR : PAUSE_CAUSE_UNSPECIFIED);
+  audit(actor, paused ? "pause" : "resume", nullptr, reason, now_ms);
+  return response(publish_settings(ROOM_CHANGE_PAUSE, &actor, now_ms));
+}
+
+Room::ActionResult Room::set_keep_open(Member& actor, bool keep_open, std::int64_t now_ms) {
+  if (auto refused = authorize(ACTION_PAUSE, actor.view.role(), std::nullopt, settings_)) {
+    return *refused;
+  }
+  settings_.set_keep_open_without_facilitator(keep_open);
+  audit(actor, keep_open ? "keep open without facilitator" : "pause without facilitator", nullptr,
+        "", now_ms);
+  return response(publish_settings(ROOM_CHANGE_KEEP_OPEN, &actor, now_ms));
 }
 
 Room::ActionResult Room::edit_room(Member& actor, const EditRoom& request, std::int64_t now_ms) {
@@ -296,7 +325,7 @@ Room::ActionResult Room::edit_room(Member& actor, const EditRoom& request, std::
   }
   audit(actor, change == ROOM_CHANGE_AGREEMENT ? "set agreement" : "edit room", nullptr, "",
         now_ms);
-  return response(publish_settings(change, actor, now_ms));
+  return response(publish_settings(change, &actor, now_ms));
 }
 
 Room::ActionResult Room::redact(Member& actor, std::uint64_t seq, const std::string& reason,
@@ -357,7 +386,7 @@ Room::ActionResult Room::set_slow_mode(Member& actor, std::uint32_t seconds, std
   }
   settings_.set_slow_mode_seconds(seconds);
   audit(actor, "slow mode", nullptr, std::to_string(seconds) + "s", now_ms);
-  return response(publish_settings(ROOM_CHANGE_SLOW_MODE, actor, now_ms));
+  return response(publish_settings(ROOM_CHANGE_SLOW_MODE, &actor, now_ms));
 }
 
 Room::ActionResult Room::set_retention(Member& actor, std::uint32_t days, std::int64_t now_ms) {
@@ -366,7 +395,7 @@ Room::ActionResult Room::set_retention(Member& actor, std::uint32_t days, std::i
   }
   settings_.set_history_retention_days(days);
   audit(actor, "retention", nullptr, days ? std::to_string(days) + " days" : "ephemeral", now_ms);
-  return response(publish_settings(ROOM_CHANGE_RETENTION, actor, now_ms));
+  return response(publish_settings(ROOM_CHANGE_RETENTION, &actor, now_ms));
 }
 
 Room::ActionResult Room::set_moderated(Member& actor, bool moderated, std::int64_t now_ms) {
@@ -375,7 +404,7 @@ Room::ActionResult Room::set_moderated(Member& actor, bool moderated, std::int64
   }
   settings_.set_moderated(moderated);
   audit(actor, moderated ? "moderated on" : "moderated off", nullptr, "", now_ms);
-  const auto seq = publish_settings(ROOM_CHANGE_MODERATED, actor, now_ms);
+  const auto seq = publish_settings(ROOM_CHANGE_MODERATED, &actor, now_ms);
   if (!moderated) {
     // The floor only means something in a moderated room: take it back from
     // everyone, so that turning moderation on again starts afresh.
@@ -569,6 +598,9 @@ Room::ActionResult Room::set_hand(Member& actor, const SetHand& request, std::in
     }
   } else if (request.raised()) {
     if (auto refused = authorize(ACTION_RAISE_HAND, actor.view.role(), std::nullopt, settings_)) {
+      return *refused;
+    }
+    if (auto refused = check_paused(ACTION_RAISE_HAND, actor.view.role(), settings_)) {
       return *refused;
     }
     if (auto refused = check_agreement(actor, "raise hand")) return *refused;
@@ -780,6 +812,9 @@ Room::ActionResult Room::direct_message(Member& actor, const SendDirectMessage& 
             authorize(ACTION_DIRECT_MESSAGE, actor.view.role(), std::nullopt, settings_)) {
       return *refused;
     }
+    if (auto refused = check_paused(ACTION_DIRECT_MESSAGE, actor.view.role(), settings_)) {
+      return *refused;
+    }
     if (auto refused = check_agreement(actor, "direct message")) return *refused;
   }
   send_private(*target, event);
@@ -820,7 +855,7 @@ Room::ActionResult Room::set_permission(Member& actor, const SetPermission& requ
   audit(actor,
         "set permission " + action_name(request.action()) + " to " + role_name(request.min_role()),
         nullptr, "", now_ms);
-  return response(publish_settings(ROOM_CHANGE_PERMISSIONS, actor, now_ms));
+  return response(publish_settings(ROOM_CHANGE_PERMISSIONS, &actor, now_ms));
 }
 
 }  // namespace circle::core
