@@ -38,7 +38,9 @@ std::string room_limits_fingerprint(const core::Limits& limits) {
       std::to_string(limits.remembered_client_message_ids) + "/" +
       std::to_string(limits.snapshot_history_events) + "/" +
       std::to_string(limits.max_room_members) + "/" + std::to_string(limits.room_joins_per_second) +
-      "/" + std::to_string(limits.room_join_burst) + "/" + std::to_string(limits.max_rooms);
+      "/" + std::to_string(limits.room_join_burst) + "/" + std::to_string(limits.max_rooms) + "/" +
+      std::to_string(limits.support_escalate_after_seconds) + "/" +
+      std::to_string(limits.max_open_reports);
   char hex[17];
   std::snprintf(hex, sizeof hex, "%016zx", std::hash<std::string>{}(values));
   return hex;
@@ -133,7 +135,7 @@ void RoomReplication::start(std::chrono::milliseconds catch_up) {
               "different turns on the two; give every node the same --facilitator-grace-seconds, "
               "--reconnect-window-seconds, --remembered-client-message-ids, "
               "--snapshot-history-events, --max-room-members, --room-joins-per-second, "
-              "--room-join-burst and --max-rooms",
+              "--room-join-burst, --max-rooms, --support-escalate-after and --max-open-reports",
               prefix, options_.node_prefix);
         }
       });

@@ -535,6 +535,38 @@ const std::vector<Command>& commands() {
          done = "* Support alert " + std::to_string(alert_id) + " resolved.";
          return std::nullopt;
        }},
+      {"/closereport",
+       "<report-id> <no-action|redacted|muted|removed|banned|other> [note]",
+       "close a report, saying what was done (facilitators and the audit log see it)",
+       {Need::kFacilitator},
+       [](std::istringstream& args, const RoomView&, RoomActionRequest& r,
+          std::string& done) -> std::optional<std::string> {
+         const char* usage =
+             "usage: /closereport <report-id> <no-action|redacted|muted|removed|banned|other> "
+             "[note] (the report's number is shown with it, and by /who)";
+         std::string id_word, outcome_word;
+         args >> id_word >> outcome_word;
+         std::string outcome_enum = "REPORT_OUTCOME_";
+         for (char c : outcome_word) {
+           outcome_enum += c == '-' ? '_' : static_cast<char>(std::toupper(c));
+         }
+         ReportOutcome outcome;
+         std::uint64_t report_id = 0;
+         try {
+           report_id = std::stoull(id_word);
+         } catch (...) {
+           return usage;
+         }
+         if (!ReportOutcome_Parse(outcome_enum, &outcome) ||
+             outcome == REPORT_OUTCOME_UNSPECIFIED) {
+           return usage;
+         }
+         r.mutable_resolve_report()->set_report_id(report_id);
+         r.mutable_resolve_report()->set_outcome(outcome);
+         r.mutable_resolve_report()->set_note(rest_of(args));
+         done = "* Report " + std::to_string(report_id) + " closed.";
+         return std::nullopt;
+       }},
       {"/allow",
        "<action> <role>",
        "change who may do something, e.g. /allow direct-message participant",

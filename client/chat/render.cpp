@@ -75,6 +75,14 @@ namespace {
 
 using namespace circle::v1;
 
+// "no-action", "redacted", ...: as /closereport takes them.
+std::string report_outcome_name(ReportOutcome outcome) {
+  std::string name = ReportOutcome_Name(outcome);
+  name.erase(0, std::string("REPORT_OUTCOME_").size());
+  for (auto& c : name) c = c == '_' ? '-' : static_cast<char>(std::tolower(c));
+  return name;
+}
+
 std::string with_note(const std::string& note) {
   return note.empty() ? "" : ": " + sanitize(note, true);
 }
@@ -345,11 +353,23 @@ std::string render_private(const PrivateEvent& event, const RenderOptions& optio
               std::to_string(event.support_resolved().alert_id()) +
               with_note(event.support_resolved().note());
       break;
-    case PrivateEvent::kMessageReported:
-      line += "! " + name_of(event.message_reported().by()) + " reported message #" +
-              std::to_string(event.message_reported().seq()) +
-              with_note(event.message_reported().note());
+    case PrivateEvent::kMessageReported: {
+      const auto& reported = event.message_reported();
+      line += "! " + name_of(reported.by()) + " reported message #" +
+              std::to_string(reported.seq()) + with_note(reported.note());
+      if (reported.report_id() != 0) {
+        line += "  (report " + std::to_string(reported.report_id()) + ": /closereport " +
+                std::to_string(reported.report_id()) + " <what was done> [note])";
+      }
       break;
+    }
+    case PrivateEvent::kReportResolved: {
+      const auto& resolved = event.report_resolved();
+      line += "* " + name_of(resolved.by()) + " closed report " +
+              std::to_string(resolved.report_id()) + " (" +
+              report_outcome_name(resolved.outcome()) + ")" + with_note(resolved.note());
+      break;
+    }
     case PrivateEvent::kWaitingRoom: {
       const auto& waiting = event.waiting_room().waiting();
       if (waiting.empty()) {
@@ -416,6 +436,12 @@ void append_facilitator_view(const circle::client::RoomView& room, bool detailed
                     (seen ? "  (" + name_of(alert.acknowledged_by()) + " is responding; /resolve " +
                                 std::to_string(id) + " <what was done>)"
                           : "  (/ack " + std::to_string(id) + ")"));
+  }
+  for (const auto& [id, report] : room.open_reports()) {
+    lines.push_back("! Open report " + std::to_string(id) + ": message #" +
+                    std::to_string(report.seq()) + ", reported by " + name_of(report.by()) +
+                    with_note(report.note()) + "  (/closereport " + std::to_string(id) +
+                    " <what was done> [note])");
   }
 }
 

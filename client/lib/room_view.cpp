@@ -19,6 +19,7 @@ RoomView::RoomView(const RoomSnapshot& snapshot)
     names_[member.member_id()] = member.display_name();
   }
   for (const auto& alert : snapshot.open_alerts()) open_alerts_[alert.alert_id()] = alert;
+  for (const auto& report : snapshot.open_reports()) open_reports_[report.report_id()] = report;
   for (const auto& identity : snapshot.identities()) {
     identities_[identity.member_id()] = identity.account_id();
   }
@@ -81,6 +82,7 @@ RoomView::Applied RoomView::apply(const RoomEvent& event) {
       round_.Clear();
       waiting_.clear();
       open_alerts_.clear();
+      open_reports_.clear();
       break;
     default:
       break;
@@ -115,6 +117,20 @@ void RoomView::apply_private(const PrivateEvent& event) {
       }
       break;
     }
+    case PrivateEvent::kMessageReported: {
+      const auto& reported = event.message_reported();
+      if (reported.report_id() == 0) break;
+      auto& report = open_reports_[reported.report_id()];
+      report.set_report_id(reported.report_id());
+      report.set_seq(reported.seq());
+      *report.mutable_by() = reported.by();
+      report.set_note(reported.note());
+      report.set_reported_at_unix_ms(event.server_time_unix_ms());
+      break;
+    }
+    case PrivateEvent::kReportResolved:
+      open_reports_.erase(event.report_resolved().report_id());
+      break;
     case PrivateEvent::kSupportResolved:
       open_alerts_.erase(event.support_resolved().alert_id());
       break;

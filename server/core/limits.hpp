@@ -28,6 +28,9 @@ struct Limits {
   // Seconds a support alert may go unacknowledged before it goes to the
   // service's operators (at once when no facilitator is in the room).
   std::uint32_t support_escalate_after_seconds = 120;
+  // Reports a room keeps open for its facilitators at most; more are refused
+  // until some are resolved (a flood of reports cannot grow a room forever).
+  std::uint32_t max_open_reports = 500;
   // Longest timed mute, in seconds.
   std::uint32_t max_mute_seconds = 7 * 24 * 3600;
   // Largest account token in Hello, in bytes.

@@ -45,8 +45,10 @@ Room::Room(const StoredRoomState& state, std::uint64_t last_seq, std::vector<Roo
       accepted_accounts_(state.agreement_accepted_accounts().begin(),
                          state.agreement_accepted_accounts().end()),
       pinned_(state.pinned_seqs().begin(), state.pinned_seqs().end()),
-      last_alert_id_(state.last_alert_id()) {
+      last_alert_id_(state.last_alert_id()),
+      last_report_id_(state.last_report_id()) {
   for (const auto& alert : state.open_alerts()) open_alerts_.emplace(alert.alert_id(), alert);
+  for (const auto& report : state.open_reports()) open_reports_.emplace(report.report_id(), report);
   // Nobody is present after a restart: a locked or moderated room stays so,
   // but no one holds the floor and no round is running.
   for (auto& event : recent) history_.push_back(std::move(event));
@@ -181,6 +183,8 @@ StoredRoomState Room::durable_state() const {
   for (const auto& [member_id, member] : members_) *state.add_standings() = standing_of(member);
   for (const auto& [id, alert] : open_alerts_) *state.add_open_alerts() = alert;
   state.set_last_alert_id(last_alert_id_);
+  for (const auto& [id, report] : open_reports_) *state.add_open_reports() = report;
+  state.set_last_report_id(last_report_id_);
   for (const auto& [account, standing] : standings_) {
     auto& kept = *state.add_standings();
     kept.set_account_id(account);
@@ -345,6 +349,7 @@ void Room::continue_numbering_of(const Room& previous) {
   last_member_id_ = std::max(last_member_id_, previous.last_member_id_);
   last_waiting_id_ = std::max(last_waiting_id_, previous.last_waiting_id_);
   last_alert_id_ = std::max(last_alert_id_, previous.last_alert_id_);
+  last_report_id_ = std::max(last_report_id_, previous.last_report_id_);
 }
 
 RoomInfo Room::info() const {
@@ -524,6 +529,7 @@ RoomSnapshot Room::snapshot_for(const Member& member) const {
   if (sees_private) {
     for (const auto& waiting : waiting_) *snapshot.add_waiting() = waiting.view;
     for (const auto& [id, alert] : open_alerts_) *snapshot.add_open_alerts() = alert;
+    for (const auto& [id, report] : open_reports_) *snapshot.add_open_reports() = report;
   }
   return snapshot;
 }
@@ -723,6 +729,15 @@ void Room::brief_new_facilitator(const Member& member, std::int64_t now_ms) {
   for (const auto& [id, alert] : open_alerts_) {
     PrivateEvent event = private_event(now_ms);
     *event.mutable_support_alert() = alert;
+    send_private(member, event);
+  }
+  for (const auto& [id, report] : open_reports_) {
+    PrivateEvent event = private_event(now_ms);
+    auto* reported = event.mutable_message_reported();
+    reported->set_seq(report.seq());
+    *reported->mutable_by() = report.by();
+    reported->set_note(report.note());
+    reported->set_report_id(report.report_id());
     send_private(member, event);
   }
   for (const auto& [member_id, other] : members_) {

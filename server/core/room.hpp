@@ -339,6 +339,8 @@ class Room {
                 std::int64_t now_ms);
   ActionResult resolve_support(Member& actor, std::uint64_t alert_id, const std::string& note,
                                std::int64_t now_ms);
+  ActionResult resolve_report(Member& actor, const circle::v1::ResolveReport& request,
+                              std::int64_t now_ms);
   ActionResult direct_message(Member& actor, const circle::v1::SendDirectMessage& request,
                               std::int64_t now_ms);
   ActionResult report_message(Member& actor, std::uint64_t seq, const std::string& reason,
@@ -403,6 +405,9 @@ class Room {
   std::set<std::uint64_t> pinned_;
   std::map<std::uint64_t, circle::v1::SupportAlert> open_alerts_;
   std::uint64_t last_alert_id_ = 0;
+  // Reports not yet resolved (durable), by report_id.
+  std::map<std::uint64_t, circle::v1::Report> open_reports_;
+  std::uint64_t last_report_id_ = 0;
 };
 
 }  // namespace circle::core

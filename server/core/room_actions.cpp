@@ -77,6 +77,8 @@ Result<RoomActionResponse> Room::act_now(ConnectionId connection, const RoomActi
       return set_locked(*actor, request.set_locked().locked(), now_ms);
     case RoomActionRequest::kSetPaused:
       return set_paused(*actor, request.set_paused().paused(), reason, now_ms);
+    case RoomActionRequest::kResolveReport:
+      return resolve_report(*actor, request.resolve_report(), now_ms);
     case RoomActionRequest::kSetKeepOpen:
       return set_keep_open(*actor, request.set_keep_open().keep_open(), now_ms);
     case RoomActionRequest::kEditRoom:
@@ -824,13 +826,62 @@ Room::ActionResult Room::direct_message(Member& actor, const SendDirectMessage& 
 Room::ActionResult Room::report_message(Member& actor, std::uint64_t seq, const std::string& reason,
                                         std::int64_t now_ms) {
   if (seq == 0 || seq > last_seq_) return not_found("report", "no message " + std::to_string(seq));
+  // One open report per person and message: reporting again is answered,
+  // not queued twice.
+  for (const auto& [id, open] : open_reports_) {
+    if (open.seq() == seq && open.by().member_id() == actor.view.member_id()) return response(0);
+  }
+  if (open_reports_.size() >= limits_->max_open_reports) {
+    return Refusal{ERROR_CODE_LIMIT_EXCEEDED,
+                   "report: the facilitators of this room have " +
+                       std::to_string(open_reports_.size()) +
+                       " reports open; message them (/dm facilitators) or ask for support"};
+  }
+  Report report;
+  report.set_report_id(++last_report_id_);
+  report.set_seq(seq);
+  *report.mutable_by() = actor.view;
+  report.set_note(reason);
+  report.set_reported_at_unix_ms(now_ms);
+  open_reports_.emplace(report.report_id(), report);
+  mark_state_changed();
   PrivateEvent event = private_event(now_ms);
-  auto* report = event.mutable_message_reported();
-  report->set_seq(seq);
-  *report->mutable_by() = actor.view;
-  report->set_note(reason);
+  auto* reported = event.mutable_message_reported();
+  reported->set_seq(seq);
+  *reported->mutable_by() = actor.view;
+  reported->set_note(reason);
+  reported->set_report_id(report.report_id());
   send_to_facilitators(event);
   audit(actor, "report message " + std::to_string(seq), nullptr, reason, now_ms);
+  return response(0);
+}
+
+Room::ActionResult Room::resolve_report(Member& actor, const ResolveReport& request,
+                                        std::int64_t now_ms) {
+  if (!is_facilitator(actor.view.role())) {
+    return Refusal{ERROR_CODE_PERMISSION_DENIED,
+                   "resolve report: only facilitators see and resolve reports"};
+  }
+  auto found = open_reports_.find(request.report_id());
+  if (found == open_reports_.end()) {
+    return not_found("resolve report", "no open report " + std::to_string(request.report_id()));
+  }
+  const std::uint64_t seq = found->second.seq();
+  open_reports_.erase(found);
+  mark_state_changed();
+  PrivateEvent event = private_event(now_ms);
+  auto* resolved = event.mutable_report_resolved();
+  resolved->set_report_id(request.report_id());
+  *resolved->mutable_by() = actor.view;
+  resolved->set_outcome(request.outcome());
+  resolved->set_note(request.note());
+  send_to_facilitators(event);
+  std::string outcome = ReportOutcome_Name(request.outcome()).substr(sizeof("REPORT_OUTCOME_") - 1);
+  for (auto& c : outcome) c = c == '_' ? ' ' : static_cast<char>(std::tolower(c));
+  audit(actor, "resolve report " + std::to_string(request.report_id()), nullptr,
+        "message " + std::to_string(seq) + ": " + outcome +
+            (request.note().empty() ? "" : "; " + request.note()),
+        now_ms);
   return response(0);
 }
 

@@ -130,6 +130,12 @@ Check check_room_action(const circle::v1::RoomActionRequest& request, const Limi
       return std::nullopt;
     case RoomActionRequest::kSetHand:
       return check_optional_text(request.set_hand().question(), "question", limits.max_text_bytes);
+    case RoomActionRequest::kResolveReport:
+      if (!is_known(request.resolve_report().outcome(), circle::v1::ReportOutcome_IsValid)) {
+        return invalid("resolve report: say what was done (outcome)");
+      }
+      return check_optional_text(request.resolve_report().note(), "resolution note",
+                                 limits.max_reason_bytes);
     case RoomActionRequest::kResolveSupport:
       return check_optional_text(request.resolve_support().note(), "resolution note",
                                  limits.max_reason_bytes);

@@ -43,8 +43,8 @@ TEST(Pause, AFacilitatorPausesAndResumesTheRoom) {
   auto sam = server.sign_in("sam");
   ASSERT_TRUE(call(*sam, client::make_join_room("group")).has_join_room());
 
-  ASSERT_TRUE(act(*alex, [](auto& r) { r.mutable_set_paused()->set_paused(true); })
-                  .has_room_action());
+  ASSERT_TRUE(
+      act(*alex, [](auto& r) { r.mutable_set_paused()->set_paused(true); }).has_room_action());
   ASSERT_TRUE(pause_changed(*sam, true));
   auto refused = call(*sam, client::make_send_message("group", "hello?"));
   ASSERT_TRUE(refused.has_error()) << refused.DebugString();
@@ -55,8 +55,8 @@ TEST(Pause, AFacilitatorPausesAndResumesTheRoom) {
   auto kim = server.sign_in("kim");
   EXPECT_TRUE(call(*kim, client::make_join_room("group")).has_error()) << "no one new joins";
 
-  ASSERT_TRUE(act(*alex, [](auto& r) { r.mutable_set_paused()->set_paused(false); })
-                  .has_room_action());
+  ASSERT_TRUE(
+      act(*alex, [](auto& r) { r.mutable_set_paused()->set_paused(false); }).has_room_action());
   ASSERT_TRUE(pause_changed(*sam, false));
   EXPECT_TRUE(call(*sam, client::make_send_message("group", "thank you")).has_send_message());
   EXPECT_TRUE(call(*kim, client::make_join_room("group")).has_join_room());

@@ -44,6 +44,8 @@ class RoomView {
   const std::map<std::uint64_t, circle::v1::SupportAlert>& open_alerts() const {
     return open_alerts_;
   }
+  // Reports not yet resolved (facilitators only).
+  const std::map<std::uint64_t, circle::v1::Report>& open_reports() const { return open_reports_; }
   // Account ids, known to facilitators only.
   const std::map<std::uint64_t, std::string>& identities() const { return identities_; }
 
@@ -64,6 +66,7 @@ class RoomView {
   circle::v1::Round round_;
   std::vector<circle::v1::WaitingMember> waiting_;
   std::map<std::uint64_t, circle::v1::SupportAlert> open_alerts_;
+  std::map<std::uint64_t, circle::v1::Report> open_reports_;
   std::map<std::uint64_t, std::string> identities_;
 };
 
