@@ -180,6 +180,7 @@ void Dispatcher::handle_hello(const ClientMessage& request) {
   auto* advertised = welcome->mutable_limits();
   advertised->set_max_message_bytes(limits.read_message_max);
   advertised->set_max_text_bytes(limits.max_text_bytes);
+  advertised->set_max_content_warning_bytes(limits.max_content_warning_bytes);
   advertised->set_max_display_name_bytes(limits.max_display_name_bytes);
   advertised->set_max_room_title_bytes(limits.max_room_title_bytes);
   advertised->set_max_joined_rooms(limits.max_joined_rooms);
@@ -306,6 +307,7 @@ void Dispatcher::handle_send_message(const ClientMessage& request) {
   post->set_text(send_request.text());
   post->set_client_message_id(send_request.client_message_id());
   post->set_account_id(account_id_);
+  post->set_content_warning(send_request.content_warning());
   context_.rooms.submit(std::move(command), outbox_);
 }
 

@@ -73,7 +73,7 @@ void post(core::Room& room, const RoomCommand& command, const CommandContext& co
   const auto& request = command.post();
   context.host.recall_sent(request.account_id(), request.client_message_id());
   auto posted = room.post(command.connection(), request.text(), request.client_message_id(),
-                          command.time_ms());
+                          command.time_ms(), request.content_warning());
   answer(room, command, context, posted,
          [](ServerMessage& reply, circle::v1::SendMessageResponse& ack) {
            *reply.mutable_send_message() = std::move(ack);

@@ -54,6 +54,8 @@ const char kHelp[] =
     "    /leave [room]                  leave the current room (or the one named)\n"
     "    /rooms                         list the rooms on this server\n"
     "    /who                           who is here, hands raised, whose turn it is\n"
+    "    /cw <warning>: <text>          send a message behind a content warning\n"
+    "    /show #N                       read a message behind its content warning\n"
     "    /help                          this list\n"
     "    /quit                          leave and exit (Ctrl-D and Ctrl-C do too)";
 
@@ -143,7 +145,8 @@ class ChatSession {
   bool wait_for_sends(std::chrono::milliseconds timeout);
   void act(const std::string& room_id, const circle::v1::RoomActionRequest& action,
            const std::string& done, const std::string& command);
-  void say(const std::string& text);
+  void say(const std::string& text, const std::string& content_warning = {});
+  void show(const std::string& which);
   void print(std::string line) { printer_.post(std::move(line)); }
 
   const ChatOptions& options_;
@@ -513,7 +516,24 @@ void ChatSession::who() {
   for (auto& line : render_who(found->second)) print(std::move(line));
 }
 
-void ChatSession::say(const std::string& text) {
+void ChatSession::show(const std::string& which) {
+  std::uint64_t seq = 0;
+  try {
+    seq = std::stoull(which.starts_with('#') ? which.substr(1) : which);
+  } catch (...) {
+    return print("! usage: /show #N (the message's number, shown before its content warning)");
+  }
+  std::lock_guard lock(rooms_mutex_);
+  auto found = rooms_.find(current_room_);
+  if (found == rooms_.end()) return print("! You are not in a room. /join <room> first.");
+  const auto* message = found->second.warned_message(seq);
+  if (!message) {
+    return print("! No recent message #" + std::to_string(seq) + " with a content warning here.");
+  }
+  print(render_revealed(*message, render_));
+}
+
+void ChatSession::say(const std::string& text, const std::string& content_warning) {
   const std::string room_id = current_room();
   if (room_id.empty()) return print("! You are not in a room. /join <room> first.");
   if (limits_.max_text_bytes() && text.size() > limits_.max_text_bytes()) {
@@ -527,7 +547,7 @@ void ChatSession::say(const std::string& text) {
     std::lock_guard lock(sends_mutex_);
     ++sends_pending_;
   }
-  client_->request(circle::client::make_send_message(room_id, text),
+  client_->request(circle::client::make_send_message(room_id, text, {}, content_warning),
                    [this](const ServerMessage& reply) {
                      if (reply.has_error()) print(render_error("send", reply.error()));
                      std::lock_guard lock(sends_mutex_);
@@ -564,6 +584,24 @@ bool ChatSession::handle_line(const std::string& raw) {
     leave(argument);
   } else if (command == "/who") {
     who();
+  } else if (command == "/show") {
+    show(argument);
+  } else if (command == "/cw" && !argument.starts_with('#')) {
+    // "/cw <warning>: <text>" sends; "/cw #N ..." is a facilitator's, below.
+    const auto rest = line.substr(line.find("/cw") + 3);
+    const auto colon = rest.find(':');
+    auto trim = [](std::string text) {
+      text.erase(0, text.find_first_not_of(' '));
+      while (!text.empty() && text.back() == ' ') text.pop_back();
+      return text;
+    };
+    const std::string warning = colon == std::string::npos ? "" : trim(rest.substr(0, colon));
+    const std::string text = colon == std::string::npos ? "" : trim(rest.substr(colon + 1));
+    if (warning.empty() || text.empty()) {
+      print("! usage: /cw <warning>: <text>, e.g. /cw self-harm: what I want to share");
+    } else {
+      say(text, warning);
+    }
   } else {
     // One room for the whole command, even if an event switches the current
     // room meanwhile: names are resolved and the action sent in the same room.

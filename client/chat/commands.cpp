@@ -535,6 +535,28 @@ const std::vector<Command>& commands() {
          done = "* Support alert " + std::to_string(alert_id) + " resolved.";
          return std::nullopt;
        }},
+      {"/cw",
+       "#N <warning>|off",
+       "put a content warning on a message, or take it off (off)",
+       {Need::kAction, ACTION_REDACT},
+       [](std::istringstream& args, const RoomView&, RoomActionRequest& r,
+          std::string& done) -> std::optional<std::string> {
+         std::string which;
+         args >> which;
+         std::uint64_t seq = 0;
+         try {
+           seq = std::stoull(which.starts_with('#') ? which.substr(1) : which);
+         } catch (...) {
+           return "usage: /cw #N <warning> (or /cw #N off)";
+         }
+         std::string warning = rest_of(args);
+         if (warning.empty()) return "usage: /cw #N <warning> (or /cw #N off)";
+         if (warning == "off") warning.clear();
+         r.mutable_set_content_warning()->set_seq(seq);
+         r.mutable_set_content_warning()->set_content_warning(warning);
+         done.clear();
+         return std::nullopt;
+       }},
       {"/closereport",
        "<report-id> <no-action|redacted|muted|removed|banned|other> [note]",
        "close a report, saying what was done (facilitators and the audit log see it)",

@@ -266,8 +266,16 @@ std::string render_event(const RoomEvent& event, const RenderOptions& options,
   switch (event.kind_case()) {
     case RoomEvent::kMessagePosted: {
       const auto& posted = event.message_posted();
-      line += "#" + std::to_string(event.seq()) + " " + name_of(posted.sender()) + ": " +
-              (posted.text().empty() ? "(removed)" : sanitize(posted.text(), options.single_line));
+      line += "#" + std::to_string(event.seq()) + " " + name_of(posted.sender()) + ": ";
+      if (posted.text().empty()) {
+        line += "(removed)";
+      } else if (!posted.content_warning().empty()) {
+        // Hidden until the reader chooses to read it.
+        line += "[content warning: " + sanitize(posted.content_warning(), true) + "] /show #" +
+                std::to_string(event.seq()) + " to read it";
+      } else {
+        line += sanitize(posted.text(), options.single_line);
+      }
       break;
     }
     case RoomEvent::kMemberJoined:
@@ -287,6 +295,16 @@ std::string render_event(const RoomEvent& event, const RenderOptions& options,
               std::to_string(event.message_redacted().seq()) +
               with_note(event.message_redacted().note());
       break;
+    case RoomEvent::kContentWarningSet: {
+      const auto& set = event.content_warning_set();
+      const std::string seq = std::to_string(set.seq());
+      line += "* " + name_of(set.by()) +
+              (set.content_warning().empty() ? " took the content warning off #" + seq
+                                             : " put a content warning on #" + seq + ": " +
+                                                   sanitize(set.content_warning(), true) +
+                                                   " (/show #" + seq + " to read it again)");
+      break;
+    }
     case RoomEvent::kMessagePinned:
       line += "* " + name_of(event.message_pinned().by()) +
               (event.message_pinned().pinned() ? " pinned #" : " unpinned #") +
@@ -446,6 +464,14 @@ void append_facilitator_view(const circle::client::RoomView& room, bool detailed
 }
 
 }  // namespace
+
+std::string render_revealed(const RoomEvent& event, const RenderOptions& options) {
+  const auto& posted = event.message_posted();
+  return prefix(event.server_time_unix_ms(), event.room_id(), options) + "#" +
+         std::to_string(event.seq()) + " " + name_of(posted.sender()) + " [" +
+         sanitize(posted.content_warning(), true) + "]: " +
+         (posted.text().empty() ? "(removed)" : sanitize(posted.text(), options.single_line));
+}
 
 std::string render_your_alert_escalated(const YourAlertEscalated& escalated) {
   const auto n = escalated.operators_reached();

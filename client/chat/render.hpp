@@ -48,6 +48,8 @@ std::string render_support_outcome(const circle::v1::SupportOutcome& outcome);
 // The asker's line when their request went to the service's operators:
 // whom it reached, as it is (none connected is said so).
 std::string render_your_alert_escalated(const circle::v1::YourAlertEscalated& escalated);
+// A message behind a content warning, as /show prints it.
+std::string render_revealed(const circle::v1::RoomEvent& event, const RenderOptions& options);
 std::string render_rooms(const circle::v1::ListRoomsResponse& rooms);
 // Replaces control characters so that nothing a peer sends can move the
 // cursor or recolour the terminal.

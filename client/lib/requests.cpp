@@ -48,12 +48,14 @@ ClientMessage make_room_action(const std::string& room_id, const std::string& re
 }
 
 ClientMessage make_send_message(const std::string& room_id, const std::string& text,
-                                const std::string& client_message_id) {
+                                const std::string& client_message_id,
+                                const std::string& content_warning) {
   ClientMessage message;
   auto* send = message.mutable_send_message();
   send->set_room_id(room_id);
   send->set_text(text);
   send->set_client_message_id(client_message_id);
+  send->set_content_warning(content_warning);
   return message;
 }
 

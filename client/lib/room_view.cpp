@@ -20,15 +20,31 @@ RoomView::RoomView(const RoomSnapshot& snapshot)
   }
   for (const auto& alert : snapshot.open_alerts()) open_alerts_[alert.alert_id()] = alert;
   for (const auto& report : snapshot.open_reports()) open_reports_[report.report_id()] = report;
+  for (const auto& event : snapshot.recent_events()) keep_message(event);
   for (const auto& identity : snapshot.identities()) {
     identities_[identity.member_id()] = identity.account_id();
   }
+}
+
+void RoomView::keep_message(const RoomEvent& event) {
+  if (!event.has_message_posted()) return;
+  recent_messages_[event.seq()] = event;
+  while (recent_messages_.size() > kRecentKept) recent_messages_.erase(recent_messages_.begin());
+}
+
+const RoomEvent* RoomView::warned_message(std::uint64_t seq) const {
+  auto found = recent_messages_.find(seq);
+  if (found == recent_messages_.end() || found->second.message_posted().content_warning().empty()) {
+    return nullptr;
+  }
+  return &found->second;
 }
 
 RoomView::Applied RoomView::apply(const RoomEvent& event) {
   if (event.seq() <= last_seq_) return Applied::kDuplicate;
   const bool gap = event.seq() != last_seq_ + 1;
   last_seq_ = event.seq();
+  keep_message(event);
   auto remove_hand = [&](std::uint64_t id) {
     hand_queue_.erase(std::remove(hand_queue_.begin(), hand_queue_.end(), id), hand_queue_.end());
   };
@@ -76,6 +92,19 @@ RoomView::Applied RoomView::apply(const RoomEvent& event) {
     case RoomEvent::kRoundUpdated:
       round_ = event.round_updated().round();
       break;
+    case RoomEvent::kContentWarningSet: {
+      auto found = recent_messages_.find(event.content_warning_set().seq());
+      if (found != recent_messages_.end()) {
+        found->second.mutable_message_posted()->set_content_warning(
+            event.content_warning_set().content_warning());
+      }
+      break;
+    }
+    case RoomEvent::kMessageRedacted: {
+      auto found = recent_messages_.find(event.message_redacted().seq());
+      if (found != recent_messages_.end()) found->second.mutable_message_posted()->clear_text();
+      break;
+    }
     case RoomEvent::kSessionEnded:
       members_.clear();
       hand_queue_.clear();

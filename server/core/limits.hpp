@@ -31,6 +31,8 @@ struct Limits {
   // Reports a room keeps open for its facilitators at most; more are refused
   // until some are resolved (a flood of reports cannot grow a room forever).
   std::uint32_t max_open_reports = 500;
+  // Largest content warning on a message, in UTF-8 bytes.
+  std::uint32_t max_content_warning_bytes = 100;
   // Longest timed mute, in seconds.
   std::uint32_t max_mute_seconds = 7 * 24 * 3600;
   // Largest account token in Hello, in bytes.

@@ -580,7 +580,8 @@ void Room::drop(std::uint64_t member_id, bool may_return, std::int64_t now_ms) {
 }
 
 Result<SendMessageResponse> Room::post(ConnectionId connection, const std::string& text,
-                                       const std::string& client_message_id, std::int64_t now_ms) {
+                                       const std::string& client_message_id, std::int64_t now_ms,
+                                       const std::string& content_warning) {
   Member* sender = find_connection(connection);
   if (!sender) return not_in_room("send message", room_id_);
   if (!client_message_id.empty()) {
@@ -620,6 +621,7 @@ Result<SendMessageResponse> Room::post(ConnectionId connection, const std::strin
   *posted->mutable_sender() = view;
   posted->set_text(text);
   posted->set_client_message_id(client_message_id);
+  posted->set_content_warning(content_warning);
   SendMessageResponse ack;
   ack.set_room_id(room_id_);
   posting_account_ = sender->account_id;

@@ -189,7 +189,8 @@ class Room {
   // sender included. Returns the acknowledgement.
   Result<circle::v1::SendMessageResponse> post(ConnectionId connection, const std::string& text,
                                                const std::string& client_message_id,
-                                               std::int64_t now_ms);
+                                               std::int64_t now_ms,
+                                               const std::string& content_warning = {});
 
   // Every other action: moderation, hands, rounds, support, settings.
   Result<circle::v1::RoomActionResponse> act(ConnectionId connection,
@@ -312,6 +313,8 @@ class Room {
   void pause_without_facilitator(std::int64_t now_ms);
   void resume_with_facilitator(const Member& facilitator, std::int64_t now_ms);
   ActionResult edit_room(Member& actor, const circle::v1::EditRoom& request, std::int64_t now_ms);
+  ActionResult set_content_warning(Member& actor, const circle::v1::SetContentWarning& request,
+                                   std::int64_t now_ms);
   ActionResult redact(Member& actor, std::uint64_t seq, const std::string& reason,
                       std::int64_t now_ms);
   ActionResult set_pinned(Member& actor, std::uint64_t seq, bool pinned, std::int64_t now_ms);

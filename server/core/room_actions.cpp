@@ -77,6 +77,8 @@ Result<RoomActionResponse> Room::act_now(ConnectionId connection, const RoomActi
       return set_locked(*actor, request.set_locked().locked(), now_ms);
     case RoomActionRequest::kSetPaused:
       return set_paused(*actor, request.set_paused().paused(), reason, now_ms);
+    case RoomActionRequest::kSetContentWarning:
+      return set_content_warning(*actor, request.set_content_warning(), now_ms);
     case RoomActionRequest::kResolveReport:
       return resolve_report(*actor, request.resolve_report(), now_ms);
     case RoomActionRequest::kSetKeepOpen:
@@ -328,6 +330,30 @@ Room::ActionResult Room::edit_room(Member& actor, const EditRoom& request, std::
   audit(actor, change == ROOM_CHANGE_AGREEMENT ? "set agreement" : "edit room", nullptr, "",
         now_ms);
   return response(publish_settings(change, &actor, now_ms));
+}
+
+Room::ActionResult Room::set_content_warning(Member& actor, const SetContentWarning& request,
+                                             std::int64_t now_ms) {
+  const std::uint64_t seq = request.seq();
+  RoomEvent* message = seq == 0 || seq > last_seq_ ? nullptr : find_message(seq);
+  if (!message) return not_found("content warning", "no recent message " + std::to_string(seq));
+  // The same people who may redact a message may put a warning on it.
+  const auto& sender = message->message_posted().sender();
+  std::optional<Role> author;
+  if (sender.member_id() != actor.view.member_id()) author = sender.role();
+  if (auto refused = authorize(ACTION_REDACT, actor.view.role(), author, settings_)) {
+    return *refused;
+  }
+  message->mutable_message_posted()->set_content_warning(request.content_warning());
+  if (output_) output_->rewritten.push_back(*message);
+  audit(actor, "content warning " + std::to_string(seq), find_member(sender.member_id()),
+        request.content_warning().empty() ? "taken off" : request.content_warning(), now_ms);
+  RoomEvent event;
+  auto* set = event.mutable_content_warning_set();
+  set->set_seq(seq);
+  set->set_content_warning(request.content_warning());
+  *set->mutable_by() = actor.view;
+  return response(publish(std::move(event), now_ms));
 }
 
 Room::ActionResult Room::redact(Member& actor, std::uint64_t seq, const std::string& reason,

@@ -130,6 +130,9 @@ Check check_room_action(const circle::v1::RoomActionRequest& request, const Limi
       return std::nullopt;
     case RoomActionRequest::kSetHand:
       return check_optional_text(request.set_hand().question(), "question", limits.max_text_bytes);
+    case RoomActionRequest::kSetContentWarning:
+      return check_optional_text(request.set_content_warning().content_warning(), "content warning",
+                                 limits.max_content_warning_bytes);
     case RoomActionRequest::kResolveReport:
       if (!is_known(request.resolve_report().outcome(), circle::v1::ReportOutcome_IsValid)) {
         return invalid("resolve report: say what was done (outcome)");
@@ -235,6 +238,10 @@ Check check_client_message(const ClientMessage& message, const Limits& limits) {
       if (send.client_message_id().size() > limits.max_client_message_id_bytes) {
         return invalid("client_message_id is longer than " +
                        std::to_string(limits.max_client_message_id_bytes) + " bytes");
+      }
+      if (auto refused = check_optional_text(send.content_warning(), "content warning",
+                                             limits.max_content_warning_bytes)) {
+        return refused;
       }
       return check_text(send.text(), limits);
     }

@@ -13,13 +13,6 @@ namespace {
 using namespace circle::test;
 namespace client = circle::client;
 
-ChildProcess chat(const TestServer& server, const std::string& name) {
-  return ChildProcess({circle_path(), "chat", "--server", server.url(), "--ca",
-                       test_cert_dir() + "/ca.crt", "--room", "group", "--token",
-                       server.token(name, name)},
-                      {.pipe_stdin = true});
-}
-
 TEST(Reports, AReportOutlastsARestartAndIsClosedWithWhatWasDone) {
   const std::string dir = make_temp_dir();
   std::uint64_t seq = 0;
@@ -34,7 +27,7 @@ TEST(Reports, AReportOutlastsARestartAndIsClosedWithWhatWasDone) {
     ASSERT_TRUE(posted.has_send_message());
     seq = posted.send_message().seq();
 
-    auto sam = chat(server, "sam");
+    auto sam = server.chat("sam");
     ASSERT_TRUE(sam.wait_for_line("You joined", kDeadline)) << sam.transcript();
     sam.write_stdin("/report #" + std::to_string(seq) + " that was unkind\n");
     ASSERT_TRUE(sam.wait_for_line("Reported to the facilitators", kDeadline)) << sam.transcript();
@@ -50,12 +43,12 @@ TEST(Reports, AReportOutlastsARestartAndIsClosedWithWhatWasDone) {
     server.stop();  // SIGKILL: a crash
   }
   TestServer server({}, true, dir);
-  auto alex = chat(server, "alex");
+  auto alex = server.chat("alex");
   ASSERT_TRUE(alex.wait_for_line("You joined", kDeadline)) << alex.transcript();
   alex.write_stdin("/who\n");
-  ASSERT_TRUE(alex.wait_for_line("Open report 1: message #" + std::to_string(seq) +
-                                     ", reported by sam: that was unkind",
-                                 kDeadline))
+  ASSERT_TRUE(alex.wait_for_line(
+      "Open report 1: message #" + std::to_string(seq) + ", reported by sam: that was unkind",
+      kDeadline))
       << alex.transcript();
   alex.write_stdin("/closereport 1 redacted spoke with Riya\n");
   ASSERT_TRUE(alex.wait_for_line("Report 1 closed.", kDeadline)) << alex.transcript();

@@ -27,12 +27,6 @@ class SupportRequests : public ::testing::Test {
     std::ofstream(path) << "Crisis line (24/7): 0800 000 000\nText SAFE to 85258\n";
     return path;
   }
-  ChildProcess chat(const std::string& name) {
-    return ChildProcess(
-        {circle_path(), "chat", "--server", server_.url(), "--ca", test_cert_dir() + "/ca.crt",
-         "--room", "group", "--token", server_.token(name, name)},
-        {.pipe_stdin = true});
-  }
   std::unique_ptr<client::SyncClient> opens_group() {
     auto alex = server_.sign_in("alex");
     EXPECT_TRUE(call(*alex, client::make_create_room("group", "Group")).has_create_room());
@@ -48,7 +42,7 @@ TEST_F(SupportRequests, WithNoFacilitatorThereTheAskerIsToldSoWithTheCrisisResou
   auto alex = opens_group();
   ASSERT_TRUE(call(*alex, client::make_leave_room("group")).has_leave_room());
 
-  auto sam = chat("sam");
+  auto sam = server_.chat("sam");
   ASSERT_TRUE(sam.wait_for_line("You joined", kDeadline)) << sam.transcript();
   sam.write_stdin("/support I'm not feeling safe right now\n");
   ASSERT_TRUE(sam.wait_for_line("No facilitator is in this room right now", kDeadline))
@@ -75,7 +69,7 @@ TEST_F(SupportRequests, WithNoFacilitatorThereTheAskerIsToldSoWithTheCrisisResou
 
 TEST_F(SupportRequests, WithAFacilitatorThereTheAskerIsToldItReachedThem) {
   auto alex = opens_group();
-  auto sam = chat("sam");
+  auto sam = server_.chat("sam");
   ASSERT_TRUE(sam.wait_for_line("You joined", kDeadline)) << sam.transcript();
   sam.write_stdin("/support\n");
   ASSERT_TRUE(sam.wait_for_line("went to the facilitator here, and to no one else", kDeadline))

@@ -26,6 +26,13 @@ std::string circle_path() {
   return CIRCLE_PATH;
 }
 
+ChildProcess TestServer::chat(const std::string& account, const std::string& room) const {
+  return ChildProcess(
+      {circle_path(), "chat", "--server", url(), "--ca", test_cert_dir() + "/ca.crt", "--room",
+       room, "--token", token(account, account)},
+      {.pipe_stdin = true});
+}
+
 HttpAnswer http_get(const std::string& url) {
   namespace beast = boost::beast;
   namespace http = beast::http;

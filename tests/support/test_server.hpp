@@ -65,6 +65,9 @@ class TestServer {
   // when `create` is set).
   std::unique_ptr<circle::client::SyncClient> join(const std::string& name, const std::string& room,
                                                    bool create = false) const;
+  // `circle chat` signed in as `account` (named after it) in `room`, typing
+  // through stdin.
+  ChildProcess chat(const std::string& account, const std::string& room = "group") const;
 
  private:
   bool tls_;

@@ -550,4 +550,53 @@ TEST_F(DurableRoom, CaptureHoldsDeliveriesAndRecordsWhatToStore) {
   EXPECT_EQ(sam_->events.back().seq(), posted.value().seq());
 }
 
+class ContentWarnings : public GroupTest {
+ protected:
+  circle::core::Result<RoomActionResponse> warn(ConnectionId who, std::uint64_t seq,
+                                                const std::string& warning) {
+    auto r = request();
+    r.mutable_set_content_warning()->set_seq(seq);
+    r.mutable_set_content_warning()->set_content_warning(warning);
+    return act(who, r);
+  }
+};
+
+TEST_F(ContentWarnings, ASenderMayPutOneOnTheirMessageAndEveryoneGetsIt) {
+  auto posted = room().post(kSam, "a hard week", "", 20, "self-harm");
+  ASSERT_TRUE(posted);
+  const auto seen = riya_->last(RoomEvent::kMessagePosted).message_posted();
+  EXPECT_EQ(seen.content_warning(), "self-harm");
+  EXPECT_EQ(seen.text(), "a hard week") << "the reader's client decides when to show it";
+}
+
+TEST_F(ContentWarnings, AFacilitatorPutsOneOnAMessageForEveryoneAndLateJoinersToo) {
+  auto posted = room().post(kRiya, "what happened to me", "", 20);
+  ASSERT_TRUE(posted);
+  const auto seq = posted.value().seq();
+  auto refused = warn(kSam, seq, "abuse");
+  ASSERT_FALSE(refused) << "a participant cannot";
+  EXPECT_EQ(refused.refusal().code, ERROR_CODE_PERMISSION_DENIED);
+  ASSERT_TRUE(warn(kAlex, seq, "abuse"));
+  const auto set = sam_->last(RoomEvent::kContentWarningSet).content_warning_set();
+  EXPECT_EQ(set.seq(), seq);
+  EXPECT_EQ(set.content_warning(), "abuse");
+  EXPECT_EQ(set.by().display_name(), "Alex");
+  ASSERT_FALSE(audit_.entries.empty());
+  EXPECT_EQ(audit_.entries.back().action, "content warning " + std::to_string(seq));
+  EXPECT_EQ(audit_.entries.back().reason, "abuse");
+
+  auto kim = std::make_shared<RecordingSink>();
+  auto joined = try_join(9, "Kim", kim, 30);
+  ASSERT_TRUE(joined && joined.value().snapshot);
+  bool found = false;
+  for (const auto& event : joined.value().snapshot->recent_events()) {
+    if (event.seq() == seq) {
+      found = true;
+      EXPECT_EQ(event.message_posted().content_warning(), "abuse");
+    }
+  }
+  EXPECT_TRUE(found);
+  EXPECT_FALSE(warn(kAlex, 999, "x")) << "no such message";
+}
+
 }  // namespace

@@ -74,6 +74,44 @@ TEST(Render, EventsShowTimeNameAndText) {
             "[21:05] (tuesday) #3 Alex: welcome\n    everyone");
 }
 
+TEST(Render, AMessageBehindAContentWarningIsShownOnlyWhenAsked) {
+  RoomView view(snapshot());
+  circle::v1::RoomEvent event;
+  event.set_room_id("tuesday");
+  event.set_seq(6);
+  event.set_server_time_unix_ms(3'600'000 * 21);
+  event.mutable_message_posted()->mutable_sender()->set_display_name("Sam");
+  event.mutable_message_posted()->set_text("a hard week");
+  event.mutable_message_posted()->set_content_warning("self-harm");
+  ASSERT_EQ(view.apply(event), RoomView::Applied::kApplied);
+  circle::chat::RenderOptions options;
+  options.local_time = false;
+  EXPECT_EQ(circle::chat::render_event(event, options),
+            "[21:00] #6 Sam: [content warning: self-harm] /show #6 to read it");
+  const auto* kept = view.warned_message(6);
+  ASSERT_NE(kept, nullptr);
+  EXPECT_EQ(circle::chat::render_revealed(*kept, options),
+            "[21:00] #6 Sam [self-harm]: a hard week");
+
+  // A facilitator puts one on an earlier message, then takes it off.
+  circle::v1::RoomEvent plain = event;
+  plain.set_seq(7);
+  plain.mutable_message_posted()->clear_content_warning();
+  ASSERT_EQ(view.apply(plain), RoomView::Applied::kApplied);
+  EXPECT_EQ(view.warned_message(7), nullptr);
+  circle::v1::RoomEvent warned;
+  warned.set_seq(8);
+  warned.mutable_content_warning_set()->set_seq(7);
+  warned.mutable_content_warning_set()->set_content_warning("grief");
+  ASSERT_EQ(view.apply(warned), RoomView::Applied::kApplied);
+  ASSERT_NE(view.warned_message(7), nullptr);
+  EXPECT_EQ(view.warned_message(7)->message_posted().content_warning(), "grief");
+  warned.set_seq(9);
+  warned.mutable_content_warning_set()->clear_content_warning();
+  ASSERT_EQ(view.apply(warned), RoomView::Applied::kApplied);
+  EXPECT_EQ(view.warned_message(7), nullptr);
+}
+
 TEST(Render, SanitizeNeutralisesTerminalEscapes) {
   const std::string hostile = "\x1b[2J\x1b]0;pwned\x07text";
   const std::string shown = circle::chat::sanitize(hostile, true);

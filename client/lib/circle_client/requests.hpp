@@ -22,6 +22,7 @@ circle::v1::ClientMessage make_leave_room(const std::string& room_id);
 circle::v1::ClientMessage make_room_action(const std::string& room_id,
                                            const std::string& reason = {});
 circle::v1::ClientMessage make_send_message(const std::string& room_id, const std::string& text,
-                                            const std::string& client_message_id = {});
+                                            const std::string& client_message_id = {},
+                                            const std::string& content_warning = {});
 
 }  // namespace circle::client

@@ -44,6 +44,9 @@ class RoomView {
   const std::map<std::uint64_t, circle::v1::SupportAlert>& open_alerts() const {
     return open_alerts_;
   }
+  // A recent message that carries a content warning (its text shown only
+  // when the reader asks); null when not kept.
+  const circle::v1::RoomEvent* warned_message(std::uint64_t seq) const;
   // Reports not yet resolved (facilitators only).
   const std::map<std::uint64_t, circle::v1::Report>& open_reports() const { return open_reports_; }
   // Account ids, known to facilitators only.
@@ -67,6 +70,11 @@ class RoomView {
   std::vector<circle::v1::WaitingMember> waiting_;
   std::map<std::uint64_t, circle::v1::SupportAlert> open_alerts_;
   std::map<std::uint64_t, circle::v1::Report> open_reports_;
+  // The last kRecentKept messages, by seq: any of them may carry a content
+  // warning, or get one later, and be read with /show.
+  static constexpr std::size_t kRecentKept = 200;
+  std::map<std::uint64_t, circle::v1::RoomEvent> recent_messages_;
+  void keep_message(const circle::v1::RoomEvent& event);
   std::map<std::uint64_t, std::string> identities_;
 };
 
