@@ -276,6 +276,7 @@ void ChatSession::show(RoomView& room, const circle::v1::RoomEvent& event) {
   if (applied == RoomView::Applied::kGap) {
     print("! Some messages in " + event.room_id() + " were missed.");
   }
+  if (room.hides(event)) return;
   print(render_event(event, render_, &room));
   const bool removed =
       event.has_member_left() && event.member_left().member().member_id() == room.my_member_id();
@@ -388,6 +389,7 @@ void ChatSession::on_rejoin(const std::string& room_id, const ServerMessage& rep
         event.member_joined().member().member_id() == snapshot.your_member_id()) {
       continue;
     }
+    if (view.hides(event)) continue;
     missed.push_back(render_event(event, render_, &view));
   }
   found->second = std::move(view);

@@ -156,6 +156,30 @@ Command toggle_command(const char* name, const char* help, Action action,
           }};
 }
 
+// "/ignore name" and "/unignore name": for everyone, about oneself only.
+Command ignore_command(const char* name, const char* help, bool ignored) {
+  return {name,
+          "<name>",
+          help,
+          {},
+          [ignored](std::istringstream& args, const RoomView& room, RoomActionRequest& r,
+                    std::string& done) -> std::optional<std::string> {
+            std::string who;
+            args >> who;
+            std::uint64_t id = 0;
+            if (auto error = resolve(who, room, id)) return error;
+            r.mutable_set_ignored()->set_member_id(id);
+            r.mutable_set_ignored()->set_ignored(ignored);
+            const std::string shown = sanitize(room.name_of(id), true);
+            done = ignored ? "* You no longer see " + shown +
+                                 "'s messages here, on any of your devices. They are not told. "
+                                 "/unignore " +
+                                 shown + " to see them again."
+                           : "* You see " + shown + "'s messages again.";
+            return std::nullopt;
+          }};
+}
+
 // A command with no arguments.
 Command plain_command(const char* name, const char* help, Need need,
                       std::function<void(RoomActionRequest&)> set, std::string done = {}) {
@@ -535,6 +559,8 @@ const std::vector<Command>& commands() {
          done = "* Support alert " + std::to_string(alert_id) + " resolved.";
          return std::nullopt;
        }},
+      ignore_command("/ignore", "hide a member's messages, for you only (they are not told)", true),
+      ignore_command("/unignore", "see a member's messages again", false),
       {"/cw",
        "#N <warning>|off",
        "put a content warning on a message, or take it off (off)",

@@ -381,6 +381,8 @@ std::string render_private(const PrivateEvent& event, const RenderOptions& optio
       }
       break;
     }
+    case PrivateEvent::kIgnoreList:
+      return {};  // the command said so; the list is for the view
     case PrivateEvent::kReportResolved: {
       const auto& resolved = event.report_resolved();
       line += "* " + name_of(resolved.by()) + " closed report " +
@@ -532,6 +534,11 @@ std::vector<std::string> render_who(const circle::client::RoomView& room) {
       lines.push_back(line);
     }
   }
+  if (!room.ignored().empty()) {
+    std::string ignored = "* You ignore (only you; they are not told):";
+    for (auto id : room.ignored()) ignored += " " + sanitize(room.name_of(id), true);
+    lines.push_back(ignored + ". /unignore <name> to see them again");
+  }
   if (!room.hand_queue().empty()) {
     std::string hands = "* Hands up, in order:";
     for (auto id : room.hand_queue()) hands += " " + sanitize(room.name_of(id), true);
@@ -560,7 +567,9 @@ std::vector<std::string> render_join(const circle::client::RoomView& room,
   const auto& settings = room.settings();
   if (!settings.topic().empty()) lines.push_back("* Topic: " + sanitize(settings.topic(), true));
   for (const auto& event : snapshot.recent_events()) {
-    if (event.has_message_posted()) lines.push_back(render_event(event, options, &room));
+    if (event.has_message_posted() && !room.hides(event)) {
+      lines.push_back(render_event(event, options, &room));
+    }
   }
   if (!settings.agreement().empty() && me && !me->agreement_accepted()) {
     lines.push_back("* Group agreement:\n    " + sanitize(settings.agreement(), false) +

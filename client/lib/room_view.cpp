@@ -21,9 +21,16 @@ RoomView::RoomView(const RoomSnapshot& snapshot)
   for (const auto& alert : snapshot.open_alerts()) open_alerts_[alert.alert_id()] = alert;
   for (const auto& report : snapshot.open_reports()) open_reports_[report.report_id()] = report;
   for (const auto& event : snapshot.recent_events()) keep_message(event);
+  ignored_.insert(snapshot.ignored_member_ids().begin(), snapshot.ignored_member_ids().end());
   for (const auto& identity : snapshot.identities()) {
     identities_[identity.member_id()] = identity.account_id();
   }
+}
+
+bool RoomView::hides(const RoomEvent& event) const {
+  if (!event.has_message_posted()) return false;
+  const auto& sender = event.message_posted().sender();
+  return ignored_.contains(sender.member_id()) && sender.role() < circle::v1::ROLE_CO_FACILITATOR;
 }
 
 void RoomView::keep_message(const RoomEvent& event) {
@@ -157,6 +164,9 @@ void RoomView::apply_private(const PrivateEvent& event) {
       report.set_reported_at_unix_ms(event.server_time_unix_ms());
       break;
     }
+    case PrivateEvent::kIgnoreList:
+      ignored_ = {event.ignore_list().member_ids().begin(), event.ignore_list().member_ids().end()};
+      break;
     case PrivateEvent::kReportResolved:
       open_reports_.erase(event.report_resolved().report_id());
       break;

@@ -33,6 +33,8 @@ struct Limits {
   std::uint32_t max_open_reports = 500;
   // Largest content warning on a message, in UTF-8 bytes.
   std::uint32_t max_content_warning_bytes = 100;
+  // Members one account may ignore in a room at once.
+  std::uint32_t max_ignored_per_account = 100;
   // Longest timed mute, in seconds.
   std::uint32_t max_mute_seconds = 7 * 24 * 3600;
   // Largest account token in Hello, in bytes.

@@ -49,6 +49,10 @@ Room::Room(const StoredRoomState& state, std::uint64_t last_seq, std::vector<Roo
       last_report_id_(state.last_report_id()) {
   for (const auto& alert : state.open_alerts()) open_alerts_.emplace(alert.alert_id(), alert);
   for (const auto& report : state.open_reports()) open_reports_.emplace(report.report_id(), report);
+  for (const auto& kept : state.ignores()) {
+    ignores_[kept.account_id()].insert(kept.ignored_accounts().begin(),
+                                       kept.ignored_accounts().end());
+  }
   // Nobody is present after a restart: a locked or moderated room stays so,
   // but no one holds the floor and no round is running.
   for (auto& event : recent) history_.push_back(std::move(event));
@@ -185,6 +189,11 @@ StoredRoomState Room::durable_state() const {
   state.set_last_alert_id(last_alert_id_);
   for (const auto& [id, report] : open_reports_) *state.add_open_reports() = report;
   state.set_last_report_id(last_report_id_);
+  for (const auto& [account, ignored] : ignores_) {
+    auto& kept = *state.add_ignores();
+    kept.set_account_id(account);
+    for (const auto& other : ignored) kept.add_ignored_accounts(other);
+  }
   for (const auto& [account, standing] : standings_) {
     auto& kept = *state.add_standings();
     kept.set_account_id(account);
@@ -503,6 +512,16 @@ RoomSnapshot Room::admit(const Joiner& joiner, std::int64_t now_ms) {
   send_to_facilitators(identity);
   const std::uint64_t your_id = member.view.member_id();
   member_of_[joiner.connection] = your_id;
+  // Those who hide this account hide it under its new member id too.
+  for (const auto& [member_id, other] : members_) {
+    auto ignoring = ignores_.find(other.account_id);
+    if (ignoring != ignores_.end() && ignoring->second.contains(member.account_id)) {
+      PrivateEvent list = private_event(now_ms);
+      for (const auto id : ignored_by(other)) list.mutable_ignore_list()->add_member_ids(id);
+      list.mutable_ignore_list()->add_member_ids(your_id);
+      send_private(other, list);
+    }
+  }
   const auto& added = members_.emplace(your_id, std::move(member)).first->second;
   return snapshot_for(added);
 }
@@ -531,6 +550,7 @@ RoomSnapshot Room::snapshot_for(const Member& member) const {
     for (const auto& [id, alert] : open_alerts_) *snapshot.add_open_alerts() = alert;
     for (const auto& [id, report] : open_reports_) *snapshot.add_open_reports() = report;
   }
+  for (const auto id : ignored_by(member)) snapshot.add_ignored_member_ids(id);
   return snapshot;
 }
 

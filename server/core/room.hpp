@@ -313,6 +313,11 @@ class Room {
   void pause_without_facilitator(std::int64_t now_ms);
   void resume_with_facilitator(const Member& facilitator, std::int64_t now_ms);
   ActionResult edit_room(Member& actor, const circle::v1::EditRoom& request, std::int64_t now_ms);
+  ActionResult set_ignored(Member& actor, const circle::v1::SetIgnored& request,
+                           std::int64_t now_ms);
+  // The members present whom `member`'s account hides.
+  std::vector<std::uint64_t> ignored_by(const Member& member) const;
+  void send_ignore_list(const Member& member, std::int64_t now_ms);
   ActionResult set_content_warning(Member& actor, const circle::v1::SetContentWarning& request,
                                    std::int64_t now_ms);
   ActionResult redact(Member& actor, std::uint64_t seq, const std::string& reason,
@@ -411,6 +416,8 @@ class Room {
   // Reports not yet resolved (durable), by report_id.
   std::map<std::uint64_t, circle::v1::Report> open_reports_;
   std::uint64_t last_report_id_ = 0;
+  // Whom each account hides (SetIgnored), by account.
+  std::map<std::string, std::set<std::string>> ignores_;
 };
 
 }  // namespace circle::core

@@ -77,6 +77,8 @@ Result<RoomActionResponse> Room::act_now(ConnectionId connection, const RoomActi
       return set_locked(*actor, request.set_locked().locked(), now_ms);
     case RoomActionRequest::kSetPaused:
       return set_paused(*actor, request.set_paused().paused(), reason, now_ms);
+    case RoomActionRequest::kSetIgnored:
+      return set_ignored(*actor, request.set_ignored(), now_ms);
     case RoomActionRequest::kSetContentWarning:
       return set_content_warning(*actor, request.set_content_warning(), now_ms);
     case RoomActionRequest::kResolveReport:
@@ -330,6 +332,51 @@ Room::ActionResult Room::edit_room(Member& actor, const EditRoom& request, std::
   audit(actor, change == ROOM_CHANGE_AGREEMENT ? "set agreement" : "edit room", nullptr, "",
         now_ms);
   return response(publish_settings(change, &actor, now_ms));
+}
+
+Room::ActionResult Room::set_ignored(Member& actor, const SetIgnored& request,
+                                     std::int64_t now_ms) {
+  Member* target = find_member(request.member_id());
+  if (!target) return not_found("ignore", "no member " + std::to_string(request.member_id()));
+  if (target == &actor) return Refusal{ERROR_CODE_INVALID_ARGUMENT, "ignore: that is you"};
+  auto& ignored = ignores_[actor.account_id];
+  if (request.ignored()) {
+    if (is_facilitator(target->view.role())) {
+      return Refusal{ERROR_CODE_PERMISSION_DENIED,
+                     "ignore: facilitators cannot be ignored; they keep the room safe. If a "
+                     "facilitator troubles you, tell the service (/support)"};
+    }
+    if (!ignored.contains(target->account_id) &&
+        ignored.size() >= limits_->max_ignored_per_account) {
+      return Refusal{
+          ERROR_CODE_LIMIT_EXCEEDED,
+          "ignore: you already ignore " + std::to_string(ignored.size()) + " members here"};
+    }
+    ignored.insert(target->account_id);
+  } else {
+    ignored.erase(target->account_id);
+    if (ignored.empty()) ignores_.erase(actor.account_id);
+  }
+  // Only the account's own connections hear of it; never the one ignored.
+  send_ignore_list(actor, now_ms);
+  return response(0);
+}
+
+std::vector<std::uint64_t> Room::ignored_by(const Member& member) const {
+  std::vector<std::uint64_t> ids;
+  auto ignoring = ignores_.find(member.account_id);
+  if (ignoring == ignores_.end()) return ids;
+  for (const auto& [member_id, other] : members_) {
+    if (ignoring->second.contains(other.account_id)) ids.push_back(member_id);
+  }
+  return ids;
+}
+
+void Room::send_ignore_list(const Member& member, std::int64_t now_ms) {
+  PrivateEvent event = private_event(now_ms);
+  auto* list = event.mutable_ignore_list();
+  for (const auto id : ignored_by(member)) list->add_member_ids(id);
+  send_private(member, event);
 }
 
 Room::ActionResult Room::set_content_warning(Member& actor, const SetContentWarning& request,

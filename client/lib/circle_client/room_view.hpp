@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,12 @@ class RoomView {
   // A recent message that carries a content warning (its text shown only
   // when the reader asks); null when not kept.
   const circle::v1::RoomEvent* warned_message(std::uint64_t seq) const;
+  // Members whose messages this account hides (SetIgnored).
+  const std::set<std::uint64_t>& ignored() const { return ignored_; }
+  // Whether to leave `event` out: a message from a member this account
+  // ignores, unless they posted it as a facilitator (facilitators keep the
+  // room safe and are never hidden).
+  bool hides(const circle::v1::RoomEvent& event) const;
   // Reports not yet resolved (facilitators only).
   const std::map<std::uint64_t, circle::v1::Report>& open_reports() const { return open_reports_; }
   // Account ids, known to facilitators only.
@@ -70,6 +77,7 @@ class RoomView {
   std::vector<circle::v1::WaitingMember> waiting_;
   std::map<std::uint64_t, circle::v1::SupportAlert> open_alerts_;
   std::map<std::uint64_t, circle::v1::Report> open_reports_;
+  std::set<std::uint64_t> ignored_;
   // The last kRecentKept messages, by seq: any of them may carry a content
   // warning, or get one later, and be read with /show.
   static constexpr std::size_t kRecentKept = 200;
