@@ -151,11 +151,17 @@ std::optional<Config> parse_config(int argc, char** argv, int* exit_code) {
   app.add_option("--max-rooms", l.max_rooms, "Rooms on this server")
       ->check(CLI::Range(1u, 10'000'000u));
   app.add_option("--max-room-members", l.max_room_members, "Members in one room")
-      ->capture_default_str();
+      ->check(CLI::Range(2u, 1'000'000u));
   app.add_option("--max-open-reports", l.max_open_reports,
                  "Reports one room keeps open for its facilitators; more are refused until some "
                  "are resolved")
-      ->check(CLI::Range(2u, 1'000'000u));
+      ->check(CLI::Range(1u, 100'000u));
+  app.add_option("--max-ignored", l.max_ignored_per_account,
+                 "Members one account may ignore in a room at once")
+      ->check(CLI::Range(1u, 10'000u));
+  app.add_option("--max-content-warning-bytes", l.max_content_warning_bytes,
+                 "Largest content warning on a message, bytes")
+      ->check(CLI::Range(1u, 1024u));
   app.add_option("--snapshot-history-events", l.snapshot_history_events,
                  "Recent events kept per room and sent on join")
       ->check(CLI::Range(0u, 100'000u));

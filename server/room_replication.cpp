@@ -40,7 +40,8 @@ std::string room_limits_fingerprint(const core::Limits& limits) {
       std::to_string(limits.max_room_members) + "/" + std::to_string(limits.room_joins_per_second) +
       "/" + std::to_string(limits.room_join_burst) + "/" + std::to_string(limits.max_rooms) + "/" +
       std::to_string(limits.support_escalate_after_seconds) + "/" +
-      std::to_string(limits.max_open_reports);
+      std::to_string(limits.max_open_reports) + "/" +
+      std::to_string(limits.max_ignored_per_account);
   char hex[17];
   std::snprintf(hex, sizeof hex, "%016zx", std::hash<std::string>{}(values));
   return hex;
@@ -135,7 +136,8 @@ void RoomReplication::start(std::chrono::milliseconds catch_up) {
               "different turns on the two; give every node the same --facilitator-grace-seconds, "
               "--reconnect-window-seconds, --remembered-client-message-ids, "
               "--snapshot-history-events, --max-room-members, --room-joins-per-second, "
-              "--room-join-burst, --max-rooms, --support-escalate-after and --max-open-reports",
+              "--room-join-burst, --max-rooms, --support-escalate-after, --max-open-reports and "
+              "--max-ignored",
               prefix, options_.node_prefix);
         }
       });

@@ -578,6 +578,22 @@ std::vector<std::string> render_join(const circle::client::RoomView& room,
   if (settings.moderated()) {
     lines.push_back("* This room is moderated: raise your hand with /hand to speak.");
   }
+  if (settings.paused()) {
+    lines.push_back(settings.pause_cause() == PAUSE_CAUSE_NO_FACILITATOR
+                        ? "* The room is paused: no facilitator is here right now. It goes on "
+                          "when one returns. /support still reaches help."
+                        : "* A facilitator has paused the room for now. /support still reaches "
+                          "them.");
+  }
+  for (const auto& alert : snapshot.your_open_alerts()) {
+    std::string state =
+        "* Your request for support (" + std::to_string(alert.alert_id()) + ") is still open: ";
+    state += alert.acknowledged_at_unix_ms() != 0
+                 ? name_of(alert.acknowledged_by()) + " has seen it"
+                 : "no facilitator has seen it yet";
+    if (alert.escalated_at_unix_ms() != 0) state += "; it was passed to the service's operators";
+    lines.push_back(state + ".");
+  }
   if (room.round().active()) {
     lines.push_back("* A check-in round is running: " +
                     sanitize(room.name_of(room.round().speaker_member_id()), true) + "'s turn.");

@@ -551,6 +551,9 @@ RoomSnapshot Room::snapshot_for(const Member& member) const {
     for (const auto& [id, report] : open_reports_) *snapshot.add_open_reports() = report;
   }
   for (const auto id : ignored_by(member)) snapshot.add_ignored_member_ids(id);
+  for (const auto& [id, alert] : open_alerts_) {
+    if (alert.account_id() == member.account_id) *snapshot.add_your_open_alerts() = alert;
+  }
   return snapshot;
 }
 

@@ -32,11 +32,13 @@ TEST(Ignore, HidesAMemberForOneAccountOnlyAndTheyAreNotTold) {
   ASSERT_TRUE(sam.wait_for_line("You no longer see riya's messages here", kDeadline))
       << sam.transcript();
 
-  ASSERT_TRUE(call(*riya, client::make_send_message("group", "riya says hello")).has_send_message());
-  ASSERT_TRUE(alex->wait_event([](const ServerMessage& m) { return is_message(m, "riya says hello"); },
-                               kDeadline))
+  ASSERT_TRUE(
+      call(*riya, client::make_send_message("group", "riya says hello")).has_send_message());
+  ASSERT_TRUE(alex->wait_event(
+      [](const ServerMessage& m) { return is_message(m, "riya says hello"); }, kDeadline))
       << "everyone else still sees Riya";
-  ASSERT_TRUE(call(*alex, client::make_send_message("group", "alex says hello")).has_send_message());
+  ASSERT_TRUE(
+      call(*alex, client::make_send_message("group", "alex says hello")).has_send_message());
   ASSERT_TRUE(sam.wait_for_line("alex says hello", kDeadline)) << sam.transcript();
   EXPECT_EQ(sam.transcript().find("riya says hello"), std::string::npos) << sam.transcript();
 

@@ -65,6 +65,16 @@ TEST_F(SupportRequests, WithNoFacilitatorThereTheAskerIsToldSoWithTheCrisisResou
       << sam.transcript();
   sam.write_stdin("/quit\n");
   EXPECT_EQ(sam.wait_exit(kDeadline), 0);
+
+  // Coming back, Sam sees where the request stands.
+  auto sam_again = server_.chat("sam");
+  ASSERT_TRUE(sam_again.wait_for_line("Your request for support (" +
+                                          std::to_string(alert.alert_id()) +
+                                          ") is still open: alex has seen it",
+                                      kDeadline))
+      << sam_again.transcript();
+  sam_again.write_stdin("/quit\n");
+  EXPECT_EQ(sam_again.wait_exit(kDeadline), 0);
 }
 
 TEST_F(SupportRequests, WithAFacilitatorThereTheAskerIsToldItReachedThem) {

@@ -37,8 +37,8 @@ TEST_F(Ignore, OnlyTheAccountsOwnDevicesHearOfItNeverTheOneIgnored) {
   EXPECT_EQ(last_list(*phone), std::vector<std::uint64_t>{riya_id_});
   EXPECT_TRUE(riya_->privates(PrivateEvent::kIgnoreList).empty());
   EXPECT_TRUE(alex_->privates(PrivateEvent::kIgnoreList).empty());
-  EXPECT_TRUE(audit_.entries.empty() || audit_.entries.back().action.find("ignore") ==
-                                            std::string::npos)
+  EXPECT_TRUE(audit_.entries.empty() ||
+              audit_.entries.back().action.find("ignore") == std::string::npos)
       << "a private choice, not a moderation action";
 
   ASSERT_TRUE(ignore(kSam, riya_id_, false));

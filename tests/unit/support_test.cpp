@@ -87,9 +87,22 @@ TEST_F(Support, TheAskerHearsItWasSeenAfterJoiningAgain) {
   const auto id = ask(kSam, 20);
   ASSERT_TRUE(room().leave(kSam, LEAVE_REASON_DISCONNECTED, 30));
   auto phone = std::make_shared<RecordingSink>();
-  ASSERT_TRUE(try_join_as(room(), 70, account(kSam), "Sam", phone, 40));
+  auto joined = try_join_as(room(), 70, account(kSam), "Sam", phone, 40);
+  ASSERT_TRUE(joined && joined.value().snapshot);
+  ASSERT_EQ(joined.value().snapshot->your_open_alerts_size(), 1) << "the asker sees it is open";
+  EXPECT_EQ(joined.value().snapshot->your_open_alerts(0).alert_id(), id);
+  EXPECT_EQ(joined.value().snapshot->open_alerts_size(), 0) << "and no one else's";
   ASSERT_TRUE(acknowledge(kAlex, id));
   EXPECT_EQ(phone->privates(PrivateEvent::kYourAlertAcknowledged).size(), 1u);
+  auto tablet = std::make_shared<RecordingSink>();
+  auto later = try_join_as(room(), 71, account(kSam), "Sam", tablet, 50);
+  ASSERT_TRUE(later && later.value().snapshot);
+  ASSERT_EQ(later.value().snapshot->your_open_alerts_size(), 1);
+  EXPECT_EQ(later.value().snapshot->your_open_alerts(0).acknowledged_by().display_name(), "Alex");
+  auto riya_tablet = std::make_shared<RecordingSink>();
+  auto riya = try_join_as(room(), 72, account(kRiya), "Riya", riya_tablet, 51);
+  ASSERT_TRUE(riya && riya.value().snapshot);
+  EXPECT_EQ(riya.value().snapshot->your_open_alerts_size(), 0);
 }
 
 TEST_F(Support, OpenAlertsOutlastTheSessionAndARestart) {
