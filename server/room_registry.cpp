@@ -616,6 +616,9 @@ std::size_t RoomRegistry::restore() {
     auto host = std::make_shared<RoomHost>(boost::asio::make_strand(executor_), std::move(*room),
                                            store_, metrics_, std::function<void()>{}, relay_);
     host->set_escalation(escalation_);
+    // Arms the room's timers: an alert nobody answered before the restart
+    // still escalates, also if no one comes back to the room.
+    host->run([](core::Room&) {});
     rooms_.emplace(record.room_id, std::move(host));
     ++restored;
   }

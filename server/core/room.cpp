@@ -73,6 +73,9 @@ void Room::connections_lost(std::int64_t now_ms) {
     if (!standing.present_when_stored) continue;
     standing.present_when_stored = false;
     standing.left_ms = now_ms;
+    // The facilitator dropped with everyone: their grace period runs, then
+    // a co-facilitator takes over or the room pauses, as after any drop.
+    if (account == facilitator_account_) facilitator_left_ms_ = now_ms;
   }
 }
 

@@ -112,6 +112,35 @@ class EscalationAfterADelay : public Escalation {
   EscalationAfterADelay() : Escalation({"--support-escalate-after", "1"}) {}
 };
 
+TEST(EscalationAcrossARestart, AnAlertOpenAtACrashStillEscalatesThoughNobodyComesBack) {
+  const std::string dir = make_temp_dir();
+  {
+    TestServer server({"--support-escalate-after", "3"}, true, dir);
+    auto alex = server.sign_in("alex");
+    ASSERT_TRUE(call(*alex, client::make_create_room("group", "Group")).has_create_room());
+    ASSERT_TRUE(call(*alex, client::make_join_room("group")).has_join_room());
+    auto sam = server.sign_in("sam");
+    ASSERT_TRUE(call(*sam, client::make_join_room("group")).has_join_room());
+    auto help = client::make_room_action("group");
+    help.mutable_room_action()->mutable_request_support()->set_text("please");
+    auto asked = call(*sam, help);
+    ASSERT_TRUE(asked.has_room_action());
+    EXPECT_EQ(asked.room_action().support().facilitators_present(), 1u);
+    server.stop();  // SIGKILL before anyone answered
+  }
+  TestServer server({"--support-escalate-after", "3"}, true, dir);
+  auto ops = server.connect();
+  ASSERT_TRUE(
+      call(*ops, client::make_hello("", "ops", server.token("ops", "Ops", true))).has_welcome());
+  auto told = ops->wait_event(
+      [](const ServerMessage& m) { return is_private(m, v1::PrivateEvent::kSupportEscalated); },
+      kDeadline);
+  ASSERT_TRUE(told) << "no one touched the room after the restart";
+  EXPECT_EQ(told->private_event().support_escalated().alert().text(), "please");
+  server.stop();
+  std::filesystem::remove_all(dir);
+}
+
 TEST_F(EscalationAfterADelay, AnAlertNobodyAcknowledgesGoesToTheOperators) {
   auto ops = operator_signs_in();
   auto alex = opens_group();

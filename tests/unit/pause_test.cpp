@@ -152,4 +152,16 @@ TEST_F(Pause, HoldsAcrossARestart) {
   EXPECT_FALSE(restored.post(12, "after the restart", "", 31));
 }
 
+TEST_F(Pause, AfterACrashTheFacilitatorHasTheGracePeriodToComeBackThenTheRoomPauses) {
+  circle::core::Room restored(room().durable_state(), room().last_seq(), {}, limits_, nullptr);
+  restored.connections_lost(1'000);
+  ASSERT_TRUE(restored.next_deadline());
+  EXPECT_EQ(*restored.next_deadline(), 1'000 + limits_.facilitator_grace_seconds * 1000LL);
+  auto sam_again = std::make_shared<RecordingSink>();
+  ASSERT_TRUE(try_join_as(restored, 12, account(kSam), "Sam", sam_again, 2'000));
+  restored.tick(1'000 + limits_.facilitator_grace_seconds * 1000LL);
+  EXPECT_EQ(sam_again->last(RoomEvent::kRoomUpdated).room_updated().settings().pause_cause(),
+            PAUSE_CAUSE_NO_FACILITATOR);
+}
+
 }  // namespace
