@@ -156,6 +156,9 @@ std::optional<Config> parse_config(int argc, char** argv, int* exit_code) {
                  "Reports one room keeps open for its facilitators; more are refused until some "
                  "are resolved")
       ->check(CLI::Range(1u, 100'000u));
+  app.add_option("--max-open-reports-per-account", l.max_open_reports_per_account,
+                 "Reports one account may have open in a room")
+      ->check(CLI::Range(1u, 100'000u));
   app.add_option("--max-ignored", l.max_ignored_per_account,
                  "Members one account may ignore in a room at once")
       ->check(CLI::Range(1u, 10'000u));

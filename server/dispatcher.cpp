@@ -190,6 +190,11 @@ void Dispatcher::handle_hello(const ClientMessage& request) {
   advertised->set_requests_per_second(limits.requests_per_second);
   advertised->set_request_burst(limits.request_burst);
   send(reply);
+  // An operator signing in is shown every call for help that went to the
+  // operators and is still open.
+  if (is_admin_) {
+    for (const auto& escalation : context_.rooms.open_escalations()) send(escalation);
+  }
 }
 
 void Dispatcher::refuse_and_close(std::uint64_t request_id, const core::Refusal& refusal,

@@ -90,9 +90,16 @@ void RoomHost::publish_info() {
     std::ranges::sort(prefixes);
     prefixes.erase(std::unique(prefixes.begin(), prefixes.end()), prefixes.end());
   }
+  auto escalated = room_.escalated_alerts();
   std::lock_guard lock(info_mutex_);
   info_ = std::move(info);
   node_prefixes_ = std::move(prefixes);
+  escalated_ = std::move(escalated);
+}
+
+std::vector<circle::v1::SupportAlert> RoomHost::escalated_alerts() const {
+  std::lock_guard lock(info_mutex_);
+  return escalated_;
 }
 
 std::vector<std::uint64_t> RoomHost::node_prefixes() const {
@@ -657,6 +664,24 @@ std::shared_ptr<RoomHost> RoomRegistry::find(const std::string& room_id) const {
   std::lock_guard lock(mutex_);
   auto found = rooms_.find(room_id);
   return found == rooms_.end() ? nullptr : found->second;
+}
+
+std::vector<circle::v1::ServerMessage> RoomRegistry::open_escalations() const {
+  std::lock_guard lock(mutex_);
+  std::vector<circle::v1::ServerMessage> events;
+  for (const auto& [id, host] : rooms_) {
+    for (auto& alert : host->escalated_alerts()) {
+      circle::v1::ServerMessage message;
+      auto* event = message.mutable_private_event();
+      event->set_room_id(id);
+      event->set_server_time_unix_ms(alert.escalated_at_unix_ms());
+      auto* escalated = event->mutable_support_escalated();
+      escalated->set_reason(alert.escalation_reason());
+      *escalated->mutable_alert() = std::move(alert);
+      events.push_back(std::move(message));
+    }
+  }
+  return events;
 }
 
 std::vector<circle::v1::RoomInfo> RoomRegistry::list() const {

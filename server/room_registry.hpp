@@ -120,6 +120,9 @@ class RoomHost : public std::enable_shared_from_this<RoomHost> {
 
   // Public info, readable from any thread (it may lag by a moment).
   circle::v1::RoomInfo info_snapshot() const;
+  // Its open alerts that went to the operators, from any thread (as of the
+  // room's last change).
+  std::vector<circle::v1::SupportAlert> escalated_alerts() const;
   // The node prefixes of the room's connections (kept only with a relay),
   // readable from any thread (it may lag by a moment).
   std::vector<std::uint64_t> node_prefixes() const;
@@ -250,8 +253,9 @@ class RoomHost : public std::enable_shared_from_this<RoomHost> {
   SupportEscalation* escalation_ = nullptr;
   mutable std::mutex info_mutex_;
   circle::v1::RoomInfo info_;
-  std::vector<std::uint64_t> node_prefixes_;  // guarded by info_mutex_
-  std::atomic<bool> dormant_;                 // see dormant()
+  std::vector<std::uint64_t> node_prefixes_;         // guarded by info_mutex_
+  std::vector<circle::v1::SupportAlert> escalated_;  // guarded by info_mutex_
+  std::atomic<bool> dormant_;                        // see dormant()
 };
 
 class RoomRegistry {
@@ -301,6 +305,9 @@ class RoomRegistry {
   // Takes a room out (one whose creation was never stored).
   void forget(const std::string& room_id);
   std::vector<circle::v1::RoomInfo> list() const;
+  // Every open alert that went to the operators, as SupportEscalated private
+  // events: for an operator who signs in after it was escalated.
+  std::vector<circle::v1::ServerMessage> open_escalations() const;
   std::size_t list_size() const;
 
  private:

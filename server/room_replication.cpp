@@ -41,6 +41,7 @@ std::string room_limits_fingerprint(const core::Limits& limits) {
       "/" + std::to_string(limits.room_join_burst) + "/" + std::to_string(limits.max_rooms) + "/" +
       std::to_string(limits.support_escalate_after_seconds) + "/" +
       std::to_string(limits.max_open_reports) + "/" +
+      std::to_string(limits.max_open_reports_per_account) + "/" +
       std::to_string(limits.max_ignored_per_account);
   char hex[17];
   std::snprintf(hex, sizeof hex, "%016zx", std::hash<std::string>{}(values));

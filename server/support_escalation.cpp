@@ -78,7 +78,7 @@ EscalationReach SupportEscalation::escalate(const std::string& room_id,
   const std::string key = room_id + "/" + std::to_string(escalated.alert().alert_id()) + "/" +
                           std::to_string(escalated.alert().escalated_at_unix_ms());
   EscalationReach reach{.operators = desk_.deliver_once(key, frame),
-                        .on_call = webhook_ != nullptr};
+                        .on_call = webhook_ != nullptr && !send_webhook};
   if (elsewhere_) reach.operators += elsewhere_->count();
   if (send_webhook) {
     if (elsewhere_) elsewhere_->announce(key, frame);
@@ -86,7 +86,8 @@ EscalationReach SupportEscalation::escalate(const std::string& room_id,
     spdlog::warn("room={} support alert {} escalated to {} operators{}", room_id,
                  escalated.alert().alert_id(), reach.operators,
                  webhook_ ? " and the on-call webhook" : "");
-    if (webhook_) webhook_->post(webhook_body(room_id, escalated, include_text_));
+    // Queued, or said as it is: a full queue reaches no one.
+    if (webhook_) reach.on_call = webhook_->post(webhook_body(room_id, escalated, include_text_));
   }
   return reach;
 }

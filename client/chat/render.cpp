@@ -479,17 +479,18 @@ std::string render_your_alert_escalated(const YourAlertEscalated& escalated) {
   const auto n = escalated.operators_reached();
   if (n == 0 && !escalated.on_call_notified()) {
     return "! No one from the service is connected right now either. Your request stays open "
-           "for the facilitators.";
+           "for the facilitators, and the service's operators see it as soon as one signs in.";
   }
-  std::string reached;
+  std::string text = "* Your request for support ";
   if (n > 0) {
-    reached = (n == 1 ? std::string("an operator") : std::to_string(n) + " operators") +
-              " of the service";
+    text += "has gone to " +
+            (n == 1 ? std::string("an operator") : std::to_string(n) + " operators") +
+            " of the service";
   }
   if (escalated.on_call_notified()) {
-    reached += (reached.empty() ? "" : ", and ") + std::string("the service's on-call team");
+    text += std::string(n > 0 ? ", and " : "") + "is being sent to the service's on-call team";
   }
-  return "* Your request for support has been passed to " + reached + ".";
+  return text + ".";
 }
 
 std::string render_support_outcome(const SupportOutcome& outcome) {
@@ -591,7 +592,11 @@ std::vector<std::string> render_join(const circle::client::RoomView& room,
     state += alert.acknowledged_at_unix_ms() != 0
                  ? name_of(alert.acknowledged_by()) + " has seen it"
                  : "no facilitator has seen it yet";
-    if (alert.escalated_at_unix_ms() != 0) state += "; it was passed to the service's operators";
+    if (alert.escalated_at_unix_ms() != 0) {
+      state +=
+          "; it has also gone to the service's operators, who see it whenever one is "
+          "connected";
+    }
     lines.push_back(state + ".");
   }
   if (room.round().active()) {

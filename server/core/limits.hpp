@@ -31,6 +31,8 @@ struct Limits {
   // Reports a room keeps open for its facilitators at most; more are refused
   // until some are resolved (a flood of reports cannot grow a room forever).
   std::uint32_t max_open_reports = 500;
+  // ... and from one account (so that one member cannot fill the queue).
+  std::uint32_t max_open_reports_per_account = 20;
   // Largest content warning on a message, in UTF-8 bytes.
   std::uint32_t max_content_warning_bytes = 100;
   // Members one account may ignore in a room at once.

@@ -73,10 +73,11 @@ void Room::connections_lost(std::int64_t now_ms) {
     if (!standing.present_when_stored) continue;
     standing.present_when_stored = false;
     standing.left_ms = now_ms;
-    // The facilitator dropped with everyone: their grace period runs, then
-    // a co-facilitator takes over or the room pauses, as after any drop.
-    if (account == facilitator_account_) facilitator_left_ms_ = now_ms;
   }
+  // Nobody is here after a restart: the facilitator has the grace period to
+  // come back (also one who had dropped just before the crash), then a
+  // co-facilitator takes over or a facilitated room pauses.
+  if (!facilitator_account_.empty()) facilitator_left_ms_ = now_ms;
 }
 
 Room::Room(const RoomReplica& replica, const Limits& limits, AuditSink* audit)
@@ -397,6 +398,19 @@ Room::Member* Room::find_account(const std::string& account_id) {
   return nullptr;
 }
 
+std::vector<SupportAlert> Room::escalated_alerts() const {
+  std::vector<SupportAlert> escalated;
+  for (const auto& [id, alert] : open_alerts_) {
+    if (alert.escalated_at_unix_ms() != 0) escalated.push_back(alert);
+  }
+  return escalated;
+}
+
+bool Room::anyone_facilitating() const {
+  return std::any_of(members_.begin(), members_.end(),
+                     [](const auto& entry) { return is_facilitator(entry.second.view.role()); });
+}
+
 bool Room::has_present_facilitator() const {
   return std::any_of(members_.begin(), members_.end(), [](const auto& entry) {
     return entry.second.view.role() == ROLE_FACILITATOR;
@@ -585,8 +599,14 @@ Result<std::uint64_t> Room::leave(ConnectionId connection, LeaveReason reason,
   const std::uint64_t member_id = member->view.member_id();
   const bool was_speaker = round_.active() && round_.speaker_member_id() == member_id;
   if (member->view.role() == ROLE_FACILITATOR) facilitator_left_ms_ = now_ms;
+  const bool was_facilitating = is_facilitator(member->view.role());
   // The one who leaves has its reply; the others get the event.
   drop(member_id, reason == LEAVE_REASON_LEFT || reason == LEAVE_REASON_DISCONNECTED, now_ms);
+  // The last of those who keep the room safe (a co-facilitator or operator
+  // who stood in) left: the same grace period, then a pause.
+  if (was_facilitating && !facilitator_left_ms_ && !anyone_facilitating()) {
+    facilitator_left_ms_ = now_ms;
+  }
   const std::uint64_t seq = publish(std::move(event), now_ms);
   if (was_speaker) advance_round(nullptr, ROUND_CHANGE_SKIPPED, now_ms);
   return seq;
@@ -892,7 +912,7 @@ void Room::tick(std::int64_t now_ms) {
     }
     if (next) {
       transfer_facilitation(nullptr, *next, nullptr, now_ms);
-    } else {
+    } else if (!anyone_facilitating()) {  // an operator present keeps it open
       pause_without_facilitator(now_ms);
     }
   }
@@ -906,6 +926,7 @@ void Room::pause_without_facilitator(std::int64_t now_ms) {
   if (!facilitated || settings_.keep_open_without_facilitator() || settings_.paused()) return;
   settings_.set_paused(true);
   settings_.set_pause_cause(PAUSE_CAUSE_NO_FACILITATOR);
+  mark_state_changed();  // a crash now must not bring the room back open
   audit_by_server("pause", "", "no facilitator present", now_ms);
   publish_settings(ROOM_CHANGE_PAUSE, nullptr, now_ms);
 }
@@ -914,6 +935,7 @@ void Room::resume_with_facilitator(const Member& facilitator, std::int64_t now_m
   if (!settings_.paused() || settings_.pause_cause() != PAUSE_CAUSE_NO_FACILITATOR) return;
   settings_.set_paused(false);
   settings_.set_pause_cause(PAUSE_CAUSE_UNSPECIFIED);
+  mark_state_changed();
   audit_by_server("resume", facilitator.account_id, "a facilitator is here", now_ms);
   publish_settings(ROOM_CHANGE_PAUSE, &facilitator, now_ms);
 }

@@ -202,6 +202,9 @@ class Room {
   void tick(std::int64_t now_ms);
   // When tick() next has something to do; nullopt: nothing pending.
   std::optional<std::int64_t> next_deadline() const;
+  // Open alerts that went to the operators (an operator signing in later is
+  // shown them).
+  std::vector<circle::v1::SupportAlert> escalated_alerts() const;
   // How late expired history may leave (see next_deadline).
   static constexpr std::int64_t kHistoryExpiryStepMs = 10'000;
 
@@ -256,6 +259,8 @@ class Room {
   // it left or dropped (not removed, banned or ended), at `now_ms`.
   void drop(std::uint64_t member_id, bool may_return, std::int64_t now_ms);
   bool has_present_facilitator() const;
+  // Anyone co-facilitator or above (an operator included) is here.
+  bool anyone_facilitating() const;
   // Whether `account` left (or dropped) within the reconnect window: it
   // comes back into a locked room, past the waiting room.
   bool may_return(const std::string& account, std::int64_t now_ms) const;

@@ -339,13 +339,22 @@ Room::ActionResult Room::set_ignored(Member& actor, const SetIgnored& request,
   Member* target = find_member(request.member_id());
   if (!target) return not_found("ignore", "no member " + std::to_string(request.member_id()));
   if (target == &actor) return Refusal{ERROR_CODE_INVALID_ARGUMENT, "ignore: that is you"};
+  if (request.ignored() && is_facilitator(actor.view.role())) {
+    // A facilitator must not miss a member's distress in their own room.
+    return Refusal{ERROR_CODE_PERMISSION_DENIED,
+                   "ignore: facilitators see everything said in the room they keep safe"};
+  }
+  if (request.ignored() && is_facilitator(target->view.role())) {
+    return Refusal{ERROR_CODE_PERMISSION_DENIED,
+                   "ignore: facilitators cannot be ignored; they keep the room safe. If a "
+                   "facilitator troubles you, tell the service (/support)"};
+  }
+  if (!request.ignored() && !ignores_.contains(actor.account_id)) {
+    send_ignore_list(actor, now_ms);
+    return response(0);
+  }
   auto& ignored = ignores_[actor.account_id];
   if (request.ignored()) {
-    if (is_facilitator(target->view.role())) {
-      return Refusal{ERROR_CODE_PERMISSION_DENIED,
-                     "ignore: facilitators cannot be ignored; they keep the room safe. If a "
-                     "facilitator troubles you, tell the service (/support)"};
-    }
     if (!ignored.contains(target->account_id) &&
         ignored.size() >= limits_->max_ignored_per_account) {
       return Refusal{
@@ -383,7 +392,9 @@ Room::ActionResult Room::set_content_warning(Member& actor, const SetContentWarn
                                              std::int64_t now_ms) {
   const std::uint64_t seq = request.seq();
   RoomEvent* message = seq == 0 || seq > last_seq_ ? nullptr : find_message(seq);
-  if (!message) return not_found("content warning", "no recent message " + std::to_string(seq));
+  if (!message || message->message_posted().text().empty()) {
+    return not_found("content warning", "no recent message " + std::to_string(seq));
+  }
   // The same people who may redact a message may put a warning on it.
   const auto& sender = message->message_posted().sender();
   std::optional<Role> author;
@@ -393,8 +404,9 @@ Room::ActionResult Room::set_content_warning(Member& actor, const SetContentWarn
   }
   message->mutable_message_posted()->set_content_warning(request.content_warning());
   if (output_) output_->rewritten.push_back(*message);
+  // The audit log outlives the message: "set", not the warning's words.
   audit(actor, "content warning " + std::to_string(seq), find_member(sender.member_id()),
-        request.content_warning().empty() ? "taken off" : request.content_warning(), now_ms);
+        request.content_warning().empty() ? "taken off" : "set", now_ms);
   RoomEvent event;
   auto* set = event.mutable_content_warning_set();
   set->set_seq(seq);
@@ -420,7 +432,9 @@ Room::ActionResult Room::redact(Member& actor, std::uint64_t seq, const std::str
   const Member* author_member =
       message ? find_member(message->message_posted().sender().member_id()) : nullptr;
   if (message) {
+    // The sender's own words in its warning go with the text.
     message->mutable_message_posted()->clear_text();
+    message->mutable_message_posted()->clear_content_warning();
     if (output_) output_->rewritten.push_back(*message);
   }
   pinned_.erase(seq);
@@ -796,6 +810,7 @@ Room::ActionResult Room::request_support(Member& actor, const std::string& text,
 
 void Room::escalate(SupportAlert& alert, EscalationReason reason, std::int64_t now_ms) {
   alert.set_escalated_at_unix_ms(now_ms);
+  alert.set_escalation_reason(reason);
   mark_state_changed();
   PrivateEvent event = private_event(now_ms);
   auto* escalated = event.mutable_support_escalated();
@@ -898,11 +913,22 @@ Room::ActionResult Room::direct_message(Member& actor, const SendDirectMessage& 
 
 Room::ActionResult Room::report_message(Member& actor, std::uint64_t seq, const std::string& reason,
                                         std::int64_t now_ms) {
-  if (seq == 0 || seq > last_seq_) return not_found("report", "no message " + std::to_string(seq));
+  // Only messages (still in history) can be reported.
+  const RoomEvent* message = seq == 0 || seq > last_seq_ ? nullptr : find_message(seq);
+  if (!message) return not_found("report", "no recent message " + std::to_string(seq));
   // One open report per person and message: reporting again is answered,
-  // not queued twice.
+  // not queued twice; and one person cannot fill the queue.
+  std::uint32_t theirs = 0;
   for (const auto& [id, open] : open_reports_) {
-    if (open.seq() == seq && open.by().member_id() == actor.view.member_id()) return response(0);
+    if (open.account_id() != actor.account_id) continue;
+    if (open.seq() == seq) return response(0);
+    ++theirs;
+  }
+  if (theirs >= limits_->max_open_reports_per_account) {
+    return Refusal{ERROR_CODE_LIMIT_EXCEEDED,
+                   "report: you have " + std::to_string(theirs) +
+                       " reports open here; the facilitators will get to them (/dm facilitators "
+                       "to add to one)"};
   }
   if (open_reports_.size() >= limits_->max_open_reports) {
     return Refusal{ERROR_CODE_LIMIT_EXCEEDED,
@@ -916,6 +942,7 @@ Room::ActionResult Room::report_message(Member& actor, std::uint64_t seq, const 
   *report.mutable_by() = actor.view;
   report.set_note(reason);
   report.set_reported_at_unix_ms(now_ms);
+  report.set_account_id(actor.account_id);
   open_reports_.emplace(report.report_id(), report);
   mark_state_changed();
   PrivateEvent event = private_event(now_ms);

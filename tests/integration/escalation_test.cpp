@@ -107,6 +107,32 @@ TEST_F(Escalation, WithNoFacilitatorThereEveryConnectedOperatorIsToldAtOnce) {
       kDeadline));
 }
 
+TEST_F(Escalation, AnOperatorWhoSignsInLaterIsShownItUntilItIsResolved) {
+  auto alex = opens_group();
+  ASSERT_TRUE(call(*alex, client::make_leave_room("group")).has_leave_room());
+  auto sam = server_.sign_in("sam");
+  ASSERT_TRUE(call(*sam, client::make_join_room("group")).has_join_room());
+  auto asked = ask_for_support(*sam, "is anyone there");
+  ASSERT_TRUE(asked.has_room_action());
+  auto yours = sam->wait_event(
+      [](const ServerMessage& m) { return is_private(m, v1::PrivateEvent::kYourAlertEscalated); },
+      kDeadline);
+  ASSERT_TRUE(yours);
+  EXPECT_EQ(yours->private_event().your_alert_escalated().operators_reached(), 0u)
+      << "nobody was connected, and the asker is told so";
+
+  auto ops = operator_signs_in();
+  auto shown = ops->wait_event(
+      [](const ServerMessage& m) { return is_private(m, v1::PrivateEvent::kSupportEscalated); },
+      kDeadline);
+  ASSERT_TRUE(shown) << "an operator signing in sees the open call for help";
+  EXPECT_EQ(shown->private_event().room_id(), "group");
+  EXPECT_EQ(shown->private_event().support_escalated().alert().alert_id(),
+            asked.room_action().alert_id());
+  EXPECT_EQ(shown->private_event().support_escalated().reason(),
+            v1::ESCALATION_REASON_NO_FACILITATOR);
+}
+
 class EscalationAfterADelay : public Escalation {
  protected:
   EscalationAfterADelay() : Escalation({"--support-escalate-after", "1"}) {}

@@ -50,6 +50,9 @@ TEST_F(Ignore, FacilitatorsAndOneselfCannotBeIgnored) {
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.refusal().code, ERROR_CODE_PERMISSION_DENIED);
   EXPECT_FALSE(ignore(kSam, sam_id_));
+  auto facilitator = ignore(kAlex, sam_id_);
+  ASSERT_FALSE(facilitator) << "a facilitator must not miss a member's distress";
+  EXPECT_EQ(facilitator.refusal().code, ERROR_CODE_PERMISSION_DENIED);
 }
 
 TEST_F(Ignore, FollowsTheAccountAcrossReJoiningAndARestart) {

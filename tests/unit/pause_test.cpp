@@ -164,4 +164,29 @@ TEST_F(Pause, AfterACrashTheFacilitatorHasTheGracePeriodToComeBackThenTheRoomPau
             PAUSE_CAUSE_NO_FACILITATOR);
 }
 
+TEST_F(Pause, WhoeverResumedItLeavingStartsTheGracePeriodAgain) {
+  auto promote = request();
+  promote.mutable_set_role()->set_member_id(riya_id_);
+  promote.mutable_set_role()->set_role(ROLE_CO_FACILITATOR);
+  ASSERT_TRUE(act(kAlex, promote));
+  ASSERT_TRUE(room().leave(kRiya, LEAVE_REASON_LEFT, 50));  // Riya steps out first
+  facilitator_gone();
+  ASSERT_TRUE(room().next_deadline());
+  // Riya comes back as co-facilitator: the room goes on.
+  auto riya_back = std::make_shared<RecordingSink>();
+  ASSERT_TRUE(try_join_as(room(), 13, account(kRiya), "Riya", riya_back, 200'000));
+  EXPECT_TRUE(room().post(kSam, "thanks Riya", "", 200'001));
+  // Then Riya leaves too: after the grace period the room pauses again.
+  ASSERT_TRUE(room().leave(13, LEAVE_REASON_LEFT, 300'000));
+  room().tick(300'000 + limits_.facilitator_grace_seconds * 1000LL);
+  EXPECT_FALSE(room().post(kSam, "anyone?", "", 400'000));
+}
+
+TEST_F(Pause, AnOperatorInTheRoomKeepsItOpen) {
+  auto ops = std::make_shared<RecordingSink>();
+  ASSERT_TRUE(try_join_as(room(), 20, "ops", "Ops", ops, 50, /*is_admin=*/true));
+  facilitator_gone();
+  EXPECT_TRUE(room().post(kSam, "the operator is here", "", 200'000));
+}
+
 }  // namespace

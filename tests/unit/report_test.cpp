@@ -118,4 +118,19 @@ TEST_F(Reports, ARoomKeepsAtMostItsLimitOpen) {
   EXPECT_TRUE(report(kAlex, seq)) << "room again once one is resolved";
 }
 
+TEST_F(Reports, OneMemberCannotFillTheQueueAndOnlyMessagesCanBeReported) {
+  limits_.max_open_reports_per_account = 1;
+  const auto first = post_as_riya();
+  const auto second = post_as_riya();
+  ASSERT_TRUE(report(kSam, first));
+  auto refused = report(kSam, second);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.refusal().code, ERROR_CODE_LIMIT_EXCEEDED);
+  EXPECT_TRUE(report(kAlex, second)) << "others still can";
+  // The seq of Sam's join is not a message.
+  auto not_a_message = report(kRiya, 2);
+  ASSERT_FALSE(not_a_message);
+  EXPECT_EQ(not_a_message.refusal().code, ERROR_CODE_NOT_FOUND);
+}
+
 }  // namespace

@@ -583,7 +583,7 @@ TEST_F(ContentWarnings, AFacilitatorPutsOneOnAMessageForEveryoneAndLateJoinersTo
   EXPECT_EQ(set.by().display_name(), "Alex");
   ASSERT_FALSE(audit_.entries.empty());
   EXPECT_EQ(audit_.entries.back().action, "content warning " + std::to_string(seq));
-  EXPECT_EQ(audit_.entries.back().reason, "abuse");
+  EXPECT_EQ(audit_.entries.back().reason, "set") << "not the warning's words";
 
   auto kim = std::make_shared<RecordingSink>();
   auto joined = try_join(9, "Kim", kim, 30);
@@ -597,6 +597,24 @@ TEST_F(ContentWarnings, AFacilitatorPutsOneOnAMessageForEveryoneAndLateJoinersTo
   }
   EXPECT_TRUE(found);
   EXPECT_FALSE(warn(kAlex, 999, "x")) << "no such message";
+}
+
+TEST_F(ContentWarnings, RedactingAMessageRemovesItsWarningToo) {
+  auto posted = room().post(kSam, "words", "", 20, "the sender's own words");
+  ASSERT_TRUE(posted);
+  const auto seq = posted.value().seq();
+  auto redact = request();
+  redact.mutable_redact_message()->set_seq(seq);
+  ASSERT_TRUE(act(kAlex, redact));
+  auto kim = std::make_shared<RecordingSink>();
+  auto joined = try_join(9, "Kim", kim, 30);
+  ASSERT_TRUE(joined && joined.value().snapshot);
+  for (const auto& event : joined.value().snapshot->recent_events()) {
+    if (event.seq() == seq) {
+      EXPECT_TRUE(event.message_posted().content_warning().empty());
+    }
+  }
+  EXPECT_FALSE(warn(kAlex, seq, "x")) << "nothing left to warn about";
 }
 
 }  // namespace
