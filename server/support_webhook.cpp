@@ -52,7 +52,10 @@ std::string webhook_signature(const std::string& secret, const std::string& body
 class SupportWebhook::Delivery : public std::enable_shared_from_this<Delivery> {
  public:
   Delivery(SupportWebhook& owner, const std::string& body)
-      : owner_(owner), resolver_(owner.strand_), stream_(owner.strand_, owner.tls_) {
+      : owner_(owner),
+        resolver_(owner.strand_),
+        resolve_deadline_(owner.strand_),
+        stream_(owner.strand_, owner.tls_) {
     request_.method(http::verb::post);
     request_.target(owner.target_.target);
     request_.version(11);
@@ -70,6 +73,11 @@ class SupportWebhook::Delivery : public std::enable_shared_from_this<Delivery> {
       return done(false, "TLS server name");
     }
     stream_.set_verify_callback(ssl::host_name_verification(host));
+    // A name lookup that hangs must not hold up the deliveries behind it.
+    resolve_deadline_.expires_after(owner_.options_.timeout);
+    resolve_deadline_.async_wait([self = shared_from_this()](error_code ec) {
+      if (!ec) self->resolver_.cancel();
+    });
     resolver_.async_resolve(host, owner_.target_.port,
                             [self = shared_from_this()](error_code ec, auto results) {
                               self->on_resolve(ec, results);
@@ -78,6 +86,7 @@ class SupportWebhook::Delivery : public std::enable_shared_from_this<Delivery> {
 
  private:
   void on_resolve(error_code ec, const tcp::resolver::results_type& results) {
+    resolve_deadline_.cancel();
     if (ec) return done(false, "resolve: " + ec.message());
     beast::get_lowest_layer(stream_).expires_after(owner_.options_.timeout);
     beast::get_lowest_layer(stream_).async_connect(
@@ -109,6 +118,7 @@ class SupportWebhook::Delivery : public std::enable_shared_from_this<Delivery> {
 
   SupportWebhook& owner_;
   tcp::resolver resolver_;
+  net::steady_timer resolve_deadline_;
   beast::ssl_stream<beast::basic_stream<tcp, Strand>> stream_;
   http::request<http::string_body> request_;
   beast::flat_buffer buffer_;
