@@ -269,10 +269,14 @@ std::string render_event(const RoomEvent& event, const RenderOptions& options,
       line += "#" + std::to_string(event.seq()) + " " + name_of(posted.sender()) + ": ";
       if (posted.text().empty()) {
         line += "(removed)";
-      } else if (!posted.content_warning().empty()) {
-        // Hidden until the reader chooses to read it.
+      } else if (!posted.content_warning().empty() &&
+                 !(room && posted.sender().member_id() == room->my_member_id())) {
+        // Hidden until the reader chooses to read it (the sender knows it).
         line += "[content warning: " + sanitize(posted.content_warning(), true) + "] /show #" +
                 std::to_string(event.seq()) + " to read it";
+      } else if (!posted.content_warning().empty()) {
+        line += "[" + sanitize(posted.content_warning(), true) + "] " +
+                sanitize(posted.text(), options.single_line);
       } else {
         line += sanitize(posted.text(), options.single_line);
       }
