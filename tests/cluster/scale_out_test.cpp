@@ -493,6 +493,53 @@ TEST_F(ScaleOut, ACallForHelpReachesAnOperatorOnANodeThatDoesNotHoldTheRoom) {
       << "once";
 }
 
+TEST_F(ScaleOut, APauseAReportAndAnIgnoreHoldOnTheOtherNode) {
+  const auto room = fresh_room();
+  auto alex = a_.sign_in("alex");
+  ASSERT_TRUE(call(*alex, client::make_create_room(room, "Group")).has_create_room());
+  ASSERT_TRUE(call(*alex, client::make_join_room(room)).has_join_room());
+  auto riya = a_.sign_in("riya");
+  const auto riya_id =
+      call(*riya, client::make_join_room(room)).join_room().snapshot().your_member_id();
+  auto posted = call(*riya, client::make_send_message(room, "on node A"));
+  ASSERT_TRUE(posted.has_send_message());
+  auto sam = b_.sign_in("sam");
+  ASSERT_TRUE(call(*sam, client::make_join_room(room)).has_join_room());
+
+  // Sam, on node B, ignores Riya and reports her message.
+  auto ignore = client::make_room_action(room);
+  ignore.mutable_room_action()->mutable_set_ignored()->set_member_id(riya_id);
+  ignore.mutable_room_action()->mutable_set_ignored()->set_ignored(true);
+  ASSERT_TRUE(call(*sam, ignore).has_room_action());
+  auto report = client::make_room_action(room, "unkind");
+  report.mutable_room_action()->mutable_report_message()->set_seq(posted.send_message().seq());
+  ASSERT_TRUE(call(*sam, report).has_room_action());
+  ASSERT_TRUE(alex->wait_event(
+      [](const v1::ServerMessage& m) {
+        return m.has_private_event() && m.private_event().has_message_reported();
+      },
+      kDeadline))
+      << "the facilitator on node A gets the report";
+
+  // The facilitator on node A pauses: Sam on node B cannot post.
+  auto pause = client::make_room_action(room);
+  pause.mutable_room_action()->mutable_set_paused()->set_paused(true);
+  ASSERT_TRUE(call(*alex, pause).has_room_action());
+  auto refused = call(*sam, client::make_send_message(room, "on node B"));
+  ASSERT_TRUE(refused.has_error()) << refused.DebugString();
+  EXPECT_EQ(refused.error().code(), v1::ERROR_CODE_PERMISSION_DENIED);
+
+  // Sam's second device, on node A, hides Riya too and sees the report is open
+  // only through the facilitator: Sam's snapshot has no reports.
+  auto sam_on_a = a_.sign_in("sam");
+  auto joined = call(*sam_on_a, client::make_join_room(room));
+  ASSERT_TRUE(joined.has_join_room());
+  ASSERT_EQ(joined.join_room().snapshot().ignored_member_ids_size(), 1);
+  EXPECT_EQ(joined.join_room().snapshot().ignored_member_ids(0), riya_id);
+  EXPECT_EQ(joined.join_room().snapshot().open_reports_size(), 0);
+  EXPECT_TRUE(joined.join_room().snapshot().settings().paused());
+}
+
 TEST_F(ScaleOut, ANatsServerKilledUnderTrafficLosesNothingAcknowledged) {
   const auto room = fresh_room();
   auto alex_creates = a_.sign_in("alex");
