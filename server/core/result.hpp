@@ -37,4 +37,9 @@ class Result {
 // For checks that produce nothing but may refuse.
 using Check = std::optional<Refusal>;
 
+// "<action>: <what>" was not found (a member, a message, an alert ...).
+inline Refusal not_found(const std::string& action, const std::string& what) {
+  return Refusal{circle::v1::ERROR_CODE_NOT_FOUND, action + ": " + what};
+}
+
 }  // namespace circle::core
