@@ -567,14 +567,8 @@ const std::vector<Command>& commands() {
        {Need::kAction, ACTION_REDACT},
        [](std::istringstream& args, const RoomView&, RoomActionRequest& r,
           std::string& done) -> std::optional<std::string> {
-         std::string which;
-         args >> which;
          std::uint64_t seq = 0;
-         try {
-           seq = std::stoull(which.starts_with('#') ? which.substr(1) : which);
-         } catch (...) {
-           return "usage: /cw #N <warning> (or /cw #N off)";
-         }
+         if (need_seq(args, seq)) return "usage: /cw #N <warning> (or /cw #N off)";
          std::string warning = rest_of(args);
          if (warning.empty()) return "usage: /cw #N <warning> (or /cw #N off)";
          if (warning == "off") warning.clear();

@@ -779,15 +779,8 @@ void Room::brief_new_facilitator(const Member& member, std::int64_t now_ms) {
     *event.mutable_support_alert() = alert;
     send_private(member, event);
   }
-  for (const auto& [id, report] : open_reports_) {
-    PrivateEvent event = private_event(now_ms);
-    auto* reported = event.mutable_message_reported();
-    reported->set_seq(report.seq());
-    *reported->mutable_by() = report.by();
-    reported->set_note(report.note());
-    reported->set_report_id(report.report_id());
-    send_private(member, event);
-  }
+  for (const auto& [id, report] : open_reports_)
+    send_private(member, reported_event(report, now_ms));
   for (const auto& [member_id, other] : members_) {
     PrivateEvent identity = private_event(now_ms);
     identity.mutable_member_identity()->set_member_id(other.view.member_id());

@@ -352,6 +352,10 @@ class Room {
                 std::int64_t now_ms);
   ActionResult resolve_support(Member& actor, std::uint64_t alert_id, const std::string& note,
                                std::int64_t now_ms);
+  // What the facilitators are told of an open report (when it is made, and
+  // when one of them arrives later).
+  circle::v1::PrivateEvent reported_event(const circle::v1::Report& report,
+                                          std::int64_t now_ms) const;
   ActionResult resolve_report(Member& actor, const circle::v1::ResolveReport& request,
                               std::int64_t now_ms);
   ActionResult direct_message(Member& actor, const circle::v1::SendDirectMessage& request,

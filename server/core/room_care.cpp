@@ -144,16 +144,19 @@ Room::ActionResult Room::report_message(Member& actor, std::uint64_t seq, const 
   report.set_reported_at_unix_ms(now_ms);
   report.set_account_id(actor.account_id);
   open_reports_.emplace(report.report_id(), report);
-  mark_state_changed();
-  PrivateEvent event = private_event(now_ms);
-  auto* reported = event.mutable_message_reported();
-  reported->set_seq(seq);
-  *reported->mutable_by() = actor.view;
-  reported->set_note(reason);
-  reported->set_report_id(report.report_id());
-  send_to_facilitators(event);
+  send_to_facilitators(reported_event(report, now_ms));
   audit(actor, "report message " + std::to_string(seq), nullptr, reason, now_ms);
   return response(0);
+}
+
+PrivateEvent Room::reported_event(const Report& report, std::int64_t now_ms) const {
+  PrivateEvent event = private_event(now_ms);
+  auto* reported = event.mutable_message_reported();
+  reported->set_seq(report.seq());
+  *reported->mutable_by() = report.by();
+  reported->set_note(report.note());
+  reported->set_report_id(report.report_id());
+  return event;
 }
 
 Room::ActionResult Room::resolve_report(Member& actor, const ResolveReport& request,
@@ -168,7 +171,6 @@ Room::ActionResult Room::resolve_report(Member& actor, const ResolveReport& requ
   }
   const std::uint64_t seq = found->second.seq();
   open_reports_.erase(found);
-  mark_state_changed();
   PrivateEvent event = private_event(now_ms);
   auto* resolved = event.mutable_report_resolved();
   resolved->set_report_id(request.report_id());
