@@ -216,6 +216,18 @@ std::optional<Config> parse_config(int argc, char** argv, int* exit_code) {
   app.add_option("--max-connections-per-account", caps.max_per_account,
                  "Signed-in connections of one account; over it: LIMIT_EXCEEDED and a close")
       ->check(CLI::Range(std::size_t{1}, std::size_t{100'000}));
+  app.add_option("--web-port", c.web_port,
+                 "TCP port of the web app (https://<listen>:<port>/; 0 picks a free one); it "
+                 "takes WebSocket connections from its own pages too")
+      ->capture_default_str();
+  auto* web_root = app.add_option("--web-root", c.web_root,
+                                  "The built web app to serve (default: client/web/dist of this "
+                                  "source tree, when built)");
+  app.add_flag("--no-web{false}", c.web_enabled, "Serve no web app");
+  app.add_option("--web-max-bytes", c.web_max_bytes,
+                 "The most the web app's files may hold in all (read into memory at start)")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1024}, std::size_t{1} << 30));
   app.add_option("--allowed-origin", c.allowed_origins,
                  "A browser Origin allowed to connect (repeat for several; none: no check); "
                  "others get HTTP 403");
@@ -303,6 +315,7 @@ std::optional<Config> parse_config(int argc, char** argv, int* exit_code) {
     *exit_code = app.exit(e);
     return std::nullopt;
   }
+  c.web_root_given = web_root->count() > 0;
   if (l.max_text_bytes + 1024 > l.read_message_max) {
     std::cerr << "circled: --max-text-bytes must be at least 1024 bytes below --read-message-max\n";
     *exit_code = 2;

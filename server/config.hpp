@@ -70,6 +70,13 @@ struct Config {
   bool metrics_enabled = true;
   std::string metrics_address = "127.0.0.1";
   std::uint16_t metrics_port = 9464;
+  // The web app (client/web's build), served on a port of its own, which
+  // takes WebSocket upgrades too: a page connects to its own origin.
+  bool web_enabled = true;
+  std::uint16_t web_port = 8444;
+  std::string web_root = CIRCLE_DEFAULT_WEB_ROOT;
+  bool web_root_given = false;  // --web-root named: a missing app is an error
+  std::size_t web_max_bytes = 16 * 1024 * 1024;
   // Origins a browser may connect from (the upgrade's Origin header); empty:
   // no check. Clients that send no Origin (not browsers) are not affected.
   std::vector<std::string> allowed_origins;

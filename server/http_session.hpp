@@ -1,7 +1,8 @@
 // One accepted TCP connection before it becomes a WebSocket: the TLS handshake
-// (with a deadline), then one HTTP request (with a deadline and size limits).
+// (with a deadline), then HTTP requests (each with a deadline and size limits).
 // A WebSocket upgrade hands the stream to a WebSocketSession; GET /healthz is
-// answered here; anything else gets a clear 4xx.
+// answered here; on the web app's listener, GET and HEAD serve its files (and
+// the connection stays open for the next one); anything else gets a clear 4xx.
 #pragma once
 
 #include <memory>
@@ -9,6 +10,7 @@
 
 #include "beast.hpp"
 #include "server_context.hpp"
+#include "web_root.hpp"
 
 namespace circle::server {
 
@@ -22,15 +24,19 @@ template <class Stream>
 class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
  public:
   // For TlsStream, `tls` must be non-null; for PlainStream it is ignored.
+  // `web`: the web app this listener serves, or null.
   HttpSession(Socket&& socket, ssl::context* tls, ServerContext& context,
-              AdmittedConnection admitted);
+              AdmittedConnection admitted, const WebRoot* web);
   void run();
 
  private:
   void on_handshake(error_code ec);
   void do_read();
   void on_read(error_code ec, std::size_t bytes);
+  void upgrade();
+  void serve_file();
   void respond(http::status status, std::string body);
+  void send_response();
   void on_write(error_code ec, std::size_t bytes);
 
   Stream stream_;
@@ -39,6 +45,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> response_;
   AdmittedConnection admitted_;
+  const WebRoot* web_;
+  unsigned requests_served_ = 0;
 };
 
 extern template class HttpSession<PlainStream>;

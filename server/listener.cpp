@@ -6,8 +6,8 @@
 namespace circle::server {
 
 Listener::Listener(net::io_context& ioc, tcp::endpoint endpoint, ssl::context* tls,
-                   ServerContext& context)
-    : ioc_(ioc), acceptor_(net::make_strand(ioc)), tls_(tls), context_(context) {
+                   ServerContext& context, const WebRoot* web)
+    : ioc_(ioc), acceptor_(net::make_strand(ioc)), tls_(tls), context_(context), web_(web) {
   open_and_listen(acceptor_, endpoint);
 }
 
@@ -46,11 +46,11 @@ void Listener::on_accept(error_code ec, Socket socket) {
     }
     if (tls_) {
       std::make_shared<HttpSession<TlsStream>>(std::move(socket), tls_, context_,
-                                               std::move(admitted))
+                                               std::move(admitted), web_)
           ->run();
     } else {
       std::make_shared<HttpSession<PlainStream>>(std::move(socket), nullptr, context_,
-                                                 std::move(admitted))
+                                                 std::move(admitted), web_)
           ->run();
     }
   }

@@ -1,18 +1,22 @@
 // Accepts TCP connections and starts an HttpSession for each, on a strand of
-// its own. TLS unless the server runs with --insecure-plaintext.
+// its own. TLS unless the server runs with --insecure-plaintext. The web app's
+// listener also serves the app's files.
 #pragma once
 
 #include <memory>
 
 #include "beast.hpp"
 #include "server_context.hpp"
+#include "web_root.hpp"
 
 namespace circle::server {
 
 class Listener : public std::enable_shared_from_this<Listener> {
  public:
   // Binds and listens; throws boost::system::system_error on failure.
-  Listener(net::io_context& ioc, tcp::endpoint endpoint, ssl::context* tls, ServerContext& context);
+  // `web`: the web app to serve besides WebSocket upgrades, or null.
+  Listener(net::io_context& ioc, tcp::endpoint endpoint, ssl::context* tls, ServerContext& context,
+           const WebRoot* web = nullptr);
   tcp::endpoint local_endpoint() const { return acceptor_.local_endpoint(); }
   void run();
   // Stops accepting; safe from any thread.
@@ -26,6 +30,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
   tcp::acceptor acceptor_;
   ssl::context* tls_;
   ServerContext& context_;
+  const WebRoot* web_;
 };
 
 }  // namespace circle::server

@@ -119,6 +119,14 @@ int main(int argc, char** argv) {
     // Tests and scripts read this line to learn the port.
     std::cout << "circled: listening on " << url << std::endl;
     spdlog::info("listening on {} with {} threads", url, config->threads);
+    if (const auto web = server.web_endpoint()) {
+      std::string web_host = web->address().to_string();
+      if (web->address().is_v6()) web_host = "[" + web_host + "]";
+      const std::string web_url = std::string(server.tls() ? "https" : "http") + "://" + web_host +
+                                  ":" + std::to_string(web->port()) + "/";
+      std::cout << "circled: web app on " << web_url << std::endl;
+      spdlog::info("web app on {}", web_url);
+    }
     if (const auto metrics = server.metrics_endpoint()) {
       const std::string metrics_url = "http://" + metrics->address().to_string() + ":" +
                                       std::to_string(metrics->port()) + "/metrics";

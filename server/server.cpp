@@ -122,6 +122,22 @@ Server::Server(const Config& config)
   if (!config.insecure_plaintext) tls_.emplace(make_tls_context(config));
   const tcp::endpoint endpoint(net::ip::make_address(config.listen_address), config.port);
   listener_ = std::make_shared<Listener>(ioc_, endpoint, tls_ ? &*tls_ : nullptr, context_);
+  if (config.web_enabled) {
+    std::string error;
+    web_root_ = WebRoot::load(config.web_root, config.web_max_bytes, error);
+    if (!web_root_) {
+      // Only a root the operator named is an error; the default one is there
+      // once the web app is built.
+      if (config.web_root_given) throw std::runtime_error(error);
+      spdlog::info("no web app served: {}", error);
+    } else {
+      const tcp::endpoint web_at(net::ip::make_address(config.listen_address), config.web_port);
+      web_listener_ =
+          std::make_shared<Listener>(ioc_, web_at, tls_ ? &*tls_ : nullptr, context_, &*web_root_);
+      spdlog::info("web app: {} files, {} bytes from {}", web_root_->file_count(),
+                   web_root_->total_bytes(), web_root_->root().string());
+    }
+  }
   if (config.metrics_enabled) {
     const tcp::endpoint metrics_at(net::ip::make_address(config.metrics_address),
                                    config.metrics_port);
@@ -140,6 +156,11 @@ Gauges Server::gauges() const {
   return gauges;
 }
 
+std::optional<tcp::endpoint> Server::web_endpoint() const {
+  if (!web_listener_) return std::nullopt;
+  return web_listener_->local_endpoint();
+}
+
 std::optional<tcp::endpoint> Server::metrics_endpoint() const {
   if (!metrics_listener_) return std::nullopt;
   return metrics_listener_->local_endpoint();
@@ -153,6 +174,7 @@ tcp::endpoint Server::local_endpoint() const {
 
 void Server::run() {
   listener_->run();
+  if (web_listener_) web_listener_->run();
   if (metrics_listener_) metrics_listener_->run();
   signals_.async_wait([this](error_code ec, int signal) {
     if (ec) return;
@@ -185,6 +207,7 @@ void Server::sweep_retention() {
 
 void Server::shutdown() {
   listener_->stop();
+  if (web_listener_) web_listener_->stop();
   if (metrics_listener_) metrics_listener_->stop();
   // Bound the wait for clients to answer the close; then stop regardless.
   shutdown_deadline_.expires_after(config_.shutdown_timeout);

@@ -14,6 +14,7 @@
 #include "store/jetstream_log.hpp"
 #include "store/nats_cluster.hpp"
 #include "store/store.hpp"
+#include "web_root.hpp"
 
 namespace circle::server {
 
@@ -31,6 +32,8 @@ class Server {
   explicit Server(const Config& config);
   ~Server();
   tcp::endpoint local_endpoint() const;
+  // Where the web app is served; none without a web root or with --no-web.
+  std::optional<tcp::endpoint> web_endpoint() const;
   // Where GET /metrics is served; none with --no-metrics.
   std::optional<tcp::endpoint> metrics_endpoint() const;
   bool tls() const { return tls_.has_value(); }
@@ -71,6 +74,8 @@ class Server {
   std::unique_ptr<ClusterOperators> cluster_operators_;  // --backend nats
   std::shared_ptr<Listener> listener_;
   std::shared_ptr<MetricsListener> metrics_listener_;  // null with --no-metrics
+  std::optional<WebRoot> web_root_;
+  std::shared_ptr<Listener> web_listener_;  // null: no web app
   net::signal_set signals_;
   net::steady_timer shutdown_deadline_;
   net::steady_timer retention_timer_;

@@ -85,6 +85,10 @@ TestServer::TestServer(std::vector<std::string> extra_args, bool tls, std::strin
   // Many test servers run at once: /metrics on a free port too.
   const bool metrics = !has("--no-metrics");
   if (metrics && !has("--metrics-port")) argv.insert(argv.end(), {"--metrics-port", "0"});
+  // The web app only where a test asks for it (--web-root), on a free port.
+  const bool web = has("--web-root");
+  if (!web) argv.push_back("--no-web");
+  if (web && !has("--web-port")) argv.insert(argv.end(), {"--web-port", "0"});
   if (tls) {
     argv.insert(argv.end(), {"--cert", test_cert_dir() + "/server.crt", "--key",
                              test_cert_dir() + "/server.key"});
@@ -96,6 +100,11 @@ TestServer::TestServer(std::vector<std::string> extra_args, bool tls, std::strin
   auto line = process_->wait_for_line("listening on ", kDeadline);
   if (!line) throw std::runtime_error("circled did not start listening");
   url_ = line->substr(line->find("listening on ") + 13);
+  if (web) {
+    auto web_line = process_->wait_for_line("web app on ", kDeadline);
+    if (!web_line) throw std::runtime_error("circled did not say where its web app is");
+    web_url_ = web_line->substr(web_line->find("web app on ") + 11);
+  }
   if (metrics) {
     auto metrics_line = process_->wait_for_line("metrics on ", kDeadline);
     if (!metrics_line) throw std::runtime_error("circled did not say where /metrics is");

@@ -41,6 +41,8 @@ class TestServer {
   const circle::client::ServerAddress& address() const { return address_; }
   // http://127.0.0.1:PORT/metrics (empty with --no-metrics).
   const std::string& metrics_url() const { return metrics_url_; }
+  // https://127.0.0.1:PORT/ of the web app (with --web-root only).
+  const std::string& web_url() const { return web_url_; }
   ChildProcess& process() { return *process_; }
   // Stops circled now (the destructor does it too).
   void stop() { process_.reset(); }
@@ -77,6 +79,7 @@ class TestServer {
   std::string url_;
   circle::client::ServerAddress address_;
   std::string metrics_url_;
+  std::string web_url_;
   std::string token_secret_;
 };
 

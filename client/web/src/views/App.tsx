@@ -1,0 +1,205 @@
+// The screens: how this visit joins, the join screen, the room, and the
+// neutral page "Leave quickly" shows. Leave quickly is on every screen and
+// on a keyboard shortcut (Escape twice).
+import { useEffect, useState } from "preact/hooks";
+import type { JoinLink } from "../state/link";
+import { Session } from "../session";
+import { RoomView } from "./RoomView";
+
+export const kLeaveQuicklyShortcut = "Escape Escape";
+
+function serverUrl(): string {
+  const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
+  return `${scheme}//${window.location.host}/`;
+}
+
+export function App({ link }: { link: JoinLink }) {
+  const [session, setSession] = useState<Session | undefined>();
+  const [gone, setGone] = useState(false);
+  const [, setVersion] = useState(0);
+
+  const leaveQuickly = () => {
+    session?.leave();
+    setSession(undefined);
+    setGone(true);
+    // Nothing of the conversation stays on the page or in its history entry.
+    document.title = "Weather";
+    history.replaceState(null, "", "/");
+  };
+
+  useEffect(() => {
+    let lastEscape = 0;
+    const onKey = (event: KeyboardEvent) => {
+      if (event.key !== "Escape") return;
+      const now = performance.now();
+      if (now - lastEscape < 800) leaveQuickly();
+      lastEscape = now;
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  });
+
+  useEffect(() => {
+    if (!session) return;
+    const unsubscribe = session.subscribe(() => setVersion((v) => v + 1));
+    const offline = () => session.networkLost();
+    const online = () => session.networkBack();
+    window.addEventListener("offline", offline);
+    window.addEventListener("online", online);
+    return () => {
+      unsubscribe();
+      window.removeEventListener("offline", offline);
+      window.removeEventListener("online", online);
+    };
+  }, [session]);
+
+  if (gone) return <NeutralPage />;
+
+  const leave = (
+    <button
+      type="button"
+      class="leave-quickly"
+      onClick={leaveQuickly}
+      aria-keyshortcuts="Escape Escape"
+      title="Leave quickly (press Escape twice)"
+    >
+      Leave quickly
+    </button>
+  );
+
+  if (link.kind === "none") {
+    return (
+      <Page leave={leave} title="Circle">
+        <h1>Circle</h1>
+        <p>
+          To join your group, open the link your group or facilitator sent you. It opens this page
+          with everything needed to join.
+        </p>
+      </Page>
+    );
+  }
+
+  if (!session) {
+    return (
+      <Page leave={leave} title="Join your group">
+        <JoinForm
+          roomId={link.roomId}
+          onJoin={(name) => {
+            const next = new Session(
+              serverUrl(),
+              link.roomId,
+              link.token,
+              name,
+              link.open ? { title: link.title } : undefined,
+            );
+            setSession(next);
+            void next.start();
+          }}
+        />
+      </Page>
+    );
+  }
+
+  const phase = session.phase;
+  if (phase.screen === "connecting") {
+    return (
+      <Page leave={leave} title="Joining…">
+        <p role="status">Joining the room…</p>
+      </Page>
+    );
+  }
+  if (phase.screen === "not-open") {
+    return (
+      <Page leave={leave} title="Not open yet">
+        <h1>The group has not started yet</h1>
+        <p role="status">
+          The room opens when a facilitator arrives. Keep this page open: it lets you in by itself.
+        </p>
+      </Page>
+    );
+  }
+  if (phase.screen === "waiting") {
+    return (
+      <Page leave={leave} title="Waiting room">
+        <h1>You are in the waiting room</h1>
+        <p role="status">
+          A facilitator will let you in soon. You can keep this page open; it lets you in by itself.
+        </p>
+      </Page>
+    );
+  }
+  if (phase.screen === "refused" || phase.screen === "left") {
+    return (
+      <Page leave={leave} title="Circle">
+        <h1>{phase.screen === "left" ? "You left the room" : "You are not in the room"}</h1>
+        <p role="alert">{phase.screen === "refused" ? phase.why : "Take care."}</p>
+      </Page>
+    );
+  }
+  return <RoomView session={session} leave={leave} />;
+}
+
+function Page(props: {
+  leave: preact.ComponentChildren;
+  title: string;
+  children: preact.ComponentChildren;
+}) {
+  useEffect(() => {
+    document.title = `${props.title} · Circle`;
+  }, [props.title]);
+  return (
+    <div class="page">
+      <header class="topbar">
+        <span class="brand">Circle</span>
+        {props.leave}
+      </header>
+      <main class="page-body">{props.children}</main>
+    </div>
+  );
+}
+
+function JoinForm({ roomId, onJoin }: { roomId: string; onJoin: (name: string) => void }) {
+  const [name, setName] = useState("");
+  return (
+    <form
+      class="join"
+      onSubmit={(event) => {
+        event.preventDefault();
+        onJoin(name.trim());
+      }}
+    >
+      <h1>Join your group</h1>
+      <p>
+        You are joining <strong>{roomId}</strong>. Others see only the name you choose here, not who
+        you are.
+      </p>
+      <label for="pseudonym">Your name in this group (optional)</label>
+      <input
+        id="pseudonym"
+        name="pseudonym"
+        autocomplete="off"
+        maxLength={64}
+        value={name}
+        onInput={(e) => setName((e.target as HTMLInputElement).value)}
+        aria-describedby="pseudonym-hint"
+      />
+      <p id="pseudonym-hint" class="hint">
+        Leave it empty to use the name your link gives you.
+      </p>
+      <button type="submit" class="primary">
+        Join
+      </button>
+    </form>
+  );
+}
+
+// What someone watching the screen sees after Leave quickly: nothing about
+// Circle or the group.
+function NeutralPage() {
+  return (
+    <main class="neutral">
+      <h1>Weather</h1>
+      <p>Mild with light winds. Showers later in the day.</p>
+    </main>
+  );
+}
