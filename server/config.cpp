@@ -162,6 +162,13 @@ std::optional<Config> parse_config(int argc, char** argv, int* exit_code) {
   app.add_option("--max-ignored", l.max_ignored_per_account,
                  "Members one account may ignore in a room at once")
       ->check(CLI::Range(1u, 10'000u));
+  app.add_option("--max-invites", l.max_invites,
+                 "Invite links one room keeps open at once (withdrawn, expired and used-up ones "
+                 "do not count)")
+      ->check(CLI::Range(1u, 10'000u));
+  app.add_option("--max-invite-ttl-seconds", l.max_invite_ttl_seconds,
+                 "The longest an invite link works")
+      ->check(CLI::Range(std::int64_t{60}, std::int64_t{365} * 24 * 3600));
   app.add_option("--max-content-warning-bytes", l.max_content_warning_bytes,
                  "Largest content warning on a message, bytes")
       ->check(CLI::Range(1u, 1024u));

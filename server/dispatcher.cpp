@@ -127,7 +127,26 @@ void Dispatcher::handle_hello(const ClientMessage& request) {
   }
   session_id_ = auth::random_hex(16);
   std::string display_name = hello.display_name();
-  if (hello.token().empty() && context_.config.allow_anonymous) {
+  if (!hello.invite().empty()) {
+    // A guest: the invite says which room; the guest key, which person.
+    auto invite = auth::verify_invite(hello.invite(), context_.config.token_secret);
+    if (!invite) {
+      spdlog::info("conn={} hello refused: invalid invite", id_);
+      return refuse_and_close(request.request_id(), invite.refusal(), "invalid invite");
+    }
+    if (display_name.empty()) {
+      return refuse_and_close(
+          request.request_id(),
+          {circle::v1::ERROR_CODE_INVALID_ARGUMENT, "hello: a guest chooses a display_name"},
+          "no display name");
+    }
+    const auto account = auth::guest_account_id(hello.guest_key());
+    account_slot_ = context_.limits.admit_account(account);
+    if (!account_slot_) return refuse_account_full(request.request_id());
+    account_id_ = account;
+    invite_room_ = invite.value().room_id;
+    invite_id_ = invite.value().invite_id;
+  } else if (hello.token().empty() && context_.config.allow_anonymous) {
     account_id_ = "anon-" + session_id_.substr(0, 12);
   } else {
     const auto now_s = now_unix_ms() / 1000;
@@ -141,17 +160,7 @@ void Dispatcher::handle_hello(const ClientMessage& request) {
                               expired ? "token expired" : "unauthenticated");
     }
     account_slot_ = context_.limits.admit_account(identity.value().account_id);
-    if (!account_slot_) {
-      context_.metrics.count_refused(RefusedBecause::kAccountFull);
-      spdlog::info("conn={} hello refused: the account has its maximum of {} connections", id_,
-                   context_.config.connection_caps.max_per_account);
-      return refuse_and_close(request.request_id(),
-                              {circle::v1::ERROR_CODE_LIMIT_EXCEEDED,
-                               "hello: this account already has " +
-                                   std::to_string(context_.config.connection_caps.max_per_account) +
-                                   " connections open; close one first"},
-                              "too many connections for this account");
-    }
+    if (!account_slot_) return refuse_account_full(request.request_id());
     account_id_ = identity.value().account_id;
     is_admin_ = identity.value().admin;
     if (is_admin_) context_.operators.add(id_, outbox_);
@@ -181,6 +190,7 @@ void Dispatcher::handle_hello(const ClientMessage& request) {
   advertised->set_max_message_bytes(limits.read_message_max);
   advertised->set_max_text_bytes(limits.max_text_bytes);
   advertised->set_max_content_warning_bytes(limits.max_content_warning_bytes);
+  advertised->set_max_invites(limits.max_invites);
   advertised->set_max_display_name_bytes(limits.max_display_name_bytes);
   advertised->set_max_room_title_bytes(limits.max_room_title_bytes);
   advertised->set_max_joined_rooms(limits.max_joined_rooms);
@@ -195,6 +205,18 @@ void Dispatcher::handle_hello(const ClientMessage& request) {
   if (is_admin_) {
     for (const auto& escalation : context_.rooms.open_escalations()) send(escalation);
   }
+}
+
+void Dispatcher::refuse_account_full(std::uint64_t request_id) {
+  context_.metrics.count_refused(RefusedBecause::kAccountFull);
+  spdlog::info("conn={} hello refused: the account has its maximum of {} connections", id_,
+               context_.config.connection_caps.max_per_account);
+  refuse_and_close(request_id,
+                   {circle::v1::ERROR_CODE_LIMIT_EXCEEDED,
+                    "hello: this account already has " +
+                        std::to_string(context_.config.connection_caps.max_per_account) +
+                        " connections open; close one first"},
+                   "too many connections for this account");
 }
 
 void Dispatcher::refuse_and_close(std::uint64_t request_id, const core::Refusal& refusal,
@@ -235,6 +257,11 @@ void Dispatcher::arm_token_expiry(std::int64_t expires_at_s) {
 
 void Dispatcher::handle_create_room(const ClientMessage& request) {
   const auto& create = request.create_room();
+  if (!invite_room_.empty()) {
+    return refuse(request.request_id(), {circle::v1::ERROR_CODE_PERMISSION_DENIED,
+                                         "create room: a guest may only join the room it was "
+                                         "invited to"});
+  }
   auto command = room_command(create.room_id(), id_, request.request_id());
   auto* created = command.mutable_create();
   created->set_title(create.title());
@@ -256,6 +283,10 @@ void Dispatcher::handle_join_room(const ClientMessage& request) {
   if (joined_.contains(room_id)) {
     return refuse(request_id, {circle::v1::ERROR_CODE_ALREADY_IN_ROOM,
                                "join: this connection is already in room '" + room_id + "'"});
+  }
+  if (!invite_room_.empty() && room_id != invite_room_) {
+    return refuse(request_id, {circle::v1::ERROR_CODE_PERMISSION_DENIED,
+                               "join: a guest may only join the room it was invited to"});
   }
   if (joined_.size() >= context_.config.limits.max_joined_rooms) {
     return refuse(request_id,
@@ -281,6 +312,7 @@ void Dispatcher::handle_join_room(const ClientMessage& request) {
   join->set_is_admin(is_admin_);
   join->set_join_token(join_token);
   join->set_resume_after_seq(request.join_room().resume_after_seq());
+  join->set_invite_id(invite_id_);
   context_.rooms.submit(std::move(command), outbox_);
 }
 
@@ -325,6 +357,19 @@ void Dispatcher::handle_room_action(const ClientMessage& request) {
   }
   auto command = room_command(action.room_id(), id_, request.request_id());
   *command.mutable_act() = action;
+  if (action.has_create_invite()) {
+    // The link is minted here (the room has no secret) and travels with the
+    // command, so every node applies the same invite.
+    auto* invite = command.mutable_act()->mutable_create_invite();
+    const auto ttl_s = std::clamp<std::int64_t>(invite->ttl_seconds(), 60,
+                                                context_.config.limits.max_invite_ttl_seconds);
+    invite->set_ttl_seconds(static_cast<std::uint32_t>(ttl_s));
+    invite->set_invite_id(auth::random_id());
+    invite->set_token(auth::mint_invite({.room_id = action.room_id(),
+                                         .invite_id = invite->invite_id(),
+                                         .expires_at = command.time_ms() / 1000 + ttl_s},
+                                        context_.config.token_secret));
+  }
   context_.rooms.submit(std::move(command), outbox_);
 }
 

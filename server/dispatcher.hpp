@@ -49,6 +49,7 @@ class Dispatcher {
   void send(const ServerMessage& message);
   void refuse(std::uint64_t request_id, const core::Refusal& refusal);
   // Refuses Hello and closes: an unauthenticated connection gets nothing else.
+  void refuse_account_full(std::uint64_t request_id);
   void refuse_and_close(std::uint64_t request_id, const core::Refusal& refusal,
                         const char* close_reason);
   // Ends the session when its token expires.
@@ -64,6 +65,10 @@ class Dispatcher {
   // Rooms use it for roles and bans; other participants never see it.
   std::string account_id_;
   bool is_admin_ = false;  // the token's roles include "admin"
+  // A guest (said hello with an invite): the only room it may join, and the
+  // invite it came with.
+  std::string invite_room_;
+  std::uint64_t invite_id_ = 0;
   boost::asio::steady_timer token_expiry_;
   core::RequestRateLimit rate_limit_;
   ConnectionLimits::Slot account_slot_;  // this connection's place under its account's cap

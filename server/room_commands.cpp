@@ -27,7 +27,8 @@ void join(core::Room& room, const RoomCommand& command, const CommandContext& co
                             .account_id = request.account_id(),
                             .is_admin = request.is_admin(),
                             .sink = context.requester,
-                            .join_token = request.join_token()};
+                            .join_token = request.join_token(),
+                            .invite_id = request.invite_id()};
   auto requester = context.requester.lock();
   // A connection that closed meanwhile does not join here (its leave
   // follows). Across nodes it does: the others cannot know it closed, and

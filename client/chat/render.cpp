@@ -387,6 +387,8 @@ std::string render_private(const PrivateEvent& event, const RenderOptions& optio
     }
     case PrivateEvent::kIgnoreList:
       return {};  // the command said so; the list is for the view
+    case PrivateEvent::kInvites:
+      return {};  // invite links are made and shown in the web app
     case PrivateEvent::kReportResolved: {
       const auto& resolved = event.report_resolved();
       line += "* " + name_of(resolved.by()) + " closed report " +

@@ -46,6 +46,17 @@ std::string random_hex(std::size_t bytes) {
   return hex;
 }
 
+std::uint64_t random_id() {
+  std::uint64_t id = 0;
+  while (id == 0) {
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(&id), sizeof id) != 1) {
+      throw std::runtime_error("RAND_bytes failed");
+    }
+    id &= (std::uint64_t{1} << 53) - 1;
+  }
+  return id;
+}
+
 std::string load_token_secret(const std::string& secret_file, const std::string& data_dir) {
   if (const char* from_environment = std::getenv(kSecretEnvironmentVariable);
       from_environment != nullptr && *from_environment != '\0') {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
 namespace circle::auth {
@@ -14,6 +15,9 @@ inline constexpr const char* kSecretEnvironmentVariable = "CIRCLE_TOKEN_SECRET";
 // `bytes` random bytes from OpenSSL's CSPRNG, as lowercase hex (session ids,
 // generated secrets).
 std::string random_hex(std::size_t bytes);
+
+// A random non-zero 53-bit id (invite ids: safe as a number in any client).
+std::uint64_t random_id();
 
 // In order: $CIRCLE_TOKEN_SECRET; else the contents of `secret_file` when it
 // is not empty (it must exist); else `<data_dir>/token-secret`, created with

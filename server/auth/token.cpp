@@ -1,6 +1,7 @@
 #include "auth/token.hpp"
 
 #include <jwt.h>
+#include <openssl/sha.h>
 
 #include <cerrno>
 #include <cstdlib>
@@ -81,7 +82,11 @@ core::Result<Identity> verify_token(std::string_view token, std::string_view sec
   return identity;
 }
 
-std::string mint_token(const Identity& identity, std::string_view secret) {
+namespace {
+
+constexpr const char* kInviteType = "circle-invite";
+
+std::string sign(const nlohmann::json& claims, std::string_view secret) {
   if (secret.size() < kMinSecretBytes) {
     throw std::invalid_argument("token secret must be at least " + std::to_string(kMinSecretBytes) +
                                 " bytes");
@@ -89,10 +94,6 @@ std::string mint_token(const Identity& identity, std::string_view secret) {
   jwt_t* raw = nullptr;
   if (jwt_new(&raw) != 0) throw std::runtime_error("jwt_new failed");
   JwtPtr jwt(raw);
-  nlohmann::json claims = {{"sub", identity.account_id}, {"exp", identity.expires_at}};
-  if (!identity.name.empty()) claims["name"] = identity.name;
-  if (identity.issued_at != 0) claims["iat"] = identity.issued_at;
-  if (identity.admin) claims["roles"] = nlohmann::json::array({"admin"});
   if (jwt_add_grants_json(jwt.get(), claims.dump().c_str()) != 0 ||
       jwt_set_alg(jwt.get(), JWT_ALG_HS256, key_bytes(secret), static_cast<int>(secret.size())) !=
           0) {
@@ -103,6 +104,66 @@ std::string mint_token(const Identity& identity, std::string_view secret) {
   std::string result(encoded);
   free(encoded);  // NOLINT: libjwt allocates with malloc
   return result;
+}
+
+}  // namespace
+
+std::string mint_token(const Identity& identity, std::string_view secret) {
+  nlohmann::json claims = {{"sub", identity.account_id}, {"exp", identity.expires_at}};
+  if (!identity.name.empty()) claims["name"] = identity.name;
+  if (identity.issued_at != 0) claims["iat"] = identity.issued_at;
+  if (identity.admin) claims["roles"] = nlohmann::json::array({"admin"});
+  return sign(claims, secret);
+}
+
+std::string mint_invite(const InviteClaims& claims, std::string_view secret) {
+  return sign({{"typ", kInviteType},
+               {"room", claims.room_id},
+               {"iid", std::to_string(claims.invite_id)},
+               {"exp", claims.expires_at}},
+              secret);
+}
+
+core::Result<InviteClaims> verify_invite(std::string_view token, std::string_view secret) {
+  const auto refused = [] {
+    return core::Refusal{ERROR_CODE_UNAUTHENTICATED,
+                         "hello: this invite link is not valid; ask for a new one"};
+  };
+  if (token.empty() || secret.size() < kMinSecretBytes) return refused();
+  const std::string terminated(token);
+  jwt_t* raw = nullptr;
+  if (jwt_decode(&raw, terminated.c_str(), key_bytes(secret), static_cast<int>(secret.size())) !=
+      0) {
+    return refused();
+  }
+  JwtPtr jwt(raw);
+  if (jwt_get_alg(jwt.get()) != JWT_ALG_HS256) return refused();
+  const char* type = jwt_get_grant(jwt.get(), "typ");
+  const char* room = jwt_get_grant(jwt.get(), "room");
+  const char* id = jwt_get_grant(jwt.get(), "iid");
+  if (!type || std::string_view(type) != kInviteType || !room || !*room || !id) return refused();
+  InviteClaims claims;
+  claims.room_id = room;
+  char* end = nullptr;
+  errno = 0;
+  claims.invite_id = std::strtoull(id, &end, 10);
+  if (errno != 0 || end == id || *end != '\0' || claims.invite_id == 0) return refused();
+  errno = 0;
+  claims.expires_at = jwt_get_grant_int(jwt.get(), "exp");
+  if (errno != 0) return refused();
+  return claims;
+}
+
+std::string guest_account_id(std::string_view guest_key) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(guest_key.data()), guest_key.size(), digest);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id = "guest-";
+  for (int i = 0; i < 12; ++i) {
+    id += kHex[digest[i] >> 4];
+    id += kHex[digest[i] & 0xf];
+  }
+  return id;
 }
 
 }  // namespace circle::auth

@@ -3,6 +3,10 @@
 // roles such as "admin"). An organisation's own systems mint them with any JWT
 // library and the shared secret; circled verifies them in Hello. No sockets
 // here: this is pure logic over libjwt, tested without a network.
+//
+// Invite links carry an invite token: a JWT of the same secret with `typ`
+// "circle-invite", the room, the invite's id and `exp`, and no `sub`, so it is
+// never taken for an account token (nor one for it).
 #pragma once
 
 #include <cstddef>
@@ -39,5 +43,27 @@ core::Result<Identity> verify_token(std::string_view token, std::string_view sec
 // Mints a token for `identity` (development and tests: `circled token`, the
 // load generator). `identity.issued_at` 0 means "no iat claim".
 std::string mint_token(const Identity& identity, std::string_view secret);
+
+// What an invite token says: which room, which of its invites.
+struct InviteClaims {
+  std::string room_id;
+  std::uint64_t invite_id = 0;
+  std::int64_t expires_at = 0;  // `exp`, seconds since the epoch
+};
+
+std::string mint_invite(const InviteClaims& claims, std::string_view secret);
+
+// Verifies an invite token's signature and form (ERROR_CODE_UNAUTHENTICATED
+// otherwise). Its expiry is not checked here: the room decides, since
+// whoever joined with an invite may come back after it expired.
+core::Result<InviteClaims> verify_invite(std::string_view token, std::string_view secret);
+
+// Shortest and longest guest key a client may send.
+inline constexpr std::size_t kMinGuestKeyBytes = 32;
+inline constexpr std::size_t kMaxGuestKeyBytes = 128;
+
+// The account a guest key stands for: "guest-" and 24 hex digits of its
+// SHA-256. The same key is the same account; the key is never stored.
+std::string guest_account_id(std::string_view guest_key);
 
 }  // namespace circle::auth

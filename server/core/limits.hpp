@@ -37,6 +37,9 @@ struct Limits {
   std::uint32_t max_content_warning_bytes = 100;
   // Members one account may ignore in a room at once.
   std::uint32_t max_ignored_per_account = 100;
+  // Invite links a room keeps open at once; and the longest one works.
+  std::uint32_t max_invites = 50;
+  std::int64_t max_invite_ttl_seconds = 7 * 24 * 3600;
   // Longest timed mute, in seconds.
   std::uint32_t max_mute_seconds = 7 * 24 * 3600;
   // Largest account token in Hello, in bytes.

@@ -78,6 +78,8 @@ std::string action_name(Action action) {
       return "change permissions";
     case ACTION_PAUSE:
       return "pause";
+    case ACTION_INVITE:
+      return "invite";
     default:
       return "unknown action";
   }
@@ -98,7 +100,7 @@ RoomSettings default_settings(RoomKind kind, std::uint32_t max_members) {
   set(ACTION_DIRECT_MESSAGE, peers_message_each_other ? ROLE_PARTICIPANT : ROLE_CO_FACILITATOR);
   for (Action action : {ACTION_MUTE, ACTION_REMOVE, ACTION_BAN, ACTION_MANAGE_WAITING_ROOM,
                         ACTION_LOCK, ACTION_REDACT, ACTION_PIN, ACTION_SLOW_MODE, ACTION_MODERATE,
-                        ACTION_RUN_ROUND, ACTION_PAUSE}) {
+                        ACTION_RUN_ROUND, ACTION_PAUSE, ACTION_INVITE}) {
     set(action, ROLE_CO_FACILITATOR);
   }
   for (Action action : {ACTION_EDIT_ROOM, ACTION_PROMOTE, ACTION_HAND_OVER, ACTION_END_SESSION,

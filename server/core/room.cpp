@@ -49,6 +49,7 @@ Room::Room(const StoredRoomState& state, std::uint64_t last_seq, std::vector<Roo
       last_report_id_(state.last_report_id()) {
   for (const auto& alert : state.open_alerts()) open_alerts_.emplace(alert.alert_id(), alert);
   for (const auto& report : state.open_reports()) open_reports_.emplace(report.report_id(), report);
+  for (const auto& invite : state.invites()) invites_.emplace(invite.invite().invite_id(), invite);
   for (const auto& kept : state.ignores()) {
     ignores_[kept.account_id()].insert(kept.ignored_accounts().begin(),
                                        kept.ignored_accounts().end());
@@ -193,6 +194,7 @@ StoredRoomState Room::durable_state() const {
   state.set_last_alert_id(last_alert_id_);
   for (const auto& [id, report] : open_reports_) *state.add_open_reports() = report;
   state.set_last_report_id(last_report_id_);
+  for (const auto& [id, invite] : invites_) *state.add_invites() = invite;
   for (const auto& [account, ignored] : ignores_) {
     auto& kept = *state.add_ignores();
     kept.set_account_id(account);
@@ -445,6 +447,7 @@ Result<JoinOutcome> Room::join(const Joiner& joiner, std::int64_t now_ms) {
   if (!joiner.is_admin && banned_accounts_.contains(joiner.account_id)) {
     return Refusal{ERROR_CODE_PERMISSION_DENIED, "join: you are banned from this room"};
   }
+  if (auto refused = check_invite(joiner, now_ms)) return *refused;
   // Someone who was in the session and left or dropped within the reconnect
   // window comes back without asking: a lock or a waiting room keeps new
   // people out, not the group's own members.
@@ -474,9 +477,11 @@ Result<JoinOutcome> Room::join(const Joiner& joiner, std::int64_t now_ms) {
     waiting.view.set_account_id(joiner.account_id);
     waiting.view.set_since_unix_ms(now_ms);
     waiting_.push_back(std::move(waiting));
+    record_invite_use(joiner, now_ms);
     send_waiting_room(now_ms);
     return JoinOutcome{.snapshot = std::nullopt, .waiting = true};
   }
+  record_invite_use(joiner, now_ms);
   return JoinOutcome{.snapshot = admit(joiner, now_ms), .waiting = false};
 }
 
@@ -486,7 +491,7 @@ RoomSnapshot Room::enter(const Joiner& joiner, std::int64_t now_ms) {
   member->attachments.push_back(
       {.connection = joiner.connection, .sink = joiner.sink, .join_token = joiner.join_token});
   member_of_[joiner.connection] = member->view.member_id();
-  return snapshot_for(*member);
+  return snapshot_for(*member, now_ms);
 }
 
 RoomSnapshot Room::admit(const Joiner& joiner, std::int64_t now_ms) {
@@ -540,10 +545,10 @@ RoomSnapshot Room::admit(const Joiner& joiner, std::int64_t now_ms) {
     }
   }
   const auto& added = members_.emplace(your_id, std::move(member)).first->second;
-  return snapshot_for(added);
+  return snapshot_for(added, now_ms);
 }
 
-RoomSnapshot Room::snapshot_for(const Member& member) const {
+RoomSnapshot Room::snapshot_for(const Member& member, std::int64_t now_ms) const {
   const bool sees_private = is_facilitator(member.view.role());
   RoomSnapshot snapshot;
   *snapshot.mutable_room() = info();
@@ -566,6 +571,9 @@ RoomSnapshot Room::snapshot_for(const Member& member) const {
     for (const auto& waiting : waiting_) *snapshot.add_waiting() = waiting.view;
     for (const auto& [id, alert] : open_alerts_) *snapshot.add_open_alerts() = alert;
     for (const auto& [id, report] : open_reports_) *snapshot.add_open_reports() = report;
+    for (const auto& [id, invite] : invites_) {
+      if (invite_open(invite, now_ms)) *snapshot.add_invites() = invite.invite();
+    }
   }
   for (const auto id : ignored_by(member)) snapshot.add_ignored_member_ids(id);
   for (const auto& [id, alert] : open_alerts_) {

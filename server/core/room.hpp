@@ -36,6 +36,8 @@ struct Joiner {
   std::weak_ptr<EventSink> sink;
   // The connection's own tag for this join, handed back on removal.
   std::uint64_t join_token = 0;
+  // A guest's join: the invite it came with (0: an account token's).
+  std::uint64_t invite_id = 0;
 };
 
 // What one room action produced, captured instead of delivered so that the
@@ -252,7 +254,7 @@ class Room {
   // new member (admit). Returns the joiner's snapshot.
   circle::v1::RoomSnapshot enter(const Joiner& joiner, std::int64_t now_ms);
   circle::v1::RoomSnapshot admit(const Joiner& joiner, std::int64_t now_ms);
-  circle::v1::RoomSnapshot snapshot_for(const Member& member) const;
+  circle::v1::RoomSnapshot snapshot_for(const Member& member, std::int64_t now_ms) const;
   circle::v1::Role role_on_join(const Joiner& joiner) const;
   // Takes a member (all its connections) out of the room after its
   // MemberLeft was published, keeping its account's standing; `may_return`:
@@ -320,6 +322,16 @@ class Room {
   ActionResult edit_room(Member& actor, const circle::v1::EditRoom& request, std::int64_t now_ms);
   ActionResult set_ignored(Member& actor, const circle::v1::SetIgnored& request,
                            std::int64_t now_ms);
+  // --- invite links (room_invites.cpp)
+  ActionResult create_invite(Member& actor, const circle::v1::CreateInvite& request,
+                             std::int64_t now_ms);
+  ActionResult revoke_invite(Member& actor, std::uint64_t invite_id, std::int64_t now_ms);
+  // Whether a guest's invite lets it in (nothing to check for others).
+  std::optional<Refusal> check_invite(const Joiner& joiner, std::int64_t now_ms) const;
+  // A guest got in (or into the waiting room) with its invite: one use.
+  void record_invite_use(const Joiner& joiner, std::int64_t now_ms);
+  bool invite_open(const circle::v1::StoredInvite& invite, std::int64_t now_ms) const;
+  void send_invites(std::int64_t now_ms);
   // The members present whom `member`'s account hides.
   std::vector<std::uint64_t> ignored_by(const Member& member) const;
   void send_ignore_list(const Member& member, std::int64_t now_ms);
@@ -427,6 +439,8 @@ class Room {
   std::uint64_t last_report_id_ = 0;
   // Whom each account hides (SetIgnored), by account.
   std::map<std::string, std::set<std::string>> ignores_;
+  // Invite links by id, withdrawn and expired ones too (see StoredInvite).
+  std::map<std::uint64_t, circle::v1::StoredInvite> invites_;
 };
 
 }  // namespace circle::core

@@ -131,6 +131,10 @@ Result<RoomActionResponse> Room::act_now(ConnectionId connection, const RoomActi
       return direct_message(*actor, request.send_direct_message(), now_ms);
     case RoomActionRequest::kReportMessage:
       return report_message(*actor, request.report_message().seq(), reason, now_ms);
+    case RoomActionRequest::kCreateInvite:
+      return create_invite(*actor, request.create_invite(), now_ms);
+    case RoomActionRequest::kRevokeInvite:
+      return revoke_invite(*actor, request.revoke_invite().invite_id(), now_ms);
     case RoomActionRequest::kSetPermission:
       return set_permission(*actor, request.set_permission(), now_ms);
     case RoomActionRequest::ACTION_NOT_SET:

@@ -209,6 +209,17 @@ Check check_client_message(const ClientMessage& message, const Limits& limits) {
         return invalid("hello: token is longer than " + std::to_string(limits.max_token_bytes) +
                        " bytes");
       }
+      if (hello.invite().size() > limits.max_token_bytes) {
+        return invalid("hello: invite is longer than " + std::to_string(limits.max_token_bytes) +
+                       " bytes");
+      }
+      if (!hello.invite().empty() && !hello.token().empty()) {
+        return invalid("hello: give a token or an invite, not both");
+      }
+      if (!hello.invite().empty() &&
+          (hello.guest_key().size() < 32 || hello.guest_key().size() > 128)) {
+        return invalid("hello: a guest_key of 32 to 128 characters comes with an invite");
+      }
       // An empty name may come from the token instead; the dispatcher checks
       // the name it ends up with.
       if (hello.display_name().empty()) return std::nullopt;

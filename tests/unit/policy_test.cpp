@@ -48,6 +48,7 @@ const Row kPermissionTable[] = {
   {ACTION_END_SESSION,          ROLE_FACILITATOR,    kUntargeted},
   {ACTION_CHANGE_PERMISSIONS,   ROLE_FACILITATOR,    kUntargeted},
   {ACTION_PAUSE,                ROLE_CO_FACILITATOR, kUntargeted},
+  {ACTION_INVITE,               ROLE_CO_FACILITATOR, kUntargeted},
 };
 // clang-format on
 
@@ -205,6 +206,8 @@ std::string permission_table_markdown() {
     }
     // Two actions are taken by what everyone types, not a command of their own.
     if (row.action == ACTION_SEND_MESSAGE) commands = "typing a line";
+    // Invite links are made in the web app (Facilitation, Invite links).
+    if (row.action == ACTION_INVITE && commands.empty()) commands = "web app: Invite links";
     if (row.action == ACTION_DIRECT_MESSAGE) {
       commands = "`/dm name` to a member who is not a facilitator (to facilitators: always)";
     }
