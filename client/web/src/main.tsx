@@ -10,4 +10,8 @@ const link = parseJoinLink(window.location.hash);
 if (window.location.hash) {
   history.replaceState(null, "", window.location.pathname);
 }
+// A new link opened in this tab changes only the fragment: start over with it.
+window.addEventListener("hashchange", () => {
+  if (window.location.hash) window.location.reload();
+});
 render(<App link={link} />, document.getElementById("app")!);

@@ -11,9 +11,9 @@ import {
   type RoomActionResponse,
   type ServerMessage,
 } from "./protocol";
-import { CircleLink, type LinkStatus } from "./net/link";
+import { CircleLink, type HelloFields, type LinkStatus } from "./net/link";
 import { RoomState } from "./state/room";
-import { supportOutcomeText } from "./state/words";
+import { refusalText, supportOutcomeText } from "./state/words";
 
 export type Phase =
   | { screen: "connecting" }
@@ -55,6 +55,8 @@ export class Session {
   phase: Phase = { screen: "connecting" };
   status: LinkStatus = { state: "connecting" };
   lastPostMs: number | undefined;
+  // Whether this visit ever got into the room (or its waiting room).
+  joinedOnce = false;
   // Something to say to screen-reader users now (a new message, your turn).
   announcement = "";
   private link: CircleLink;
@@ -63,33 +65,28 @@ export class Session {
   constructor(
     url: string,
     readonly roomId: string,
-    token: string,
-    displayName: string,
+    hello: HelloFields,
     // Open the room when it does not exist yet (a facilitator's link).
     private readonly open?: { title: string },
   ) {
     this.room = new RoomState(roomId);
-    this.link = new CircleLink(
-      url,
-      { token, displayName },
-      {
-        onEvent: (message) => this.onEvent(message),
-        onStatus: (status) => {
-          this.status = status;
-          if (status.state === "closed" && this.phase.screen !== "left") {
-            this.phase = { screen: "refused", why: status.reason || "The connection was closed." };
-          }
-          this.changed();
-        },
-        onRejoin: (_roomId, reply) => this.onJoinReply(reply, true),
-        onSendAnswered: (clientMessageId, reply) => {
-          const why = errorText(reply);
-          if (why) this.room.refusePending(clientMessageId, why);
-          else this.lastPostMs = Date.now();
-          this.changed();
-        },
+    this.link = new CircleLink(url, hello, {
+      onEvent: (message) => this.onEvent(message),
+      onStatus: (status) => {
+        this.status = status;
+        if (status.state === "closed" && this.phase.screen !== "left") {
+          this.phase = { screen: "refused", why: status.reason || "The connection was closed." };
+        }
+        this.changed();
       },
-    );
+      onRejoin: (_roomId, reply) => this.onJoinReply(reply, true),
+      onSendAnswered: (clientMessageId, reply) => {
+        const why = errorText(reply);
+        if (why) this.room.refusePending(clientMessageId, why);
+        else this.lastPostMs = Date.now();
+        this.changed();
+      },
+    });
   }
 
   subscribe(listener: () => void): () => void {
@@ -101,7 +98,7 @@ export class Session {
     try {
       await this.link.connect();
     } catch (error) {
-      this.phase = { screen: "refused", why: (error as Error).message };
+      this.phase = { screen: "refused", why: refusalText((error as Error).message) };
       this.changed();
       return;
     }
@@ -183,6 +180,9 @@ export class Session {
   }
 
   private onActionDone(action: RoomActionInit, response: RoomActionResponse): void {
+    if (action?.case === "createInvite" && response.invite) {
+      this.room.invites.set(response.invite.inviteId, response.invite);
+    }
     if (action?.case === "requestSupport") {
       if (response.support) {
         this.room.say(Date.now(), supportOutcomeText(response.support));
@@ -208,6 +208,7 @@ export class Session {
   private onJoinReply(reply: ServerMessage, rejoin: boolean): void {
     if (reply.payload.case === "joinRoom") {
       const join = reply.payload.value;
+      this.joinedOnce = true;
       if (join.waiting) {
         this.phase = { screen: "waiting" };
       } else if (join.snapshot) {
@@ -216,7 +217,10 @@ export class Session {
         this.phase = { screen: "room" };
       }
     } else {
-      this.phase = { screen: "refused", why: errorText(reply) ?? "You could not join." };
+      this.phase = {
+        screen: "refused",
+        why: refusalText(errorText(reply) ?? "You could not join."),
+      };
     }
     this.changed();
   }

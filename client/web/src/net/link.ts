@@ -31,8 +31,11 @@ export type LinkStatus =
   | { state: "rejoining" }
   | { state: "closed"; reason: string; code: number };
 
+// Who says hello: with an account token, or as a guest with an invite.
 export interface HelloFields {
-  token: string;
+  token?: string;
+  invite?: string;
+  guestKey?: string;
   displayName: string;
 }
 
@@ -195,6 +198,8 @@ export class CircleLink {
           onWelcome(reply.payload.value);
         } else {
           const error = reply.payload.case === "error" ? reply.payload.value : undefined;
+          // The first hello refused: final (the close that follows adds nothing).
+          if (this.welcome === undefined) this.closedForGood = true;
           onRefused(error?.message ?? "unexpected reply", error?.code);
         }
       });
@@ -205,7 +210,9 @@ export class CircleLink {
             value: create(HelloSchema, {
               protocolVersion: ProtocolVersion.PROTOCOL_VERSION_1,
               clientName: "circle-web",
-              token: this.hello.token,
+              token: this.hello.token ?? "",
+              invite: this.hello.invite ?? "",
+              guestKey: this.hello.guestKey ?? "",
               displayName: this.hello.displayName,
             }),
           }),

@@ -6,6 +6,7 @@ import {
   Action,
   Role,
   RoomChange,
+  type Invite,
   type Member,
   type PrivateEvent,
   type Report,
@@ -72,6 +73,8 @@ export class RoomState {
   yourOpenAlerts = new Map<bigint, SupportAlert>();
   openReports = new Map<bigint, Report>();
   ignored = new Set<bigint>();
+  // Facilitators: the room's open invite links.
+  invites = new Map<bigint, Invite>();
   identities = new Map<bigint, string>();
   lines: Line[] = [];
   // Your messages not yet in the conversation: on their way, or refused.
@@ -103,6 +106,7 @@ export class RoomState {
     this.yourOpenAlerts = new Map(snapshot.yourOpenAlerts.map((a) => [a.alertId, a]));
     this.openReports = new Map(snapshot.openReports.map((r) => [r.reportId, r]));
     this.ignored = new Set(snapshot.ignoredMemberIds);
+    this.invites = new Map(snapshot.invites.map((i) => [i.inviteId, i]));
     this.identities = new Map(snapshot.identities.map((i) => [i.memberId, i.accountId]));
     if (!resumed) this.lines = this.lines.filter((line) => line.kind === "private");
     this.ended = false;
@@ -268,6 +272,9 @@ export class RoomState {
           atMs,
           `${kind.value.by?.displayName ?? "A facilitator"} closed report ${kind.value.reportId} (${reportOutcomeWord(kind.value.outcome)})${kind.value.note ? `: ${kind.value.note}` : ""}`,
         );
+        break;
+      case "invites":
+        this.invites = new Map(kind.value.invites.map((i) => [i.inviteId, i]));
         break;
       case "ignoreList":
         this.ignored = new Set(kind.value.memberIds);

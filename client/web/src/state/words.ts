@@ -211,3 +211,10 @@ export function escalationReasonText(reason: EscalationReason): string {
     ? "no facilitator was in the room"
     : "nobody acknowledged it in time";
 }
+
+// A refusal from the server as a person reads it: without the protocol's
+// "join:" or "hello:" in front, starting with a capital.
+export function refusalText(message: string): string {
+  const plain = message.replace(/^(hello|join): /, "");
+  return plain.charAt(0).toUpperCase() + plain.slice(1);
+}

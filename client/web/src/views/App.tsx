@@ -3,6 +3,7 @@
 // on a keyboard shortcut (Escape twice).
 import { useEffect, useState } from "preact/hooks";
 import type { JoinLink } from "../state/link";
+import { guestKey } from "../net/guest-key";
 import { Session } from "../session";
 import { RoomView } from "./RoomView";
 
@@ -80,18 +81,19 @@ export function App({ link }: { link: JoinLink }) {
   }
 
   if (!session) {
+    const guest = link.kind === "invite";
     return (
       <Page leave={leave} title="Join your group">
         <JoinForm
           roomId={link.roomId}
+          guest={guest}
           onJoin={(name) => {
-            const next = new Session(
-              serverUrl(),
-              link.roomId,
-              link.token,
-              name,
-              link.open ? { title: link.title } : undefined,
-            );
+            const hello =
+              link.kind === "invite"
+                ? { invite: link.invite, guestKey: guestKey(), displayName: name }
+                : { token: link.token, displayName: name };
+            const open = link.kind === "token" && link.open ? { title: link.title } : undefined;
+            const next = new Session(serverUrl(), link.roomId, hello, open);
             setSession(next);
             void next.start();
           }}
@@ -131,8 +133,17 @@ export function App({ link }: { link: JoinLink }) {
   if (phase.screen === "refused" || phase.screen === "left") {
     return (
       <Page leave={leave} title="Circle">
-        <h1>{phase.screen === "left" ? "You left the room" : "You are not in the room"}</h1>
+        <h1>
+          {phase.screen === "left"
+            ? "You left the room"
+            : link.kind === "invite" && !session.joinedOnce
+              ? "This invite link does not work"
+              : "You are not in the room"}
+        </h1>
         <p role="alert">{phase.screen === "refused" ? phase.why : "Take care."}</p>
+        {phase.screen === "refused" && link.kind === "invite" && !session.joinedOnce ? (
+          <p>Ask the person who sent it to you for a new link.</p>
+        ) : null}
       </Page>
     );
   }
@@ -158,7 +169,8 @@ function Page(props: {
   );
 }
 
-function JoinForm({ roomId, onJoin }: { roomId: string; onJoin: (name: string) => void }) {
+function JoinForm(props: { roomId: string; guest: boolean; onJoin: (name: string) => void }) {
+  const { roomId, guest, onJoin } = props;
   const [name, setName] = useState("");
   return (
     <form
@@ -170,21 +182,26 @@ function JoinForm({ roomId, onJoin }: { roomId: string; onJoin: (name: string) =
     >
       <h1>Join your group</h1>
       <p>
-        You are joining <strong>{roomId}</strong>. Others see only the name you choose here, not who
-        you are.
+        You are joining <strong>{roomId || "a group"}</strong>. Others see only the name you choose
+        here, not who you are.
       </p>
-      <label for="pseudonym">Your name in this group (optional)</label>
+      <label for="pseudonym">
+        {guest ? "Your name in this group" : "Your name in this group (optional)"}
+      </label>
       <input
         id="pseudonym"
         name="pseudonym"
         autocomplete="off"
         maxLength={64}
+        required={guest}
         value={name}
         onInput={(e) => setName((e.target as HTMLInputElement).value)}
         aria-describedby="pseudonym-hint"
       />
       <p id="pseudonym-hint" class="hint">
-        Leave it empty to use the name your link gives you.
+        {guest
+          ? "Any name you like: a first name, a nickname. You can use a different one each time."
+          : "Leave it empty to use the name your link gives you."}
       </p>
       <button type="submit" class="primary">
         Join

@@ -6,6 +6,7 @@ import { useState } from "preact/hooks";
 import { Action, ReportOutcome, Role } from "../protocol";
 import type { Session } from "../session";
 import { escalationReasonText, reportOutcomes } from "../state/words";
+import { InviteLinks } from "./InviteLinks";
 import type { Act } from "./RoomView";
 
 export function FacilitatorTools({ session, act }: { session: Session; act: Act }) {
@@ -15,6 +16,7 @@ export function FacilitatorTools({ session, act }: { session: Session; act: Act 
       <h2 id="tools-title">Facilitation</h2>
       <Alerts session={session} act={act} />
       {room.may(Action.MANAGE_WAITING_ROOM) ? <WaitingRoom session={session} act={act} /> : null}
+      {room.may(Action.INVITE) ? <InviteLinks session={session} act={act} /> : null}
       <Reports session={session} act={act} />
       {room.may(Action.RUN_ROUND) ? <RoundControls session={session} act={act} /> : null}
       <RoomControls session={session} act={act} />

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { SendPacer, backoffDelay, worthReconnecting } from "../../src/net/backoff";
-import { parseJoinLink } from "../../src/state/link";
-import { durationText } from "../../src/state/words";
+import { inviteRoom, parseJoinLink } from "../../src/state/link";
+import { durationText, refusalText } from "../../src/state/words";
 
 describe("backoffDelay", () => {
   it("doubles up to the cap, between half and all of it", () => {
@@ -58,5 +58,28 @@ describe("durationText", () => {
     expect(durationText(45_000)).toBe("45 s");
     expect(durationText(10 * 60_000)).toBe("10 min");
     expect(durationText(90 * 60_000)).toBe("1 h 30 min");
+  });
+});
+
+describe("invite links", () => {
+  const payload = btoa(JSON.stringify({ typ: "circle-invite", room: "thursday", iid: "7" }))
+    .replace(/=+$/, "")
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_");
+  const token = `eyJhbGciOiJIUzI1NiJ9.${payload}.signature`;
+
+  it("reads the room an invite leads to", () => {
+    expect(parseJoinLink(`#invite=${token}`)).toEqual({
+      kind: "invite",
+      roomId: "thursday",
+      invite: token,
+    });
+    expect(inviteRoom("not-a-token")).toBe("");
+    expect(inviteRoom("a.!!!.c")).toBe("");
+  });
+
+  it("says a refusal in plain words", () => {
+    expect(refusalText("join: this invite link has expired")).toBe("This invite link has expired");
+    expect(refusalText("hello: the token has expired")).toBe("The token has expired");
   });
 });
