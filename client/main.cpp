@@ -33,6 +33,9 @@ int main(int argc, char** argv) {
       ->envname("CIRCLE_TOKEN");
   chat_command->add_option("--room", chat.room, "Room to join at start (created if missing)");
   chat_command->add_option("--title", chat.title, "Title for a room you create");
+  chat_command->add_option("--web-url", chat.web_url,
+                           "The web app's address, for the invite links /invite makes (default: "
+                           "https://<the server's host>:8444)");
   const std::map<std::string, circle::v1::RoomKind> kinds = {
       {"group", circle::v1::ROOM_KIND_FACILITATED_GROUP},
       {"peer-circle", circle::v1::ROOM_KIND_PEER_CIRCLE},

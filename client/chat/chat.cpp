@@ -150,6 +150,7 @@ class ChatSession {
   void print(std::string line) { printer_.post(std::move(line)); }
 
   const ChatOptions& options_;
+  std::string web_url_;  // where invite links lead
   bool interactive_;
   Printer printer_;
   RenderOptions render_;
@@ -194,6 +195,10 @@ bool ChatSession::start() {
     std::cerr << "circle: " << error << "\n";
     return false;
   }
+  // The web app of a server from scripts/serve: the same host, port 8444.
+  web_url_ = options_.web_url.empty()
+                 ? std::string(address->tls ? "https" : "http") + "://" + address->host + ":8444"
+                 : options_.web_url;
   std::shared_ptr<boost::asio::ssl::context> tls;
   if (address->tls) {
     try {
@@ -417,6 +422,8 @@ void ChatSession::act(const std::string& room_id, const circle::v1::RoomActionRe
   if (!reply) return;
   if (reply->room_action().has_support()) {
     print(render_support_outcome(reply->room_action().support()));
+  } else if (reply->room_action().has_invite()) {
+    print(render_invite(reply->room_action().invite(), web_url_));
   } else if (!done.empty()) {
     print(done);
   }

@@ -12,6 +12,8 @@ namespace circle::chat {
 
 struct ChatOptions {
   std::string server_url = "wss://127.0.0.1:8443";
+  // Where the web app is, for invite links (empty: https://<server host>:8444).
+  std::string web_url;
   std::string ca_file;       // empty: the system's trusted CAs
   std::string display_name;  // empty: the token's name
   std::string token;         // account token (JWT) from the organisation or `circled token`

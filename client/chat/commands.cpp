@@ -448,6 +448,33 @@ const std::vector<Command>& commands() {
          r.mutable_set_slow_mode()->set_seconds(*seconds);
          return std::nullopt;
        }},
+      {"/invite",
+       "[how long, e.g. 1h, 1d] [uses]",
+       "make an invite link for this room (default: a day, any number of people)",
+       {Need::kAction, ACTION_INVITE},
+       [](std::istringstream& args, auto&, RoomActionRequest& r,
+          std::string&) -> std::optional<std::string> {
+         std::string length = "1d";
+         std::uint32_t uses = 0;
+         args >> length >> uses;
+         auto seconds = parse_duration(length, 3600);
+         if (!seconds) return "usage: /invite [how long, e.g. 1h, 1d] [uses]";
+         r.mutable_create_invite()->set_ttl_seconds(*seconds);
+         r.mutable_create_invite()->set_max_uses(uses);
+         return std::nullopt;  // the reply carries the link (render_invite)
+       }},
+      {"/uninvite",
+       "<link id>",
+       "withdraw an invite link: nobody who has not yet joined with it can",
+       {Need::kAction, ACTION_INVITE},
+       [](std::istringstream& args, auto&, RoomActionRequest& r,
+          std::string& done) -> std::optional<std::string> {
+         std::uint64_t id = 0;
+         if (!(args >> id) || id == 0) return "usage: /uninvite <link id>";
+         r.mutable_revoke_invite()->set_invite_id(id);
+         done = "* Invite link " + std::to_string(id) + " withdrawn.";
+         return std::nullopt;
+       }},
       {"/retention",
        "<days|ephemeral>",
        "how long the room keeps its history (ephemeral: only for reconnects)",
@@ -678,6 +705,8 @@ std::optional<std::uint32_t> parse_duration(const std::string& text,
     scale = 60;
   } else if (unit == "h") {
     scale = 3600;
+  } else if (unit == "d") {
+    scale = 86400;
   } else {
     return std::nullopt;
   }

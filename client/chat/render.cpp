@@ -499,6 +499,18 @@ std::string render_your_alert_escalated(const YourAlertEscalated& escalated) {
   return text + ".";
 }
 
+std::string render_invite(const Invite& invite, const std::string& web_url) {
+  std::string base = web_url.empty() ? "https://127.0.0.1:8444" : web_url;
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  const auto minutes = (invite.expires_at_unix_ms() - invite.created_at_unix_ms()) / 60'000;
+  return "* Invite link " + std::to_string(invite.invite_id()) + " (works for " +
+         duration_text(minutes * 60'000) + ", " +
+         (invite.max_uses() ? std::to_string(invite.max_uses()) + " people"
+                            : std::string("any number of people")) +
+         "; /uninvite " + std::to_string(invite.invite_id()) + " withdraws it):\n    " + base +
+         "/#invite=" + invite.token();
+}
+
 std::string render_support_outcome(const SupportOutcome& outcome) {
   std::string text;
   if (outcome.facilitators_present() > 0) {

@@ -44,6 +44,10 @@ std::string render_error(const std::string& action, const circle::v1::Error& err
 // What the asker is told at once about a request for support: whom it
 // reached (truthfully: no facilitator present is said so), then the
 // operator's crisis resources, if any.
+// An invite link /invite made: where to open it and what it allows.
+// `web_url`: the web app's address (empty: https://127.0.0.1:8444).
+std::string render_invite(const circle::v1::Invite& invite, const std::string& web_url);
+
 std::string render_support_outcome(const circle::v1::SupportOutcome& outcome);
 // The asker's line when their request went to the service's operators:
 // whom it reached, as it is (none connected is said so).

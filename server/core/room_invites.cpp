@@ -44,9 +44,9 @@ Room::ActionResult Room::create_invite(Member& actor, const CreateInvite& reques
     return invite_open(entry.second, now_ms);
   });
   if (static_cast<std::size_t>(open) >= limits_->max_invites) {
-    return Refusal{ERROR_CODE_LIMIT_EXCEEDED,
-                   "invite: this room has " + std::to_string(limits_->max_invites) +
-                       " invite links open; withdraw one first"};
+    return Refusal{ERROR_CODE_LIMIT_EXCEEDED, "invite: this room has " +
+                                                  std::to_string(limits_->max_invites) +
+                                                  " invite links open; withdraw one first"};
   }
   StoredInvite stored;
   auto& invite = *stored.mutable_invite();
@@ -62,8 +62,8 @@ Room::ActionResult Room::create_invite(Member& actor, const CreateInvite& reques
     auto oldest = invites_.end();
     for (auto it = invites_.begin(); it != invites_.end(); ++it) {
       if (invite_open(it->second, now_ms)) continue;
-      if (oldest == invites_.end() || it->second.invite().created_at_unix_ms() <
-                                          oldest->second.invite().created_at_unix_ms()) {
+      if (oldest == invites_.end() ||
+          it->second.invite().created_at_unix_ms() < oldest->second.invite().created_at_unix_ms()) {
         oldest = it;
       }
     }

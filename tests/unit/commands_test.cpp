@@ -54,10 +54,28 @@ TEST(Commands, ParseDurations) {
   EXPECT_EQ(circle::chat::parse_duration("45s"), 45u);
   EXPECT_EQ(circle::chat::parse_duration("10m"), 600u);
   EXPECT_EQ(circle::chat::parse_duration("2h"), 7200u);
+  EXPECT_EQ(circle::chat::parse_duration("1d"), 86400u);
   EXPECT_FALSE(circle::chat::parse_duration("soon"));
   EXPECT_FALSE(circle::chat::parse_duration("10x"));
   EXPECT_FALSE(circle::chat::parse_duration(""));
   EXPECT_FALSE(circle::chat::parse_duration("99999h"));
+}
+
+TEST(Commands, InviteLinksForHowLongAndHowMany) {
+  RoomView view(room_with(ROLE_FACILITATOR));
+  Recorder recorder;
+  auto context = recorder.context(view);
+  ASSERT_TRUE(circle::chat::run_room_command("/invite", "2h 5", context));
+  ASSERT_TRUE(circle::chat::run_room_command("/invite", "", context));
+  ASSERT_TRUE(circle::chat::run_room_command("/uninvite", "42", context));
+  ASSERT_EQ(recorder.sent.size(), 3u);
+  EXPECT_EQ(recorder.sent[0].create_invite().ttl_seconds(), 7200u);
+  EXPECT_EQ(recorder.sent[0].create_invite().max_uses(), 5u);
+  EXPECT_EQ(recorder.sent[1].create_invite().ttl_seconds(), 86400u) << "a day by default";
+  EXPECT_EQ(recorder.sent[1].create_invite().max_uses(), 0u) << "anyone";
+  EXPECT_EQ(recorder.sent[2].revoke_invite().invite_id(), 42u);
+  ASSERT_TRUE(circle::chat::run_room_command("/invite", "soon", context));
+  EXPECT_EQ(recorder.sent.size(), 3u) << "a bad length is not sent";
 }
 
 TEST(Commands, MuteWithDurationAndReason) {
