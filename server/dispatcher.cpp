@@ -273,7 +273,11 @@ void Dispatcher::handle_create_room(const ClientMessage& request) {
 void Dispatcher::handle_list_rooms(const ClientMessage& request) {
   ServerMessage reply = reply_to(request.request_id());
   auto* list = reply.mutable_list_rooms();
-  for (auto& info : context_.rooms.list()) *list->add_rooms() = std::move(info);
+  for (auto& info : context_.rooms.list()) {
+    // A guest sees only the room it was invited to.
+    if (!invite_room_.empty() && info.room_id() != invite_room_) continue;
+    *list->add_rooms() = std::move(info);
+  }
   send(reply);
 }
 
