@@ -66,7 +66,9 @@ test("nothing is kept in the browser and nothing is asked of another origin", as
   for (const url of requests) expect(new URL(url).host).toBe(origin);
 });
 
-test("every screen works at a phone's width and passes axe", async ({ browser }) => {
+test("every screen works at a phone's width and with text at 200%, and passes axe", async ({
+  browser,
+}) => {
   const landing = await openLink(browser, server.webUrl, { viewport: phone });
   await expect(landing.page.getByRole("heading", { name: "Circle" })).toBeVisible();
   await expectNoAxeViolations(landing.page);
@@ -92,4 +94,10 @@ test("every screen works at a phone's width and passes axe", async ({ browser })
   }
   await sam.page.screenshot({ path: screenshotPath("participant-phone"), fullPage: true });
   await alex.page.screenshot({ path: screenshotPath("facilitator-phone"), fullPage: true });
+  // Text at twice its size still fits a laptop's width: nothing to scroll sideways.
+  await alex.page.setViewportSize({ width: 1280, height: 800 });
+  await alex.page.evaluate(() => (document.documentElement.style.fontSize = "200%"));
+  await expect(conversation(alex.page).getByText("Thanks, glad to be here.")).toBeVisible();
+  const zoomed = await alex.page.evaluate(() => document.documentElement.scrollWidth);
+  expect(zoomed).toBeLessThanOrEqual(1280);
 });
