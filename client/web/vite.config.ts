@@ -14,6 +14,9 @@ export default defineConfig({
     sourcemap: false,
     target: "es2022",
   },
+  // Vitest runs a Vite server in-process: give it an address rather than
+  // "localhost", which a minimal machine may not resolve.
+  server: { host: "127.0.0.1", hmr: false },
   test: {
     include: ["test/unit/**/*.test.ts"],
     environment: "node",
