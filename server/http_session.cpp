@@ -40,13 +40,13 @@ void set_security_headers(http::response<http::string_body>& response) {
 
 // Browsers send Origin; a page from an origin not on the list must not open
 // a WebSocket with its visitor's credentials. No list, or no Origin (not a
-// browser): allowed. A page circled served itself (its origin is the host
-// the request came to) is always allowed.
+// browser): allowed. On the web app's listener, a page circled served
+// itself (its origin is the host the request came to) is always allowed.
 bool origin_allowed(const std::vector<std::string>& allowed, beast::string_view origin,
-                    beast::string_view host, bool tls) {
+                    beast::string_view host, bool tls, bool serves_web) {
   if (allowed.empty() || origin.empty()) return true;
   const std::string_view origin_view(origin.data(), origin.size());
-  if (!host.empty() &&
+  if (serves_web && !host.empty() &&
       origin_view == std::string(tls ? "https://" : "http://") + std::string(host)) {
     return true;
   }
@@ -168,7 +168,7 @@ void HttpSession<Stream>::upgrade() {
                      "too many connections from your network address\n");
   }
   if (!origin_allowed(context_.config.allowed_origins, request[http::field::origin],
-                      request[http::field::host], is_tls<Stream>)) {
+                      request[http::field::host], is_tls<Stream>, web_ != nullptr)) {
     spdlog::info("connection refused: origin not allowed");
     context_.metrics.count_refused(RefusedBecause::kOrigin);
     return respond(http::status::forbidden, "this origin may not connect\n");
@@ -185,6 +185,15 @@ void HttpSession<Stream>::serve_file() {
   const auto& request = parser_->get();
   if (request.method() != http::verb::get && request.method() != http::verb::head) {
     return respond(http::status::method_not_allowed, "use GET\n");
+  }
+  // Over a connection cap: answered like an upgrade would be, and closed.
+  if (admitted_.refusal == ConnectionLimits::Refusal::kServerFull) {
+    return respond(http::status::service_unavailable,
+                   "the server is full; try again in a moment\n");
+  }
+  if (admitted_.refusal == ConnectionLimits::Refusal::kAddressFull) {
+    return respond(http::status::too_many_requests,
+                   "too many connections from your network address\n");
   }
   WebPath outcome = WebPath::kNotFound;
   const WebFile* file = web_->find(request.target(), outcome);

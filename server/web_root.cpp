@@ -50,7 +50,8 @@ std::optional<std::string> checked_web_path(std::string_view target) {
   // literal one, so %2e%2e is "..", %2f and %5c are refused.
   for (std::size_t i = 1; i <= target.size(); ++i) {
     if (i == target.size() || target[i] == '/') {
-      if (segment.empty() || segment == "." || segment == "..") return std::nullopt;
+      // No hidden files either (".env", ".git/"): a built app has none.
+      if (segment.empty() || segment.front() == '.') return std::nullopt;
       path += '/';
       path += segment;
       segment.clear();

@@ -26,7 +26,8 @@ struct WebFile {
 enum class WebPath { kFound, kNotFound, kRefused };
 
 // The target's path, percent-decoded and checked: only "/"-separated
-// segments of printable characters, none empty, "." or "..", no backslash,
+// segments of printable characters, none empty or starting with "." (so no
+// "." or ".." and no hidden files), no backslash,
 // no NUL or control characters, no encoded "/" or "\"; the query string is
 // dropped. nullopt when any rule fails (the answer is then 400). "/" stays
 // "/".

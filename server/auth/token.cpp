@@ -64,6 +64,10 @@ core::Result<Identity> verify_token(std::string_view token, std::string_view sec
   const char* subject = jwt_get_grant(jwt.get(), "sub");
   if (subject == nullptr || *subject == '\0') return unauthenticated("the token has no sub");
   identity.account_id = subject;
+  // Guests' and anonymous accounts are named by the server itself.
+  if (identity.account_id.starts_with("guest-") || identity.account_id.starts_with("anon-")) {
+    return unauthenticated("the token's sub may not begin with guest- or anon-");
+  }
   if (identity.account_id.size() > kMaxAccountIdBytes) {
     return unauthenticated("the token's sub is longer than " + std::to_string(kMaxAccountIdBytes) +
                            " bytes");

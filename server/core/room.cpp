@@ -477,11 +477,9 @@ Result<JoinOutcome> Room::join(const Joiner& joiner, std::int64_t now_ms) {
     waiting.view.set_account_id(joiner.account_id);
     waiting.view.set_since_unix_ms(now_ms);
     waiting_.push_back(std::move(waiting));
-    record_invite_use(joiner, now_ms);
     send_waiting_room(now_ms);
     return JoinOutcome{.snapshot = std::nullopt, .waiting = true};
   }
-  record_invite_use(joiner, now_ms);
   return JoinOutcome{.snapshot = admit(joiner, now_ms), .waiting = false};
 }
 
@@ -496,6 +494,9 @@ RoomSnapshot Room::enter(const Joiner& joiner, std::int64_t now_ms) {
 
 RoomSnapshot Room::admit(const Joiner& joiner, std::int64_t now_ms) {
   forget_expired_history(now_ms);
+  // A guest's invite counts once the guest is in: someone turned away at the
+  // waiting room has not joined with it, and cannot come back through it.
+  record_invite_use(joiner, now_ms);
   Member member;
   member.view.set_member_id(++last_member_id_);
   mark_state_changed();  // member ids are never reused, also after a restart

@@ -328,7 +328,8 @@ class Room {
   ActionResult revoke_invite(Member& actor, std::uint64_t invite_id, std::int64_t now_ms);
   // Whether a guest's invite lets it in (nothing to check for others).
   std::optional<Refusal> check_invite(const Joiner& joiner, std::int64_t now_ms) const;
-  // A guest got in (or into the waiting room) with its invite: one use.
+  // A guest got in with its invite (admitted, at once or from the waiting
+  // room): one use, and the right to come back.
   void record_invite_use(const Joiner& joiner, std::int64_t now_ms);
   bool invite_open(const circle::v1::StoredInvite& invite, std::int64_t now_ms) const;
   void send_invites(std::int64_t now_ms);

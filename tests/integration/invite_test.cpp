@@ -31,7 +31,7 @@ TEST(Invite, AGuestJoinsOnlyTheRoomOfItsLinkAndABanFollowsItsKey) {
   ASSERT_TRUE(call(*alex, client::make_join_room("group")).has_join_room());
   auto make = client::make_room_action("group");
   make.mutable_room_action()->mutable_create_invite()->set_ttl_seconds(3600);
-  make.mutable_room_action()->mutable_create_invite()->set_invite_id(1);  // replaced
+  make.mutable_room_action()->mutable_create_invite()->set_invite_id(1);     // replaced
   make.mutable_room_action()->mutable_create_invite()->set_token("forged");  // replaced
   auto made = call(*alex, make);
   ASSERT_TRUE(made.has_room_action()) << made.DebugString();
@@ -71,8 +71,8 @@ TEST(Invite, AGuestJoinsOnlyTheRoomOfItsLinkAndABanFollowsItsKey) {
 TEST(Invite, AForgedLinkIsRefusedAndClosedAndAShortGuestKeyRefused) {
   TestServer server;
   ServerMessage reply;
-  auto forged = guest(server, "eyJhbGciOiJIUzI1NiJ9.eyJyb29tIjoiZ3JvdXAifQ.bad", std::string(40, 'k'),
-                      "Mallory", &reply);
+  auto forged = guest(server, "eyJhbGciOiJIUzI1NiJ9.eyJyb29tIjoiZ3JvdXAifQ.bad",
+                      std::string(40, 'k'), "Mallory", &reply);
   EXPECT_EQ(reply.error().code(), circle::v1::ERROR_CODE_UNAUTHENTICATED);
   auto closed = forged->wait_closed(kDeadline);
   ASSERT_TRUE(closed);

@@ -87,6 +87,32 @@ TEST_F(Invites, WithdrawnOrExpiredKeepsOutOnlyThoseWhoHaveNotJoined) {
   EXPECT_FALSE(guest(room(), 44, "guest-c", 999)) << "an invite of another room";
 }
 
+TEST_F(Invites, AGuestTurnedAwayAtTheWaitingRoomHasNotJoinedWithIt) {
+  ASSERT_TRUE(invite(kAlex, 7, 3600, 1));
+  auto waiting_room = [&](bool on) {
+    auto r = request();
+    r.mutable_set_waiting_room()->set_enabled(on);
+    return act(kAlex, r);
+  };
+  ASSERT_TRUE(waiting_room(true));
+  auto knock = guest(room(), 40, "guest-a", 7);
+  ASSERT_TRUE(knock && knock.value().waiting);
+  auto other = guest(room(), 41, "guest-b", 7);
+  ASSERT_TRUE(other && other.value().waiting) << "knocking uses nothing up";
+  const auto lists = alex_->privates(PrivateEvent::kWaitingRoom);
+  ASSERT_FALSE(lists.empty());
+  ASSERT_EQ(lists.back().waiting_room().waiting_size(), 2);
+  auto deny = request();
+  deny.mutable_admit()->set_waiting_id(lists.back().waiting_room().waiting(0).waiting_id());
+  deny.mutable_admit()->set_admitted(false);
+  ASSERT_TRUE(act(kAlex, deny));
+  ASSERT_TRUE(revoke(kAlex, 7));
+  ASSERT_TRUE(waiting_room(false));
+  auto back = guest(room(), 42, "guest-a", 7, 30);
+  ASSERT_FALSE(back) << "turned away, then the link was withdrawn: no way in";
+  EXPECT_NE(back.refusal().message.find("withdrawn"), std::string::npos);
+}
+
 TEST_F(Invites, UsesAndWithdrawalsSurviveARestart) {
   ASSERT_TRUE(invite(kAlex, 7, 3600, 2));
   ASSERT_TRUE(guest(room(), 40, "guest-a", 7));

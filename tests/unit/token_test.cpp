@@ -51,6 +51,14 @@ TEST(Token, MintedTokenVerifiesWithItsClaims) {
   EXPECT_TRUE(identity.value().admin);
 }
 
+TEST(Token, GuestAndAnonymousAccountNamesAreTheServersOwn) {
+  for (const char* sub : {"guest-0123456789abcdef01234567", "anon-1234"}) {
+    auto refused = verify_token(mint_token(account(sub, kNow + 60), kSecret), kSecret, kNow);
+    ASSERT_FALSE(refused) << sub;
+    EXPECT_EQ(refused.refusal().code, circle::v1::ERROR_CODE_UNAUTHENTICATED);
+  }
+}
+
 TEST(Token, TokenFromAnotherLibraryVerifies) {
   const auto token = hand_made(
       kHs256,

@@ -11,7 +11,7 @@ import {
   type RoomActionResponse,
   type ServerMessage,
 } from "./protocol";
-import { CircleLink, type HelloFields, type LinkStatus } from "./net/link";
+import { CircleLink, passesByItself, type HelloFields, type LinkStatus } from "./net/link";
 import { RoomState } from "./state/room";
 import { refusalText, supportOutcomeText } from "./state/words";
 
@@ -28,6 +28,8 @@ export type RoomActionInit = ActionInit["action"];
 
 // How often a room not yet open is asked for again.
 const kNotOpenRetryMs = 5000;
+// How soon a join refused for now (unavailable, rate limited) is asked again.
+const kRetryJoinMs = 2000;
 
 function youLeftText(left: MemberLeft): string {
   const by = left.by?.displayName ?? "A facilitator";
@@ -128,6 +130,10 @@ export class Session {
         return;
       }
       reply = await this.link.join(this.roomId);
+    } else if (reply.payload.case === "error" && passesByItself(reply.payload.value.code)) {
+      // Unavailable or rate limited: try again shortly, still joining.
+      this.notOpenTimer = setTimeout(() => void this.joinOrOpen(), kRetryJoinMs);
+      return;
     } else if (notFound) {
       // A participant early for the group: wait for a facilitator to open it.
       this.phase = { screen: "not-open" };
@@ -260,6 +266,7 @@ export class Session {
           this.announcement = "You were let in.";
         } else {
           this.phase = { screen: "refused", why: "A facilitator did not let you in this time." };
+          this.link.forget(this.roomId);
         }
       } else {
         this.room.applyPrivate(event);

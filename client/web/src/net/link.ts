@@ -60,6 +60,11 @@ type Reply = (message: ServerMessage) => void;
 // Hellos refused for now, in a row, before the link gives up.
 const kMaxRefusedRetries = 10;
 
+// A refusal that passes by itself: asked again later, not given up on.
+export function passesByItself(code: ErrorCode): boolean {
+  return code === ErrorCode.UNAVAILABLE || code === ErrorCode.RATE_LIMITED;
+}
+
 export function errorReply(code: ErrorCode, text: string): ServerMessage {
   return create(ServerMessageSchema, {
     payload: { case: "error", value: create(ErrorSchema, { code, message: text }) },
@@ -182,8 +187,10 @@ export class CircleLink {
     socket.binaryType = "arraybuffer";
     this.socket = socket;
     let welcomed = false;
+    let helloId = 0n;
     socket.onopen = () => {
       const id = this.nextRequestId++;
+      helloId = id;
       this.waiting.set(id, (reply) => {
         if (reply.payload.case === "welcome") {
           welcomed = true;
@@ -236,6 +243,8 @@ export class CircleLink {
         this.lost(event.code, event.reason);
         return;
       }
+      // The hello goes unanswered with this socket.
+      this.waiting.delete(helloId);
       this.socket = undefined;
       if (this.closedForGood) return;
       if (this.welcome === undefined) {
@@ -331,17 +340,29 @@ export class CircleLink {
     this.online = true; // requests may go; sends wait for the rejoins
     const rooms = [...this.rooms.entries()];
     this.holdingSends = true;
+    let passing = false;
     await Promise.all(
       rooms.map(async ([roomId, lastSeq]) => {
         const reply = await this.request({
           case: "joinRoom",
           value: create(JoinRoomRequestSchema, { roomId, resumeAfterSeq: lastSeq }),
         });
+        if (reply.payload.case === "error" && passesByItself(reply.payload.value.code)) {
+          // Unavailable or rate limited (a restart, a store fault, the link
+          // dropping again): not a refusal. The room stays, and the whole
+          // re-join is tried again with the backoff.
+          passing = true;
+          return;
+        }
         if (reply.payload.case !== "joinRoom") this.rooms.delete(roomId);
         this.handlers.onRejoin(roomId, reply);
       }),
     );
     if (!this.online) return; // dropped again meanwhile
+    if (passing) {
+      this.lost(1013, "the server asks to try again in a moment");
+      return;
+    }
     this.holdingSends = false;
     this.handlers.onStatus({ state: "online" });
     this.flushSends();

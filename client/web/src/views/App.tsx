@@ -23,9 +23,11 @@ export function App({ link }: { link: JoinLink }) {
     session?.leave();
     setSession(undefined);
     setGone(true);
-    // Nothing of the conversation stays on the page or in its history entry.
     document.title = "Weather";
-    history.replaceState(null, "", "/");
+    // A neutral page in place of this one, in this tab's history too: Back
+    // does not return to the conversation. (The browser's history list may
+    // still hold the link that was opened; the README says so.)
+    window.location.replace("/neutral.html");
   };
 
   useEffect(() => {

@@ -27,6 +27,7 @@ test("Leave quickly closes the connection and leaves a neutral page, by key or b
   await sam.page.keyboard.press("Escape");
   await expect(sam.page.getByRole("heading", { name: "Weather" })).toBeVisible();
   await expect(sam.page).toHaveTitle("Weather");
+  expect(new URL(sam.page.url()).pathname).toBe("/neutral.html");
   expect(await sam.page.locator("body").innerText()).not.toContain("a private thought");
   expect(await sam.page.locator("body").innerText()).not.toContain("Circle");
   await expect(alex.page.locator(".person", { hasText: "Sam" })).toHaveCount(0);
