@@ -143,30 +143,38 @@ void HttpSession<Stream>::on_read(error_code ec, std::size_t bytes_read) {
   respond(http::status::not_found, "not found\n");
 }
 
+// Over a connection cap (counted from the accept): an upgrade or a page
+// request alike is answered with why, and the connection closed.
+template <class Stream>
+bool HttpSession<Stream>::refuse_over_cap() {
+  switch (admitted_.refusal) {
+    case ConnectionLimits::Refusal::kNone:
+    case ConnectionLimits::Refusal::kAccountFull:
+    case ConnectionLimits::Refusal::kCloseNow:  // closed by the listener
+      return false;
+    case ConnectionLimits::Refusal::kServerFull:
+      context_.metrics.count_refused(RefusedBecause::kServerFull);
+      spdlog::info("connection refused: the server holds its maximum of {} connections",
+                   context_.config.connection_caps.max_connections);
+      respond(http::status::service_unavailable, "the server is full; try again in a moment\n");
+      return true;
+    case ConnectionLimits::Refusal::kAddressFull:
+      context_.metrics.count_refused(RefusedBecause::kAddressFull);
+      spdlog::info("connection refused: {} connections from one address",
+                   context_.config.connection_caps.max_per_address);
+      respond(http::status::too_many_requests, "too many connections from your network address\n");
+      return true;
+  }
+  return false;
+}
+
 template <class Stream>
 void HttpSession<Stream>::upgrade() {
   auto& request = parser_->get();
   if (request.target() != "/" && request.target() != "/v1") {
     return respond(http::status::not_found, "no WebSocket endpoint here; use /\n");
   }
-  switch (admitted_.refusal) {
-    case ConnectionLimits::Refusal::kNone:
-    case ConnectionLimits::Refusal::kAccountFull:
-    case ConnectionLimits::Refusal::kCloseNow:  // closed by the listener
-      break;
-    case ConnectionLimits::Refusal::kServerFull:
-      context_.metrics.count_refused(RefusedBecause::kServerFull);
-      spdlog::info("connection refused: the server holds its maximum of {} connections",
-                   context_.config.connection_caps.max_connections);
-      return respond(http::status::service_unavailable,
-                     "the server is full; try again in a moment\n");
-    case ConnectionLimits::Refusal::kAddressFull:
-      context_.metrics.count_refused(RefusedBecause::kAddressFull);
-      spdlog::info("connection refused: {} connections from one address",
-                   context_.config.connection_caps.max_per_address);
-      return respond(http::status::too_many_requests,
-                     "too many connections from your network address\n");
-  }
+  if (refuse_over_cap()) return;
   if (!origin_allowed(context_.config.allowed_origins, request[http::field::origin],
                       request[http::field::host], is_tls<Stream>, web_ != nullptr)) {
     spdlog::info("connection refused: origin not allowed");
@@ -186,15 +194,7 @@ void HttpSession<Stream>::serve_file() {
   if (request.method() != http::verb::get && request.method() != http::verb::head) {
     return respond(http::status::method_not_allowed, "use GET\n");
   }
-  // Over a connection cap: answered like an upgrade would be, and closed.
-  if (admitted_.refusal == ConnectionLimits::Refusal::kServerFull) {
-    return respond(http::status::service_unavailable,
-                   "the server is full; try again in a moment\n");
-  }
-  if (admitted_.refusal == ConnectionLimits::Refusal::kAddressFull) {
-    return respond(http::status::too_many_requests,
-                   "too many connections from your network address\n");
-  }
+  if (refuse_over_cap()) return;
   WebPath outcome = WebPath::kNotFound;
   const WebFile* file = web_->find(request.target(), outcome);
   if (outcome == WebPath::kRefused) return respond(http::status::bad_request, "bad path\n");

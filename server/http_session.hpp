@@ -33,6 +33,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   void on_handshake(error_code ec);
   void do_read();
   void on_read(error_code ec, std::size_t bytes);
+  bool refuse_over_cap();
   void upgrade();
   void serve_file();
   void respond(http::status status, std::string body);

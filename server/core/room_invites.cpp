@@ -22,6 +22,11 @@ bool used_up(const Invite& invite) {
   return invite.max_uses() != 0 && invite.uses() >= invite.max_uses();
 }
 
+bool joined_with(const StoredInvite& invite, const std::string& account_id) {
+  const auto& used_by = invite.used_by_accounts();
+  return std::find(used_by.begin(), used_by.end(), account_id) != used_by.end();
+}
+
 }  // namespace
 
 bool Room::invite_open(const StoredInvite& invite, std::int64_t now_ms) const {
@@ -102,10 +107,7 @@ std::optional<Refusal> Room::check_invite(const Joiner& joiner, std::int64_t now
     return Refusal{ERROR_CODE_PERMISSION_DENIED, "join: this invite link is not for this room"};
   }
   const auto& invite = found->second;
-  const auto& used_by = invite.used_by_accounts();
-  if (std::find(used_by.begin(), used_by.end(), joiner.account_id) != used_by.end()) {
-    return std::nullopt;  // joined with it before: may come back
-  }
+  if (joined_with(invite, joiner.account_id)) return std::nullopt;  // may come back
   if (invite.revoked()) {
     return Refusal{ERROR_CODE_PERMISSION_DENIED,
                    "join: this invite link was withdrawn; ask the facilitator for a new one"};
@@ -127,8 +129,7 @@ void Room::record_invite_use(const Joiner& joiner, std::int64_t now_ms) {
   auto found = invites_.find(joiner.invite_id);
   if (found == invites_.end()) return;
   auto& invite = found->second;
-  const auto& used_by = invite.used_by_accounts();
-  if (std::find(used_by.begin(), used_by.end(), joiner.account_id) != used_by.end()) return;
+  if (joined_with(invite, joiner.account_id)) return;
   invite.add_used_by_accounts(joiner.account_id);
   invite.mutable_invite()->set_uses(invite.invite().uses() + 1);
   mark_state_changed();  // a use counts also after a restart
