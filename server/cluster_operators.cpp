@@ -7,7 +7,7 @@
 
 namespace circle::server {
 
-ClusterOperators::ClusterOperators(circle::store::NatsCluster& cluster, OperatorDesk& desk,
+ClusterOperators::ClusterOperators(circle::cluster::NatsCluster& cluster, OperatorDesk& desk,
                                    ClusterOperatorsOptions options)
     : cluster_(cluster), desk_(desk), options_(std::move(options)) {}
 

@@ -17,7 +17,7 @@
 #include <string>
 #include <thread>
 
-#include "store/nats_cluster.hpp"
+#include "cluster/nats/nats_cluster.hpp"
 #include "support_escalation.hpp"
 
 namespace circle::server {
@@ -31,7 +31,7 @@ struct ClusterOperatorsOptions {
 
 class ClusterOperators : public OperatorsElsewhere {
  public:
-  ClusterOperators(circle::store::NatsCluster& cluster, OperatorDesk& desk,
+  ClusterOperators(circle::cluster::NatsCluster& cluster, OperatorDesk& desk,
                    ClusterOperatorsOptions options);
   ~ClusterOperators() override;  // stops
   ClusterOperators(const ClusterOperators&) = delete;
@@ -50,13 +50,13 @@ class ClusterOperators : public OperatorsElsewhere {
     std::uint32_t operators = 0;
     Clock::time_point at;
   };
-  using Subscription = decltype(std::declval<circle::store::NatsCluster&>().subscribe(
-      std::string{}, circle::store::NatsCluster::Handler{}));
+  using Subscription = decltype(std::declval<circle::cluster::NatsCluster&>().subscribe(
+      std::string{}, circle::cluster::NatsCluster::Handler{}));
 
   void subscribe();
   void beat(std::stop_token stop);
 
-  circle::store::NatsCluster& cluster_;
+  circle::cluster::NatsCluster& cluster_;
   OperatorDesk& desk_;
   const ClusterOperatorsOptions options_;
   mutable std::mutex mutex_;

@@ -298,7 +298,7 @@ void Dispatcher::handle_join_room(const ClientMessage& request) {
                    "join: a connection may be in at most " +
                        std::to_string(context_.config.limits.max_joined_rooms) + " rooms"});
   }
-  if (!context_.rooms.relayed() && !context_.rooms.find(room_id)) {
+  if (!context_.rooms.may_hold(room_id)) {
     // (Across nodes, a room another node just created may not be here yet:
     // the join is relayed after its creation, and answered by the room.)
     return refuse(request_id, {circle::v1::ERROR_CODE_ROOM_NOT_FOUND,

@@ -8,11 +8,11 @@
 #include "auth/secret.hpp"
 #include "auth/token.hpp"
 #include "clock.hpp"
+#include "cluster/nats/jetstream_log.hpp"
+#include "cluster/nats/nats_cluster.hpp"
 #include "config.hpp"
 #include "logging.hpp"
 #include "server.hpp"
-#include "store/jetstream_log.hpp"
-#include "store/nats_cluster.hpp"
 #include "store/sqlite_store.hpp"
 
 namespace {
@@ -20,13 +20,13 @@ namespace {
 // `circled audit --backend nats`: the newest entries of the service's audit
 // log in the cluster, oldest first.
 int print_nats_audit(const circle::server::Config& config) {
-  circle::store::NatsCluster cluster(circle::server::nats_cluster_options(config));
+  circle::cluster::NatsCluster cluster(circle::server::nats_cluster_options(config));
   if (!cluster.wait_connected(std::chrono::seconds(10))) {
     std::cerr << "circled audit: no NATS server answers at the --nats-url given\n";
     return 1;
   }
-  circle::store::JetStreamLog audit(
-      cluster, circle::store::JetStreamLogOptions::audit_for_namespace(config.nats_namespace));
+  circle::cluster::JetStreamLog audit(
+      cluster, circle::cluster::JetStreamLogOptions::audit_for_namespace(config.nats_namespace));
   const auto last = audit.stream_last_sequence();
   if (!last.answered) {
     std::cerr << "circled audit: the cluster does not answer for the audit log\n";
@@ -133,8 +133,9 @@ int main(int argc, char** argv) {
       std::cout << "circled: metrics on " << metrics_url << std::endl;
       spdlog::info("metrics on {}", metrics_url);
     }
-    server.run();
+    const int status = server.run();
     spdlog::info("stopped");
+    if (status != 0) return status;
   } catch (const std::exception& e) {
     spdlog::error("cannot start: {}", e.what());
     std::cerr << "circled: cannot start: " << e.what() << "\n";

@@ -9,15 +9,10 @@
 
 #include "beast.hpp"
 #include "config.hpp"
+#include "health.hpp"
 #include "metrics.hpp"
 
 namespace circle::server {
-
-// What GET /healthz answers: 200 when `ok`, else 503; `json` is the body.
-struct Health {
-  bool ok = true;
-  std::string json = "{\"status\":\"ok\"}";
-};
 
 class MetricsListener : public std::enable_shared_from_this<MetricsListener> {
  public:

@@ -21,6 +21,9 @@ inline constexpr std::uint16_t kServiceRestart = 1012;   // reconnect: a room wa
 class Outbox : public core::EventSink {
  public:
   virtual void close(std::uint16_t code, std::string reason) = 0;
+  void must_reconnect(const std::string& reason) override {
+    close(close_code::kServiceRestart, reason);
+  }
 };
 
 }  // namespace circle::server

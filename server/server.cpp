@@ -7,16 +7,17 @@
 #include <vector>
 
 #include "clock.hpp"
+#include "cluster/cluster_backend.hpp"
 #include "cluster_operators.hpp"
 #include "listener.hpp"
 #include "logging.hpp"
-#include "room_commands.hpp"
-#include "room_replication.hpp"
+#include "rooms/local_backend.hpp"
+#include "rooms/room_commands.hpp"
 #include "store/sqlite_store.hpp"
 
 namespace circle::server {
 
-circle::store::NatsClusterOptions nats_cluster_options(const Config& config) {
+circle::cluster::NatsClusterOptions nats_cluster_options(const Config& config) {
   return {.urls = config.nats_urls,
           .wait = std::chrono::milliseconds(5000),
           .replicas = config.nats_replicas,
@@ -71,13 +72,26 @@ Server::Server(const Config& config)
       limits_(config.connection_caps),
       ioc_(static_cast<int>(config.threads)),
       store_(open_store(config, ioc_)),
+      nats_(config.backend == "nats"
+                ? std::make_unique<circle::cluster::NatsCluster>(nats_cluster_options(config))
+                : nullptr),
+      room_log_(nats_ ? std::make_unique<circle::cluster::JetStreamLog>(
+                            *nats_, circle::cluster::JetStreamLogOptions::for_namespace(
+                                        config.nats_namespace))
+                      : nullptr),
+      audit_log_(nats_ ? std::make_unique<circle::cluster::JetStreamLog>(
+                             *nats_, circle::cluster::JetStreamLogOptions::audit_for_namespace(
+                                         config.nats_namespace))
+                       : nullptr),
+      node_prefix_(nats_ ? random_node_prefix() : 0),
+      backend_(make_backend()),
       support_webhook_(
           config.support_webhook.url.empty()
               ? nullptr
               : std::make_unique<SupportWebhook>(ioc_, config.support_webhook, metrics_)),
       escalation_(std::make_unique<SupportEscalation>(
           operators_, support_webhook_.get(), config.support_webhook_include_text, metrics_)),
-      rooms_(ioc_.get_executor(), config.limits, store_.get(), metrics_),
+      rooms_(ioc_.get_executor(), config.limits, *backend_, metrics_),
       context_{config, rooms_, sessions_, limits_, metrics_, operators_},
       signals_(ioc_, SIGINT, SIGTERM),
       shutdown_deadline_(ioc_),
@@ -87,33 +101,16 @@ Server::Server(const Config& config)
   if (const auto restored = rooms_.restore(); restored > 0) {
     spdlog::info("restored {} rooms from the store", restored);
   }
-  if (config.backend == "nats") {
-    nats_ = std::make_unique<circle::store::NatsCluster>(nats_cluster_options(config));
-    room_log_ = std::make_unique<circle::store::JetStreamLog>(
-        *nats_, circle::store::JetStreamLogOptions::for_namespace(config.nats_namespace));
-    audit_log_ = std::make_unique<circle::store::JetStreamLog>(
-        *nats_, circle::store::JetStreamLogOptions::audit_for_namespace(config.nats_namespace));
-    const std::uint64_t prefix = random_node_prefix();
-    context_.last_connection_id = prefix << kNodePrefixShift;
-    replication_ = std::make_unique<RoomReplication>(
-        ioc_, *nats_, *room_log_, rooms_, sessions_, metrics_,
-        ReplicationOptions{.alive_subject = config.nats_namespace + ".nodes.alive",
-                           .node_prefix = prefix,
-                           .node_timeout = config.node_timeout,
-                           .heartbeat = std::chrono::milliseconds(1000),
-                           .replica_bucket = circle::store::RoomReplicaBucket::name_for_namespace(
-                               config.nats_namespace),
-                           .replica_interval = config.room_copy_interval,
-                           .purge_delay = config.room_log_purge_delay,
-                           .dormant_after = config.room_dormant_after},
-        audit_log_.get());
-    rooms_.set_relay(replication_.get(), prefix);
-    spdlog::info("backend nats ({}), node {}", fmt::join(config.nats_urls, ","), prefix);
-    replication_->start(std::chrono::seconds(30));
+  if (cluster_) {
+    context_.last_connection_id = node_prefix_ << kNodePrefixShift;
+    rooms_.set_node_prefix(node_prefix_);
+    cluster_->set_rooms(rooms_);
+    spdlog::info("backend nats ({}), node {}", fmt::join(config.nats_urls, ","), node_prefix_);
+    cluster_->start(std::chrono::seconds(30));
     cluster_operators_ = std::make_unique<ClusterOperators>(
         *nats_, operators_,
         ClusterOperatorsOptions{.subject_prefix = config.nats_namespace,
-                                .node_prefix = prefix,
+                                .node_prefix = node_prefix_,
                                 .heartbeat = std::chrono::milliseconds(1000),
                                 .node_timeout = config.node_timeout});
     escalation_->set_elsewhere(cluster_operators_.get());
@@ -143,7 +140,7 @@ Server::Server(const Config& config)
                                    config.metrics_port);
     metrics_listener_ = std::make_shared<MetricsListener>(
         ioc_, metrics_at, config, metrics_, [this] { return gauges(); },
-        [this] { return replication_ ? replication_->health() : Health{}; });
+        [this] { return cluster_ ? cluster_->health() : Health{}; });
   }
 }
 
@@ -166,13 +163,47 @@ std::optional<tcp::endpoint> Server::metrics_endpoint() const {
   return metrics_listener_->local_endpoint();
 }
 
-Server::~Server() = default;
+std::unique_ptr<RoomBackend> Server::make_backend() {
+  if (store_) return std::make_unique<LocalBackend>(*store_);
+  auto cluster = std::make_unique<ClusterBackend>(
+      ioc_, *nats_, *room_log_, config_.limits, metrics_,
+      ReplicationOptions{
+          .alive_subject = config_.nats_namespace + ".nodes.alive",
+          .node_prefix = node_prefix_,
+          .node_timeout = config_.node_timeout,
+          .heartbeat = std::chrono::milliseconds(1000),
+          .replica_bucket =
+              circle::cluster::RoomReplicaBucket::name_for_namespace(config_.nats_namespace),
+          .replica_interval = config_.room_copy_interval,
+          .purge_delay = config_.room_log_purge_delay,
+          .dormant_after = config_.room_dormant_after,
+          .find_connection = [this](core::ConnectionId id) -> std::weak_ptr<core::EventSink> {
+            return sessions_.find(id);
+          },
+          .fatal =
+              [this](const std::string& why) {
+                // Its copies of rooms may now differ from the others': it
+                // must not serve from them. Its clients resume on another
+                // node; a restart goes on from the rooms' copies.
+                spdlog::critical("{}", why);
+                exit_status_ = kExitRoomLogMovedOn;
+                ioc_.stop();
+              }},
+      audit_log_.get());
+  cluster_ = cluster.get();
+  return cluster;
+}
+
+Server::~Server() {
+  // It hands commands to the rooms from threads of its own: stopped first.
+  if (cluster_) cluster_->stop();
+}
 
 tcp::endpoint Server::local_endpoint() const {
   return listener_->local_endpoint();
 }
 
-void Server::run() {
+int Server::run() {
   listener_->run();
   if (web_listener_) web_listener_->run();
   if (metrics_listener_) metrics_listener_->run();
@@ -190,7 +221,8 @@ void Server::run() {
   // Everything queued is committed before circled exits.
   if (store_) store_->close();
   if (cluster_operators_) cluster_operators_->stop();
-  if (replication_) replication_->stop();
+  if (cluster_) cluster_->stop();
+  return exit_status_;
 }
 
 void Server::sweep_retention() {

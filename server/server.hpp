@@ -2,17 +2,19 @@
 // rooms, the listener and the signal handling that shuts everything down.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <optional>
 
 #include "beast.hpp"
+#include "cluster/nats/jetstream_log.hpp"
+#include "cluster/nats/nats_cluster.hpp"
 #include "config.hpp"
 #include "metrics_listener.hpp"
-#include "room_registry.hpp"
+#include "rooms/room_backend.hpp"
+#include "rooms/room_registry.hpp"
 #include "server_context.hpp"
 #include "session_tracker.hpp"
-#include "store/jetstream_log.hpp"
-#include "store/nats_cluster.hpp"
 #include "store/store.hpp"
 #include "web_root.hpp"
 
@@ -20,11 +22,14 @@ namespace circle::server {
 
 // How a node (and `circled audit --backend nats`) connects to the cluster of
 // --nats-url: the waits every call to it uses.
-circle::store::NatsClusterOptions nats_cluster_options(const Config& config);
+circle::cluster::NatsClusterOptions nats_cluster_options(const Config& config);
 
 class Listener;
-class RoomReplication;
+class ClusterBackend;
 class ClusterOperators;
+
+// circled's exit status when the room log moved on without this node.
+inline constexpr int kExitRoomLogMovedOn = 75;
 
 class Server {
  public:
@@ -37,11 +42,13 @@ class Server {
   // Where GET /metrics is served; none with --no-metrics.
   std::optional<tcp::endpoint> metrics_endpoint() const;
   bool tls() const { return tls_.has_value(); }
-  // Serves until SIGINT/SIGTERM, then closes every client and returns.
-  void run();
+  // Serves until SIGINT/SIGTERM, then closes every client and returns 0;
+  // or stops at once and returns kExitRoomLogMovedOn (see ReplicationOptions::fatal).
+  int run();
 
  private:
   void shutdown();
+  std::unique_ptr<RoomBackend> make_backend();
   // Deletes expired history from the store now and then.
   void sweep_retention();
   // The gauges /metrics reports, read now.
@@ -58,19 +65,22 @@ class Server {
   // Before rooms_, so that it outlives them.
   std::unique_ptr<circle::store::Store> store_;
   // --backend nats: the cluster and the room log every node follows.
-  std::unique_ptr<circle::store::NatsCluster> nats_;
-  std::unique_ptr<circle::store::JetStreamLog> room_log_;
-  std::unique_ptr<circle::store::JetStreamLog> audit_log_;
+  std::unique_ptr<circle::cluster::NatsCluster> nats_;
+  std::unique_ptr<circle::cluster::JetStreamLog> room_log_;
+  std::unique_ptr<circle::cluster::JetStreamLog> audit_log_;
+  std::uint64_t node_prefix_ = 0;  // --backend nats: this node's connection-id prefix
+  SessionTracker sessions_;
+  // Where rooms are kept and how their commands are ordered; the cluster
+  // backend (--backend nats) is stopped explicitly before the rooms go.
+  ClusterBackend* cluster_ = nullptr;  // backend_, with --backend nats (set by make_backend)
+  std::unique_ptr<RoomBackend> backend_;
+  std::atomic<int> exit_status_{0};
   // Support alerts nobody answered: the operators connected, the webhook.
   OperatorDesk operators_;
   std::unique_ptr<SupportWebhook> support_webhook_;  // null: none configured
   std::unique_ptr<SupportEscalation> escalation_;
   RoomRegistry rooms_;
-  SessionTracker sessions_;
   ServerContext context_;
-  // --backend nats; after the rooms and sessions it hands commands to, so
-  // that it stops first.
-  std::unique_ptr<RoomReplication> replication_;
   std::unique_ptr<ClusterOperators> cluster_operators_;  // --backend nats
   std::shared_ptr<Listener> listener_;
   std::shared_ptr<MetricsListener> metrics_listener_;  // null with --no-metrics

@@ -6,7 +6,7 @@
 #include "config.hpp"
 #include "connection_limits.hpp"
 #include "metrics.hpp"
-#include "room_registry.hpp"
+#include "rooms/room_registry.hpp"
 #include "session_tracker.hpp"
 #include "support_escalation.hpp"
 

@@ -15,6 +15,7 @@
 #include "circle/v1/circle.pb.h"
 #include "metrics.hpp"
 #include "outbox.hpp"
+#include "rooms/alert_escalation.hpp"
 #include "support_webhook.hpp"
 
 namespace circle::server {
@@ -52,12 +53,7 @@ class OperatorsElsewhere {
   virtual void announce(const std::string& key, const circle::wire::Frame& frame) = 0;
 };
 
-struct EscalationReach {
-  std::uint32_t operators = 0;  // operator connections it reached
-  bool on_call = false;         // queued for the webhook
-};
-
-class SupportEscalation {
+class SupportEscalation : public AlertEscalation {
  public:
   // `webhook` may be null (none configured); `include_text`: the webhook's
   // body carries the alert's text and the asker's display name.
@@ -68,11 +64,9 @@ class SupportEscalation {
   // With several nodes: the operators on the others.
   void set_elsewhere(OperatorsElsewhere* elsewhere) { elsewhere_ = elsewhere; }
 
-  // `send_webhook`: this node is the one to tell the webhook and the other
-  // nodes (with several nodes, each applying the room escalates; one sends).
   EscalationReach escalate(const std::string& room_id,
                            const circle::v1::SupportEscalated& escalated, std::int64_t now_ms,
-                           bool send_webhook);
+                           bool send_webhook) override;
   bool has_webhook() const { return webhook_ != nullptr; }
 
   // The webhook's JSON body for one escalation.

@@ -79,6 +79,7 @@ class CountingSink : public circle::core::EventSink {
  public:
   void deliver(circle::wire::Frame) override { ++delivered; }
   void removed_from_room(const std::string&, std::uint64_t) override {}
+  void must_reconnect(const std::string&) override {}
   std::uint64_t delivered = 0;
 };
 

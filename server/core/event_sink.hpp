@@ -23,6 +23,10 @@ class EventSink {
   // one the connection joined with (Joiner::join_token), so that a late
   // notice cannot undo a newer join of the same room.
   virtual void removed_from_room(const std::string& room_id, std::uint64_t join_token) = 0;
+  // The room can no longer vouch for what this connection was shown (it was
+  // read back after a storage fault, or this node lost the cluster): the
+  // client must reconnect and resume, and is told `reason`.
+  virtual void must_reconnect(const std::string& reason) = 0;
 };
 
 }  // namespace circle::core

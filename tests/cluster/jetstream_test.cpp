@@ -3,8 +3,8 @@
 // order, a second writer refused, retries stored once, the stream leader
 // killed under traffic without losing anything acknowledged, and room state
 // written only from the revision it read.
-#include "store/jetstream_log.hpp"
-#include "store/room_replica_bucket.hpp"
+#include "cluster/nats/jetstream_log.hpp"
+#include "cluster/nats/room_replica_bucket.hpp"
 #include "test_cluster.hpp"
 
 #include <gtest/gtest.h>
@@ -21,11 +21,11 @@
 
 namespace {
 
-using circle::store::JetStreamLog;
-using circle::store::JetStreamLogOptions;
-using circle::store::NatsCluster;
-using circle::store::NatsClusterOptions;
-using circle::store::RoomReplicaBucket;
+using circle::cluster::JetStreamLog;
+using circle::cluster::JetStreamLogOptions;
+using circle::cluster::NatsCluster;
+using circle::cluster::NatsClusterOptions;
+using circle::cluster::RoomReplicaBucket;
 using circle::test::fresh_room;
 using circle::test::run_cluster_script;
 using circle::test::test_cluster_urls;

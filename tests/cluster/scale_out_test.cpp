@@ -18,8 +18,8 @@
 #include <sstream>
 #include <thread>
 
-#include "store/jetstream_log.hpp"
-#include "store/room_replica_bucket.hpp"
+#include "cluster/nats/jetstream_log.hpp"
+#include "cluster/nats/room_replica_bucket.hpp"
 #include "support/load_run.hpp"
 #include "support/recording_member.hpp"
 #include "support/tcp_proxy.hpp"
@@ -58,7 +58,7 @@ std::vector<std::string> node_args(const std::string& ns) {
           "5"};
 }
 
-circle::store::NatsClusterOptions test_cluster_options() {
+circle::cluster::NatsClusterOptions test_cluster_options() {
   return {.urls = test_cluster_urls(),
           .wait = std::chrono::milliseconds(5000),
           .replicas = 3,
@@ -115,11 +115,11 @@ class ScaleOut : public ::testing::Test {
     if (!killed_nats_node_.empty()) run_cluster_script("restart " + killed_nats_node_);
     // Clean-up, not what the test checks: a cluster too busy to answer in
     // time keeps the stream (each test's has a name of its own).
-    circle::store::NatsCluster cluster(test_cluster_options());
+    circle::cluster::NatsCluster cluster(test_cluster_options());
     for (const auto& ns : namespaces_) {
       for (const auto& stream :
            {stream_name(ns), "KV_" + replica_bucket(ns),
-            circle::store::JetStreamLogOptions::audit_for_namespace(ns).stream}) {
+            circle::cluster::JetStreamLogOptions::audit_for_namespace(ns).stream}) {
         if (!cluster.wait_connected(kDeadline) || !cluster.delete_stream(stream)) {
           std::cerr << "note: the test's stream " << stream << " was not deleted\n";
         }
@@ -128,10 +128,10 @@ class ScaleOut : public ::testing::Test {
   }
   // As circled names them from --nats-namespace.
   static std::string stream_name(const std::string& ns) {
-    return circle::store::JetStreamLogOptions::for_namespace(ns).stream;
+    return circle::cluster::JetStreamLogOptions::for_namespace(ns).stream;
   }
   static std::string replica_bucket(const std::string& ns) {
-    return circle::store::RoomReplicaBucket::name_for_namespace(ns);
+    return circle::cluster::RoomReplicaBucket::name_for_namespace(ns);
   }
   // Nodes of their own for one test (cleaned up in TearDown).
   std::string another_namespace() { return namespaces_.emplace_back(fresh_namespace()); }
@@ -554,9 +554,9 @@ TEST_F(ScaleOut, ANatsServerKilledUnderTrafficLosesNothingAcknowledged) {
   ASSERT_TRUE(sam_talks.wait_acked(20));
 
   // The node that leads the room log: the hardest one to lose.
-  circle::store::NatsCluster cluster(test_cluster_options());
-  circle::store::JetStreamLog log(cluster,
-                                  circle::store::JetStreamLogOptions::for_namespace(namespace_));
+  circle::cluster::NatsCluster cluster(test_cluster_options());
+  circle::cluster::JetStreamLog log(
+      cluster, circle::cluster::JetStreamLogOptions::for_namespace(namespace_));
   const std::string leader = log.stream_leader();
   ASSERT_EQ(leader.rfind("circle-n", 0), 0u) << leader;
   killed_nats_node_ = leader.substr(8);
@@ -585,9 +585,10 @@ namespace {
 // `text`; nullopt when the cluster did not answer.
 std::optional<bool> cluster_keeps(const std::string& ns, const std::string& room,
                                   const std::string& text) {
-  circle::store::NatsCluster cluster(test_cluster_options());
+  circle::cluster::NatsCluster cluster(test_cluster_options());
   if (!cluster.wait_connected(kDeadline)) return std::nullopt;
-  circle::store::JetStreamLog log(cluster, circle::store::JetStreamLogOptions::for_namespace(ns));
+  circle::cluster::JetStreamLog log(cluster,
+                                    circle::cluster::JetStreamLogOptions::for_namespace(ns));
   const auto last = log.stream_last_sequence();
   if (!last.answered) return std::nullopt;
   for (std::uint64_t sequence = 1; sequence <= last.value.value_or(0); ++sequence) {
@@ -595,8 +596,8 @@ std::optional<bool> cluster_keeps(const std::string& ns, const std::string& room
     if (!entry.answered) return std::nullopt;
     if (entry.value && entry.value->data.find(text) != std::string::npos) return true;
   }
-  circle::store::RoomReplicaBucket copies(cluster,
-                                          circle::store::RoomReplicaBucket::name_for_namespace(ns));
+  circle::cluster::RoomReplicaBucket copies(
+      cluster, circle::cluster::RoomReplicaBucket::name_for_namespace(ns));
   const auto copy = copies.get(room);
   if (!copy.answered) return std::nullopt;
   return copy.value && copy.value->value.find(text) != std::string::npos;
@@ -613,9 +614,10 @@ bool wait_until_cluster_forgets(const std::string& ns, const std::string& room,
 // Whether every event of `room` has left the room log within a minute
 // (its creation stays).
 bool wait_until_room_log_is_deleted(const std::string& ns, const std::string& room) {
-  circle::store::NatsCluster cluster(test_cluster_options());
+  circle::cluster::NatsCluster cluster(test_cluster_options());
   if (!cluster.wait_connected(kDeadline)) return false;
-  circle::store::JetStreamLog log(cluster, circle::store::JetStreamLogOptions::for_namespace(ns));
+  circle::cluster::JetStreamLog log(cluster,
+                                    circle::cluster::JetStreamLogOptions::for_namespace(ns));
   return poll_until(
       [&] {
         const auto last = log.last_sequence(room);

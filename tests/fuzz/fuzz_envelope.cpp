@@ -19,6 +19,7 @@ class DiscardingSink : public EventSink {
  public:
   void deliver(circle::wire::Frame) override {}
   void removed_from_room(const std::string&, std::uint64_t) override {}
+  void must_reconnect(const std::string&) override {}
 };
 
 }  // namespace

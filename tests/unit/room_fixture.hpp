@@ -35,6 +35,7 @@ class RecordingSink : public circle::core::EventSink {
     removed.push_back(room_id);
     removed_tokens.push_back(join_token);
   }
+  void must_reconnect(const std::string& reason) override { reconnect_reasons.push_back(reason); }
   // The private events of one kind, e.g. PrivateEvent::kSupportAlert.
   std::vector<circle::v1::PrivateEvent> privates(circle::v1::PrivateEvent::KindCase kind) const {
     std::vector<circle::v1::PrivateEvent> found;
@@ -56,6 +57,7 @@ class RecordingSink : public circle::core::EventSink {
   std::vector<circle::v1::PrivateEvent> private_events;
   std::vector<std::string> removed;
   std::vector<std::uint64_t> removed_tokens;
+  std::vector<std::string> reconnect_reasons;
 };
 
 class RecordingAudit : public circle::core::AuditSink {

@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "store/nats_cluster.hpp"
+#include "cluster/nats/nats_cluster.hpp"
 
-namespace circle::store {
+namespace circle::cluster {
 
 class RoomReplicaBucket {
  public:
@@ -53,4 +53,4 @@ class RoomReplicaBucket {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace circle::store
+}  // namespace circle::cluster

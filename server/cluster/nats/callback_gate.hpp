@@ -6,7 +6,7 @@
 #include <atomic>
 #include <thread>
 
-namespace circle::store {
+namespace circle::cluster {
 
 class CallbackGate {
  public:
@@ -36,4 +36,4 @@ class CallbackGate {
   std::atomic<int> running_{0};
 };
 
-}  // namespace circle::store
+}  // namespace circle::cluster

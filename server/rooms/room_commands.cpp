@@ -1,7 +1,7 @@
-#include "room_commands.hpp"
+#include "rooms/room_commands.hpp"
 
 #include "replies.hpp"
-#include "room_registry.hpp"
+#include "rooms/room_host.hpp"
 
 namespace circle::server {
 namespace {
@@ -33,7 +33,7 @@ void join(core::Room& room, const RoomCommand& command, const CommandContext& co
   // A connection that closed meanwhile does not join here (its leave
   // follows). Across nodes it does: the others cannot know it closed, and
   // they see its join and then its leave, like this node.
-  if (!requester && !context.replicated) return;
+  if (!requester && !context.shared_with_other_nodes) return;
   auto joined = room.join(joiner, command.time_ms());
   if (!requester) return;
   if (!joined) requester->removed_from_room(room.id(), request.join_token());
@@ -101,9 +101,8 @@ void node_gone(core::Room& room, const RoomCommand& command, const CommandContex
     // Taken for gone while still here (it lost the cluster for too long):
     // its clients reconnect and join again.
     if (gone == context.own_node_prefix) {
-      if (auto outbox = std::dynamic_pointer_cast<Outbox>(sinks[i].lock())) {
-        outbox->close(close_code::kServiceRestart, "this server lost the cluster; reconnect");
-      }
+      if (auto sink = sinks[i].lock())
+        sink->must_reconnect("this server lost the cluster; reconnect");
     }
   }
 }

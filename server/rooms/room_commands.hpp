@@ -9,7 +9,6 @@
 #include "circle/v1/room_command.pb.h"
 #include "core/room.hpp"
 #include "metrics.hpp"
-#include "outbox.hpp"
 
 namespace circle::server {
 
@@ -17,14 +16,14 @@ class RoomHost;
 
 struct CommandContext {
   // The asking connection, if it is on this node (else nothing is answered).
-  std::weak_ptr<Outbox> requester;
+  std::weak_ptr<core::EventSink> requester;
   RoomHost& host;
   Metrics& metrics;
   const core::Limits& limits;
   // This node's connection-id prefix (NodeGone of our own closes our sessions).
   std::uint64_t own_node_prefix = 0;
   // Whether every node applies this command (--backend nats), or only this one.
-  bool replicated = false;
+  bool shared_with_other_nodes = false;
   // The operator's crisis resources, given with every answer to a request
   // for support (empty: none configured).
   const std::string& support_resources;

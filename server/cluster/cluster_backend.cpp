@@ -1,19 +1,22 @@
-#include "room_replication.hpp"
+#include "cluster/cluster_backend.hpp"
 
 #include <charconv>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <string_view>
 
 #include "audit_json.hpp"
 #include "clock.hpp"
+#include "cluster/cluster_journal.hpp"
 #include "logging.hpp"
-#include "room_commands.hpp"
+#include "replies.hpp"
+#include "rooms/room_commands.hpp"
 
 namespace circle::server {
 namespace {
 
-using circle::store::JetStreamLog;
+using circle::cluster::JetStreamLog;
 using Clock = std::chrono::steady_clock;
 
 // Requests remembered as refused while they may yet be stored, at most (a
@@ -23,8 +26,6 @@ constexpr std::size_t kMaxRememberedAnswers = 100'000;
 constexpr std::size_t kMaxUnsentLeaves = 100'000;
 // Requests for one room held while the node goes on from its copy, at most.
 constexpr std::size_t kMaxHeldRequests = 10'000;
-// circled's exit status when the room log moved on without this node.
-constexpr int kExitRoomLogMovedOn = 75;
 // How soon a copy or a purge the cluster did not take is tried again.
 constexpr auto kReplicaRetry = std::chrono::seconds(1);
 constexpr auto kPurgeRetry = std::chrono::seconds(5);
@@ -93,6 +94,15 @@ std::optional<Heartbeat> parse_heartbeat(std::string_view data) {
   return heard;
 }
 
+std::string random_room_suffix() {
+  static thread_local std::mt19937_64 random{std::random_device{}()};
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string suffix;
+  auto bits = random();
+  for (int i = 0; i < 12; ++i, bits >>= 4) suffix += kHex[bits & 15];
+  return suffix;
+}
+
 core::Refusal unavailable(const std::string& why) {
   return {circle::v1::ERROR_CODE_UNAVAILABLE,
           "not saved: this server cannot reach the cluster that keeps rooms just now (" + why +
@@ -101,27 +111,25 @@ core::Refusal unavailable(const std::string& why) {
 
 }  // namespace
 
-RoomReplication::RoomReplication(net::io_context& ioc, circle::store::NatsCluster& cluster,
-                                 JetStreamLog& log, RoomRegistry& rooms, SessionTracker& sessions,
-                                 Metrics& metrics, ReplicationOptions options,
-                                 JetStreamLog* audit_log)
+ClusterBackend::ClusterBackend(net::io_context& ioc, circle::cluster::NatsCluster& cluster,
+                               JetStreamLog& log, const core::Limits& limits, Metrics& metrics,
+                               ReplicationOptions options, JetStreamLog* audit_log)
     : ioc_(ioc),
       cluster_(cluster),
       log_(log),
-      rooms_(rooms),
-      sessions_(sessions),
+      limits_(limits),
       metrics_(metrics),
-      options_(options),
+      options_(std::move(options)),
       beat_timer_(ioc),
-      limits_fingerprint_(room_limits_fingerprint(rooms.limits())),
+      limits_fingerprint_(room_limits_fingerprint(limits)),
       replica_bucket_(cluster, options_.replica_bucket),
       audit_log_(audit_log) {}
 
-RoomReplication::~RoomReplication() {
+ClusterBackend::~ClusterBackend() {
   stop();
 }
 
-void RoomReplication::start(std::chrono::milliseconds catch_up) {
+void ClusterBackend::start(std::chrono::milliseconds catch_up) {
   // A heartbeat: "<node prefix> <room limits fingerprint> <log position>",
   // the position being the last room log entry the node applied.
   heard_ = cluster_.subscribe(
@@ -178,7 +186,7 @@ void RoomReplication::start(std::chrono::milliseconds catch_up) {
   beat();
 }
 
-void RoomReplication::stop() {
+void ClusterBackend::stop() {
   beat_timer_.cancel();
   heartbeats_ = {};  // requests a stop and joins
   keeps_replicas_ = false;
@@ -193,7 +201,7 @@ void RoomReplication::stop() {
   heard_rooms_sub_.reset();
 }
 
-bool RoomReplication::try_follow() {
+bool ClusterBackend::try_follow() {
   if (following_) return true;
   // Read back once an entry comes with nothing pending after it, or the
   // stream's last entry as it is now (which may have been deleted since:
@@ -219,7 +227,7 @@ bool RoomReplication::try_follow() {
   return true;
 }
 
-void RoomReplication::keep_unsent_leave(const circle::v1::RoomCommand& command) {
+void ClusterBackend::keep_unsent_leave(const circle::v1::RoomCommand& command) {
   // A leave must reach the log in the end, or the member stays everywhere:
   // one that cannot be stored now is sent again (as the connection's
   // disconnect, answered or not) until it is.
@@ -231,8 +239,8 @@ void RoomReplication::keep_unsent_leave(const circle::v1::RoomCommand& command) 
   if (unsent_leaves_.size() < kMaxUnsentLeaves) unsent_leaves_.push_back(std::move(again));
 }
 
-void RoomReplication::relay(circle::v1::RoomCommand command, std::string message_id,
-                            std::function<void(const core::Refusal&)> refused) {
+void ClusterBackend::relay(circle::v1::RoomCommand command, std::string message_id,
+                           std::function<void(const core::Refusal&)> refused) {
   auto keep_leave = [this](const circle::v1::RoomCommand& command) { keep_unsent_leave(command); };
   if (!cluster_.connected() || !following_) {
     metrics_.store_failures.add();
@@ -272,8 +280,8 @@ void RoomReplication::relay(circle::v1::RoomCommand command, std::string message
   append(std::move(command), std::move(message_id), std::move(refused));
 }
 
-void RoomReplication::append(circle::v1::RoomCommand command, std::string message_id,
-                             std::function<void(const core::Refusal&)> refused) {
+void ClusterBackend::append(circle::v1::RoomCommand command, std::string message_id,
+                            std::function<void(const core::Refusal&)> refused) {
   auto keep_leave = [this](const circle::v1::RoomCommand& command) { keep_unsent_leave(command); };
   const bool create = command.has_create();
   const auto room_id = command.room_id();
@@ -325,7 +333,8 @@ void RoomReplication::append(circle::v1::RoomCommand command, std::string messag
       });
 }
 
-void RoomReplication::on_entry(const JetStreamLog::Entry& entry) {
+void ClusterBackend::on_entry(const JetStreamLog::Entry& entry) {
+  if (failed_) return;        // nothing is applied once the log moved on without this node
   std::uint64_t in_turn = 0;  // the next entry that must come
   {
     std::lock_guard lock(applied_mutex_);
@@ -340,13 +349,14 @@ void RoomReplication::on_entry(const JetStreamLog::Entry& entry) {
     // not serve from them: it stops, and a restart goes on from the rooms'
     // copies (its clients resume on another node meanwhile). Before the
     // baseline, gaps are entries the copies already hold.
-    spdlog::critical(
-        "room log: entries {} to {} were deleted before this node read them (it was cut off "
-        "from the cluster for longer than the node timeout); stopping so that a restart reads "
-        "the rooms back from their copies",
-        in_turn, entry.sequence - 1);
-    spdlog::default_logger()->flush();
-    std::_Exit(kExitRoomLogMovedOn);
+    if (failed_.exchange(true)) return;
+    const auto why = "room log: entries " + std::to_string(in_turn) + " to " +
+                     std::to_string(entry.sequence - 1) +
+                     " were deleted before this node read them (it was cut off from the cluster "
+                     "for longer than the node timeout); stopping so that a restart reads the "
+                     "rooms back from their copies";
+    if (options_.fatal) options_.fatal(why);
+    return;
   }
   circle::v1::RoomCommand command;
   std::optional<circle::v1::RoomCommand> stray_leave;
@@ -356,11 +366,14 @@ void RoomReplication::on_entry(const JetStreamLog::Entry& entry) {
     // Every node knows every room (the list, the room limit); it applies
     // one only once asked for it. Created first, so that a start finds it.
     const auto room_id = entry.room_id;
+    auto creation = command;
     stray_leave = hand_over(entry, std::move(command), /*replay=*/false);
     // (Unless the creation was refused, e.g. over --max-rooms, on every node alike.)
-    if (rooms_.find(room_id)) {
+    if (rooms_->find(room_id)) {
       std::lock_guard lock(rooms_mutex_);
-      followed_[room_id].created = entry.sequence;
+      auto& room = followed_[room_id];
+      room.created = entry.sequence;
+      room.creation = std::move(creation);
     }
   } else {
     std::unique_lock lock(rooms_mutex_);
@@ -415,9 +428,9 @@ circle::v1::RoomCommand leave_of(const circle::v1::RoomCommand& join) {
 
 }  // namespace
 
-std::optional<circle::v1::RoomCommand> RoomReplication::hand_over(const JetStreamLog::Entry& entry,
-                                                                  circle::v1::RoomCommand command,
-                                                                  bool replay) {
+std::optional<circle::v1::RoomCommand> ClusterBackend::hand_over(const JetStreamLog::Entry& entry,
+                                                                 circle::v1::RoomCommand command,
+                                                                 bool replay) {
   bool answered_already = false;
   bool waiting = false;
   const bool ours = node_prefix_of(command.connection()) == options_.node_prefix;
@@ -433,19 +446,19 @@ std::optional<circle::v1::RoomCommand> RoomReplication::hand_over(const JetStrea
   // Only this node's connections can be answered here; a request read again
   // while going on from the room's copy only if it still waits (one this
   // node applied before is not answered twice, nor its events sent again).
-  std::weak_ptr<Outbox> requester;
+  std::weak_ptr<core::EventSink> requester;
   if (ours && !answered_already && (!replay || waiting)) {
-    requester = sessions_.find(command.connection());
+    requester = options_.find_connection(command.connection());
   }
   // Stored after all, though its connection was told otherwise and forgot
   // it: that join (and only that one) leaves again.
   std::optional<circle::v1::RoomCommand> stray_leave;
   if (answered_already && command.has_join()) stray_leave = leave_of(command);
-  rooms_.apply(std::move(command), std::move(requester), entry.sequence);
+  applier_->apply(std::move(command), std::move(requester), entry.sequence);
   return stray_leave;
 }
 
-std::optional<circle::v1::RoomCommand> RoomReplication::give_up(
+std::optional<circle::v1::RoomCommand> ClusterBackend::give_up(
     const circle::v1::RoomCommand& command, const std::string& why) {
   if (node_prefix_of(command.connection()) != options_.node_prefix || command.request_id() == 0) {
     return std::nullopt;
@@ -463,7 +476,7 @@ std::optional<circle::v1::RoomCommand> RoomReplication::give_up(
   return leave_of(command);
 }
 
-void RoomReplication::start_rooms(std::stop_token stop) {
+void ClusterBackend::start_rooms(std::stop_token stop) {
   std::unique_lock lock(rooms_mutex_);
   while (!stop.stop_requested()) {
     start_asked_.wait(lock, stop, [this] { return !to_start_.empty(); });
@@ -476,9 +489,9 @@ void RoomReplication::start_rooms(std::stop_token stop) {
   }
 }
 
-std::string RoomReplication::read_room_from_copy(const std::string& room_id,
-                                                 std::optional<circle::v1::RoomReplica>& copy,
-                                                 std::vector<JetStreamLog::Entry>& after_copy) {
+std::string ClusterBackend::read_room_from_copy(const std::string& room_id,
+                                                std::optional<circle::v1::RoomReplica>& copy,
+                                                std::vector<JetStreamLog::Entry>& after_copy) {
   // The copy, then the log after it, then the copy again: the log before a
   // copy is deleted only after the copy is written, so an unchanged copy
   // means nothing read was missing.
@@ -519,7 +532,7 @@ std::string RoomReplication::read_room_from_copy(const std::string& room_id,
   return "its copy keeps changing";
 }
 
-bool RoomReplication::start_room(const std::string& room_id) {
+bool ClusterBackend::start_room(const std::string& room_id) {
   std::optional<circle::v1::RoomReplica> copy;
   std::vector<JetStreamLog::Entry> after_copy;
   std::string why = read_room_from_copy(room_id, copy, after_copy);
@@ -528,7 +541,7 @@ bool RoomReplication::start_room(const std::string& room_id) {
   {
     std::lock_guard lock(rooms_mutex_);
     auto& room = followed_[room_id];
-    if (why.empty() && !rooms_.go_on_from(room_id, copy ? &*copy : nullptr)) {
+    if (why.empty() && !go_on_from(room_id, copy ? &*copy : nullptr)) {
       why = "the room is not here";
     }
     // A request of this node's the log stored but this room will not be
@@ -590,7 +603,7 @@ bool RoomReplication::start_room(const std::string& room_id) {
   return true;
 }
 
-void RoomReplication::keep_replica(const std::string& room_id, circle::v1::RoomReplica replica) {
+void ClusterBackend::keep_replica(const std::string& room_id, circle::v1::RoomReplica replica) {
   {
     std::lock_guard lock(replicas_mutex_);
     replicas_to_write_.insert_or_assign(room_id, std::move(replica));
@@ -598,8 +611,8 @@ void RoomReplication::keep_replica(const std::string& room_id, circle::v1::RoomR
   replicas_handed_.notify_one();
 }
 
-void RoomReplication::keep_audit(const std::vector<core::AuditEntry>& entries,
-                                 std::uint64_t log_position) {
+void ClusterBackend::keep_audit(const std::vector<core::AuditEntry>& entries,
+                                std::uint64_t log_position) {
   if (!audit_log_ || log_position == 0 || entries.empty()) return;
   {
     // Read back at start-up: recorded when it was first applied.
@@ -628,7 +641,7 @@ void RoomReplication::keep_audit(const std::vector<core::AuditEntry>& entries,
   }
 }
 
-void RoomReplication::write_replicas(std::stop_token stop) {
+void ClusterBackend::write_replicas(std::stop_token stop) {
   auto next_retry = Clock::now() + kReplicaRetry;
   std::unique_lock lock(replicas_mutex_);
   while (!stop.stop_requested()) {
@@ -654,9 +667,9 @@ void RoomReplication::write_replicas(std::stop_token stop) {
   }
 }
 
-bool RoomReplication::write_replica(const std::string& room_id,
-                                    const circle::v1::RoomReplica& replica) {
-  using Outcome = circle::store::RoomReplicaBucket::Outcome;
+bool ClusterBackend::write_replica(const std::string& room_id,
+                                   const circle::v1::RoomReplica& replica) {
+  using Outcome = circle::cluster::RoomReplicaBucket::Outcome;
   const std::uint64_t position = replica.log_position();
   WrittenReplica known;
   {
@@ -676,11 +689,11 @@ bool RoomReplication::write_replica(const std::string& room_id,
     if (attempt == 3) return false;  // tried again later
     if (value.empty()) {
       value = replica.SerializeAsString();
-      if (value.size() > CommandRelay::kMaxReplicaBytes) {
+      if (value.size() > kMaxReplicaBytes) {
         spdlog::error(
             "room={} copy is {} bytes, over {}: not written, so its room log is kept from its "
             "last copy on (redacted or expired messages since stay in it)",
-            room_id, value.size(), CommandRelay::kMaxReplicaBytes);
+            room_id, value.size(), kMaxReplicaBytes);
         return true;
       }
     }
@@ -710,7 +723,7 @@ bool RoomReplication::write_replica(const std::string& room_id,
   }
 }
 
-void RoomReplication::adopt_neglected_rooms() {
+void ClusterBackend::adopt_neglected_rooms() {
   const auto now = Clock::now();
   if (!keeps_replicas_ || now - adopted_at_ < options_.replica_interval) return;
   adopted_at_ = now;
@@ -758,7 +771,7 @@ void RoomReplication::adopt_neglected_rooms() {
     if (last.value.value_or(0) > position) {
       why = "its copy is behind its log";
     } else if (copied) {
-      const core::Room room(copy, rooms_.limits(), nullptr);
+      const core::Room room(copy, limits_, nullptr);
       const auto deadline = room.next_deadline();
       if (deadline && *deadline <= now_ms) why = "it has something due";
       for (const auto id : room.connection_ids()) {
@@ -777,7 +790,7 @@ void RoomReplication::adopt_neglected_rooms() {
   }
 }
 
-void RoomReplication::schedule_purge(const std::string& room_id, std::uint64_t through) {
+void ClusterBackend::schedule_purge(const std::string& room_id, std::uint64_t through) {
   std::lock_guard lock(replicas_mutex_);
   auto& purge = purges_[room_id];
   if (through <= purge.through) return;
@@ -787,7 +800,7 @@ void RoomReplication::schedule_purge(const std::string& room_id, std::uint64_t t
   purge.through = through;
 }
 
-void RoomReplication::purge_due() {
+void ClusterBackend::purge_due() {
   if (!caught_up_) return;
   const auto now = Clock::now();
   // Every node heard from lately must have read past what is deleted: a
@@ -833,7 +846,7 @@ void RoomReplication::purge_due() {
   }
 }
 
-void RoomReplication::send_heartbeats(std::stop_token stop) {
+void ClusterBackend::send_heartbeats(std::stop_token stop) {
   std::mutex mutex;
   std::condition_variable_any wake;
   std::unique_lock lock(mutex);
@@ -851,7 +864,7 @@ void RoomReplication::send_heartbeats(std::stop_token stop) {
     circle::v1::NodeRooms rooms;
     rooms.set_node_prefix(options_.node_prefix);
     for (const auto& room_id : applied_rooms()) {
-      const auto host = rooms_.find(room_id);
+      const auto host = rooms_->find(room_id);
       if (!host) continue;
       // Only what a dormant room's list entry takes from it: a node applying
       // ten thousand rooms still says so in one message.
@@ -866,12 +879,12 @@ void RoomReplication::send_heartbeats(std::stop_token stop) {
   }
 }
 
-std::vector<std::string> RoomReplication::applied_rooms() const {
+std::vector<std::string> ClusterBackend::applied_rooms() const {
   std::lock_guard lock(applied_rooms_mutex_);
   return applied_rooms_;
 }
 
-void RoomReplication::applied_rooms_changed() {
+void ClusterBackend::applied_rooms_changed() {
   std::vector<std::string> applied;
   for (const auto& [room_id, room] : followed_) {
     if (room.state == FollowedRoom::State::kApplied) applied.push_back(room_id);
@@ -880,7 +893,7 @@ void RoomReplication::applied_rooms_changed() {
   applied_rooms_ = std::move(applied);
 }
 
-bool RoomReplication::keeps_replica_of(const std::string& room_id) const {
+bool ClusterBackend::keeps_replica_of(const std::string& room_id) const {
   {
     std::lock_guard lock(rooms_mutex_);
     const auto followed = followed_.find(room_id);
@@ -891,7 +904,7 @@ bool RoomReplication::keeps_replica_of(const std::string& room_id) const {
   return writes_replica_of(room_id);
 }
 
-bool RoomReplication::writes_replica_of(const std::string& room_id) const {
+bool ClusterBackend::writes_replica_of(const std::string& room_id) const {
   if (!caught_up_ || !following_ || !cluster_.connected()) return false;
   // The lowest-numbered node heard from lately that applies the room and
   // has read the log back.
@@ -908,7 +921,7 @@ bool RoomReplication::writes_replica_of(const std::string& room_id) const {
   return true;
 }
 
-void RoomReplication::rest_rooms() {
+void ClusterBackend::rest_rooms() {
   const auto now = Clock::now();
   // The rooms other live nodes apply, as they say (a dormant room's list entry).
   std::map<std::string, circle::v1::RoomInfo> shown;
@@ -925,7 +938,7 @@ void RoomReplication::rest_rooms() {
   }
   std::lock_guard lock(rooms_mutex_);
   for (auto& [room_id, room] : followed_) {
-    const auto host = rooms_.find(room_id);
+    const auto host = rooms_->find(room_id);
     if (!host) continue;
     if (room.state == FollowedRoom::State::kDormant) {
       // Nobody applies it: nobody is in it.
@@ -939,7 +952,8 @@ void RoomReplication::rest_rooms() {
       continue;
     }
     if (room.state != FollowedRoom::State::kApplied) continue;
-    const auto prefixes = host->node_prefixes();
+    const auto journal = journal_of(room_id);
+    const auto prefixes = journal ? journal->node_prefixes() : std::vector<std::uint64_t>{};
     if (std::ranges::find(prefixes, options_.node_prefix) != prefixes.end()) {
       room.wanted_at = now;  // it has members here
       room.copy_asked_at.reset();
@@ -960,7 +974,8 @@ void RoomReplication::rest_rooms() {
         // not keep the room applied here for ever: its log after the last
         // copy stays, and the writer of copies adopts it when it is due.
         if (now - *room.copy_asked_at < 5 * options_.heartbeat) {
-          host->copy_soon();
+          if (journal) journal->copy_soon();
+          host->run([](core::Room&) {});  // the journal copies it on the room's strand
           continue;
         }
         spdlog::warn("room={} goes dormant here without a copy as new as it", room_id);
@@ -969,13 +984,13 @@ void RoomReplication::rest_rooms() {
     room.copy_asked_at.reset();
     room.state = FollowedRoom::State::kDormant;
     applied_rooms_changed();
-    host->make_dormant();
+    host->rest();
     spdlog::info("room={} dormant here: no members on this node for {} s", room_id,
                  std::chrono::duration_cast<std::chrono::seconds>(options_.dormant_after).count());
   }
 }
 
-void RoomReplication::beat() {
+void ClusterBackend::beat() {
   try_follow();
   std::vector<circle::v1::RoomCommand> leaves;
   if (cluster_.connected() && following_) {
@@ -1000,7 +1015,10 @@ void RoomReplication::beat() {
     keeps_replicas_ = lowest && caught_up_ && following_ && cluster_.connected();
   }
   for (const auto& room_id : applied_rooms()) {
-    if (const auto host = rooms_.find(room_id)) host->offer_replica();
+    // A copy due by time: the journal takes it on the room's strand.
+    const auto journal = journal_of(room_id);
+    if (!journal || !journal->replica_wanted()) continue;
+    if (const auto host = rooms_->find(room_id)) host->run([](core::Room&) {});
   }
   beat_timer_.expires_after(options_.heartbeat);
   beat_timer_.async_wait([this](error_code ec) {
@@ -1008,7 +1026,7 @@ void RoomReplication::beat() {
   });
 }
 
-void RoomReplication::find_stopped_nodes() {
+void ClusterBackend::find_stopped_nodes() {
   const auto now = Clock::now();
   std::vector<std::pair<std::string, std::uint64_t>> gone;
   const auto applied = applied_rooms();
@@ -1028,9 +1046,9 @@ void RoomReplication::find_stopped_nodes() {
     const auto own = last_heard_.find(options_.node_prefix);
     if (own == last_heard_.end() || now - own->second.at > 3 * options_.heartbeat) return;
     for (const auto& room_id : applied) {
-      const auto host = rooms_.find(room_id);
-      if (!host) continue;
-      for (const auto prefix : host->node_prefixes()) {
+      const auto journal = journal_of(room_id);
+      if (!journal) continue;
+      for (const auto prefix : journal->node_prefixes()) {
         if (prefix == options_.node_prefix) continue;
         const auto heard = last_heard_.find(prefix);
         if (heard != last_heard_.end() && now - heard->second.at < options_.node_timeout) {
@@ -1058,7 +1076,7 @@ void RoomReplication::find_stopped_nodes() {
   }
 }
 
-Health RoomReplication::health() const {
+Health ClusterBackend::health() const {
   const bool connected = cluster_.connected();
   const bool following = following_;
   bool limits_differ = false;
@@ -1077,6 +1095,96 @@ Health RoomReplication::health() const {
                      {"rooms_applied", applied_rooms().size()}}
           .dump();
   return health;
+}
+
+void ClusterBackend::order(circle::v1::RoomCommand command,
+                           std::weak_ptr<core::EventSink> requester, std::string message_id) {
+  if (command.has_create() && rooms_->list_size() >= limits_.max_rooms) {
+    // Refused before it is relayed: a creation refused in the log would
+    // still hold the room id's creation slot.
+    return refuse_command(command, requester,
+                          {circle::v1::ERROR_CODE_LIMIT_EXCEEDED,
+                           "create room: this server already has its maximum of " +
+                               std::to_string(limits_.max_rooms) + " rooms"},
+                          metrics_);
+  }
+  if (command.has_create() && command.room_id().empty()) {
+    // Named here, where it is relayed: the room's subject carries its id.
+    // Random, so that two nodes never name two rooms alike.
+    command.set_room_id("room-" + random_room_suffix());
+  }
+  // What a refusal needs of the command (the command itself goes to the log).
+  circle::v1::RoomCommand refused_command;
+  refused_command.set_room_id(command.room_id());
+  refused_command.set_request_id(command.request_id());
+  if (command.has_join())
+    refused_command.mutable_join()->set_join_token(command.join().join_token());
+  relay(std::move(command), std::move(message_id),
+        [requester = std::move(requester), refused_command = std::move(refused_command),
+         this](const core::Refusal& refusal) {
+          refuse_command(refused_command, requester, refusal, metrics_);
+        });
+}
+
+std::unique_ptr<RoomJournal> ClusterBackend::journal_for(const std::string& room_id) {
+  auto journal = std::make_shared<ClusterJournal>(*this, room_id);
+  {
+    std::lock_guard lock(journals_mutex_);
+    journals_.insert_or_assign(room_id, journal);
+  }
+  // The host owns a handle; the backend reads the same journal from its threads.
+  struct Handle final : RoomJournal {
+    explicit Handle(std::shared_ptr<ClusterJournal> journal) : journal(std::move(journal)) {}
+    bool persist(const core::Room& room, const core::ActionOutput& output,
+                 std::uint64_t log_position, Persisted persisted) override {
+      return journal->persist(room, output, log_position, std::move(persisted));
+    }
+    std::optional<std::vector<circle::v1::RoomEvent>> events_after(std::uint64_t after_seq,
+                                                                   std::uint32_t max) override {
+      return journal->events_after(after_seq, max);
+    }
+    std::optional<SentRecord> recall_sent(const std::string& account,
+                                          const std::string& client_message_id) override {
+      return journal->recall_sent(account, client_message_id);
+    }
+    ReadBack read_back(const core::Room& room) override { return journal->read_back(room); }
+    std::shared_ptr<ClusterJournal> journal;
+  };
+  return std::make_unique<Handle>(std::move(journal));
+}
+
+std::shared_ptr<ClusterJournal> ClusterBackend::journal_of(const std::string& room_id) const {
+  std::lock_guard lock(journals_mutex_);
+  const auto found = journals_.find(room_id);
+  return found == journals_.end() ? nullptr : found->second;
+}
+
+bool ClusterBackend::go_on_from(const std::string& room_id, const circle::v1::RoomReplica* copy) {
+  // Under rooms_mutex_ (start_room).
+  const auto host = rooms_->find(room_id);
+  const auto journal = journal_of(room_id);
+  const auto followed = followed_.find(room_id);
+  if (!host || !journal) return false;
+  std::optional<core::Room> made;
+  if (copy) {
+    made.emplace(*copy, limits_, nullptr);
+  } else if (followed != followed_.end() && followed->second.creation.has_create()) {
+    const auto& creation = followed->second.creation;
+    const auto& create = creation.create();
+    made.emplace(room_id, create.title(), create.kind(), create.creator_account(),
+                 creation.time_ms(), limits_, nullptr);
+  } else {
+    return false;
+  }
+  auto replica =
+      std::make_shared<circle::v1::RoomReplica>(copy ? *copy : circle::v1::RoomReplica());
+  host->run([host = host.get(), journal, made = std::make_shared<core::Room>(std::move(*made)),
+             replica](core::Room& room) {
+    room = std::move(*made);
+    journal->went_on_from(replica->log_position(), replica->resume_frames());
+    host->wake();
+  });
+  return true;
 }
 
 }  // namespace circle::server

@@ -30,13 +30,14 @@
 #include <vector>
 
 #include "beast.hpp"
+#include "cluster/nats/jetstream_log.hpp"
+#include "cluster/nats/nats_cluster.hpp"
+#include "cluster/nats/room_replica_bucket.hpp"
+#include "health.hpp"
 #include "metrics.hpp"
-#include "metrics_listener.hpp"
-#include "room_registry.hpp"
-#include "session_tracker.hpp"
-#include "store/jetstream_log.hpp"
-#include "store/nats_cluster.hpp"
-#include "store/room_replica_bucket.hpp"
+#include "rooms/recent_events.hpp"
+#include "rooms/room_backend.hpp"
+#include "rooms/room_registry.hpp"
 
 namespace circle::server {
 
@@ -56,16 +57,41 @@ struct ReplicationOptions {
   std::chrono::milliseconds purge_delay{30'000};
   // How long a room this node has no members in is still applied here.
   std::chrono::milliseconds dormant_after{60'000};
+  // This node's open connection `id` (expired when it is not open here).
+  std::function<std::weak_ptr<core::EventSink>(core::ConnectionId)> find_connection;
+  // The room log moved on without this node (it was cut off for longer than
+  // the node timeout): its copies of rooms may differ from the others', so
+  // it must stop serving. Called once, from a NATS thread; nothing is
+  // applied afterwards.
+  std::function<void(const std::string& why)> fatal;
 };
 
-class RoomReplication : public CommandRelay {
+// The largest copy written (NATS refuses messages over its max_payload,
+// 1 MiB by default): a copy over it is not written, so the room keeps its
+// log from its last copy on.
+inline constexpr std::size_t kMaxReplicaBytes = 900 * 1024;
+
+class ClusterJournal;
+
+class ClusterBackend final : public RoomBackend {
  public:
   // `audit_log` (may be null) keeps the moderation audit log.
-  RoomReplication(net::io_context& ioc, circle::store::NatsCluster& cluster,
-                  circle::store::JetStreamLog& log, RoomRegistry& rooms, SessionTracker& sessions,
-                  Metrics& metrics, ReplicationOptions options,
-                  circle::store::JetStreamLog* audit_log = nullptr);
-  ~RoomReplication() override;
+  ClusterBackend(net::io_context& ioc, circle::cluster::NatsCluster& cluster,
+                 circle::cluster::JetStreamLog& log, const core::Limits& limits, Metrics& metrics,
+                 ReplicationOptions options, circle::cluster::JetStreamLog* audit_log = nullptr);
+  ~ClusterBackend() override;
+
+  // RoomBackend. The registry must be `rooms` (set_rooms) too.
+  void attach(CommandApplier& applier) override { applier_ = &applier; }
+  void order(circle::v1::RoomCommand command, std::weak_ptr<core::EventSink> requester,
+             std::string message_id) override;
+  std::unique_ptr<RoomJournal> journal_for(const std::string& room_id) override;
+  std::vector<core::Room> restore(const core::Limits&) override { return {}; }
+  bool shared_with_other_nodes() const override { return true; }
+  // The room's copies are written by its leader, which also tells the webhook.
+  bool leads(const std::string& room_id) const override { return keeps_replica_of(room_id); }
+  // The rooms this backend's commands are applied to; before start().
+  void set_rooms(RoomRegistry& rooms) { rooms_ = &rooms; }
 
   // Follows the room log (retrying until the cluster answers) and waits, at
   // most `catch_up`, until what the log held has been handed to the rooms;
@@ -75,21 +101,24 @@ class RoomReplication : public CommandRelay {
   // wait); no callback runs into this object afterwards.
   void stop();
 
+  // Appends `command` to the room log; every node (this one included)
+  // applies it once the log has stored it. `message_id` (may be empty)
+  // de-duplicates commands several nodes send for the same thing (ticks, a
+  // node gone). Should it not be stored, `refused` runs (on any thread).
   void relay(circle::v1::RoomCommand command, std::string message_id,
-             std::function<void(const core::Refusal&)> refused) override;
+             std::function<void(const core::Refusal&)> refused);
 
   Health health() const;
 
   // Copies of a room: written by one node at a time (the lowest-numbered
   // node heard from that applies the room), only once it has read the room
   // log back.
-  bool keeps_replica_of(const std::string& room_id) const override;
-  std::chrono::milliseconds replica_interval() const override { return options_.replica_interval; }
-  void keep_replica(const std::string& room_id, circle::v1::RoomReplica replica) override;
+  bool keeps_replica_of(const std::string& room_id) const;
+  std::chrono::milliseconds replica_interval() const { return options_.replica_interval; }
+  void keep_replica(const std::string& room_id, circle::v1::RoomReplica replica);
   // Every node appends the entries of what it applies; the audit log keeps
   // one of each (a message id per log entry and entry).
-  void keep_audit(const std::vector<core::AuditEntry>& entries,
-                  std::uint64_t log_position) override;
+  void keep_audit(const std::vector<core::AuditEntry>& entries, std::uint64_t log_position);
 
  private:
   // The rooms this node applies, and the dormant ones (every room is known
@@ -107,7 +136,7 @@ class RoomReplication : public CommandRelay {
     std::optional<std::chrono::steady_clock::time_point> copy_asked_at;
     // While starting: entries the log brought meanwhile, and this node's
     // requests, relayed once it is applied.
-    std::vector<circle::store::JetStreamLog::Entry> arrived;
+    std::vector<circle::cluster::JetStreamLog::Entry> arrived;
     struct Held {
       circle::v1::RoomCommand command;
       std::string message_id;
@@ -115,7 +144,13 @@ class RoomReplication : public CommandRelay {
     };
     std::vector<Held> held;
     std::chrono::steady_clock::time_point wanted_at;  // last asked for, or had members here
+    circle::v1::RoomCommand creation;                 // to go on from without a copy
   };
+  // Goes on from `copy` (null: from its creation, when it was never copied):
+  // the room is applied here from then on. False: no such room here.
+  bool go_on_from(const std::string& room_id, const circle::v1::RoomReplica* copy);
+  // What this node's journal of `room_id` says (null: none yet).
+  std::shared_ptr<ClusterJournal> journal_of(const std::string& room_id) const;
   // Goes on from each room asked for while dormant: its copy and the room
   // log after it (blocking calls to the cluster), on a thread of its own.
   void start_rooms(std::stop_token stop);
@@ -125,13 +160,14 @@ class RoomReplication : public CommandRelay {
   // moment; empty, or why they could not be read.
   std::string read_room_from_copy(const std::string& room_id,
                                   std::optional<circle::v1::RoomReplica>& copy,
-                                  std::vector<circle::store::JetStreamLog::Entry>& after_copy);
+                                  std::vector<circle::cluster::JetStreamLog::Entry>& after_copy);
   // Hands a command from the log to its room; a join of this node's that
   // was answered "unavailable" and stored after all comes back as a leave
   // to relay.
   // `replay`: read again while going on from the room's copy.
-  std::optional<circle::v1::RoomCommand> hand_over(const circle::store::JetStreamLog::Entry& entry,
-                                                   circle::v1::RoomCommand command, bool replay);
+  std::optional<circle::v1::RoomCommand> hand_over(
+      const circle::cluster::JetStreamLog::Entry& entry, circle::v1::RoomCommand command,
+      bool replay);
   // A request of this node's that its room will not be handed here: its
   // asker, if still waiting, is refused UNAVAILABLE, and a join comes back
   // as the leave to relay.
@@ -155,7 +191,7 @@ class RoomReplication : public CommandRelay {
   bool write_replica(const std::string& room_id, const circle::v1::RoomReplica& replica);
   void schedule_purge(const std::string& room_id, std::uint64_t through);
   void purge_due();
-  void on_entry(const circle::store::JetStreamLog::Entry& entry);
+  void on_entry(const circle::cluster::JetStreamLog::Entry& entry);
   void keep_unsent_leave(const circle::v1::RoomCommand& command);
   // The rooms applied here (a snapshot: the heartbeat thread never waits
   // for rooms_mutex_, which a start holds while it appends held requests).
@@ -175,15 +211,16 @@ class RoomReplication : public CommandRelay {
   void send_heartbeats(std::stop_token stop);
 
   net::io_context& ioc_;
-  circle::store::NatsCluster& cluster_;
-  circle::store::JetStreamLog& log_;
-  RoomRegistry& rooms_;
-  SessionTracker& sessions_;
+  circle::cluster::NatsCluster& cluster_;
+  circle::cluster::JetStreamLog& log_;
+  const core::Limits& limits_;
+  CommandApplier* applier_ = nullptr;
+  RoomRegistry* rooms_ = nullptr;
   Metrics& metrics_;
   ReplicationOptions options_;
   net::steady_timer beat_timer_;
-  std::unique_ptr<circle::store::NatsCluster::Subscription,
-                  void (*)(circle::store::NatsCluster::Subscription*)>
+  std::unique_ptr<circle::cluster::NatsCluster::Subscription,
+                  void (*)(circle::cluster::NatsCluster::Subscription*)>
       heard_{nullptr, nullptr};
   std::jthread heartbeats_;
   const std::string limits_fingerprint_;  // see room_limits_fingerprint
@@ -200,8 +237,8 @@ class RoomReplication : public CommandRelay {
   // The lowest-numbered node heard from that has read the log back: it
   // adopts neglected rooms. Decided every heartbeat.
   std::atomic<bool> keeps_replicas_{false};
-  circle::store::RoomReplicaBucket replica_bucket_;
-  circle::store::JetStreamLog* audit_log_;
+  circle::cluster::RoomReplicaBucket replica_bucket_;
+  circle::cluster::JetStreamLog* audit_log_;
   std::mutex applied_mutex_;
   std::condition_variable applied_changed_;
   std::uint64_t applied_up_to_ = 0;  // guarded by applied_mutex_
@@ -268,9 +305,13 @@ class RoomReplication : public CommandRelay {
   // adoption, and since when each has looked neglected.
   std::chrono::steady_clock::time_point adopted_at_;
   std::map<std::string, std::chrono::steady_clock::time_point> neglected_since_;
-  std::unique_ptr<circle::store::NatsCluster::Subscription,
-                  void (*)(circle::store::NatsCluster::Subscription*)>
+  std::unique_ptr<circle::cluster::NatsCluster::Subscription,
+                  void (*)(circle::cluster::NatsCluster::Subscription*)>
       heard_rooms_sub_{nullptr, nullptr};
+  // Each room's journal here (rooms are never dropped across nodes).
+  mutable std::mutex journals_mutex_;  // last
+  std::map<std::string, std::shared_ptr<ClusterJournal>> journals_;
+  std::atomic<bool> failed_{false};  // options_.fatal was called
   // (room, node) → when its NodeGoneCommand was last relayed.
   std::map<std::pair<std::string, std::uint64_t>, std::chrono::steady_clock::time_point> gone_sent_;
 };

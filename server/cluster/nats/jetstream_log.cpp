@@ -1,4 +1,4 @@
-#include "store/jetstream_log.hpp"
+#include "cluster/nats/jetstream_log.hpp"
 
 #include <nats/nats.h>
 #include <openssl/evp.h>
@@ -9,9 +9,9 @@
 #include <stdexcept>
 #include <unordered_map>
 
-#include "store/callback_gate.hpp"
+#include "cluster/nats/callback_gate.hpp"
 
-namespace circle::store {
+namespace circle::cluster {
 namespace {
 
 struct MsgDeleter {
@@ -460,4 +460,4 @@ std::string JetStreamLog::stream_leader() {
       .value.value_or("");
 }
 
-}  // namespace circle::store
+}  // namespace circle::cluster

@@ -1,10 +1,10 @@
-#include "store/room_replica_bucket.hpp"
+#include "cluster/nats/room_replica_bucket.hpp"
 
 #include <nats/nats.h>
 
 #include <mutex>
 
-namespace circle::store {
+namespace circle::cluster {
 
 struct RoomReplicaBucket::Impl {
   Impl(NatsCluster& cluster, std::string bucket) : cluster(cluster), bucket(std::move(bucket)) {}
@@ -92,4 +92,4 @@ RoomReplicaBucket::Written RoomReplicaBucket::put(const std::string& room_id,
   return result;
 }
 
-}  // namespace circle::store
+}  // namespace circle::cluster

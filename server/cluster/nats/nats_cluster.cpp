@@ -1,4 +1,4 @@
-#include "store/nats_cluster.hpp"
+#include "cluster/nats/nats_cluster.hpp"
 
 #include <nats/nats.h>
 
@@ -7,9 +7,9 @@
 #include <mutex>
 #include <stdexcept>
 
-#include "store/callback_gate.hpp"
+#include "cluster/nats/callback_gate.hpp"
 
-namespace circle::store {
+namespace circle::cluster {
 
 struct NatsCluster::Connection {
   natsOptions* options = nullptr;
@@ -212,4 +212,4 @@ NatsCluster::Published NatsCluster::publish_if_last(const std::string& subject,
   return result;
 }
 
-}  // namespace circle::store
+}  // namespace circle::cluster

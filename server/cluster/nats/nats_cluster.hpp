@@ -17,7 +17,7 @@ typedef struct __jsCtx jsCtx;                        // NOLINT: as nats/nats.h d
 typedef struct __natsConnection natsConnection;      // NOLINT: as nats/nats.h declares it
 typedef struct __natsSubscription natsSubscription;  // NOLINT: as nats/nats.h declares it
 
-namespace circle::store {
+namespace circle::cluster {
 
 struct NatsClusterOptions {
   std::vector<std::string> urls;  // nats://host:port of any cluster nodes
@@ -110,4 +110,4 @@ struct Lookup {
 // Text for a failed call: the status, and JetStream's error code if any.
 std::string describe_nats_error(int status, int jetstream_code);
 
-}  // namespace circle::store
+}  // namespace circle::cluster

@@ -14,9 +14,9 @@
 #include <string>
 #include <vector>
 
-#include "store/nats_cluster.hpp"
+#include "cluster/nats/nats_cluster.hpp"
 
-namespace circle::store {
+namespace circle::cluster {
 
 struct JetStreamLogOptions {
   std::string stream = "CIRCLE_EVENTS";
@@ -118,4 +118,4 @@ class JetStreamLog {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace circle::store
+}  // namespace circle::cluster
