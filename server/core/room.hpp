@@ -300,7 +300,7 @@ class Room {
   void audit_by_server(const std::string& action, const std::string& target_account,
                        const std::string& reason, std::int64_t now_ms);
 
-  // --- actions (room_actions.cpp)
+  // --- actions (dispatched by room_actions.cpp; each in the room_*.cpp for its job)
   ActionResult accept_agreement(Member& actor, std::int64_t now_ms);
   ActionResult set_muted(Member& actor, const circle::v1::SetMuted& request,
                          const std::string& reason, std::int64_t now_ms);

@@ -58,6 +58,14 @@ void Room::escalate(SupportAlert& alert, EscalationReason reason, std::int64_t n
   output_->escalations.push_back(std::move(escalation));
 }
 
+std::vector<SupportAlert> Room::escalated_alerts() const {
+  std::vector<SupportAlert> escalated;
+  for (const auto& [id, alert] : open_alerts_) {
+    if (alert.escalated_at_unix_ms() != 0) escalated.push_back(alert);
+  }
+  return escalated;
+}
+
 Result<SupportAlert*> Room::find_open_alert(const Member& actor, std::uint64_t alert_id,
                                             const std::string& action) {
   if (!is_facilitator(actor.view.role())) {
