@@ -103,13 +103,14 @@ void MemoryBackend::hold(std::function<void(const store::Status&)> finish) {
   held_.push_back(std::move(finish));
 }
 
-bool MemoryBackend::finish_persist(store::Status status) {
+bool MemoryBackend::finish_persist(store::Status status, std::size_t which) {
   std::function<void(const store::Status&)> finish;
   {
     std::lock_guard lock(mutex_);
-    if (held_.empty()) return false;
-    finish = std::move(held_.front());
-    held_.pop_front();
+    if (which >= held_.size()) return false;
+    const auto held = held_.begin() + static_cast<std::ptrdiff_t>(which);
+    finish = std::move(*held);
+    held_.erase(held);
   }
   finish(status);
   return true;

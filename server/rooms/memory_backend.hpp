@@ -25,9 +25,9 @@ class MemoryBackend final : public RoomBackend {
   // From now on, persists wait until finish_persist() (true) or are durable
   // at once (false, the default).
   void hold_persists(bool hold);
-  // Finishes the oldest persist held with `status` (a failure keeps nothing
-  // of it). False: none is held.
-  bool finish_persist(store::Status status = {});
+  // Finishes the held persist `which` (0: the oldest) with `status` (a
+  // failure keeps nothing of it). False: there is no such one.
+  bool finish_persist(store::Status status = {}, std::size_t which = 0);
   std::size_t held_persists() const;
 
  private:
