@@ -6,7 +6,9 @@
 #pragma once
 
 #include <atomic>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <chrono>
 #include <deque>
 #include <functional>
@@ -16,7 +18,6 @@
 #include <string>
 #include <vector>
 
-#include "beast.hpp"
 #include "core/room.hpp"
 #include "metrics.hpp"
 #include "rooms/alert_escalation.hpp"
@@ -24,11 +25,15 @@
 
 namespace circle::server {
 
+// A room's strand: a concrete strand type (a type-erased executor would cost
+// a heap allocation per copy in Asio's composed operations).
+using RoomStrand = boost::asio::strand<boost::asio::io_context::executor_type>;
+
 class RoomHost : public std::enable_shared_from_this<RoomHost> {
  public:
   // `forget` takes the room out of the registry (a room whose creation was
   // never kept, found by a read-back). `at_rest`: see at_rest().
-  RoomHost(Strand strand, core::Room room, RoomBackend& backend,
+  RoomHost(RoomStrand strand, core::Room room, RoomBackend& backend,
            std::unique_ptr<RoomJournal> journal, Metrics* metrics, bool at_rest,
            std::function<void()> forget = {})
       : strand_(std::move(strand)),
@@ -125,7 +130,7 @@ class RoomHost : public std::enable_shared_from_this<RoomHost> {
   // command order), and ordered again now and then until it is applied.
   void order_tick();
 
-  Strand strand_;
+  RoomStrand strand_;
   core::Room room_;  // only on strand_; replaced by read_back() and wake()
   const std::string room_id_ = room_.id();
   boost::asio::steady_timer timer_;

@@ -32,7 +32,6 @@ class RoomRegistry : public CommandApplier {
   // Where support alerts nobody answered go; before restore() and serving.
   void set_escalation(AlertEscalation* escalation) { escalation_ = escalation; }
   const core::Limits& limits() const { return limits_; }
-  RoomBackend& backend() const { return backend_; }
 
   // A request of one of this node's connections for a room: ordered by the
   // backend, then applied. Every request is answered once, on `requester`.
