@@ -6,7 +6,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <map>
+#include <memory>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "rooms/recent_events.hpp"
@@ -14,11 +17,25 @@
 
 namespace circle::server {
 
-class ClusterBackend;
-
 class ClusterJournal final : public RoomJournal {
  public:
-  ClusterJournal(ClusterBackend& backend, std::string room_id)
+  // What a journal asks of the cluster backend above it (ClusterBackend), so
+  // that it depends on nothing higher than this.
+  class Backend {
+   public:
+    virtual ~Backend() = default;
+    // How often a changed room is copied.
+    virtual std::chrono::milliseconds replica_interval() const = 0;
+    // Whether this node writes the room's copies (it takes the backend's locks).
+    virtual bool keeps_replica_of(const std::string& room_id) const = 0;
+    // A copy of the room, for the replica writer.
+    virtual void keep_replica(const std::string& room_id, circle::v1::RoomReplica replica) = 0;
+    // The moderation audit entries of the log entry at `log_position`.
+    virtual void keep_audit(const std::vector<core::AuditEntry>& entries,
+                            std::uint64_t log_position) = 0;
+  };
+
+  ClusterJournal(Backend& backend, std::string room_id)
       : backend_(backend), room_id_(std::move(room_id)) {}
 
   bool persist(const core::Room& room, const core::ActionOutput& output, std::uint64_t log_position,
@@ -52,7 +69,7 @@ class ClusterJournal final : public RoomJournal {
   // log, or the replica interval has passed).
   void keep_replica_if_due(const core::Room& room);
 
-  ClusterBackend& backend_;
+  Backend& backend_;
   const std::string room_id_;
   RecentEvents events_;  // only on the strand
   // Only on the strand: the last log entry applied, whether the room changed
@@ -64,6 +81,21 @@ class ClusterJournal final : public RoomJournal {
   std::atomic<bool> replica_wanted_{false};  // unreplicated_, readable anywhere
   mutable std::mutex prefixes_mutex_;
   std::vector<std::uint64_t> node_prefixes_;  // guarded by prefixes_mutex_
+};
+
+// Each room's journal on this node (rooms are never dropped across nodes),
+// read from the cluster backend's threads.
+class ClusterJournals {
+ public:
+  // A journal for `room_id`, kept here; the room's host owns the handle
+  // returned.
+  std::unique_ptr<RoomJournal> make(ClusterJournal::Backend& backend, const std::string& room_id);
+  // What this node's journal of `room_id` says (null: none yet).
+  std::shared_ptr<ClusterJournal> of(const std::string& room_id) const;
+
+ private:
+  mutable std::mutex mutex_;  // last: nothing is called under it
+  std::map<std::string, std::shared_ptr<ClusterJournal>> journals_;
 };
 
 }  // namespace circle::server
