@@ -79,7 +79,7 @@ class ClusterBackend final : public RoomBackend, public ClusterJournal::Backend 
   void attach(CommandApplier& applier) override { answers_.attach(applier); }
   void order(circle::v1::RoomCommand command, std::weak_ptr<core::EventSink> requester,
              std::string message_id) override;
-  std::unique_ptr<RoomJournal> journal_for(const std::string& room_id) override {
+  std::shared_ptr<RoomJournal> journal_for(const std::string& room_id) override {
     return journals_.make(*this, room_id);
   }
   std::vector<core::Room> restore(const core::Limits&) override { return {}; }

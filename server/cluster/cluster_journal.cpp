@@ -84,32 +84,13 @@ void ClusterJournal::keep_replica_if_due(const core::Room& room) {
   last_replica_at_ = now;
 }
 
-std::unique_ptr<RoomJournal> ClusterJournals::make(ClusterJournal::Backend& backend,
+std::shared_ptr<RoomJournal> ClusterJournals::make(ClusterJournal::Backend& backend,
                                                    const std::string& room_id) {
+  // The room's host uses it on the strand; the backend reads it from its threads.
   auto journal = std::make_shared<ClusterJournal>(backend, room_id);
-  {
-    std::lock_guard lock(mutex_);
-    journals_.insert_or_assign(room_id, journal);
-  }
-  // The host owns a handle; the backend reads the same journal from its threads.
-  struct Handle final : RoomJournal {
-    explicit Handle(std::shared_ptr<ClusterJournal> journal) : journal(std::move(journal)) {}
-    bool persist(const core::Room& room, const core::ActionOutput& output,
-                 std::uint64_t log_position, Persisted persisted) override {
-      return journal->persist(room, output, log_position, std::move(persisted));
-    }
-    std::optional<std::vector<circle::v1::RoomEvent>> events_after(std::uint64_t after_seq,
-                                                                   std::uint32_t max) override {
-      return journal->events_after(after_seq, max);
-    }
-    std::optional<SentRecord> recall_sent(const std::string& account,
-                                          const std::string& client_message_id) override {
-      return journal->recall_sent(account, client_message_id);
-    }
-    ReadBack read_back(const core::Room& room) override { return journal->read_back(room); }
-    std::shared_ptr<ClusterJournal> journal;
-  };
-  return std::make_unique<Handle>(std::move(journal));
+  std::lock_guard lock(mutex_);
+  journals_.insert_or_assign(room_id, journal);
+  return journal;
 }
 
 std::shared_ptr<ClusterJournal> ClusterJournals::of(const std::string& room_id) const {

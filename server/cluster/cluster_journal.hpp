@@ -87,9 +87,8 @@ class ClusterJournal final : public RoomJournal {
 // read from the cluster backend's threads.
 class ClusterJournals {
  public:
-  // A journal for `room_id`, kept here; the room's host owns the handle
-  // returned.
-  std::unique_ptr<RoomJournal> make(ClusterJournal::Backend& backend, const std::string& room_id);
+  // A journal for `room_id`, kept here and shared with the room's host.
+  std::shared_ptr<RoomJournal> make(ClusterJournal::Backend& backend, const std::string& room_id);
   // What this node's journal of `room_id` says (null: none yet).
   std::shared_ptr<ClusterJournal> of(const std::string& room_id) const;
 

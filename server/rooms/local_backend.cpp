@@ -147,8 +147,8 @@ void LocalBackend::order(circle::v1::RoomCommand command, std::weak_ptr<core::Ev
   applier_->apply(std::move(command), std::move(requester), 0);
 }
 
-std::unique_ptr<RoomJournal> LocalBackend::journal_for(const std::string& room_id) {
-  return std::make_unique<LocalJournal>(store_, room_id);
+std::shared_ptr<RoomJournal> LocalBackend::journal_for(const std::string& room_id) {
+  return std::make_shared<LocalJournal>(store_, room_id);
 }
 
 std::vector<core::Room> LocalBackend::restore(const core::Limits& limits) {

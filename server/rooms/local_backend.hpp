@@ -14,7 +14,7 @@ class LocalBackend final : public RoomBackend {
   void attach(CommandApplier& applier) override { applier_ = &applier; }
   void order(circle::v1::RoomCommand command, std::weak_ptr<core::EventSink> requester,
              std::string message_id) override;
-  std::unique_ptr<RoomJournal> journal_for(const std::string& room_id) override;
+  std::shared_ptr<RoomJournal> journal_for(const std::string& room_id) override;
   std::vector<core::Room> restore(const core::Limits& limits) override;
   bool shared_with_other_nodes() const override { return false; }
   bool leads(const std::string&) const override { return true; }

@@ -84,8 +84,8 @@ void MemoryBackend::order(circle::v1::RoomCommand command, std::weak_ptr<core::E
   applier_->apply(std::move(command), std::move(requester), 0);
 }
 
-std::unique_ptr<RoomJournal> MemoryBackend::journal_for(const std::string& room_id) {
-  return std::make_unique<MemoryJournal>(*this, room_id);
+std::shared_ptr<RoomJournal> MemoryBackend::journal_for(const std::string& room_id) {
+  return std::make_shared<MemoryJournal>(*this, room_id);
 }
 
 void MemoryBackend::hold_persists(bool hold) {

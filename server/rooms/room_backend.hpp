@@ -99,8 +99,10 @@ class RoomBackend {
   // for the same thing.
   virtual void order(circle::v1::RoomCommand command, std::weak_ptr<core::EventSink> requester,
                      std::string message_id = {}) = 0;
-  // A journal for room `room_id`, made when the room is.
-  virtual std::unique_ptr<RoomJournal> journal_for(const std::string& room_id) = 0;
+  // A journal for room `room_id`, made when the room is. Shared: its room's
+  // host uses it on the strand, and a backend may keep it too (the cluster
+  // reads what a room's journal says from its own threads).
+  virtual std::shared_ptr<RoomJournal> journal_for(const std::string& room_id) = 0;
   // Restore: the rooms kept, at start-up (before serving).
   virtual std::vector<core::Room> restore(const core::Limits& limits) = 0;
   // Whether other nodes apply these rooms too: then rooms start at rest here

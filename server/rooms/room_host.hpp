@@ -34,7 +34,7 @@ class RoomHost : public std::enable_shared_from_this<RoomHost> {
   // `forget` takes the room out of the registry (a room whose creation was
   // never kept, found by a read-back). `at_rest`: see at_rest().
   RoomHost(RoomStrand strand, core::Room room, RoomBackend& backend,
-           std::unique_ptr<RoomJournal> journal, Metrics* metrics, bool at_rest,
+           std::shared_ptr<RoomJournal> journal, Metrics* metrics, bool at_rest,
            std::function<void()> forget = {})
       : strand_(std::move(strand)),
         room_(std::move(room)),
@@ -136,7 +136,7 @@ class RoomHost : public std::enable_shared_from_this<RoomHost> {
   boost::asio::steady_timer timer_;
   std::optional<std::int64_t> armed_deadline_;
   RoomBackend& backend_;
-  std::unique_ptr<RoomJournal> journal_;  // only on strand_
+  std::shared_ptr<RoomJournal> journal_;  // used only on strand_
   Metrics* metrics_;                      // null: nothing is counted
   struct PendingOutput {
     std::uint64_t persist_id = 0;
