@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
-#include <random>
 #include <thread>
 
 #include "audit_json.hpp"
+#include "auth/secret.hpp"
 #include "clock.hpp"
 #include "logging.hpp"
 #include "rooms/room_commands.hpp"
@@ -15,15 +15,6 @@ namespace {
 
 using circle::cluster::JetStreamLog;
 using Clock = std::chrono::steady_clock;
-
-std::string random_room_suffix() {
-  static thread_local std::mt19937_64 random{std::random_device{}()};
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string suffix;
-  auto bits = random();
-  for (int i = 0; i < 12; ++i, bits >>= 4) suffix += kHex[bits & 15];
-  return suffix;
-}
 
 }  // namespace
 
@@ -303,7 +294,7 @@ void ClusterBackend::order(circle::v1::RoomCommand command,
   if (command.has_create() && command.room_id().empty()) {
     // Named here, where it is relayed: the room's subject carries its id.
     // Random, so that two nodes never name two rooms alike.
-    command.set_room_id("room-" + random_room_suffix());
+    command.set_room_id("room-" + auth::random_hex(6));
   }
   // What a refusal needs of the command (the command itself goes to the log).
   circle::v1::RoomCommand refused_command;
