@@ -97,6 +97,17 @@ int main(int argc, char** argv) {
   load_command->add_option("--room-prefix", load.room_prefix, "Rooms are named PREFIX-0, ...")
       ->capture_default_str();
   load_command->add_flag("--quiet,-q", load.quiet, "No live progress lines");
+  load_command
+      ->add_option("--threads", load.threads,
+                   "Event loops, each on its own thread with whole rooms; the summary says "
+                   "when the generator itself was saturated")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 256u));
+  load_command
+      ->add_option("--server-pid", load.server_pid,
+                   "The server's process id, when it runs on this machine: reports its CPU "
+                   "time while sending and per delivery")
+      ->check(CLI::Range(1, 1 << 30));
   std::string load_secret_file;
   load_command->add_option("--token-secret-file", load_secret_file,
                            "The server's token secret, to give each connection its own account "

@@ -42,6 +42,12 @@ struct LoadOptions {
   // (sub "load-<n>"). Empty: anonymous Hello (servers with --allow-anonymous).
   std::string token_secret;
   bool quiet = false;  // no live progress lines
+  // Event loops, each on its own thread with its own rooms: enough that the
+  // generator is never the limit (the summary says when it was).
+  unsigned threads = 1;
+  // The server's process id when it runs on this machine: its CPU time while
+  // sending is read from /proc, for CPU per delivery. 0: not measured.
+  int server_pid = 0;
 };
 
 // Runs the load test; returns the exit status: 0 when every delivery arrived

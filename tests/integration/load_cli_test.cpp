@@ -42,6 +42,27 @@ TEST(LoadCli, ClosedLoopOverPlaintext) {
   EXPECT_GT(figures["delivered"].get<int>(), 0);
 }
 
+TEST(LoadCli, ThreadsShareTheRoomsAndTheServersCpuIsReported) {
+  TestServer server;
+  const auto pid = std::to_string(server.process().pid());
+  auto figures = run_load(server, {"-n", "40", "-k", "5", "-r", "20", "-d", "1", "--threads", "3",
+                                   "--server-pid", pid});
+  EXPECT_EQ(figures["joined"], 40);
+  EXPECT_GT(figures["acked"].get<int>(), 0);
+  EXPECT_EQ(figures["delivered"], figures["expected_deliveries"]);
+  const auto& generator = figures["generator"];
+  EXPECT_EQ(generator["threads"], 3);
+  EXPECT_GE(generator["cores"].get<int>(), 1);
+  EXPECT_GT(generator["wall_s_sending"].get<double>(), 0.5);
+  // A light run: the generator was far from its limit, and says so.
+  EXPECT_EQ(generator["saturated"], false);
+  EXPECT_LT(generator["utilisation"].get<double>(), 0.9);
+  // The server did some work while the generator sent, and it is divided
+  // over the deliveries of the sending window.
+  EXPECT_GT(figures["server_cpu_s_sending"].get<double>(), 0.0);
+  EXPECT_GT(figures["server_cpu_us_per_delivery"].get<double>(), 0.0);
+}
+
 }  // namespace
 
 namespace {
