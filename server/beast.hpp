@@ -33,6 +33,24 @@ using Socket = net::basic_stream_socket<tcp, Strand>;
 using PlainStream = beast::basic_stream<tcp, Strand>;
 using TlsStream = beast::ssl_stream<PlainStream>;
 
+// What a WebSocket runs on once upgraded. Plaintext sheds basic_stream: its
+// per-operation timeout layer costs an allocation and a wrapper on every
+// write, and the WebSocket keeps its own timeouts. TLS keeps its stream.
+template <class Stream>
+struct WebSocketLayerOf {
+  using type = Stream;
+};
+template <>
+struct WebSocketLayerOf<PlainStream> {
+  using type = Socket;
+};
+inline Socket websocket_layer(PlainStream&& stream) {
+  return stream.release_socket();
+}
+inline TlsStream&& websocket_layer(TlsStream&& stream) {
+  return std::move(stream);
+}
+
 // Both listeners (clients, metrics): open, bind and listen, as Beast's
 // examples do; throws boost::system::system_error on failure.
 inline void open_and_listen(tcp::acceptor& acceptor, const tcp::endpoint& endpoint) {

@@ -183,8 +183,8 @@ void HttpSession<Stream>::upgrade() {
   }
   // The WebSocket keeps its own timeouts from here on.
   beast::get_lowest_layer(stream_).expires_never();
-  std::make_shared<WebSocketSession<Stream>>(std::move(stream_), context_,
-                                             std::move(admitted_.slot))
+  std::make_shared<WebSocketSession<typename WebSocketLayerOf<Stream>::type>>(
+      websocket_layer(std::move(stream_)), context_, std::move(admitted_.slot))
       ->run(parser_->release());
 }
 

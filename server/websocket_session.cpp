@@ -5,6 +5,12 @@
 
 namespace circle::server {
 namespace {
+// A read waiting for the client holds this much buffer, so an idle connection
+// holds little; a longer message arrives in more reads into the same buffer.
+constexpr std::size_t kReadChunk = 256;
+// After a message, a buffer grown past this for a long one is given back.
+constexpr std::size_t kReadBufferKept = 4 * kReadChunk;
+
 websocket::close_reason make_close_reason(std::uint16_t code, const std::string& reason) {
   websocket::close_reason result;
   result.code = code;
@@ -70,13 +76,15 @@ void WebSocketSession<NextLayer>::on_accept(error_code ec) {
 
 template <class NextLayer>
 void WebSocketSession<NextLayer>::do_read() {
-  ws_.async_read(read_buffer_,
-                 beast::bind_front_handler(&WebSocketSession::on_read, this->shared_from_this()));
+  ws_.async_read_some(
+      read_buffer_, kReadChunk,
+      beast::bind_front_handler(&WebSocketSession::on_read, this->shared_from_this()));
 }
 
 template <class NextLayer>
 void WebSocketSession<NextLayer>::on_read(error_code ec, std::size_t) {
   if (ec) return finish(ec);
+  if (!ws_.is_message_done()) return do_read();  // the rest of this message
   if (!ws_.got_binary()) {
     read_buffer_.consume(read_buffer_.size());
     begin_close(close_code::kUnsupportedData, "binary protobuf messages only");
@@ -88,6 +96,7 @@ void WebSocketSession<NextLayer>::on_read(error_code ec, std::size_t) {
     dispatcher_.on_message(std::string_view(static_cast<const char*>(data.data()), data.size()));
   }
   read_buffer_.consume(read_buffer_.size());
+  if (read_buffer_.capacity() > kReadBufferKept) read_buffer_.shrink_to_fit();
   do_read();
 }
 
@@ -135,20 +144,18 @@ void WebSocketSession<NextLayer>::removed_from_room(const std::string& room_id,
 template <class NextLayer>
 void WebSocketSession<NextLayer>::enqueue(circle::wire::Frame frame) {
   if (closing_ || finished_) return;
-  queued_bytes_ += frame->size();
   const auto& limits = context_.config.limits;
-  if (queued_bytes_ > limits.outbound_queue_max_bytes ||
+  if (queue_.bytes() + frame->size() > limits.outbound_queue_max_bytes ||
       queue_.size() >= limits.outbound_queue_max_messages) {
     spdlog::info("conn={} disconnected: outbound queue over {} bytes or {} messages",
                  dispatcher_.id(), limits.outbound_queue_max_bytes,
                  limits.outbound_queue_max_messages);
     queue_.clear();
-    queued_bytes_ = 0;
     context_.metrics.outbound_overflows.add();
     begin_close(close_code::kPolicyViolation, "too slow: outbound queue full");
     return;
   }
-  queue_.push_back(std::move(frame));
+  queue_.push(std::move(frame));
 }
 
 template <class NextLayer>
@@ -159,9 +166,7 @@ void WebSocketSession<NextLayer>::do_write() {
   while (!queue_.empty() &&
          (in_flight_.empty() || batch_bytes + queue_.front()->size() <= batch_max)) {
     batch_bytes += queue_.front()->size();
-    queued_bytes_ -= queue_.front()->size();
-    in_flight_.push_back(std::move(queue_.front()));
-    queue_.pop_front();
+    in_flight_.push_back(queue_.pop());
   }
   write_buffers_.clear();
   if (in_flight_.size() == 1) {
@@ -230,7 +235,7 @@ void WebSocketSession<NextLayer>::finish(error_code ec) {
   context_.sessions.remove(dispatcher_.id());
 }
 
-template class WebSocketSession<PlainStream>;
+template class WebSocketSession<Socket>;
 template class WebSocketSession<TlsStream>;
 
 }  // namespace circle::server

@@ -5,7 +5,6 @@
 // finishes goes out as one ServerBatch in one write.
 #pragma once
 
-#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -13,6 +12,7 @@
 
 #include "beast.hpp"
 #include "dispatcher.hpp"
+#include "outbound_queue.hpp"
 #include "outbox.hpp"
 #include "server_context.hpp"
 
@@ -65,8 +65,7 @@ class WebSocketSession : public Outbox,
   bool inbox_flush_posted_ = false;         // guarded by inbox_mutex_
   std::vector<circle::wire::Frame> taken_;  // on the strand: reused swap target
 
-  std::deque<circle::wire::Frame> queue_;
-  std::size_t queued_bytes_ = 0;
+  OutboundQueue queue_;
   std::vector<circle::wire::Frame> in_flight_;
   circle::wire::BatchEncoder batch_;
   std::vector<net::const_buffer> write_buffers_;
@@ -76,7 +75,7 @@ class WebSocketSession : public Outbox,
   bool finished_ = false;
 };
 
-extern template class WebSocketSession<PlainStream>;
+extern template class WebSocketSession<Socket>;
 extern template class WebSocketSession<TlsStream>;
 
 }  // namespace circle::server
