@@ -36,6 +36,7 @@ WebSocketSession<NextLayer>::~WebSocketSession() {
 template <class NextLayer>
 void WebSocketSession<NextLayer>::run(http::request<http::string_body> request) {
   dispatcher_.attach(this->weak_from_this());
+  ws_.next_layer().attach(this, this->weak_from_this());
   const auto& config = context_.config;
   websocket::stream_base::timeout timeouts{};
   timeouts.handshake_timeout = config.http_request_timeout;  // also bounds the close handshake
@@ -46,7 +47,6 @@ void WebSocketSession<NextLayer>::run(http::request<http::string_body> request) 
     response.set(http::field::server, std::string(kServerVersion));
   }));
   ws_.read_message_max(config.limits.read_message_max);
-  ws_.binary(true);
   ws_.async_accept(
       request, beast::bind_front_handler(&WebSocketSession::on_accept, this->shared_from_this()));
 }
@@ -160,28 +160,41 @@ void WebSocketSession<NextLayer>::enqueue(circle::wire::Frame frame) {
 
 template <class NextLayer>
 void WebSocketSession<NextLayer>::do_write() {
-  in_flight_.clear();
-  std::size_t batch_bytes = 0;
   const std::size_t batch_max = context_.config.limits.write_batch_max_bytes;
-  while (!queue_.empty() &&
-         (in_flight_.empty() || batch_bytes + queue_.front()->size() <= batch_max)) {
-    batch_bytes += queue_.front()->size();
-    in_flight_.push_back(queue_.pop());
-  }
-  write_buffers_.clear();
-  if (in_flight_.size() == 1) {
-    write_buffers_.emplace_back(in_flight_.front()->data(), in_flight_.front()->size());
-  } else {
-    batch_.build(in_flight_);
-    for (auto piece : batch_.pieces()) write_buffers_.emplace_back(piece.data(), piece.size());
-  }
-  writing_ = true;
-  ws_.async_write(write_buffers_,
-                  beast::bind_front_handler(&WebSocketSession::on_write, this->shared_from_this()));
+  // Each pass writes one message: a frame, or a batch of the queued frames.
+  // A message the socket takes at once is done here; the loop goes on to
+  // the next until the queue is empty or one has to wait for the socket.
+  do {
+    in_flight_.clear();
+    std::size_t batch_bytes = 0;
+    while (!queue_.empty() &&
+           (in_flight_.empty() || batch_bytes + queue_.front()->size() <= batch_max)) {
+      batch_bytes += queue_.front()->size();
+      in_flight_.push_back(queue_.pop());
+    }
+    write_buffers_.clear();
+    std::size_t message_bytes = 0;
+    if (in_flight_.size() == 1) {
+      write_buffers_.emplace_back(in_flight_.front()->data(), in_flight_.front()->size());
+      message_bytes = in_flight_.front()->size();
+    } else {
+      batch_.build(in_flight_);
+      for (auto piece : batch_.pieces()) write_buffers_.emplace_back(piece.data(), piece.size());
+      message_bytes = batch_.size();
+    }
+    writing_ = true;
+    if (ws_.next_layer().write_message(write_buffers_, message_bytes) ==
+        ServerFrameStream<NextLayer>::Written::kLater) {
+      return;  // on_message_written follows
+    }
+    writing_ = false;
+  } while (!queue_.empty());
+  in_flight_.clear();
+  if (pending_close_) do_close();
 }
 
 template <class NextLayer>
-void WebSocketSession<NextLayer>::on_write(error_code ec, std::size_t) {
+void WebSocketSession<NextLayer>::on_message_written(error_code ec) {
   writing_ = false;
   in_flight_.clear();
   if (ec) return finish(ec);

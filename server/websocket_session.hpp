@@ -2,7 +2,9 @@
 // owns its stream and buffers, keeps itself alive with shared_from_this, reads
 // one message at a time into protocol dispatch, and serialises writes through
 // a bounded outbound queue on its strand. Everything queued when a write
-// finishes goes out as one ServerBatch in one write.
+// finishes goes out as one ServerBatch in one write. Beast does the upgrade,
+// the handshake and reading; messages are written by ServerFrameStream, the
+// layer under Beast's stream.
 #pragma once
 
 #include <memory>
@@ -15,11 +17,13 @@
 #include "outbound_queue.hpp"
 #include "outbox.hpp"
 #include "server_context.hpp"
+#include "server_frame_stream.hpp"
 
 namespace circle::server {
 
 template <class NextLayer>
 class WebSocketSession : public Outbox,
+                         public MessageWriteOwner,
                          public std::enable_shared_from_this<WebSocketSession<NextLayer>> {
  public:
   // `slot`: this connection's place under the connection caps, given back
@@ -44,12 +48,12 @@ class WebSocketSession : public Outbox,
   void take_inbox();
   void enqueue(circle::wire::Frame frame);
   void do_write();
-  void on_write(error_code ec, std::size_t bytes);
+  void on_message_written(error_code ec) override;
   void begin_close(std::uint16_t code, std::string reason);
   void do_close();
   void finish(error_code ec);
 
-  websocket::stream<NextLayer> ws_;
+  websocket::stream<ServerFrameStream<NextLayer>> ws_;
   ServerContext& context_;
   Dispatcher dispatcher_;
   beast::flat_buffer read_buffer_;

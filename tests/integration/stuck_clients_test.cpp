@@ -16,10 +16,12 @@
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <map>
 #include <mutex>
 #include <thread>
 
+#include "circle/wire.hpp"
 #include "support/test_server.hpp"
 
 namespace {
@@ -59,6 +61,33 @@ class StuckReader {
     auto join = client::make_join_room(room);
     join.set_request_id(2);
     ask(join, [](const ServerMessage& m) { return m.request_id() == 2; });
+  }
+
+  // Reads again: the seqs of the next `count` posted messages, in the order
+  // they arrive (batches unwrapped). Fails the test at the deadline.
+  std::vector<std::uint64_t> read_posted(std::size_t count) {
+    const timeval timeout{
+        .tv_sec = std::chrono::duration_cast<std::chrono::seconds>(kDeadline).count(),
+        .tv_usec = 0};
+    ::setsockopt(ws_.next_layer().socket().native_handle(), SOL_SOCKET, SO_RCVTIMEO, &timeout,
+                 sizeof timeout);
+    std::vector<std::uint64_t> seqs;
+    while (seqs.size() < count) {
+      beast::flat_buffer buffer;
+      beast::error_code ec;
+      ws_.read(buffer, ec);
+      if (ec) {
+        ADD_FAILURE() << "read: " << ec.message() << " after " << seqs.size() << " messages";
+        break;
+      }
+      circle::wire::for_each_server_message(
+          beast::buffers_to_string(buffer.data()), [&](const ServerMessage& m) {
+            if (m.has_room_event() && m.room_event().has_message_posted()) {
+              seqs.push_back(m.room_event().seq());
+            }
+          });
+    }
+    return seqs;
   }
 
  private:
@@ -140,6 +169,33 @@ TEST(SlowConsumer, AReaderThatStopsIsDroppedAndTheRoomGoesOn) {
 #else
   (void)rss_before;
 #endif
+}
+
+// A member whose client stops reading for a while (a phone in a tunnel) and
+// then reads again gets every message, once and in order: the server wrote
+// what the socket took at once and the rest when it drained.
+TEST(SlowConsumer, AReaderThatPausesGetsEveryMessageInOrderOnceItReadsAgain) {
+  TestServer server({"--requests-per-second", "0", "--outbound-queue-max-bytes", "33554432",
+                     "--store-sync", "normal"},
+                    /*tls=*/false);
+  auto alex = server.join("Alex", "group", /*create=*/true);
+  StuckReader paused(server, "group");
+  // About 8 MB: more than the socket buffers between them hold (a loopback
+  // send buffer grows to 4 MiB here), less than its outbound queue may.
+  const std::string text(3000, 'x');
+  std::vector<std::future<ServerMessage>> replies;
+  for (int i = 0; i < 2800; ++i) {
+    replies.push_back(
+        alex->call_async(client::make_send_message("group", text + std::to_string(i))));
+  }
+  std::vector<std::uint64_t> acked;
+  for (auto& reply : replies) {
+    ASSERT_EQ(reply.wait_for(kDeadline), std::future_status::ready);
+    auto ack = reply.get();
+    ASSERT_TRUE(ack.has_send_message()) << ack.DebugString();
+    acked.push_back(ack.send_message().seq());
+  }
+  EXPECT_EQ(paused.read_posted(acked.size()), acked);
 }
 
 }  // namespace
