@@ -13,6 +13,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cassert>
 #include <cstddef>
 #include <memory>
 #include <optional>
@@ -40,7 +41,10 @@ template <class Next>
 class ServerFrameStream {
  public:
   using executor_type = typename Next::executor_type;
-  enum class Written { kNow, kLater };
+  // kNow: written already, and the owner hears nothing more; kLater: the
+  // owner's on_message_written follows; kClosed: not written, because the
+  // connection is being torn down (nothing may follow a close frame).
+  enum class Written { kNow, kLater, kClosed };
 
   explicit ServerFrameStream(Next&& next) : next_(std::move(next)) {}
 
@@ -62,18 +66,20 @@ class ServerFrameStream {
 
   // Queues one binary message whose payload is `payload` (`payload_size`
   // bytes in all; the buffers must stay valid until it is written), after
-  // everything queued before it. kNow: written already, and the owner hears
-  // nothing more; kLater: the owner's on_message_written follows.
+  // everything queued before it.
   Written write_message(const std::vector<net::const_buffer>& payload, std::size_t payload_size) {
+    if (tearing_down_) return Written::kClosed;
     pending_.push_back(Segment{{}, FrameHeader(payload_size), &payload});
     if (writing_) return Written::kLater;
     return write_pending() ? Written::kNow : Written::kLater;
   }
 
+  // Beast is tearing the connection down: no message may be queued any more.
   // Once nothing is queued or being written (or the writing failed), calls
   // `callback(error_code)`: at once if already so.
   template <class Callback>
-  void when_drained(Callback callback) {
+  void tear_down_when_drained(Callback callback) {
+    tearing_down_ = true;
     if (!writing_ && pending_.empty()) return callback(error_code{});
     drain_waiter_ = std::make_unique<DrainWaiterOf<Callback>>(std::move(callback));
   }
@@ -90,6 +96,7 @@ class ServerFrameStream {
   auto async_write_some(const ConstBuffers& buffers, WriteHandler&& handler) {
     return net::async_initiate<WriteHandler, void(error_code, std::size_t)>(
         [this](auto write_handler, const ConstBuffers& bytes) {
+          assert(owner_ != nullptr && "attach() comes before the handshake");
           std::string copy(net::buffer_size(bytes), '\0');
           net::buffer_copy(net::buffer(copy), bytes);
           const std::size_t size = copy.size();
@@ -213,6 +220,10 @@ class ServerFrameStream {
   std::vector<Segment> in_flight_;  // being written
   std::vector<net::const_buffer> buffers_;
   bool writing_ = false;
+  bool tearing_down_ = false;
+  // Beast's teardown, waiting for the queue to drain. It holds the session
+  // (through Beast's operation) until then: the write in flight always ends,
+  // written, failed, or cancelled by a deadline that closes the socket.
   std::unique_ptr<DrainWaiter> drain_waiter_;
 };
 
@@ -221,17 +232,11 @@ class ServerFrameStream {
 template <class Next, class TeardownHandler>
 void async_teardown(beast::role_type role, ServerFrameStream<Next>& stream,
                     TeardownHandler&& handler) {
-  stream.when_drained(
+  stream.tear_down_when_drained(
       [role, &stream, handler = std::forward<TeardownHandler>(handler)](error_code) mutable {
         using beast::websocket::async_teardown;
         async_teardown(role, stream.next_layer(), std::move(handler));
       });
-}
-
-template <class Next>
-void teardown(beast::role_type role, ServerFrameStream<Next>& stream, error_code& ec) {
-  using beast::websocket::teardown;
-  teardown(role, stream.next_layer(), ec);
 }
 
 }  // namespace circle::server

@@ -124,7 +124,7 @@ void WebSocketSession<NextLayer>::take_inbox() {
   context_.metrics.deliveries.add(taken_.size());  // one atomic add per flush, not per frame
   for (auto& frame : taken_) enqueue(std::move(frame));
   taken_.clear();
-  if (!writing_ && !queue_.empty() && !finished_ && !closing_) do_write();
+  if (!writing_ && !queue_.empty() && !closing_) do_write();
 }
 
 template <class NextLayer>
@@ -143,7 +143,9 @@ void WebSocketSession<NextLayer>::removed_from_room(const std::string& room_id,
 
 template <class NextLayer>
 void WebSocketSession<NextLayer>::enqueue(circle::wire::Frame frame) {
-  if (closing_ || finished_) return;
+  // Nothing may follow a close frame, Beast's (the client closed, or broke
+  // the protocol) or ours.
+  if (closing_ || finished_ || !ws_.is_open()) return;
   const auto& limits = context_.config.limits;
   if (queue_.bytes() + frame->size() > limits.outbound_queue_max_bytes ||
       queue_.size() >= limits.outbound_queue_max_messages) {
@@ -166,6 +168,11 @@ void WebSocketSession<NextLayer>::do_write() {
   // the next until the queue is empty or one has to wait for the socket.
   do {
     in_flight_.clear();
+    if (finished_ || !ws_.is_open()) {  // Beast has begun a close: nothing more is sent
+      queue_.clear();
+      writing_ = false;
+      return;
+    }
     std::size_t batch_bytes = 0;
     while (!queue_.empty() &&
            (in_flight_.empty() || batch_bytes + queue_.front()->size() <= batch_max)) {
@@ -183,11 +190,14 @@ void WebSocketSession<NextLayer>::do_write() {
       message_bytes = batch_.size();
     }
     writing_ = true;
-    if (ws_.next_layer().write_message(write_buffers_, message_bytes) ==
-        ServerFrameStream<NextLayer>::Written::kLater) {
-      return;  // on_message_written follows
-    }
+    const auto written = ws_.next_layer().write_message(write_buffers_, message_bytes);
+    if (written == ServerFrameStream<NextLayer>::Written::kLater) return;  // told when done
     writing_ = false;
+    if (written == ServerFrameStream<NextLayer>::Written::kClosed) {
+      in_flight_.clear();
+      queue_.clear();
+      return;
+    }
   } while (!queue_.empty());
   in_flight_.clear();
   if (pending_close_) do_close();

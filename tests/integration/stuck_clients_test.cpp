@@ -12,6 +12,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <condition_variable>
 #include <filesystem>
@@ -61,6 +62,47 @@ class StuckReader {
     auto join = client::make_join_room(room);
     join.set_request_id(2);
     ask(join, [](const ServerMessage& m) { return m.request_id() == 2; });
+  }
+
+  // Sends a close frame (code 1000) by hand, then reads the raw bytes until
+  // the server ends the connection, and returns the opcodes of the frames
+  // they held, in order. Only when nothing was sent since the last read
+  // (Beast may not hold bytes of a frame the raw read would cut in two).
+  std::vector<int> close_and_read_frames() {
+    auto& socket = ws_.next_layer().socket();
+    // FIN + close, masked, 2-byte payload 1000 (0x03E8) under the mask 0x01020304.
+    const unsigned char close_frame[] = {0x88, 0x82, 0x01,        0x02,
+                                         0x03, 0x04, 0x03 ^ 0x01, 0xE8 ^ 0x02};
+    boost::asio::write(socket, boost::asio::buffer(close_frame));
+    const timeval timeout{
+        .tv_sec = std::chrono::duration_cast<std::chrono::seconds>(kDeadline).count(),
+        .tv_usec = 0};
+    ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    std::string bytes;
+    char chunk[65536];
+    for (;;) {
+      const auto n = ::recv(socket.native_handle(), chunk, sizeof chunk, 0);
+      if (n <= 0) break;
+      bytes.append(chunk, static_cast<std::size_t>(n));
+    }
+    std::vector<int> opcodes;
+    std::size_t at = 0;
+    while (at + 2 <= bytes.size()) {
+      const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(bytes[i]); };
+      std::uint64_t length = byte(at + 1) & 0x7F;
+      std::size_t header = 2;
+      if (length == 126) {
+        length = (std::uint64_t{byte(at + 2)} << 8) | byte(at + 3);
+        header = 4;
+      } else if (length == 127) {
+        length = 0;
+        for (int i = 0; i < 8; ++i) length = (length << 8) | byte(at + 2 + i);
+        header = 10;
+      }
+      opcodes.push_back(byte(at) & 0x0F);
+      at += header + length;
+    }
+    return opcodes;
   }
 
   // Reads again: the seqs of the next `count` posted messages, in the order
@@ -196,6 +238,27 @@ TEST(SlowConsumer, AReaderThatPausesGetsEveryMessageInOrderOnceItReadsAgain) {
     acked.push_back(ack.send_message().seq());
   }
   EXPECT_EQ(paused.read_posted(acked.size()), acked);
+}
+
+// A client that closes while its room is busy: the server answers with its
+// close frame and sends nothing after it (RFC 6455 section 5.5.1), however
+// many messages were on their way to that client.
+TEST(SlowConsumer, NothingFollowsTheServersCloseFrame) {
+  TestServer server({"--requests-per-second", "0", "--store-sync", "normal"}, /*tls=*/false);
+  auto alex = server.join("Alex", "group", /*create=*/true);
+  for (int round = 0; round < 5; ++round) {
+    StuckReader leaving(server, "group");
+    std::vector<std::future<ServerMessage>> replies;
+    for (int i = 0; i < 300; ++i) {
+      replies.push_back(
+          alex->call_async(client::make_send_message("group", "busy " + std::to_string(i))));
+    }
+    const auto opcodes = leaving.close_and_read_frames();
+    ASSERT_FALSE(opcodes.empty());
+    EXPECT_EQ(opcodes.back(), 0x8) << "round " << round << ": the last frame is the close";
+    EXPECT_EQ(std::count(opcodes.begin(), opcodes.end(), 0x8), 1) << "round " << round;
+    for (auto& reply : replies) ASSERT_EQ(reply.wait_for(kDeadline), std::future_status::ready);
+  }
 }
 
 }  // namespace
