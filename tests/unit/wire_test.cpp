@@ -77,6 +77,31 @@ TEST(Wire, ForEachUnwrapsBatchesAndPassesSinglesThrough) {
   EXPECT_EQ(seen, (std::vector<std::uint64_t>{1, 2, 3}));
 }
 
+TEST(Wire, ForEachHandlesBatchesBiggerThanItsArenaBlockAndNestedCalls) {
+  // 400 events of 1 KB: far past the 64 KiB block the parse starts in.
+  std::vector<circle::wire::Frame> frames;
+  for (std::uint64_t seq = 1; seq <= 400; ++seq) {
+    frames.push_back(circle::wire::encode(posted(seq, std::string(1000, 'x'))));
+  }
+  circle::wire::BatchEncoder big;
+  big.build(frames);
+  const std::string inner_bytes = posted(7, "inner").SerializeAsString();
+  std::uint64_t expected_seq = 1;
+  int nested = 0;
+  ASSERT_TRUE(circle::wire::for_each_server_message(concat(big), [&](const ServerMessage& m) {
+    ASSERT_EQ(m.room_event().seq(), expected_seq++);
+    ASSERT_EQ(m.room_event().message_posted().text().size(), 1000u);
+    // A handler may parse another message while this one is in use.
+    ASSERT_TRUE(circle::wire::for_each_server_message(inner_bytes, [&](const ServerMessage& i) {
+      EXPECT_EQ(i.room_event().message_posted().text(), "inner");
+      ++nested;
+    }));
+    ASSERT_EQ(m.room_event().message_posted().text(), std::string(1000, 'x'));
+  }));
+  EXPECT_EQ(expected_seq, 401u);
+  EXPECT_EQ(nested, 400);
+}
+
 TEST(Wire, ForEachRejectsGarbage) {
   int calls = 0;
   EXPECT_FALSE(circle::wire::for_each_server_message("\xff\xff\xff\xff",
