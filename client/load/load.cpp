@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -48,12 +49,18 @@ std::optional<double> process_cpu_seconds(int pid) {
   // The command name, in parentheses, may hold spaces: fields count from after it.
   const auto end_of_name = line.rfind(')');
   if (end_of_name == std::string::npos) return std::nullopt;
+  if (end_of_name + 2 > line.size()) return std::nullopt;
   std::istringstream fields(line.substr(end_of_name + 2));
   std::string field;
   unsigned long long utime = 0, stime = 0;
   for (int i = 3; i <= 15 && fields >> field; ++i) {
-    if (i == 14) utime = std::stoull(field);
-    if (i == 15) stime = std::stoull(field);
+    const auto value = field.data();
+    if (i == 14 && std::from_chars(value, value + field.size(), utime).ec != std::errc{}) {
+      return std::nullopt;
+    }
+    if (i == 15 && std::from_chars(value, value + field.size(), stime).ec != std::errc{}) {
+      return std::nullopt;
+    }
   }
   return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
@@ -151,7 +158,11 @@ int LoadRun::run() {
 
   const auto wall_start = Clock::now();
   const double cpu_start = cpu_seconds();
-  for (auto& shard : shards_) shard->start(options_.ramp_per_second / threads);
+  // Each shard ramps its share of the connections, so that all finish together.
+  for (auto& shard : shards_) {
+    shard->start(options_.ramp_per_second * static_cast<double>(shard->size()) /
+                 static_cast<double>(options_.connections));
+  }
 
   // Once a second: progress, and the phase changes.
   enum class Phase { kJoining, kSending, kDraining } phase = Phase::kJoining;
@@ -201,15 +212,18 @@ int LoadRun::run() {
       for (const auto& snap : snaps) thread_cpu_at_start.push_back(snap.thread_cpu_seconds);
       if (options_.server_pid > 0) server_cpu_at_start = process_cpu_seconds(options_.server_pid);
       for (auto& shard : shards_) shard->start_sending(window_start, window_end);
-    } else if (phase == Phase::kSending &&
-               now - phase_started >= seconds(options_.duration_seconds)) {
+    } else if (phase == Phase::kSending && now >= sending_end) {
+      sending_end = Clock::time_point::max();
       for (auto& shard : shards_) shard->stop_sending();
+      // The threads' CPU first, then the clock and the process's: the
+      // busiest thread's share never counts time outside the window.
+      const auto ending = snapshots();
       generator_.wall_seconds = std::chrono::duration<double>(Clock::now() - phase_started).count();
       generator_.cpu_seconds = cpu_seconds() - process_cpu_at_start;
       generator_.cores = usable_cores();
       generator_.threads = threads;
-      const auto ending = snapshots();
       for (std::size_t i = 0; i < ending.size(); ++i) {
+        interval.merge(ending[i].interval_latency);
         generator_.busiest_thread_seconds =
             std::max(generator_.busiest_thread_seconds,
                      ending[i].thread_cpu_seconds - thread_cpu_at_start[i]);

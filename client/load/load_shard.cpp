@@ -97,7 +97,7 @@ void LoadShard::add_member(unsigned index, std::string room_id) {
 void LoadShard::start(double ramp_per_second) {
   // Connections open in small batches, each batch a thousandth of the shard.
   ramp_interval_ = std::chrono::nanoseconds(static_cast<std::int64_t>(
-      1e9 * static_cast<double>(1 + members_.size() / 1000) / std::max(1.0, ramp_per_second)));
+      1e9 * static_cast<double>(1 + members_.size() / 1000) / std::max(0.01, ramp_per_second)));
   work_.emplace(ioc_.get_executor());
   net::post(ioc_, [this] { ramp_step(); });
   thread_ = std::thread([this] {

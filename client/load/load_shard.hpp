@@ -41,6 +41,7 @@ class LoadShard {
 
   // Before start(): one more member, global `index`, in `room_id`.
   void add_member(unsigned index, std::string room_id);
+  std::size_t size() const { return members_.size(); }
   // Starts the thread: connects the members at `ramp_per_second`.
   void start(double ramp_per_second);
 
