@@ -78,7 +78,6 @@ class LoadRun {
   void write_json(double wall_seconds, double cpu);
 
   const LoadOptions& options_;
-  std::shared_ptr<boost::asio::ssl::context> tls_;
   // One or more nodes of the same service: member i connects to node i mod
   // their count, so each room's members are spread over the nodes.
   std::vector<circle::client::ServerAddress> addresses_;
@@ -137,19 +136,24 @@ int LoadRun::run() {
         << "circle load: --connections, --room-size, --duration and --threads must be positive\n";
     return 2;
   }
-  if (std::ranges::any_of(addresses_, &circle::client::ServerAddress::tls)) {
-    try {
-      tls_ = circle::client::make_tls_context(options_.ca_file);
-    } catch (const std::exception& e) {
-      std::cerr << "circle load: cannot read CA file: " << e.what() << "\n";
-      return 2;
-    }
-  }
   // Whole rooms per shard, dealt out in turn.
   const unsigned rooms = (options_.connections + options_.room_size - 1) / options_.room_size;
   const unsigned threads = std::min(options_.threads, rooms);
+  const bool any_tls = std::ranges::any_of(addresses_, &circle::client::ServerAddress::tls);
   for (unsigned t = 0; t < threads; ++t) {
-    shards_.push_back(std::make_unique<LoadShard>(options_, addresses_, tls_, t));
+    // A TLS context per shard: with one shared context, ThreadSanitizer saw
+    // handshakes on two loops race inside OpenSSL 3.0's certificate checks
+    // (ASN1_STRING_cmp against ASN1_STRING_set). Loops share nothing now.
+    std::shared_ptr<boost::asio::ssl::context> tls;
+    if (any_tls) {
+      try {
+        tls = circle::client::make_tls_context(options_.ca_file);
+      } catch (const std::exception& e) {
+        std::cerr << "circle load: cannot read CA file: " << e.what() << "\n";
+        return 2;
+      }
+    }
+    shards_.push_back(std::make_unique<LoadShard>(options_, addresses_, std::move(tls), t));
   }
   for (unsigned i = 0; i < options_.connections; ++i) {
     const unsigned room = i / options_.room_size;
