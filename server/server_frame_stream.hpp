@@ -184,6 +184,14 @@ class ServerFrameStream {
       // Would block (or failed: the operation below reports it): the rest
       // waits for the socket.
     }
+    if constexpr (!kWritesAtOnce) {
+      // One contiguous buffer, held only while it is written: given several,
+      // Beast's ssl_stream copies them into a buffer of its own that it keeps
+      // for the connection's life (up to 16 KiB on every idle connection).
+      flat_.assign(total, '\0');
+      net::buffer_copy(net::buffer(flat_), buffers_);
+      buffers_.assign(1, net::buffer(flat_));
+    }
     writing_ = true;
     net::async_write(next_, buffers_, [this, life = std::move(life)](error_code ec, std::size_t) {
       on_written(ec);
@@ -193,6 +201,7 @@ class ServerFrameStream {
 
   void on_written(error_code ec) {
     writing_ = false;
+    if constexpr (!kWritesAtOnce) std::string().swap(flat_);
     const bool message_written = holds_message(in_flight_);
     in_flight_.clear();
     if (ec) {
@@ -219,6 +228,7 @@ class ServerFrameStream {
   std::vector<Segment> pending_;    // queued, not yet being written
   std::vector<Segment> in_flight_;  // being written
   std::vector<net::const_buffer> buffers_;
+  std::string flat_;  // TLS: the bytes being written, in one piece
   bool writing_ = false;
   bool tearing_down_ = false;
   // Beast's teardown, waiting for the queue to drain. It holds the session
