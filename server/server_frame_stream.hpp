@@ -111,8 +111,7 @@ class ServerFrameStream {
 
  private:
   // A plaintext socket is written directly when it can take the bytes; a TLS
-  // stream always through its own operation (Beast's ssl_stream gathers the
-  // buffers into one record).
+  // stream always through its own operation, given the message in one piece.
   static constexpr bool kWritesAtOnce = std::is_same_v<Next, Socket>;
 
   // Beast's bytes (`bytes`) or one of Circle's messages (header and payload).
@@ -183,8 +182,7 @@ class ServerFrameStream {
       }
       // Would block (or failed: the operation below reports it): the rest
       // waits for the socket.
-    }
-    if constexpr (!kWritesAtOnce) {
+    } else {
       // One contiguous buffer, held only while it is written: given several,
       // Beast's ssl_stream copies them into a buffer of its own that it keeps
       // for the connection's life (up to 16 KiB on every idle connection).

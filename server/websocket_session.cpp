@@ -170,7 +170,6 @@ void WebSocketSession<NextLayer>::do_write() {
     in_flight_.clear();
     if (finished_ || !ws_.is_open()) {  // Beast has begun a close: nothing more is sent
       queue_.clear();
-      writing_ = false;
       return;
     }
     std::size_t batch_bytes = 0;

@@ -26,13 +26,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double cpu_seconds() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
-  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
-}
-
 unsigned usable_cores() {
   cpu_set_t set;
   CPU_ZERO(&set);
@@ -52,13 +45,11 @@ std::optional<double> process_cpu_seconds(int pid) {
   if (end_of_name + 2 > line.size()) return std::nullopt;
   std::istringstream fields(line.substr(end_of_name + 2));
   std::string field;
-  unsigned long long utime = 0, stime = 0;
+  unsigned long long utime = 0, stime = 0;  // fields 14 and 15
   for (int i = 3; i <= 15 && fields >> field; ++i) {
-    const auto value = field.data();
-    if (i == 14 && std::from_chars(value, value + field.size(), utime).ec != std::errc{}) {
-      return std::nullopt;
-    }
-    if (i == 15 && std::from_chars(value, value + field.size(), stime).ec != std::errc{}) {
+    unsigned long long* into = i == 14 ? &utime : i == 15 ? &stime : nullptr;
+    if (into &&
+        std::from_chars(field.data(), field.data() + field.size(), *into).ec != std::errc{}) {
       return std::nullopt;
     }
   }
@@ -161,7 +152,7 @@ int LoadRun::run() {
   }
 
   const auto wall_start = Clock::now();
-  const double cpu_start = cpu_seconds();
+  const double cpu_start = cpu_seconds(RUSAGE_SELF);
   // Each shard ramps its share of the connections, so that all finish together.
   for (auto& shard : shards_) {
     shard->start(options_.ramp_per_second * static_cast<double>(shard->size()) /
@@ -211,7 +202,7 @@ int LoadRun::run() {
       const std::uint64_t window_start = now_ns();
       const std::uint64_t window_end =
           window_start + static_cast<std::uint64_t>(options_.duration_seconds * 1e9);
-      process_cpu_at_start = cpu_seconds();
+      process_cpu_at_start = cpu_seconds(RUSAGE_SELF);
       thread_cpu_at_start.clear();
       for (const auto& snap : snaps) thread_cpu_at_start.push_back(snap.thread_cpu_seconds);
       if (options_.server_pid > 0) server_cpu_at_start = process_cpu_seconds(options_.server_pid);
@@ -223,7 +214,7 @@ int LoadRun::run() {
       // busiest thread's share never counts time outside the window.
       const auto ending = snapshots();
       generator_.wall_seconds = std::chrono::duration<double>(Clock::now() - phase_started).count();
-      generator_.cpu_seconds = cpu_seconds() - process_cpu_at_start;
+      generator_.cpu_seconds = cpu_seconds(RUSAGE_SELF) - process_cpu_at_start;
       generator_.cores = usable_cores();
       generator_.threads = threads;
       for (std::size_t i = 0; i < ending.size(); ++i) {
@@ -251,7 +242,7 @@ int LoadRun::run() {
     figures_.merge(shard->figures());
   }
   const double wall = std::chrono::duration<double>(Clock::now() - wall_start).count();
-  const double cpu = cpu_seconds() - cpu_start;
+  const double cpu = cpu_seconds(RUSAGE_SELF) - cpu_start;
   print_summary(wall, cpu);
   if (!options_.json_file.empty()) write_json(wall, cpu);
   const bool exact =

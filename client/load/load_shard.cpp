@@ -18,13 +18,6 @@ namespace {
 namespace net = boost::asio;
 using circle::v1::ServerMessage;
 
-double thread_cpu_seconds_now() {
-  rusage usage{};
-  getrusage(RUSAGE_THREAD, &usage);
-  auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
-  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
-}
-
 // The payload carries what a receiver needs to measure: send time, sender, and
 // the sender's own counter, padded to the asked size with plain ASCII.
 std::string make_payload(std::uint64_t sent_ns, unsigned sender, std::uint64_t counter,
@@ -68,6 +61,13 @@ auto run_on(net::io_context& ioc, Work work) {
 
 }  // namespace
 
+double cpu_seconds(int who) {
+  rusage usage{};
+  getrusage(who, &usage);
+  auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
 std::uint64_t now_ns() {
   return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                         std::chrono::steady_clock::now().time_since_epoch())
@@ -102,7 +102,7 @@ void LoadShard::start(double ramp_per_second) {
   net::post(ioc_, [this] { ramp_step(); });
   thread_ = std::thread([this] {
     ioc_.run();
-    thread_cpu_seconds_ = thread_cpu_seconds_now();
+    thread_cpu_seconds_ = cpu_seconds(RUSAGE_THREAD);
   });
 }
 
@@ -119,7 +119,7 @@ void LoadShard::ramp_step() {
 
 LoadShard::Snapshot LoadShard::snapshot() {
   return run_on(ioc_, [this] {
-    Snapshot result{figures_, interval_latency_, thread_cpu_seconds_now()};
+    Snapshot result{figures_, interval_latency_, cpu_seconds(RUSAGE_THREAD)};
     interval_latency_ = {};
     return result;
   });
@@ -288,8 +288,9 @@ void LoadShard::on_event(Member& member, const ServerMessage& message) {
 
 void LoadShard::record_delivery(std::uint64_t sent_ns) {
   const std::uint64_t now = now_ns();
-  figures_.latency.record(now > sent_ns ? now - sent_ns : 0);
-  interval_latency_.record(now > sent_ns ? now - sent_ns : 0);
+  const std::uint64_t latency = now > sent_ns ? now - sent_ns : 0;
+  figures_.latency.record(latency);
+  interval_latency_.record(latency);
   ++figures_.delivered;
   if (now >= window_start_ns_ && now <= window_end_ns_) ++figures_.delivered_in_window;
 }

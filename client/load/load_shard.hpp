@@ -25,6 +25,9 @@
 namespace circle::load {
 
 std::uint64_t now_ns();
+// CPU seconds, user plus system, of `who`: RUSAGE_SELF (the process) or
+// RUSAGE_THREAD (the calling thread).
+double cpu_seconds(int who);
 
 class LoadShard {
  public:

@@ -44,6 +44,13 @@ long rss_kib(pid_t pid) {
   return -1;
 }
 
+// A blocking read on `socket` fails after kDeadline instead of waiting forever.
+void give_reads_the_deadline(tcp::socket& socket) {
+  const timeval timeout{
+      .tv_sec = std::chrono::duration_cast<std::chrono::seconds>(kDeadline).count(), .tv_usec = 0};
+  ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+}
+
 // A raw WebSocket client that says hello, joins, and then never reads again.
 class StuckReader {
  public:
@@ -74,10 +81,7 @@ class StuckReader {
     const unsigned char close_frame[] = {0x88, 0x82, 0x01,        0x02,
                                          0x03, 0x04, 0x03 ^ 0x01, 0xE8 ^ 0x02};
     boost::asio::write(socket, boost::asio::buffer(close_frame));
-    const timeval timeout{
-        .tv_sec = std::chrono::duration_cast<std::chrono::seconds>(kDeadline).count(),
-        .tv_usec = 0};
-    ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    give_reads_the_deadline(socket);
     std::string bytes;
     char chunk[65536];
     for (;;) {
@@ -108,11 +112,7 @@ class StuckReader {
   // Reads again: the seqs of the next `count` posted messages, in the order
   // they arrive (batches unwrapped). Fails the test at the deadline.
   std::vector<std::uint64_t> read_posted(std::size_t count) {
-    const timeval timeout{
-        .tv_sec = std::chrono::duration_cast<std::chrono::seconds>(kDeadline).count(),
-        .tv_usec = 0};
-    ::setsockopt(ws_.next_layer().socket().native_handle(), SOL_SOCKET, SO_RCVTIMEO, &timeout,
-                 sizeof timeout);
+    give_reads_the_deadline(ws_.next_layer().socket());
     std::vector<std::uint64_t> seqs;
     while (seqs.size() < count) {
       beast::flat_buffer buffer;
@@ -268,9 +268,7 @@ namespace {
 // Reads from a raw socket until the server closes it; true if it did
 // before the deadline.
 bool server_drops(tcp::socket& socket) {
-  const timeval timeout{
-      .tv_sec = std::chrono::duration_cast<std::chrono::seconds>(kDeadline).count(), .tv_usec = 0};
-  ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  give_reads_the_deadline(socket);
   char byte;
   for (;;) {
     const auto n = ::recv(socket.native_handle(), &byte, 1, 0);
