@@ -29,27 +29,11 @@ using error_code = boost::system::error_code;
 using Strand = net::strand<net::io_context::executor_type>;
 using Socket = net::basic_stream_socket<tcp, Strand>;
 
-// The two transports a session can run on.
+// A connection's transport is the bare Socket or a TlsSocket over it
+// (tls_socket.hpp): sessions keep their own deadlines, so no basic_stream
+// timeout layer sits under every operation. The metrics listener, which
+// answers one request per connection, uses basic_stream's timeouts.
 using PlainStream = beast::basic_stream<tcp, Strand>;
-using TlsStream = beast::ssl_stream<PlainStream>;
-
-// What a WebSocket runs on once upgraded. Plaintext sheds basic_stream: its
-// per-operation timeout layer costs an allocation and a wrapper on every
-// write, and the WebSocket keeps its own timeouts. TLS keeps its stream.
-template <class Stream>
-struct WebSocketLayerOf {
-  using type = Stream;
-};
-template <>
-struct WebSocketLayerOf<PlainStream> {
-  using type = Socket;
-};
-inline Socket websocket_layer(PlainStream&& stream) {
-  return stream.release_socket();
-}
-inline TlsStream&& websocket_layer(TlsStream&& stream) {
-  return std::move(stream);
-}
 
 // Both listeners (clients, metrics): open, bind and listen, as Beast's
 // examples do; throws boost::system::system_error on failure.

@@ -10,7 +10,7 @@ namespace circle::server {
 namespace {
 
 template <class Stream>
-constexpr bool is_tls = std::is_same_v<Stream, TlsStream>;
+constexpr bool is_tls = std::is_same_v<Stream, TlsSocket>;
 
 // Requests before the upgrade carry no body worth reading.
 constexpr std::uint64_t kHttpBodyLimit = 1024;
@@ -67,6 +67,7 @@ HttpSession<Stream>::HttpSession(Socket&& socket, ssl::context* tls, ServerConte
         }
       }()),
       context_(context),
+      deadline_(stream_.get_executor()),
       admitted_(std::move(admitted)),
       web_(web) {}
 
@@ -75,10 +76,8 @@ void HttpSession<Stream>::run() {
   // Start on the connection's strand, as every later handler will be.
   net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
     if constexpr (is_tls<Stream>) {
-      beast::get_lowest_layer(self->stream_)
-          .expires_after(self->context_.config.tls_handshake_timeout);
-      self->stream_.async_handshake(ssl::stream_base::server,
-                                    beast::bind_front_handler(&HttpSession::on_handshake, self));
+      self->arm_deadline(self->context_.config.tls_handshake_timeout);
+      self->stream_.async_handshake(beast::bind_front_handler(&HttpSession::on_handshake, self));
     } else {
       self->do_read();
     }
@@ -99,7 +98,7 @@ void HttpSession<Stream>::do_read() {
   parser_.emplace();
   parser_->header_limit(context_.config.http_header_limit);
   parser_->body_limit(kHttpBodyLimit);
-  beast::get_lowest_layer(stream_).expires_after(context_.config.http_request_timeout);
+  arm_deadline(context_.config.http_request_timeout);
   http::async_read(stream_, buffer_, *parser_,
                    beast::bind_front_handler(&HttpSession::on_read, this->shared_from_this()));
 }
@@ -182,9 +181,9 @@ void HttpSession<Stream>::upgrade() {
     return respond(http::status::forbidden, "this origin may not connect\n");
   }
   // The WebSocket keeps its own timeouts from here on.
-  beast::get_lowest_layer(stream_).expires_never();
-  std::make_shared<WebSocketSession<typename WebSocketLayerOf<Stream>::type>>(
-      websocket_layer(std::move(stream_)), context_, std::move(admitted_.slot))
+  deadline_.cancel();
+  std::make_shared<WebSocketSession<Stream>>(std::move(stream_), context_,
+                                             std::move(admitted_.slot))
       ->run(parser_->release());
 }
 
@@ -246,11 +245,25 @@ void HttpSession<Stream>::on_write(error_code ec, std::size_t) {
     stream_.async_shutdown([self = this->shared_from_this()](error_code) {});
   } else {
     error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.shutdown(tcp::socket::shutdown_send, ignored);
   }
 }
 
-template class HttpSession<PlainStream>;
-template class HttpSession<TlsStream>;
+template <class Stream>
+void HttpSession<Stream>::arm_deadline(std::chrono::steady_clock::duration timeout) {
+  deadline_.expires_after(timeout);
+  // A weak hold: a finished session goes at once, not when its deadline does.
+  deadline_.async_wait([weak = this->weak_from_this()](error_code ec) {
+    auto self = weak.lock();
+    if (ec || !self) return;
+    // Closing fails whatever is waiting on the socket, and every later
+    // operation on it: the session ends.
+    error_code ignored;
+    beast::get_lowest_layer(self->stream_).close(ignored);
+  });
+}
+
+template class HttpSession<Socket>;
+template class HttpSession<TlsSocket>;
 
 }  // namespace circle::server

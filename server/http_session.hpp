@@ -10,6 +10,7 @@
 
 #include "beast.hpp"
 #include "server_context.hpp"
+#include "tls_socket.hpp"
 #include "web_root.hpp"
 
 namespace circle::server {
@@ -23,7 +24,7 @@ struct AdmittedConnection {
 template <class Stream>
 class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
  public:
-  // For TlsStream, `tls` must be non-null; for PlainStream it is ignored.
+  // For TlsSocket, `tls` must be non-null; for Socket it is ignored.
   // `web`: the web app this listener serves, or null.
   HttpSession(Socket&& socket, ssl::context* tls, ServerContext& context,
               AdmittedConnection admitted, const WebRoot* web);
@@ -39,9 +40,13 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   void respond(http::status status, std::string body);
   void send_response();
   void on_write(error_code ec, std::size_t bytes);
+  // From now the connection has `timeout` before it is closed (replacing the
+  // deadline set before).
+  void arm_deadline(std::chrono::steady_clock::duration timeout);
 
   Stream stream_;
   ServerContext& context_;
+  net::steady_timer deadline_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> response_;
@@ -50,7 +55,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   unsigned requests_served_ = 0;
 };
 
-extern template class HttpSession<PlainStream>;
-extern template class HttpSession<TlsStream>;
+extern template class HttpSession<Socket>;
+extern template class HttpSession<TlsSocket>;
 
 }  // namespace circle::server

@@ -45,12 +45,12 @@ void Listener::on_accept(error_code ec, Socket socket) {
       return do_accept();
     }
     if (tls_) {
-      std::make_shared<HttpSession<TlsStream>>(std::move(socket), tls_, context_,
+      std::make_shared<HttpSession<TlsSocket>>(std::move(socket), tls_, context_,
                                                std::move(admitted), web_)
           ->run();
     } else {
-      std::make_shared<HttpSession<PlainStream>>(std::move(socket), nullptr, context_,
-                                                 std::move(admitted), web_)
+      std::make_shared<HttpSession<Socket>>(std::move(socket), nullptr, context_,
+                                            std::move(admitted), web_)
           ->run();
     }
   }

@@ -5,10 +5,10 @@
 //
 // Circle's messages skip Beast's write operations, which cost several layered
 // operations, allocations and posts per message: a message is a FrameHeader
-// and its payload buffers in one gather write. On a plaintext socket it is
-// written at once when the socket takes it, with no operation and no handler;
-// only what does not fit waits for the socket to be writable (as uWebSockets
-// does). Beast's bytes are copied into the queue and Beast is answered at
+// and its payload buffers in one gather write. It is written at once when the
+// socket takes it (plaintext, or TLS through TlsSocket), with no operation and
+// no handler; only what does not fit waits for the socket to be writable (as
+// uWebSockets does). Beast's bytes are copied into the queue and Beast is answered at
 // once; when Beast tears the connection down, the queue is drained first.
 #pragma once
 
@@ -58,10 +58,8 @@ class ServerFrameStream {
   void attach(MessageWriteOwner* owner, std::weak_ptr<void> life) {
     owner_ = owner;
     life_ = std::move(life);
-    if constexpr (kWritesAtOnce) {
-      error_code ignored;
-      next_.non_blocking(true, ignored);  // a write the socket cannot take says so
-    }
+    error_code ignored;
+    next_.non_blocking(true, ignored);  // a write the socket cannot take says so
   }
 
   // Queues one binary message whose payload is `payload` (`payload_size`
@@ -110,9 +108,10 @@ class ServerFrameStream {
   }
 
  private:
-  // A plaintext socket is written directly when it can take the bytes; a TLS
-  // stream always through its own operation, given the message in one piece.
-  static constexpr bool kWritesAtOnce = std::is_same_v<Next, Socket>;
+  // What waits for a TLS socket is handed over in one piece: TLS encrypts one
+  // buffer at a time, and a backlog in pieces would be copied again for every
+  // record the socket takes.
+  static constexpr bool kWaitsInOnePiece = !std::is_same_v<Next, Socket>;
 
   // Beast's bytes (`bytes`) or one of Circle's messages (header and payload).
   struct Segment {
@@ -168,25 +167,21 @@ class ServerFrameStream {
       in_flight_.clear();
       return false;
     }
-    if constexpr (kWritesAtOnce) {
-      std::size_t written = 0;
-      error_code ec;
-      while (written < total && !ec) {
-        const std::size_t n = next_.write_some(buffers_, ec);
-        written += n;
-        drop_written(n);
-      }
-      if (written == total) {
-        in_flight_.clear();
-        return true;
-      }
-      // Would block (or failed: the operation below reports it): the rest
-      // waits for the socket.
-    } else {
-      // One contiguous buffer, held only while it is written: given several,
-      // Beast's ssl_stream copies them into a buffer of its own that it keeps
-      // for the connection's life (up to 16 KiB on every idle connection).
-      flat_.assign(total, '\0');
+    std::size_t written = 0;
+    error_code ec;
+    while (written < total && !ec) {
+      const std::size_t n = next_.write_some(buffers_, ec);
+      written += n;
+      drop_written(n);
+    }
+    if (written == total) {
+      in_flight_.clear();
+      return true;
+    }
+    // Would block (or failed: the operation below reports it): the rest
+    // waits for the socket, held only while it waits.
+    if constexpr (kWaitsInOnePiece) {
+      flat_.resize(total - written);
       net::buffer_copy(net::buffer(flat_), buffers_);
       buffers_.assign(1, net::buffer(flat_));
     }
@@ -199,7 +194,7 @@ class ServerFrameStream {
 
   void on_written(error_code ec) {
     writing_ = false;
-    if constexpr (!kWritesAtOnce) std::string().swap(flat_);
+    if constexpr (kWaitsInOnePiece) std::string().swap(flat_);
     const bool message_written = holds_message(in_flight_);
     in_flight_.clear();
     if (ec) {
@@ -226,7 +221,7 @@ class ServerFrameStream {
   std::vector<Segment> pending_;    // queued, not yet being written
   std::vector<Segment> in_flight_;  // being written
   std::vector<net::const_buffer> buffers_;
-  std::string flat_;  // TLS: the bytes being written, in one piece
+  std::string flat_;  // TLS: the bytes waiting for the socket, in one piece
   bool writing_ = false;
   bool tearing_down_ = false;
   // Beast's teardown, waiting for the queue to drain. It holds the session

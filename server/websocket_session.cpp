@@ -258,6 +258,6 @@ void WebSocketSession<NextLayer>::finish(error_code ec) {
 }
 
 template class WebSocketSession<Socket>;
-template class WebSocketSession<TlsStream>;
+template class WebSocketSession<TlsSocket>;
 
 }  // namespace circle::server

@@ -18,6 +18,7 @@
 #include "outbox.hpp"
 #include "server_context.hpp"
 #include "server_frame_stream.hpp"
+#include "tls_socket.hpp"
 
 namespace circle::server {
 
@@ -80,6 +81,6 @@ class WebSocketSession : public Outbox,
 };
 
 extern template class WebSocketSession<Socket>;
-extern template class WebSocketSession<TlsStream>;
+extern template class WebSocketSession<TlsSocket>;
 
 }  // namespace circle::server

@@ -1,0 +1,177 @@
+// A server-side TLS connection run by OpenSSL directly on the socket.
+//
+// asio::ssl::stream keeps two fixed 17 KiB record buffers per connection and
+// encrypts into one of them before a further write operation sends it: an
+// idle connection holds 34 KiB, and every message costs a copy and an extra
+// operation. Here OpenSSL reads and writes the non-blocking descriptor itself
+// (with SSL_MODE_RELEASE_BUFFERS, its record buffers exist only while a
+// record is in flight), and Asio only waits for the socket to be readable or
+// writable when OpenSSL says it must. So a write can be tried at once, with
+// no operation, exactly as on a plaintext socket (write_some).
+//
+// An AsyncStream for Beast: the HTTP parser and the WebSocket read through
+// it; ServerFrameStream writes through it. Everything runs on the socket's
+// strand. OpenSSL holds the descriptor's number, so no OpenSSL I/O happens
+// once the socket is closed (a reused number would be another connection).
+#pragma once
+
+#include <openssl/ssl.h>
+
+#include <boost/asio/compose.hpp>
+#include <boost/asio/post.hpp>
+#include <cstddef>
+#include <string>
+#include <utility>
+
+#include "beast.hpp"
+
+namespace circle::server {
+
+class TlsSocket {
+ public:
+  using executor_type = Socket::executor_type;
+  using next_layer_type = Socket;
+
+  // `context` supplies the certificate, key and options (server side).
+  TlsSocket(Socket&& socket, ssl::context& context);
+  TlsSocket(TlsSocket&& other) noexcept;
+  TlsSocket& operator=(TlsSocket&&) = delete;
+  ~TlsSocket();
+
+  executor_type get_executor() noexcept { return socket_.get_executor(); }
+  Socket& next_layer() noexcept { return socket_; }
+  const Socket& next_layer() const noexcept { return socket_; }
+
+  // The socket is always non-blocking underneath; this only answers what a
+  // plaintext socket's caller expects.
+  void non_blocking(bool, error_code& ec) { ec = {}; }
+
+  // Writes what it can of `buffers` now, without waiting: the count of bytes
+  // taken, and net::error::would_block when the socket is full. Bytes OpenSSL
+  // took into a record it could not send yet are not counted: the next write
+  // must begin with them (ServerFrameStream's queue does).
+  template <class ConstBuffers>
+  std::size_t write_some(const ConstBuffers& buffers, error_code& ec) {
+    const auto bytes = contiguous(buffers);
+    const Step step = write_step(bytes);
+    ec = step.want == Want::kNothing ? step.ec : make_error_code(net::error::would_block);
+    return step.bytes;
+  }
+
+  template <class Handler>
+  auto async_handshake(Handler&& handler) {
+    return net::async_compose<Handler, void(error_code)>(
+        Operation<Kind::kHandshake, net::const_buffer>{*this, {}}, handler, socket_);
+  }
+  template <class MutableBuffers, class Handler>
+  auto async_read_some(const MutableBuffers& buffers, Handler&& handler) {
+    return net::async_compose<Handler, void(error_code, std::size_t)>(
+        Operation<Kind::kRead, MutableBuffers>{*this, buffers}, handler, socket_);
+  }
+  template <class ConstBuffers, class Handler>
+  auto async_write_some(const ConstBuffers& buffers, Handler&& handler) {
+    return net::async_compose<Handler, void(error_code, std::size_t)>(
+        Operation<Kind::kWrite, ConstBuffers>{*this, buffers}, handler, socket_);
+  }
+  // Sends close_notify and waits for the peer's (or its end of the stream).
+  template <class Handler>
+  auto async_shutdown(Handler&& handler) {
+    return net::async_compose<Handler, void(error_code)>(
+        Operation<Kind::kShutdown, net::const_buffer>{*this, {}}, handler, socket_);
+  }
+
+ private:
+  enum class Want { kNothing, kRead, kWrite };
+  enum class Kind { kHandshake, kRead, kWrite, kShutdown };
+  // What one OpenSSL call came to: done (with `ec` and `bytes`), or it must
+  // wait for the socket.
+  struct Step {
+    Want want = Want::kNothing;
+    error_code ec;
+    std::size_t bytes = 0;
+  };
+
+  Step handshake_step();
+  Step read_step(net::mutable_buffer buffer);
+  Step write_step(net::const_buffer bytes);
+  Step shutdown_step();
+  // Turns OpenSSL's answer `result` to a call into a Step.
+  Step finish(int result, std::size_t bytes);
+
+  // OpenSSL writes one buffer: several are copied into a per-thread scratch
+  // buffer (OpenSSL encrypts them into its record at once).
+  template <class ConstBuffers>
+  static net::const_buffer contiguous(const ConstBuffers& buffers) {
+    const auto begin = net::buffer_sequence_begin(buffers);
+    const auto end = net::buffer_sequence_end(buffers);
+    if (begin == end) return {};
+    if (std::next(begin) == end) return net::const_buffer(*begin);
+    thread_local std::string scratch;
+    scratch.resize(net::buffer_size(buffers));
+    net::buffer_copy(net::buffer(scratch), buffers);
+    return net::buffer(scratch);
+  }
+  template <class MutableBuffers>
+  static net::mutable_buffer first(const MutableBuffers& buffers) {
+    const auto begin = net::buffer_sequence_begin(buffers);
+    return begin == net::buffer_sequence_end(buffers) ? net::mutable_buffer() : *begin;
+  }
+
+  template <Kind kKind, class Buffers>
+  struct Operation {
+    Operation(TlsSocket& socket, const Buffers& b) : tls(socket), buffers(b) {}
+    TlsSocket& tls;
+    Buffers buffers;
+    bool waited = false;  // false: still inside the initiating call
+    bool done = false;    // step holds the outcome
+    Step step;
+
+    template <class Self>
+    void operator()(Self& self, error_code ec = {}) {
+      if (done) return complete(self);  // back from the post below
+      if (ec) {
+        step = Step{Want::kNothing, ec, 0};
+      } else if (!tls.socket_.is_open()) {
+        step = Step{Want::kNothing, net::error::bad_descriptor, 0};
+      } else {
+        step = run();
+        if (step.want != Want::kNothing) {
+          waited = true;
+          return tls.socket_.async_wait(
+              step.want == Want::kRead ? Socket::wait_read : Socket::wait_write, std::move(self));
+        }
+      }
+      done = true;
+      // Asio's rule: a handler never runs inside the call that started it.
+      if (!waited) return net::post(std::move(self));
+      complete(self);
+    }
+
+    Step run() {
+      if constexpr (kKind == Kind::kHandshake) return tls.handshake_step();
+      if constexpr (kKind == Kind::kRead) return tls.read_step(first(buffers));
+      if constexpr (kKind == Kind::kWrite) return tls.write_step(contiguous(buffers));
+      if constexpr (kKind == Kind::kShutdown) return tls.shutdown_step();
+    }
+    template <class Self>
+    void complete(Self& self) {
+      if constexpr (kKind == Kind::kHandshake || kKind == Kind::kShutdown) {
+        self.complete(step.ec);
+      } else {
+        self.complete(step.ec, step.bytes);
+      }
+    }
+  };
+
+  Socket socket_;
+  SSL* ssl_;
+};
+
+// Beast's WebSocket teardown on a TlsSocket: the TLS close, as for Beast's own
+// ssl_stream; the session's end closes the socket.
+template <class Handler>
+void async_teardown(beast::role_type, TlsSocket& stream, Handler&& handler) {
+  stream.async_shutdown(std::forward<Handler>(handler));
+}
+
+}  // namespace circle::server
