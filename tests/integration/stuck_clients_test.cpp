@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
 
 #include <signal.h>
@@ -51,16 +52,24 @@ void give_reads_the_deadline(tcp::socket& socket) {
   ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
 }
 
-// A raw WebSocket client that says hello, joins, and then never reads again.
-class StuckReader {
+using TlsTcpStream = beast::ssl_stream<beast::tcp_stream>;
+
+// A raw WebSocket client (over plain TCP, or TLS) that says hello, joins, and
+// then never reads again until told to.
+template <class Stream>
+class StuckReaderOn {
+  static constexpr bool kTls = std::is_same_v<Stream, TlsTcpStream>;
+
  public:
-  StuckReader(const TestServer& server, const std::string& room) : ws_(ioc_) {
-    auto& socket = ws_.next_layer().socket();
+  StuckReaderOn(const TestServer& server, const std::string& room) : ws_(make_stream(server)) {
+    auto& socket = beast::get_lowest_layer(ws_).socket();
     socket.open(tcp::v4());
     // A small window: the server's writes stall after little data.
     socket.set_option(boost::asio::socket_base::receive_buffer_size(4096));
     tcp::resolver resolver(ioc_);
-    ws_.next_layer().connect(resolver.resolve(server.address().host, server.address().port));
+    beast::get_lowest_layer(ws_).connect(
+        resolver.resolve(server.address().host, server.address().port));
+    if constexpr (kTls) ws_.next_layer().handshake(boost::asio::ssl::stream_base::client);
     ws_.handshake(server.address().host, "/");
     ws_.binary(true);
     auto hello = client::make_hello("", "stuck", server.token("stuck", "Stuck"));
@@ -76,6 +85,7 @@ class StuckReader {
   // they held, in order. Only when nothing was sent since the last read
   // (Beast may not hold bytes of a frame the raw read would cut in two).
   std::vector<int> close_and_read_frames() {
+    static_assert(!kTls, "reads the raw bytes of frames");
     auto& socket = ws_.next_layer().socket();
     // FIN + close, masked, 2-byte payload 1000 (0x03E8) under the mask 0x01020304.
     const unsigned char close_frame[] = {0x88, 0x82, 0x01,        0x02,
@@ -112,7 +122,7 @@ class StuckReader {
   // Reads again: the seqs of the next `count` posted messages, in the order
   // they arrive (batches unwrapped). Fails the test at the deadline.
   std::vector<std::uint64_t> read_posted(std::size_t count) {
-    give_reads_the_deadline(ws_.next_layer().socket());
+    give_reads_the_deadline(beast::get_lowest_layer(ws_).socket());
     std::vector<std::uint64_t> seqs;
     while (seqs.size() < count) {
       beast::flat_buffer buffer;
@@ -145,9 +155,21 @@ class StuckReader {
     }
   }
 
+  websocket::stream<Stream> make_stream(const TestServer& server) {
+    if constexpr (kTls) {
+      tls_ = server.client_tls();
+      return websocket::stream<Stream>(ioc_, *tls_);
+    } else {
+      return websocket::stream<Stream>(ioc_);
+    }
+  }
+
   boost::asio::io_context ioc_;
-  websocket::stream<beast::tcp_stream> ws_;
+  std::shared_ptr<boost::asio::ssl::context> tls_;
+  websocket::stream<Stream> ws_;
 };
+using StuckReader = StuckReaderOn<beast::tcp_stream>;
+using TlsStuckReader = StuckReaderOn<TlsTcpStream>;
 
 bool is_posted(const ServerMessage& m) {
   return m.has_room_event() && m.room_event().has_message_posted();
@@ -215,13 +237,16 @@ TEST(SlowConsumer, AReaderThatStopsIsDroppedAndTheRoomGoesOn) {
 
 // A member whose client stops reading for a while (a phone in a tunnel) and
 // then reads again gets every message, once and in order: the server wrote
-// what the socket took at once and the rest when it drained.
-TEST(SlowConsumer, AReaderThatPausesGetsEveryMessageInOrderOnceItReadsAgain) {
+// what the socket took at once and the rest when it drained. Over TLS too,
+// where a record the socket could not take waits in OpenSSL and the next
+// write must begin with its bytes.
+template <class Reader>
+void a_reader_that_pauses_gets_every_message_in_order(bool tls) {
   TestServer server({"--requests-per-second", "0", "--outbound-queue-max-bytes", "33554432",
                      "--store-sync", "normal"},
-                    /*tls=*/false);
+                    tls);
   auto alex = server.join("Alex", "group", /*create=*/true);
-  StuckReader paused(server, "group");
+  Reader paused(server, "group");
   // About 8 MB: more than the socket buffers between them hold (a loopback
   // send buffer grows to 4 MiB here), less than its outbound queue may.
   const std::string text(3000, 'x');
@@ -238,6 +263,14 @@ TEST(SlowConsumer, AReaderThatPausesGetsEveryMessageInOrderOnceItReadsAgain) {
     acked.push_back(ack.send_message().seq());
   }
   EXPECT_EQ(paused.read_posted(acked.size()), acked);
+}
+
+TEST(SlowConsumer, AReaderThatPausesGetsEveryMessageInOrderOnceItReadsAgain) {
+  a_reader_that_pauses_gets_every_message_in_order<StuckReader>(/*tls=*/false);
+}
+
+TEST(SlowConsumer, ATlsReaderThatPausesGetsEveryMessageInOrderOnceItReadsAgain) {
+  a_reader_that_pauses_gets_every_message_in_order<TlsStuckReader>(/*tls=*/true);
 }
 
 // A client that closes while its room is busy: the server answers with its
