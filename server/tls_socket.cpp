@@ -97,14 +97,20 @@ TlsSocket::~TlsSocket() {
   SSL_free(ssl_);
 }
 
+std::optional<TlsSocket::Step> TlsSocket::unusable() const {
+  if (!socket_.is_open()) return Step{Want::kNothing, net::error::bad_descriptor, 0};
+  if (!ssl_) return Step{Want::kNothing, net::error::no_memory, 0};
+  return std::nullopt;
+}
+
 TlsSocket::Step TlsSocket::handshake_step() {
-  if (!ssl_) return {Want::kNothing, net::error::no_memory, 0};
+  if (const auto refused = unusable()) return *refused;
   ERR_clear_error();
   return finish(SSL_do_handshake(ssl_), 0);
 }
 
 TlsSocket::Step TlsSocket::read_step(net::mutable_buffer buffer) {
-  if (!ssl_) return {Want::kNothing, net::error::no_memory, 0};
+  if (const auto refused = unusable()) return *refused;
   if (buffer.size() == 0) return {};
   ERR_clear_error();
   std::size_t n = 0;
@@ -113,7 +119,7 @@ TlsSocket::Step TlsSocket::read_step(net::mutable_buffer buffer) {
 }
 
 TlsSocket::Step TlsSocket::write_step(net::const_buffer bytes) {
-  if (!ssl_) return {Want::kNothing, net::error::no_memory, 0};
+  if (const auto refused = unusable()) return *refused;
   if (bytes.size() == 0) return {};
   // One record per call (partial writes): go on while the socket takes them.
   const auto* data = static_cast<const unsigned char*>(bytes.data());
@@ -130,7 +136,7 @@ TlsSocket::Step TlsSocket::write_step(net::const_buffer bytes) {
 }
 
 TlsSocket::Step TlsSocket::shutdown_step() {
-  if (!ssl_) return {Want::kNothing, net::error::no_memory, 0};
+  if (const auto refused = unusable()) return *refused;
   ERR_clear_error();
   if (!(SSL_get_shutdown(ssl_) & SSL_SENT_SHUTDOWN) || SSL_want_write(ssl_)) {
     const int sent = SSL_shutdown(ssl_);

@@ -20,6 +20,7 @@
 #include <boost/asio/compose.hpp>
 #include <boost/asio/post.hpp>
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -91,6 +92,10 @@ class TlsSocket {
     std::size_t bytes = 0;
   };
 
+  // Why no OpenSSL call may be made now, if one may not: the socket is closed
+  // (its descriptor's number may be another connection's by now), or the
+  // connection could not be set up.
+  std::optional<Step> unusable() const;
   Step handshake_step();
   Step read_step(net::mutable_buffer buffer);
   Step write_step(net::const_buffer bytes);
@@ -131,8 +136,6 @@ class TlsSocket {
       if (done) return complete(self);  // back from the post below
       if (ec) {
         step = Step{Want::kNothing, ec, 0};
-      } else if (!tls.socket_.is_open()) {
-        step = Step{Want::kNothing, net::error::bad_descriptor, 0};
       } else {
         step = run();
         if (step.want != Want::kNothing) {
