@@ -69,7 +69,8 @@ class Loopback {
     }
     socket.connect(acceptor_.local_endpoint());
     c.server.emplace(acceptor_.accept(net::make_strand(ioc_)), server_tls_);
-    auto client_done = std::async(std::launch::async, [&] { c.client->handshake(ssl::stream_base::client); });
+    auto client_done =
+        std::async(std::launch::async, [&] { c.client->handshake(ssl::stream_base::client); });
     std::optional<error_code> server_done;
     c.server->async_handshake([&](error_code ec) { server_done = ec; });
     run_until([&] { return server_done.has_value(); });
@@ -94,9 +95,8 @@ class Loopback {
   std::pair<error_code, std::string> read(TlsSocket& server) {
     std::string bytes(4096, '\0');
     std::optional<std::pair<error_code, std::size_t>> result;
-    server.async_read_some(net::buffer(bytes), [&](error_code ec, std::size_t n) {
-      result.emplace(ec, n);
-    });
+    server.async_read_some(net::buffer(bytes),
+                           [&](error_code ec, std::size_t n) { result.emplace(ec, n); });
     run_until([&] { return result.has_value(); });
     if (!result) return {net::error::timed_out, {}};
     bytes.resize(result->second);
@@ -131,7 +131,8 @@ TEST(TlsSocket, CarriesBytesBothWaysAndABacklogArrivesWholeAndInOrder) {
   std::optional<error_code> rest_written;
   net::async_write(*c.server, net::buffer(sent.data() + taken, sent.size() - taken),
                    [&](error_code e, std::size_t) { rest_written = e; });
-  auto received = std::async(std::launch::async, [&] { return read_exactly(*c.client, sent.size()); });
+  auto received =
+      std::async(std::launch::async, [&] { return read_exactly(*c.client, sent.size()); });
   loopback.run_until([&] { return rest_written.has_value(); });
   EXPECT_EQ(rest_written.value_or(net::error::timed_out), error_code{});
   EXPECT_TRUE(received.get() == sent) << "the backlog arrived changed";
