@@ -256,6 +256,8 @@ void HttpSession<Stream>::arm_deadline(std::chrono::steady_clock::duration timeo
   deadline_.async_wait([weak = this->weak_from_this()](error_code ec) {
     auto self = weak.lock();
     if (ec || !self) return;
+    // Re-armed after this deadline had passed but before this ran: not yet.
+    if (self->deadline_.expiry() > std::chrono::steady_clock::now()) return;
     // Closing fails whatever is waiting on the socket, and every later
     // operation on it: the session ends.
     error_code ignored;

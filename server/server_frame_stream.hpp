@@ -18,7 +18,6 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -108,11 +107,6 @@ class ServerFrameStream {
   }
 
  private:
-  // What waits for a TLS socket is handed over in one piece: TLS encrypts one
-  // buffer at a time, and a backlog in pieces would be copied again for every
-  // record the socket takes.
-  static constexpr bool kWaitsInOnePiece = !std::is_same_v<Next, Socket>;
-
   // Beast's bytes (`bytes`) or one of Circle's messages (header and payload).
   struct Segment {
     std::string bytes;
@@ -179,12 +173,7 @@ class ServerFrameStream {
       return true;
     }
     // Would block (or failed: the operation below reports it): the rest
-    // waits for the socket, held only while it waits.
-    if constexpr (kWaitsInOnePiece) {
-      flat_.resize(total - written);
-      net::buffer_copy(net::buffer(flat_), buffers_);
-      buffers_.assign(1, net::buffer(flat_));
-    }
+    // waits for the socket.
     writing_ = true;
     net::async_write(next_, buffers_, [this, life = std::move(life)](error_code ec, std::size_t) {
       on_written(ec);
@@ -194,7 +183,6 @@ class ServerFrameStream {
 
   void on_written(error_code ec) {
     writing_ = false;
-    if constexpr (kWaitsInOnePiece) std::string().swap(flat_);
     const bool message_written = holds_message(in_flight_);
     in_flight_.clear();
     if (ec) {
@@ -221,7 +209,6 @@ class ServerFrameStream {
   std::vector<Segment> pending_;    // queued, not yet being written
   std::vector<Segment> in_flight_;  // being written
   std::vector<net::const_buffer> buffers_;
-  std::string flat_;  // TLS: the bytes waiting for the socket, in one piece
   bool writing_ = false;
   bool tearing_down_ = false;
   // Beast's teardown, waiting for the queue to drain. It holds the session

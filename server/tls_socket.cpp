@@ -32,6 +32,7 @@ int socket_read(BIO* bio, char* data, int size) {
   BIO_clear_retry_flags(bio);
   for (;;) {
     const ssize_t n = ::recv(descriptor_of(bio), data, static_cast<std::size_t>(size), 0);
+    if (n == 0) BIO_set_flags(bio, BIO_FLAGS_IN_EOF);  // the peer's end of the stream
     if (n >= 0) return static_cast<int>(n);
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) BIO_set_retry_read(bio);
@@ -39,8 +40,15 @@ int socket_read(BIO* bio, char* data, int size) {
   }
 }
 
-long socket_control(BIO*, int command, long, void*) {
-  return command == BIO_CTRL_FLUSH ? 1 : 0;  // nothing is buffered here
+long socket_control(BIO* bio, int command, long, void*) {
+  switch (command) {
+    case BIO_CTRL_FLUSH:
+      return 1;         // nothing is buffered here
+    case BIO_CTRL_EOF:  // tells a cut connection from a peer's close_notify
+      return BIO_test_flags(bio, BIO_FLAGS_IN_EOF) != 0 ? 1 : 0;
+    default:
+      return 0;
+  }
 }
 
 BIO_METHOD* socket_method() {
@@ -118,21 +126,13 @@ TlsSocket::Step TlsSocket::read_step(net::mutable_buffer buffer) {
   return finish(result, n);
 }
 
-TlsSocket::Step TlsSocket::write_step(net::const_buffer bytes) {
+TlsSocket::Step TlsSocket::write_record(net::const_buffer bytes) {
   if (const auto refused = unusable()) return *refused;
   if (bytes.size() == 0) return {};
-  // One record per call (partial writes): go on while the socket takes them.
-  const auto* data = static_cast<const unsigned char*>(bytes.data());
-  std::size_t written = 0;
-  while (written < bytes.size()) {
-    ERR_clear_error();
-    std::size_t n = 0;
-    const Step step = finish(SSL_write_ex(ssl_, data + written, bytes.size() - written, &n), n);
-    if (step.want != Want::kNothing && written > 0) break;  // say what went
-    if (step.want != Want::kNothing || step.ec) return step;
-    written += n;
-  }
-  return {Want::kNothing, {}, written};
+  ERR_clear_error();
+  std::size_t n = 0;
+  const int result = SSL_write_ex(ssl_, bytes.data(), bytes.size(), &n);
+  return finish(result, n);
 }
 
 TlsSocket::Step TlsSocket::shutdown_step() {
@@ -157,7 +157,9 @@ TlsSocket::Step TlsSocket::shutdown_step() {
     if (step.want != Want::kNothing) return step;
     if (step.ec) return {};  // closed: by close_notify, end of stream or error alike
   }
-  return {Want::kRead, {}, 0};
+  // More may be waiting inside OpenSSL (read-ahead), where the socket will
+  // not say so: run again rather than wait for it.
+  return {SSL_has_pending(ssl_) ? Want::kAgain : Want::kRead, {}, 0};
 }
 
 TlsSocket::Step TlsSocket::finish(int result, std::size_t bytes) {
@@ -177,14 +179,17 @@ TlsSocket::Step TlsSocket::finish(int result, std::size_t bytes) {
       }
       if (saved_errno == 0) return {Want::kNothing, ssl::error::stream_truncated, 0};
       return {Want::kNothing, error_code(saved_errno, boost::system::system_category()), 0};
-    default: {
+    case SSL_ERROR_SSL: {
       const unsigned long code = ERR_get_error();
       if (ERR_GET_REASON(code) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
         return {Want::kNothing, ssl::error::stream_truncated, 0};  // as Asio says it
       }
+      if (code == 0) return {Want::kNothing, net::error::fault, 0};
       return {Want::kNothing, error_code(static_cast<int>(code), net::error::get_ssl_category()),
               0};
     }
+    default:  // a callback's wait (X.509 lookup, async engine): none is configured
+      return {Want::kNothing, net::error::operation_not_supported, 0};
   }
 }
 

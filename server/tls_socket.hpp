@@ -53,8 +53,7 @@ class TlsSocket {
   // must begin with them (ServerFrameStream's queue does).
   template <class ConstBuffers>
   std::size_t write_some(const ConstBuffers& buffers, error_code& ec) {
-    const auto bytes = contiguous(buffers);
-    const Step step = write_step(bytes);
+    const Step step = write_records(buffers);
     ec = step.want == Want::kNothing ? step.ec : make_error_code(net::error::would_block);
     return step.bytes;
   }
@@ -82,7 +81,9 @@ class TlsSocket {
   }
 
  private:
-  enum class Want { kNothing, kRead, kWrite };
+  // kAgain: run once more after a post (OpenSSL holds bytes the socket will
+  // not announce again).
+  enum class Want { kNothing, kRead, kWrite, kAgain };
   enum class Kind { kHandshake, kRead, kWrite, kShutdown };
   // What one OpenSSL call came to: done (with `ec` and `bytes`), or it must
   // wait for the socket.
@@ -98,13 +99,41 @@ class TlsSocket {
   std::optional<Step> unusable() const;
   Step handshake_step();
   Step read_step(net::mutable_buffer buffer);
-  Step write_step(net::const_buffer bytes);
+  // One SSL_write of at most kRecordBytes.
+  Step write_record(net::const_buffer bytes);
   Step shutdown_step();
   // Turns OpenSSL's answer `result` to a call into a Step.
   Step finish(int result, std::size_t bytes);
 
-  // OpenSSL writes one buffer: several are copied into a per-thread scratch
-  // buffer (OpenSSL encrypts them into its record at once).
+  // At most one record's plaintext per SSL_write. Given more, OpenSSL 3.0 may
+  // encrypt several records in one go (TLS 1.2 "multiblock", CBC ciphers),
+  // and then a retry after a full socket must be longer than the 64 KiB that
+  // Asio's async_write hands over at a time: the connection would fail.
+  static constexpr std::size_t kRecordBytes = 16 * 1024;
+
+  // Writes `buffers` a record at a time while the socket takes them: the
+  // bytes written, or what OpenSSL waits for if it took none. A record it
+  // encrypted but could not send is not counted: the retry begins with it.
+  template <class ConstBuffers>
+  Step write_records(const ConstBuffers& buffers) {
+    beast::buffers_suffix<ConstBuffers> rest(buffers);
+    std::size_t written = 0;
+    for (;;) {
+      const auto record = contiguous(beast::buffers_prefix(kRecordBytes, rest));
+      if (record.size() == 0) break;
+      const Step step = write_record(record);
+      if (step.want != Want::kNothing || step.ec) {
+        if (written > 0) break;  // say what went; the next call meets the rest
+        return step;
+      }
+      written += step.bytes;
+      rest.consume(step.bytes);
+    }
+    return {Want::kNothing, {}, written};
+  }
+
+  // OpenSSL writes one buffer: a record's worth in several pieces is copied
+  // into a per-thread scratch buffer (OpenSSL encrypts it at once).
   template <class ConstBuffers>
   static net::const_buffer contiguous(const ConstBuffers& buffers) {
     const auto begin = net::buffer_sequence_begin(buffers);
@@ -138,6 +167,10 @@ class TlsSocket {
         step = Step{Want::kNothing, ec, 0};
       } else {
         step = run();
+        if (step.want == Want::kAgain) {
+          waited = true;
+          return net::post(std::move(self));
+        }
         if (step.want != Want::kNothing) {
           waited = true;
           return tls.socket_.async_wait(
@@ -153,7 +186,7 @@ class TlsSocket {
     Step run() {
       if constexpr (kKind == Kind::kHandshake) return tls.handshake_step();
       if constexpr (kKind == Kind::kRead) return tls.read_step(first(buffers));
-      if constexpr (kKind == Kind::kWrite) return tls.write_step(contiguous(buffers));
+      if constexpr (kKind == Kind::kWrite) return tls.write_records(buffers);
       if constexpr (kKind == Kind::kShutdown) return tls.shutdown_step();
     }
     template <class Self>

@@ -250,6 +250,12 @@ void WebSocketSession<NextLayer>::finish(error_code ec) {
   finished_ = true;
   deadline_timer_.cancel();
   queue_.clear();
+  // A write still waiting for a client that stopped reading would hold the
+  // session (and its socket) for good: the connection is over, so end it.
+  if (writing_) {
+    error_code ignored;
+    beast::get_lowest_layer(ws_).close(ignored);
+  }
   if (ec != websocket::error::closed) {
     spdlog::debug("conn={} connection ended: {}", dispatcher_.id(), ec.message());
   }

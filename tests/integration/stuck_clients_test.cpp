@@ -119,6 +119,9 @@ class StuckReaderOn {
     return opcodes;
   }
 
+  // Ends the client's side of the TCP connection (FIN), still not reading.
+  void hang_up() { ::shutdown(beast::get_lowest_layer(ws_).socket().native_handle(), SHUT_WR); }
+
   // Reads again: the seqs of the next `count` posted messages, in the order
   // they arrive (batches unwrapped). Fails the test at the deadline.
   std::vector<std::uint64_t> read_posted(std::size_t count) {
@@ -271,6 +274,33 @@ TEST(SlowConsumer, AReaderThatPausesGetsEveryMessageInOrderOnceItReadsAgain) {
 
 TEST(SlowConsumer, ATlsReaderThatPausesGetsEveryMessageInOrderOnceItReadsAgain) {
   a_reader_that_pauses_gets_every_message_in_order<TlsStuckReader>(/*tls=*/true);
+}
+
+// A client that hangs up (FIN) while the server still has a backlog waiting
+// for it, and never reads again: the server lets the connection go, rather
+// than holding the waiting write, the session and its socket for good.
+TEST(SlowConsumer, AClientThatHangsUpWithABacklogWaitingIsLetGo) {
+  TestServer server({"--requests-per-second", "0", "--outbound-queue-max-bytes", "33554432",
+                     "--store-sync", "normal"},
+                    /*tls=*/false);
+  auto alex = server.join("Alex", "group", /*create=*/true);
+  StuckReader leaving(server, "group");
+  const std::string text(3000, 'x');
+  std::vector<std::future<ServerMessage>> replies;
+  for (int i = 0; i < 2800; ++i) {  // more than the sockets between them hold
+    replies.push_back(alex->call_async(client::make_send_message("group", text)));
+  }
+  for (auto& reply : replies) ASSERT_EQ(reply.wait_for(kDeadline), std::future_status::ready);
+  const auto connections = [&] {
+    return metric_sample(http_get(server.metrics_url()).body, "circle_connections");
+  };
+  ASSERT_EQ(connections(), 2);
+  leaving.hang_up();
+  const auto deadline = std::chrono::steady_clock::now() + kDeadline;
+  while (connections() != 1 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling interval
+  }
+  EXPECT_EQ(connections(), 1) << "the hung-up connection is still held";
 }
 
 // A client that closes while its room is busy: the server answers with its
