@@ -117,6 +117,9 @@ std::optional<Config> parse_config(int argc, char** argv, int* exit_code) {
       ->check(CLI::Range(std::size_t{0}, std::size_t{1} << 30));
   app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+  app.add_option("--log-format", c.log_format,
+                 "text (a line for people) or json (one object per line, for log shippers)")
+      ->check(CLI::IsMember({"text", "json"}));
 
   auto seconds = [&](const char* name, std::chrono::seconds& target, const char* help) {
     app.add_option_function<unsigned>(

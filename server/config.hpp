@@ -65,6 +65,7 @@ struct Config {
   // How long a room without members on this node is still applied here.
   std::chrono::seconds room_dormant_after{60};
   std::string log_level = "info";
+  std::string log_format = "text";
   ConnectionCaps connection_caps;
   // GET /metrics and /healthz for operators, on a listener of their own.
   bool metrics_enabled = true;

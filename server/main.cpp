@@ -98,7 +98,7 @@ int main(int argc, char** argv) {
     std::cout << circle::auth::mint_token(identity, config->token_secret) << std::endl;
     return 0;
   }
-  circle::server::init_logging(config->log_level);
+  circle::server::init_logging(config->log_level, config->log_format);
 
   if (!config->insecure_plaintext &&
       (!std::filesystem::exists(config->cert_file) || !std::filesystem::exists(config->key_file))) {

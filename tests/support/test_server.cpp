@@ -3,7 +3,10 @@
 #include "auth/secret.hpp"
 #include "auth/token.hpp"
 
+#include <gtest/gtest.h>
 #include <unistd.h>
+
+#include <csignal>
 
 #include <algorithm>
 #include <atomic>
@@ -70,17 +73,19 @@ std::string make_temp_dir() {
   return pattern;
 }
 
-TestServer::TestServer(std::vector<std::string> extra_args, bool tls, std::string data_dir)
+TestServer::TestServer(std::vector<std::string> extra_args, bool tls, std::string data_dir,
+                       bool capture_log)
     : tls_(tls),
       own_data_dir_(data_dir.empty()),
       data_dir_(own_data_dir_ ? make_temp_dir() : std::move(data_dir)) {
-  std::vector<std::string> argv = {circled_path(), "--listen", "127.0.0.1",   "--threads", "2",
-                                   "--data-dir",   data_dir_,  "--log-level", "warn"};
-  // A free port unless the test names one (to restart a server where its
-  // clients will look for it).
+  std::vector<std::string> argv = {circled_path(), "--listen", "127.0.0.1", "--threads", "2",
+                                   "--data-dir",   data_dir_};
   const auto has = [&](const char* option) {
     return std::find(extra_args.begin(), extra_args.end(), option) != extra_args.end();
   };
+  // Quiet unless the test asks for a level. A free port unless the test names
+  // one (to restart a server where its clients will look for it).
+  if (!has("--log-level")) argv.insert(argv.end(), {"--log-level", "warn"});
   if (!has("--port")) argv.insert(argv.end(), {"--port", "0"});
   // Many test servers run at once: /metrics on a free port too.
   const bool metrics = !has("--no-metrics");
@@ -96,7 +101,8 @@ TestServer::TestServer(std::vector<std::string> extra_args, bool tls, std::strin
     argv.push_back("--insecure-plaintext");
   }
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
-  process_ = std::make_unique<ChildProcess>(argv, ChildProcess::Options{});
+  process_ =
+      std::make_unique<ChildProcess>(argv, ChildProcess::Options{.capture_stderr = capture_log});
   auto line = process_->wait_for_line("listening on ", kDeadline);
   if (!line) throw std::runtime_error("circled did not start listening");
   url_ = line->substr(line->find("listening on ") + 13);
@@ -134,6 +140,12 @@ circle::v1::ClientMessage hello_with_token(const TestServer& server, const std::
   static std::atomic<unsigned> accounts{0};
   const std::string account = "acct-" + std::to_string(++accounts);
   return circle::client::make_hello(name, "circle-test", server.token(account));
+}
+
+std::string TestServer::log_until_exit() {
+  process_->signal(SIGTERM);
+  if (!process_->wait_exit(kDeadline)) ADD_FAILURE() << "circled did not exit on SIGTERM";
+  return process_->read_stderr(kDeadline);
 }
 
 TestServer::~TestServer() {

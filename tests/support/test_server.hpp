@@ -32,8 +32,10 @@ class TestServer {
   // `extra_args` may name a --port (default: a free one). `data_dir`: run on this data directory
   // (kept afterwards, so that a test can restart a server on it); empty: a fresh one, removed
   // afterwards.
+  // `capture_log`: circled's log (stderr) is kept for log_until_exit instead of
+  // going to the test's output.
   explicit TestServer(std::vector<std::string> extra_args = {}, bool tls = true,
-                      std::string data_dir = {});
+                      std::string data_dir = {}, bool capture_log = false);
   ~TestServer();
 
   const std::string& url() const { return url_; }
@@ -46,6 +48,8 @@ class TestServer {
   ChildProcess& process() { return *process_; }
   // Stops circled now (the destructor does it too).
   void stop() { process_.reset(); }
+  // With capture_log: stops circled with SIGTERM and returns all it logged.
+  std::string log_until_exit();
   std::shared_ptr<boost::asio::ssl::context> client_tls() const;
 
   // The server's token secret (its data directory's token-secret).
