@@ -18,10 +18,12 @@
 
 #include "beast.hpp"
 #include "server_frame_stream.hpp"
+#include "write_messages.hpp"
 
 namespace {
 
 using namespace circle::server;
+using circle::server::bench::message;
 
 // A loopback connection: `server` is circled's side (a strand-bound socket),
 // and a thread reads and discards everything that reaches the client side,
@@ -55,40 +57,11 @@ class LoopbackClient {
   std::thread reader_;
 };
 
-// A 100-byte message, about one chat event.
-const std::string& message() {
-  static const std::string bytes(100, 'm');
-  return bytes;
-}
-
-class Owner final : public MessageWriteOwner {
- public:
-  void on_message_written(error_code ec) override {
-    if (ec) failed = true;
-    done = true;
-  }
-  bool done = false;
-  bool failed = false;
-};
-
 void BM_WriteMessageServerFrameStream(benchmark::State& state) {
   net::io_context ioc;
   LoopbackClient client(ioc, false);
   ServerFrameStream<Socket> stream(std::move(client.server));
-  Owner owner;
-  auto life = std::make_shared<int>(0);
-  stream.attach(&owner, life);
-  const std::vector<net::const_buffer> payload{net::buffer(message())};
-  for (auto _ : state) {
-    owner.done = false;
-    if (stream.write_message(payload, message().size()) ==
-        ServerFrameStream<Socket>::Written::kLater) {
-      ioc.restart();
-      while (!owner.done) ioc.run_one();  // the socket was full: wait until it drains
-    }
-    if (owner.failed) state.SkipWithError("write failed");
-  }
-  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+  bench::write_messages(state, ioc, stream);
   error_code ignored;
   stream.next_layer().shutdown(tcp::socket::shutdown_both, ignored);
 }

@@ -17,10 +17,12 @@
 #include "beast.hpp"
 #include "server_frame_stream.hpp"
 #include "tls_socket.hpp"
+#include "write_messages.hpp"
 
 namespace {
 
 using namespace circle::server;
+using circle::server::bench::message;
 
 ssl::context server_context() {
   ssl::context tls(ssl::context::tls_server);
@@ -62,21 +64,6 @@ class LoopbackTlsClient {
   std::thread reader_;
 };
 
-const std::string& message() {
-  static const std::string bytes(100, 'm');  // about one chat event
-  return bytes;
-}
-
-class Owner final : public MessageWriteOwner {
- public:
-  void on_message_written(error_code ec) override {
-    if (ec) failed = true;
-    done = true;
-  }
-  bool done = false;
-  bool failed = false;
-};
-
 void BM_TlsWriteMessageServerFrameStream(benchmark::State& state) {
   net::io_context ioc;
   auto tls = server_context();
@@ -85,20 +72,7 @@ void BM_TlsWriteMessageServerFrameStream(benchmark::State& state) {
   bool handshaken = false;
   stream.next_layer().async_handshake([&](error_code) { handshaken = true; });
   while (!handshaken) ioc.run_one();
-  Owner owner;
-  auto life = std::make_shared<int>(0);
-  stream.attach(&owner, life);
-  const std::vector<net::const_buffer> payload{net::buffer(message())};
-  for (auto _ : state) {
-    owner.done = false;
-    if (stream.write_message(payload, message().size()) ==
-        ServerFrameStream<TlsSocket>::Written::kLater) {
-      ioc.restart();
-      while (!owner.done) ioc.run_one();  // the socket was full: wait until it drains
-    }
-    if (owner.failed) state.SkipWithError("write failed");
-  }
-  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+  bench::write_messages(state, ioc, stream);
   error_code ignored;
   stream.next_layer().next_layer().shutdown(tcp::socket::shutdown_both, ignored);
 }
