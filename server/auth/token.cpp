@@ -1,11 +1,12 @@
 #include "auth/token.hpp"
 
-#include <jwt.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/sha.h>
 
 #include <cerrno>
 #include <cstdlib>
-#include <memory>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
@@ -14,109 +15,268 @@ namespace {
 
 using circle::v1::ERROR_CODE_TOKEN_EXPIRED;
 using circle::v1::ERROR_CODE_UNAUTHENTICATED;
+using nlohmann::json;
 
-struct JwtFree {
-  void operator()(jwt_t* jwt) const { jwt_free(jwt); }
+constexpr std::string_view kHs256 = "HS256";
+constexpr std::size_t kMaxTokenBytes = 16 * 1024;
+
+std::string hs256(std::string_view secret, std::string_view input) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+       reinterpret_cast<const unsigned char*>(input.data()), input.size(), digest, &length);
+  return std::string(reinterpret_cast<char*>(digest), length);
+}
+
+// A compact JWS (RFC 7515 section 7.1), split and decoded; nothing verified yet.
+struct Jws {
+  json header;
+  json claims;
+  std::string_view signing_input;  // header.payload, as signed
+  std::string signature;
 };
-using JwtPtr = std::unique_ptr<jwt_t, JwtFree>;
 
-core::Refusal unauthenticated(std::string message) {
-  return {ERROR_CODE_UNAUTHENTICATED, "hello: " + std::move(message)};
+bool decode_jws(std::string_view token, Jws& jws) {
+  if (token.size() > kMaxTokenBytes) return false;
+  const auto first = token.find('.');
+  const auto second = first == std::string_view::npos ? first : token.find('.', first + 1);
+  if (second == std::string_view::npos || token.find('.', second + 1) != std::string_view::npos) {
+    return false;
+  }
+  std::string header;
+  std::string payload;
+  if (!base64url_decode(token.substr(0, first), header) ||
+      !base64url_decode(token.substr(first + 1, second - first - 1), payload) ||
+      !base64url_decode(token.substr(second + 1), jws.signature)) {
+    return false;
+  }
+  jws.header = json::parse(header, nullptr, /*allow_exceptions=*/false);
+  jws.claims = json::parse(payload, nullptr, /*allow_exceptions=*/false);
+  jws.signing_input = token.substr(0, second);
+  return jws.header.is_object() && jws.claims.is_object();
 }
 
-const unsigned char* key_bytes(std::string_view secret) {
-  return reinterpret_cast<const unsigned char*>(secret.data());
+std::string string_of(const json& object, const char* name) {
+  const auto it = object.find(name);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
-bool has_role(jwt_t* jwt, std::string_view role) {
-  char* roles_json = jwt_get_grants_json(jwt, "roles");
-  if (roles_json == nullptr) return false;
-  const auto roles = nlohmann::json::parse(roles_json, nullptr, /*allow_exceptions=*/false);
-  free(roles_json);  // NOLINT: libjwt allocates with malloc
-  if (!roles.is_array()) return false;
-  for (const auto& entry : roles) {
-    if (entry.is_string() && entry.get<std::string>() == role) return true;
+// A NumericDate claim; false when absent or not a number.
+bool seconds_of(const json& claims, const char* name, std::int64_t& out) {
+  const auto it = claims.find(name);
+  if (it == claims.end() || !it->is_number()) return false;
+  out = it->is_number_float() ? static_cast<std::int64_t>(it->get<double>())
+                              : it->get<std::int64_t>();
+  return true;
+}
+
+const json* roles_of(const json& claims, const std::string& where) {
+  if (!where.empty() && where.front() == '/') {
+    try {
+      const json::json_pointer pointer(where);
+      return claims.contains(pointer) ? &claims.at(pointer) : nullptr;
+    } catch (const json::exception&) {
+      return nullptr;
+    }
+  }
+  const auto it = claims.find(where);
+  return it == claims.end() ? nullptr : &*it;
+}
+
+bool has_role(const json& claims, const TokenRules& rules) {
+  const json* roles = roles_of(claims, rules.roles_claim);
+  if (roles == nullptr) return false;
+  if (roles->is_string()) return roles->get<std::string>() == rules.admin_role;
+  if (!roles->is_array()) return false;
+  for (const auto& entry : *roles) {
+    if (entry.is_string() && entry.get<std::string>() == rules.admin_role) return true;
   }
   return false;
 }
 
+bool has_audience(const json& claims, const std::string& audience) {
+  const auto it = claims.find("aud");
+  if (it == claims.end()) return false;
+  if (it->is_string()) return it->get<std::string>() == audience;
+  if (!it->is_array()) return false;
+  for (const auto& entry : *it) {
+    if (entry.is_string() && entry.get<std::string>() == audience) return true;
+  }
+  return false;
+}
+
+struct Refused {
+  TokenFault fault;
+  std::string message;
+};
+
+// Which key signed `jws`, and whether it did. nullopt: it did.
+std::optional<Refused> check_signature(const Jws& jws, const TokenKeys& keys) {
+  const auto alg = string_of(jws.header, "alg");
+  const auto kid = string_of(jws.header, "kid");
+  // Extensions this server does not understand must not be ignored (RFC 7515 4.1.11).
+  if (jws.header.contains("crit")) {
+    return Refused{TokenFault::kMalformed, "the token asks for header extensions (crit)"};
+  }
+  if (alg == kHs256 &&
+      (kid.empty() || keys.published == nullptr || keys.published->find(kid) == nullptr)) {
+    if (keys.secret.size() < kMinSecretBytes) {
+      return Refused{TokenFault::kServerMisconfigured, "server token secret too short"};
+    }
+    const auto expected = hs256(keys.secret, jws.signing_input);
+    if (jws.signature.size() != expected.size() ||
+        CRYPTO_memcmp(jws.signature.data(), expected.data(), expected.size()) != 0) {
+      return Refused{TokenFault::kBadSignature, "the token's signature does not verify"};
+    }
+    return std::nullopt;
+  }
+  const auto* algorithm = signing_algorithm_named(alg);
+  if (alg != kHs256 && algorithm == nullptr) {
+    return Refused{TokenFault::kAlgorithmRefused,
+                   "the token's algorithm is not one this server takes (HS256, RS256, PS256, "
+                   "ES256)"};
+  }
+  const PublicKey* key = keys.published == nullptr ? nullptr : keys.published->find(kid);
+  if (key == nullptr) {
+    return Refused{TokenFault::kUnknownKey, "the token's signing key is not known to this server"};
+  }
+  if (algorithm == nullptr || !key->allows(*algorithm)) {
+    return Refused{TokenFault::kAlgorithmRefused,
+                   "the token's algorithm does not match its signing key"};
+  }
+  if (!key->verifies(*algorithm, jws.signing_input, jws.signature)) {
+    return Refused{TokenFault::kBadSignature, "the token's signature does not verify"};
+  }
+  return std::nullopt;
+}
+
+core::Result<Identity> refuse(TokenFault* out, TokenFault fault, std::string message) {
+  if (out != nullptr) *out = fault;
+  const auto code = fault == TokenFault::kExpired               ? ERROR_CODE_TOKEN_EXPIRED
+                    : fault == TokenFault::kServerMisconfigured ? circle::v1::ERROR_CODE_INTERNAL
+                                                                : ERROR_CODE_UNAUTHENTICATED;
+  return core::Refusal{code, "hello: " + std::move(message)};
+}
+
 }  // namespace
+
+std::string_view name_of(TokenFault fault) {
+  switch (fault) {
+    case TokenFault::kNone:
+      return "none";
+    case TokenFault::kMissing:
+      return "missing";
+    case TokenFault::kMalformed:
+      return "malformed";
+    case TokenFault::kAlgorithmRefused:
+      return "algorithm_refused";
+    case TokenFault::kUnknownKey:
+      return "unknown_key";
+    case TokenFault::kBadSignature:
+      return "bad_signature";
+    case TokenFault::kWrongIssuer:
+      return "wrong_issuer";
+    case TokenFault::kWrongAudience:
+      return "wrong_audience";
+    case TokenFault::kNotYetValid:
+      return "not_yet_valid";
+    case TokenFault::kExpired:
+      return "expired";
+    case TokenFault::kBadClaims:
+      return "bad_claims";
+    case TokenFault::kServerMisconfigured:
+      return "server_misconfigured";
+  }
+  return "unknown";
+}
+
+core::Result<Identity> verify_token(std::string_view token, const TokenKeys& keys,
+                                    const TokenRules& rules, std::int64_t now_s,
+                                    TokenFault* fault) {
+  if (fault != nullptr) *fault = TokenFault::kNone;
+  if (token.empty()) return refuse(fault, TokenFault::kMissing, "a token is required");
+  Jws jws;
+  if (!decode_jws(token, jws)) {
+    return refuse(fault, TokenFault::kMalformed, "the token is not a well-formed JWT");
+  }
+  if (auto refused = check_signature(jws, keys)) {
+    return refuse(fault, refused->fault, std::move(refused->message));
+  }
+  const auto& claims = jws.claims;
+  if (!rules.issuer.empty() && string_of(claims, "iss") != rules.issuer) {
+    return refuse(fault, TokenFault::kWrongIssuer, "the token is from another issuer");
+  }
+  if (!rules.audience.empty() && !has_audience(claims, rules.audience)) {
+    return refuse(fault, TokenFault::kWrongAudience, "the token is meant for another audience");
+  }
+  Identity identity;
+  identity.account_id = string_of(claims, "sub");
+  if (identity.account_id.empty()) {
+    return refuse(fault, TokenFault::kBadClaims, "the token has no sub");
+  }
+  // Guests' and anonymous accounts are named by the server itself.
+  if (identity.account_id.starts_with("guest-") || identity.account_id.starts_with("anon-")) {
+    return refuse(fault, TokenFault::kBadClaims,
+                  "the token's sub may not begin with guest- or anon-");
+  }
+  if (identity.account_id.size() > kMaxAccountIdBytes) {
+    return refuse(
+        fault, TokenFault::kBadClaims,
+        "the token's sub is longer than " + std::to_string(kMaxAccountIdBytes) + " bytes");
+  }
+  if (!seconds_of(claims, "exp", identity.expires_at)) {
+    return refuse(fault, TokenFault::kBadClaims, "the token has no exp");
+  }
+  if (!seconds_of(claims, "iat", identity.issued_at)) identity.issued_at = 0;
+  identity.name = string_of(claims, "name");
+  identity.admin = has_role(claims, rules);
+  if (std::int64_t not_before = 0;
+      seconds_of(claims, "nbf", not_before) && not_before - rules.leeway_s > now_s) {
+    return refuse(fault, TokenFault::kNotYetValid, "the token is not valid yet");
+  }
+  if (identity.expires_at + rules.leeway_s <= now_s) {
+    return refuse(fault, TokenFault::kExpired, "the token has expired");
+  }
+  return identity;
+}
 
 core::Result<Identity> verify_token(std::string_view token, std::string_view secret,
                                     std::int64_t now_s) {
-  if (token.empty()) return unauthenticated("a token is required");
-  if (secret.size() < kMinSecretBytes) {
-    return core::Refusal{circle::v1::ERROR_CODE_INTERNAL, "hello: server token secret too short"};
-  }
-  // libjwt wants a terminated string and would otherwise accept "none":
-  // decode with the key, then insist on HS256 ourselves.
-  const std::string terminated(token);
-  jwt_t* raw = nullptr;
-  if (jwt_decode(&raw, terminated.c_str(), key_bytes(secret), static_cast<int>(secret.size())) !=
-      0) {
-    return unauthenticated("the token is malformed or its signature does not verify");
-  }
-  JwtPtr jwt(raw);
-  if (jwt_get_alg(jwt.get()) != JWT_ALG_HS256) {
-    return unauthenticated("the token must be signed with HS256");
-  }
-  Identity identity;
-  const char* subject = jwt_get_grant(jwt.get(), "sub");
-  if (subject == nullptr || *subject == '\0') return unauthenticated("the token has no sub");
-  identity.account_id = subject;
-  // Guests' and anonymous accounts are named by the server itself.
-  if (identity.account_id.starts_with("guest-") || identity.account_id.starts_with("anon-")) {
-    return unauthenticated("the token's sub may not begin with guest- or anon-");
-  }
-  if (identity.account_id.size() > kMaxAccountIdBytes) {
-    return unauthenticated("the token's sub is longer than " + std::to_string(kMaxAccountIdBytes) +
-                           " bytes");
-  }
-  errno = 0;
-  identity.expires_at = jwt_get_grant_int(jwt.get(), "exp");
-  if (errno != 0) return unauthenticated("the token has no exp");
-  errno = 0;
-  identity.issued_at = jwt_get_grant_int(jwt.get(), "iat");
-  if (errno != 0) identity.issued_at = 0;
-  if (const char* name = jwt_get_grant(jwt.get(), "name")) identity.name = name;
-  identity.admin = has_role(jwt.get(), "admin");
-  if (identity.expires_at <= now_s) {
-    return core::Refusal{ERROR_CODE_TOKEN_EXPIRED, "hello: the token has expired"};
-  }
-  return identity;
+  TokenRules rules;
+  rules.leeway_s = 0;
+  return verify_token(token, TokenKeys{.secret = secret}, rules, now_s);
 }
 
 namespace {
 
 constexpr const char* kInviteType = "circle-invite";
 
-std::string sign(const nlohmann::json& claims, std::string_view secret) {
+std::string sign(const json& claims, std::string_view secret) {
   if (secret.size() < kMinSecretBytes) {
     throw std::invalid_argument("token secret must be at least " + std::to_string(kMinSecretBytes) +
                                 " bytes");
   }
-  jwt_t* raw = nullptr;
-  if (jwt_new(&raw) != 0) throw std::runtime_error("jwt_new failed");
-  JwtPtr jwt(raw);
-  if (jwt_add_grants_json(jwt.get(), claims.dump().c_str()) != 0 ||
-      jwt_set_alg(jwt.get(), JWT_ALG_HS256, key_bytes(secret), static_cast<int>(secret.size())) !=
-          0) {
-    throw std::runtime_error("cannot build the token");
-  }
-  char* encoded = jwt_encode_str(jwt.get());
-  if (encoded == nullptr) throw std::runtime_error("cannot sign the token");
-  std::string result(encoded);
-  free(encoded);  // NOLINT: libjwt allocates with malloc
-  return result;
+  const std::string input =
+      base64url_encode(R"({"alg":"HS256","typ":"JWT"})") + "." + base64url_encode(claims.dump());
+  return input + "." + base64url_encode(hs256(secret, input));
 }
 
 }  // namespace
 
-std::string mint_token(const Identity& identity, std::string_view secret) {
-  nlohmann::json claims = {{"sub", identity.account_id}, {"exp", identity.expires_at}};
+std::string mint_token(const Identity& identity, std::string_view secret, const TokenRules& rules) {
+  json claims = {{"sub", identity.account_id}, {"exp", identity.expires_at}};
   if (!identity.name.empty()) claims["name"] = identity.name;
   if (identity.issued_at != 0) claims["iat"] = identity.issued_at;
-  if (identity.admin) claims["roles"] = nlohmann::json::array({"admin"});
+  if (!rules.issuer.empty()) claims["iss"] = rules.issuer;
+  if (!rules.audience.empty()) claims["aud"] = rules.audience;
+  if (identity.admin) {
+    const auto roles = json::array({rules.admin_role});
+    if (!rules.roles_claim.empty() && rules.roles_claim.front() == '/') {
+      claims[json::json_pointer(rules.roles_claim)] = roles;
+    } else {
+      claims[rules.roles_claim] = roles;
+    }
+  }
   return sign(claims, secret);
 }
 
@@ -134,27 +294,27 @@ core::Result<InviteClaims> verify_invite(std::string_view token, std::string_vie
                          "hello: this invite link is not valid; ask for a new one"};
   };
   if (token.empty() || secret.size() < kMinSecretBytes) return refused();
-  const std::string terminated(token);
-  jwt_t* raw = nullptr;
-  if (jwt_decode(&raw, terminated.c_str(), key_bytes(secret), static_cast<int>(secret.size())) !=
-      0) {
+  Jws jws;
+  // Only the secret signs invites: no published key, whatever the header says.
+  if (!decode_jws(token, jws) || string_of(jws.header, "alg") != kHs256 ||
+      check_signature(jws, TokenKeys{.secret = secret})) {
     return refused();
   }
-  JwtPtr jwt(raw);
-  if (jwt_get_alg(jwt.get()) != JWT_ALG_HS256) return refused();
-  const char* type = jwt_get_grant(jwt.get(), "typ");
-  const char* room = jwt_get_grant(jwt.get(), "room");
-  const char* id = jwt_get_grant(jwt.get(), "iid");
-  if (!type || std::string_view(type) != kInviteType || !room || !*room || !id) return refused();
+  const auto& payload = jws.claims;
+  const auto id = string_of(payload, "iid");
   InviteClaims claims;
-  claims.room_id = room;
+  claims.room_id = string_of(payload, "room");
+  if (string_of(payload, "typ") != kInviteType || claims.room_id.empty() || id.empty()) {
+    return refused();
+  }
   char* end = nullptr;
   errno = 0;
-  claims.invite_id = std::strtoull(id, &end, 10);
-  if (errno != 0 || end == id || *end != '\0' || claims.invite_id == 0) return refused();
-  errno = 0;
-  claims.expires_at = jwt_get_grant_int(jwt.get(), "exp");
-  if (errno != 0) return refused();
+  claims.invite_id = std::strtoull(id.c_str(), &end, 10);
+  if (errno != 0 || end == id.c_str() || *end != '\0' || claims.invite_id == 0 ||
+      id.front() == '-' || id.front() == '+' || id.front() == ' ') {
+    return refused();
+  }
+  if (!seconds_of(payload, "exp", claims.expires_at)) return refused();
   return claims;
 }
 

@@ -1,5 +1,5 @@
 // libFuzzer: whatever arrives as a Hello token is refused or accepted, never
-// crashes the verifier (libjwt's parsing included). First byte 0: the rest
+// crashes the verifier (its JWS and JSON parsing included). First byte 0: the rest
 // is the token as sent. Otherwise the rest is a JWT payload (the claims),
 // signed here with the server's secret, so that the claim checks behind the
 // signature are reached too.

@@ -1,4 +1,4 @@
-// A JWT built by hand (not by libjwt), for tests and the token fuzzer:
+// A JWT built by hand (not by the server's own minting code), for tests and the token fuzzer:
 // header.payload.signature with an HMAC over `digest`, or unsigned.
 #pragma once
 
