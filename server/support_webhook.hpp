@@ -15,17 +15,10 @@
 
 #include "beast.hpp"
 #include "config.hpp"
+#include "https_client.hpp"
 #include "metrics.hpp"
 
 namespace circle::server {
-
-// https://host[:port]/path, split; nullopt when it is not such a URL.
-struct WebhookTarget {
-  std::string host;
-  std::string port;
-  std::string target;
-};
-std::optional<WebhookTarget> parse_webhook_url(const std::string& url);
 
 // "sha256=" and the lowercase hex HMAC-SHA256 of `body` under `secret`.
 std::string webhook_signature(const std::string& secret, const std::string& body);
@@ -42,12 +35,11 @@ class SupportWebhook {
   bool post(std::string body);
 
  private:
-  class Delivery;
   void start_next();  // on strand_
   void finished(bool delivered);
 
   SupportWebhookOptions options_;
-  WebhookTarget target_;
+  HttpsUrl target_;
   Metrics& metrics_;
   ssl::context tls_;
   Strand strand_;
