@@ -263,6 +263,43 @@ std::optional<Config> parse_config(int argc, char** argv, int* exit_code) {
   app.add_option("--token-secret-file", c.token_secret_file,
                  "File holding the account-token secret (default: $CIRCLE_TOKEN_SECRET, else "
                  "<data-dir>/token-secret, created on first start)");
+  auto& rules = c.token_rules;
+  app.add_option("--jwks-file", c.jwks_file,
+                 "Your identity provider's public keys (a JWK Set, JSON): account tokens "
+                 "signed RS256, PS256 or ES256 with them are taken; re-read on reload")
+      ->check(CLI::ExistingFile);
+  app.add_option("--jwks-url", c.jwks_url,
+                 "https:// URL of your identity provider's JWK Set (e.g. Keycloak's "
+                 ".../protocol/openid-connect/certs), fetched in the background");
+  app.add_option("--jwks-ca", c.jwks_ca_file,
+                 "A CA certificate (PEM) to trust for --jwks-url besides the system's")
+      ->check(CLI::ExistingFile);
+  app.add_option_function<unsigned>(
+         "--jwks-min-refresh-seconds",
+         [&c](unsigned v) { c.jwks_min_refresh = std::chrono::seconds(v); },
+         "Fetches of --jwks-url are at least this far apart, also when a token names an "
+         "unknown key")
+      ->default_str(std::to_string(c.jwks_min_refresh.count()))
+      ->check(CLI::Range(1u, 86'400u));
+  app.add_option_function<unsigned>(
+         "--jwks-max-refresh-seconds",
+         [&c](unsigned v) { c.jwks_max_refresh = std::chrono::seconds(v); },
+         "--jwks-url is fetched again at least this often, whatever its Cache-Control says")
+      ->default_str(std::to_string(c.jwks_max_refresh.count()))
+      ->check(CLI::Range(1u, 7u * 86'400u));
+  app.add_option("--token-issuer", rules.issuer,
+                 "Account tokens must have this iss (your identity provider's issuer URL)");
+  app.add_option("--token-audience", rules.audience,
+                 "Account tokens must have this among their aud (the client id Circle has at "
+                 "your identity provider)");
+  app.add_option("--token-leeway-seconds", rules.leeway_s,
+                 "Clock difference allowed when checking a token's exp and nbf")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{300}));
+  app.add_option("--token-roles-claim", rules.roles_claim,
+                 "The claim with a token's roles: a name (roles, https://example.org/roles) or "
+                 "a JSON pointer (/realm_access/roles for Keycloak realm roles)");
+  app.add_option("--token-admin-role", rules.admin_role,
+                 "The role that makes an account an operator (admin in every room)");
   app.add_option("--support-resources", c.support_resources_file,
                  "Text file with your crisis resources (e.g. local crisis lines, at most 2 KiB "
                  "of UTF-8), shown as is to anyone who asks for support; none: a plain "
@@ -360,6 +397,21 @@ std::optional<Config> parse_config(int argc, char** argv, int* exit_code) {
       *exit_code = 2;
       return std::nullopt;
     }
+  }
+  if (!c.jwks_url.empty() && !c.jwks_file.empty()) {
+    std::cerr << "circled: give --jwks-file or --jwks-url, not both\n";
+    *exit_code = 2;
+    return std::nullopt;
+  }
+  if (!c.jwks_url.empty() && c.jwks_url.rfind("https://", 0) != 0) {
+    std::cerr << "circled: --jwks-url must be an https:// URL\n";
+    *exit_code = 2;
+    return std::nullopt;
+  }
+  if (c.jwks_min_refresh > c.jwks_max_refresh) {
+    std::cerr << "circled: --jwks-min-refresh-seconds is more than --jwks-max-refresh-seconds\n";
+    *exit_code = 2;
+    return std::nullopt;
   }
   if (audit->parsed()) c.audit_query = audit_query;
   if (token->parsed()) {

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "auth/token.hpp"
 #include "connection_limits.hpp"
 #include "core/limits.hpp"
 
@@ -93,6 +94,18 @@ struct Config {
   // Account tokens: the secret comes from $CIRCLE_TOKEN_SECRET, else this
   // file, else <data_dir>/token-secret (created on first start).
   std::string token_secret_file;
+  // Account tokens from the organisation's identity provider: its public
+  // keys from a JWK Set file (re-read on reload) or URL (fetched over HTTPS
+  // as its Cache-Control says, at most every jwks_min_refresh, at least every
+  // jwks_max_refresh, and again when a token names a key not seen yet, at most
+  // once per jwks_min_refresh). What tokens must say: token_rules.
+  std::string jwks_file;
+  std::string jwks_url;
+  std::string jwks_ca_file;  // a CA to trust for jwks_url besides the system's
+  std::chrono::seconds jwks_min_refresh{60};
+  std::chrono::seconds jwks_max_refresh{3600};
+  std::chrono::milliseconds jwks_timeout{5000};  // one fetch; below hello_timeout
+  auth::TokenRules token_rules;
   // Development only: a Hello without a token gets a throwaway account.
   bool allow_anonymous = false;
   // --support-resources: the operator's crisis resources (a short text, e.g.

@@ -110,7 +110,7 @@ void Dispatcher::on_message(std::string_view bytes) {
 
 void Dispatcher::handle_hello(const ClientMessage& request) {
   const auto& hello = request.hello();
-  if (said_hello()) {
+  if (said_hello() || hello_pending_) {
     refuse(request.request_id(), {circle::v1::ERROR_CODE_ALREADY_AUTHENTICATED,
                                   "hello: this connection already said hello"});
     return;
@@ -149,24 +149,60 @@ void Dispatcher::handle_hello(const ClientMessage& request) {
   } else if (hello.token().empty() && context_.config.allow_anonymous) {
     account_id_ = "anon-" + session_id_.substr(0, 12);
   } else {
-    const auto now_s = now_unix_ms() / 1000;
-    auto identity = auth::verify_token(hello.token(), context_.config.token_secret, now_s);
-    if (!identity) {
-      // Logged without the token or its claims.
-      spdlog::info("conn={} hello refused: {}", id_,
-                   circle::v1::ErrorCode_Name(identity.refusal().code));
-      const bool expired = identity.refusal().code == circle::v1::ERROR_CODE_TOKEN_EXPIRED;
-      return refuse_and_close(request.request_id(), identity.refusal(),
-                              expired ? "token expired" : "unauthenticated");
-    }
-    account_slot_ = context_.limits.admit_account(identity.value().account_id);
-    if (!account_slot_) return refuse_account_full(request.request_id());
-    account_id_ = identity.value().account_id;
-    is_admin_ = identity.value().admin;
-    if (is_admin_) context_.operators.add(id_, outbox_);
-    if (display_name.empty()) display_name = identity.value().name;
-    arm_token_expiry(identity.value().expires_at);
+    return check_account_token(request, std::move(display_name), /*may_refresh_keys=*/true);
   }
+  welcome(request, std::move(display_name));
+}
+
+void Dispatcher::check_account_token(const ClientMessage& request, std::string display_name,
+                                     bool may_refresh_keys) {
+  const auto now_s = now_unix_ms() / 1000;
+  PublishedKeys* published = context_.published_keys;
+  const auto keys = published != nullptr ? published->current() : nullptr;
+  auth::TokenFault fault = auth::TokenFault::kNone;
+  auto identity = auth::verify_token(
+      request.hello().token(),
+      auth::TokenKeys{.secret = context_.config.token_secret, .published = keys.get()},
+      context_.config.token_rules, now_s, &fault);
+  if (!identity && fault == auth::TokenFault::kUnknownKey && may_refresh_keys &&
+      published != nullptr) {
+    // The provider may have rotated its keys: this Hello waits for one
+    // fetch (if one may run now), then is checked once more.
+    hello_pending_ = true;
+    published->refresh_for_unknown_key(
+        [this, weak = outbox_, request, display_name = std::move(display_name)](bool) mutable {
+          boost::asio::post(strand_, [this, weak, request = std::move(request),
+                                      display_name = std::move(display_name)]() mutable {
+            const auto alive = weak.lock();  // keeps `this` alive across the call
+            if (!alive) return;
+            hello_pending_ = false;
+            check_account_token(request, std::move(display_name), /*may_refresh_keys=*/false);
+          });
+        });
+    return;
+  }
+  if (!identity) {
+    context_.metrics.token_refusals[static_cast<std::size_t>(fault)].add();
+    // Logged without the token or its claims.
+    spdlog::info("conn={} hello refused: {} ({})", id_,
+                 circle::v1::ErrorCode_Name(identity.refusal().code), auth::name_of(fault));
+    const bool expired = identity.refusal().code == circle::v1::ERROR_CODE_TOKEN_EXPIRED;
+    return refuse_and_close(request.request_id(), identity.refusal(),
+                            expired ? "token expired" : "unauthenticated");
+  }
+  account_slot_ = context_.limits.admit_account(identity.value().account_id);
+  if (!account_slot_) return refuse_account_full(request.request_id());
+  account_id_ = identity.value().account_id;
+  is_admin_ = identity.value().admin;
+  if (is_admin_) context_.operators.add(id_, outbox_);
+  if (display_name.empty()) display_name = identity.value().name;
+  // A token the leeway let in lasts as long as the leeway.
+  arm_token_expiry(identity.value().expires_at + context_.config.token_rules.leeway_s);
+  welcome(request, std::move(display_name));
+}
+
+void Dispatcher::welcome(const ClientMessage& request, std::string display_name) {
+  const auto& hello = request.hello();
   if (display_name.empty()) {
     return refuse_and_close(request.request_id(),
                             {circle::v1::ERROR_CODE_INVALID_ARGUMENT,

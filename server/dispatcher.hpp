@@ -39,6 +39,12 @@ class Dispatcher {
   using ClientMessage = circle::v1::ClientMessage;
 
   void handle_hello(const ClientMessage& request);
+  // Hello with an account token; may wait for the identity provider's keys
+  // to be fetched once (a key not seen yet).
+  void check_account_token(const ClientMessage& request, std::string display_name,
+                           bool may_refresh_keys);
+  // Hello accepted: the Welcome.
+  void welcome(const ClientMessage& request, std::string display_name);
   void handle_create_room(const ClientMessage& request);
   void handle_list_rooms(const ClientMessage& request);
   void handle_join_room(const ClientMessage& request);
@@ -60,6 +66,7 @@ class Dispatcher {
   boost::asio::any_io_executor strand_;
   std::weak_ptr<Outbox> outbox_;
   std::optional<std::string> display_name_;
+  bool hello_pending_ = false;  // a Hello waits for the identity provider's keys
   std::string session_id_;
   // The token's `sub` (or a throwaway "anon-..." id with --allow-anonymous).
   // Rooms use it for roles and bans; other participants never see it.

@@ -95,7 +95,8 @@ int main(int argc, char** argv) {
                                     .issued_at = now,
                                     .expires_at = now + config->mint->ttl.count(),
                                     .admin = config->mint->admin};
-    std::cout << circle::auth::mint_token(identity, config->token_secret) << std::endl;
+    std::cout << circle::auth::mint_token(identity, config->token_secret, config->token_rules)
+              << std::endl;
     return 0;
   }
   circle::server::init_logging(config->log_level, config->log_format);

@@ -2,9 +2,12 @@
 
 #include <fmt/format.h>
 
+#include "auth/token.hpp"
 #include "circle/v1/circle.pb.h"
 
 namespace circle::server {
+
+static_assert(kTokenFaults == static_cast<std::size_t>(auth::TokenFault::kServerMisconfigured) + 1);
 
 void Histogram::observe(std::chrono::nanoseconds duration) {
   const double seconds = std::chrono::duration<double>(duration).count();
@@ -63,6 +66,10 @@ std::string render_prometheus(const Metrics& m, const Gauges& g) {
     metric(out, name, "gauge", help);
     value(out, name, v);
   };
+  const auto level = [&](const char* name, const char* help, const Level& l) {
+    metric(out, name, "gauge", help);
+    out += fmt::format("{} {}\n", name, l.value());
+  };
   const auto counter = [&](const char* name, const char* help, const Counter& c) {
     metric(out, name, "counter", help);
     value(out, name, c.value());
@@ -97,6 +104,28 @@ std::string render_prometheus(const Metrics& m, const Gauges& g) {
   counter("circle_support_webhook_dropped_total",
           "On-call webhook POSTs given up (out of attempts, or the queue was full)",
           m.webhook_dropped);
+  metric(out, "circle_token_refusals_total", "counter",
+         "Account tokens refused in Hello, by reason");
+  for (std::size_t fault = 1; fault < kTokenFaults; ++fault) {
+    out += fmt::format("circle_token_refusals_total{{reason=\"{}\"}} {}\n",
+                       auth::name_of(static_cast<auth::TokenFault>(fault)),
+                       m.token_refusals[fault].value());
+  }
+  counter("circle_jwks_loads_total", "Identity provider key sets read or fetched and taken",
+          m.jwks_loads);
+  counter("circle_jwks_load_failures_total",
+          "Identity provider key set reads or fetches that failed (the keys held stay)",
+          m.jwks_load_failures);
+  level("circle_jwks_keys", "Identity provider signing keys held", m.jwks_keys);
+  level("circle_jwks_loaded_timestamp_seconds",
+        "When the identity provider keys held were taken (0: none yet)", m.jwks_loaded_at);
+  counter("circle_reloads_total", "Reloads asked for (SIGHUP, circled reload)", m.reloads);
+  counter("circle_reload_failures_total",
+          "Reloads that kept the old state because something could not be taken",
+          m.reload_failures);
+  level("circle_reload_success", "1 when the last reload took everything, else 0", m.reload_ok);
+  level("circle_tls_certificate_expiry_timestamp_seconds",
+        "notAfter of the TLS certificate served to new connections", m.tls_certificate_expires_at);
   metric(out, "circle_errors_total", "counter", "Error replies sent, by error code");
   for (std::size_t code = 1; code < m.errors_by_code.size(); ++code) {
     if (!circle::v1::ErrorCode_IsValid(static_cast<int>(code))) continue;

@@ -23,6 +23,16 @@ class Counter {
   std::atomic<std::uint64_t> value_{0};
 };
 
+// A gauge its owner sets when it changes (keys loaded, a certificate's expiry).
+class Level {
+ public:
+  void set(std::int64_t v) { value_.store(v, std::memory_order_relaxed); }
+  std::int64_t value() const { return value_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<std::int64_t> value_{0};
+};
+
 // Durations in fixed buckets (seconds, Prometheus' "le" upper bounds).
 class Histogram {
  public:
@@ -55,6 +65,8 @@ enum class RefusedBecause {
   kUnanswered,   // over a cap and closed at once: --max-refusals-in-progress
 };
 inline constexpr std::size_t kRefusedReasons = 5;
+// auth::TokenFault's values, kNone included (never counted).
+inline constexpr std::size_t kTokenFaults = 12;
 inline constexpr std::array<const char*, kRefusedReasons> kRefusedLabels = {
     "server_full", "address_full", "account_full", "origin", "unanswered"};
 
@@ -75,6 +87,19 @@ struct Metrics {
   Counter webhook_delivered;               // on-call webhook POSTs answered 2xx
   Counter webhook_retries;                 // webhook attempts that failed and are retried
   Counter webhook_dropped;                 // webhook POSTs given up (attempts or queue full)
+  // Account tokens refused, by auth::TokenFault.
+  std::array<Counter, kTokenFaults> token_refusals;
+  // The identity provider's keys (--jwks-file/--jwks-url).
+  Counter jwks_loads;          // JWK Sets read or fetched and taken
+  Counter jwks_load_failures;  // reads or fetches that failed (the keys held stay)
+  Level jwks_keys;             // signing keys held now
+  Level jwks_loaded_at;        // when the keys held were taken, seconds since the epoch
+  // Reloads (SIGHUP): certificate, keys, support text, settings.
+  Counter reloads;
+  Counter reload_failures;
+  Level reload_ok;  // 1: the last reload took everything; 0: it kept the old state
+  Level
+      tls_certificate_expires_at;  // the certificate served now: notAfter, seconds since the epoch
 
   void count_error(int code);
   void count_refused(RefusedBecause why) { refused[static_cast<std::size_t>(why)].add(); }

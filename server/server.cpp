@@ -9,6 +9,7 @@
 #include "clock.hpp"
 #include "cluster/cluster_backend.hpp"
 #include "cluster_operators.hpp"
+#include "jwks_url.hpp"
 #include "listener.hpp"
 #include "logging.hpp"
 #include "rooms/local_backend.hpp"
@@ -41,6 +42,19 @@ ssl::context make_tls_context(const Config& config) {
   tls.use_certificate_chain_file(config.cert_file);
   tls.use_private_key_file(config.key_file, ssl::context::pem);
   return tls;
+}
+
+std::unique_ptr<PublishedKeys> make_published_keys(const Config& config, net::io_context& ioc,
+                                                   Metrics& metrics) {
+  if (!config.jwks_file.empty()) return std::make_unique<JwksFile>(config.jwks_file, metrics);
+  if (config.jwks_url.empty()) return nullptr;
+  return std::make_unique<JwksUrl>(ioc,
+                                   JwksUrlOptions{.url = config.jwks_url,
+                                                  .ca_file = config.jwks_ca_file,
+                                                  .min_refresh = config.jwks_min_refresh,
+                                                  .max_refresh = config.jwks_max_refresh,
+                                                  .timeout = config.jwks_timeout},
+                                   metrics);
 }
 
 std::unique_ptr<circle::store::Store> open_store(const Config& config, net::io_context& ioc) {
@@ -91,11 +105,13 @@ Server::Server(const Config& config)
               : std::make_unique<SupportWebhook>(ioc_, config.support_webhook, metrics_)),
       escalation_(std::make_unique<SupportEscalation>(
           operators_, support_webhook_.get(), config.support_webhook_include_text, metrics_)),
+      published_keys_(make_published_keys(config, ioc_, metrics_)),
       rooms_(ioc_.get_executor(), config.limits, *backend_, metrics_),
-      context_{config, rooms_, sessions_, limits_, metrics_, operators_},
+      context_{config, rooms_, sessions_, limits_, metrics_, operators_, published_keys_.get()},
       signals_(ioc_, SIGINT, SIGTERM),
       shutdown_deadline_(ioc_),
       retention_timer_(ioc_) {
+  if (published_keys_) published_keys_->start();
   rooms_.set_support_resources(config.support_resources);
   rooms_.set_escalation(escalation_.get());
   if (const auto restored = rooms_.restore(); restored > 0) {
@@ -238,6 +254,7 @@ void Server::sweep_retention() {
 }
 
 void Server::shutdown() {
+  if (published_keys_) published_keys_->stop();
   listener_->stop();
   if (web_listener_) web_listener_->stop();
   if (metrics_listener_) metrics_listener_->stop();

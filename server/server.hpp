@@ -79,6 +79,8 @@ class Server {
   OperatorDesk operators_;
   std::unique_ptr<SupportWebhook> support_webhook_;  // null: none configured
   std::unique_ptr<SupportEscalation> escalation_;
+  // --jwks-file / --jwks-url; null: tokens are checked with the secret only.
+  std::unique_ptr<PublishedKeys> published_keys_;
   RoomRegistry rooms_;
   ServerContext context_;
   std::unique_ptr<ClusterOperators> cluster_operators_;  // --backend nats

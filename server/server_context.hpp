@@ -6,6 +6,7 @@
 #include "config.hpp"
 #include "connection_limits.hpp"
 #include "metrics.hpp"
+#include "published_keys.hpp"
 #include "rooms/room_registry.hpp"
 #include "session_tracker.hpp"
 #include "support_escalation.hpp"
@@ -20,6 +21,8 @@ struct ServerContext {
   Metrics& metrics;
   // Operators (admin sessions) connected now: escalated support alerts.
   OperatorDesk& operators;
+  // The identity provider's keys (--jwks-file/--jwks-url); null: none.
+  PublishedKeys* published_keys = nullptr;
   std::atomic<core::ConnectionId> last_connection_id{0};
 };
 

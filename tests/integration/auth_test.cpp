@@ -35,7 +35,8 @@ TEST(Auth, ForgedMalformedAndExpiredTokensAreRefused) {
                  "unauthenticated");
   expect_refused(server, "this.is.not-a-token", circle::v1::ERROR_CODE_UNAUTHENTICATED,
                  "unauthenticated");
-  expect_refused(server, server.token("sam", "Sam", false, -10),
+  // Past the default leeway of 30 s.
+  expect_refused(server, server.token("sam", "Sam", false, -60),
                  circle::v1::ERROR_CODE_TOKEN_EXPIRED, "token expired");
   // The server goes on serving valid tokens.
   EXPECT_TRUE(server.hello("Robin"));
@@ -71,7 +72,7 @@ TEST(Auth, AnAdminTokenIsAdminInEveryRoom) {
 }
 
 TEST(Auth, ASessionEndsWhenItsTokenExpires) {
-  TestServer server;
+  TestServer server({"--token-leeway-seconds", "0"});
   auto c = server.connect();
   ASSERT_TRUE(
       call(*c, client::make_hello("Sam", "test", server.token("u-1", "", false, 2))).has_welcome());

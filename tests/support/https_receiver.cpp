@@ -40,7 +40,9 @@ struct HttpsReceiver::Connection : std::enable_shared_from_this<Connection> {
     }
     response.result(owner.next_status());
     response.version(11);
-    response.body() = "ok";
+    auto [body, cache_control] = owner.answer_body();
+    response.body() = std::move(body);
+    if (!cache_control.empty()) response.set(http::field::cache_control, cache_control);
     response.prepare_payload();
     owner.answered(std::move(received));
     http::async_write(
@@ -98,6 +100,17 @@ int HttpsReceiver::next_status() {
   const int status = statuses_.front();
   statuses_.pop_front();
   return status;
+}
+
+std::pair<std::string, std::string> HttpsReceiver::answer_body() {
+  std::lock_guard lock(mutex_);
+  return {body_, cache_control_};
+}
+
+void HttpsReceiver::serve(std::string body, std::string cache_control) {
+  std::lock_guard lock(mutex_);
+  body_ = std::move(body);
+  cache_control_ = std::move(cache_control);
 }
 
 void HttpsReceiver::answered(ReceivedRequest request) {

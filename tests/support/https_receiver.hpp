@@ -1,7 +1,7 @@
 // A small HTTPS server on 127.0.0.1 standing in for an operator's on-call
-// system: it records every request it is sent and answers each with the next
-// status of a script (then 200), or, when told to stall, accepts connections
-// and never answers (a dead receiver). Uses the test certificates.
+// system or an identity provider's key endpoint: it records every request it is sent and answers
+// each with the next status of a script (then 200), or, when told to stall, accepts connections and
+// never answers (a dead receiver). Uses the test certificates.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace circle::test {
@@ -40,12 +41,16 @@ class HttpsReceiver {
   bool wait_requests(std::size_t count, std::chrono::milliseconds timeout);
   bool wait_connections(std::size_t count, std::chrono::milliseconds timeout);
   std::vector<ReceivedRequest> requests();
+  // What every answer carries from now on (default: "ok", no Cache-Control):
+  // an identity provider's JWK Set, say.
+  void serve(std::string body, std::string cache_control = {});
 
  private:
   struct Connection;
   void accept_next();
   void answered(ReceivedRequest request);
   int next_status();
+  std::pair<std::string, std::string> answer_body();
 
   boost::asio::io_context ioc_;
   boost::asio::ssl::context tls_;
@@ -54,6 +59,8 @@ class HttpsReceiver {
   std::mutex mutex_;
   std::condition_variable changed_;
   std::deque<int> statuses_;
+  std::string body_ = "ok";
+  std::string cache_control_;
   std::vector<ReceivedRequest> requests_;
   std::size_t connections_ = 0;
   std::vector<std::shared_ptr<Connection>> held_;  // stalled connections, kept open
