@@ -61,13 +61,28 @@ std::string string_of(const json& object, const char* name) {
   return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
-// A NumericDate claim; false when absent or not a number.
+// A NumericDate claim; false when absent, not a number, or beyond any real
+// date (so that the leeway's arithmetic cannot overflow).
 bool seconds_of(const json& claims, const char* name, std::int64_t& out) {
+  constexpr std::int64_t kLimit = 1'000'000'000'000'000;  // ~31 million years
   const auto it = claims.find(name);
   if (it == claims.end() || !it->is_number()) return false;
-  out = it->is_number_float() ? static_cast<std::int64_t>(it->get<double>())
-                              : it->get<std::int64_t>();
-  return true;
+  if (it->is_number_float()) {
+    const double value = it->get<double>();
+    if (!(value > -static_cast<double>(kLimit) && value < static_cast<double>(kLimit))) {
+      return false;
+    }
+    out = static_cast<std::int64_t>(value);
+    return true;
+  }
+  if (it->is_number_unsigned()) {
+    const auto value = it->get<std::uint64_t>();
+    if (value >= static_cast<std::uint64_t>(kLimit)) return false;
+    out = static_cast<std::int64_t>(value);
+    return true;
+  }
+  out = it->get<std::int64_t>();
+  return out > -kLimit && out < kLimit;
 }
 
 const json* roles_of(const json& claims, const std::string& where) {

@@ -135,3 +135,20 @@ TEST(Token, ShortSecretsAreNotUsed) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Token, DatesBeyondAnyRealOneAreRefused) {
+  // Found by the fuzzer: a float iat too big for an integer.
+  const auto huge_iat =
+      verify_token(hand_made(kHs256, R"({"sub":"u","iat":1.6e83,"exp":1900000000})", EVP_sha256()),
+                   kSecret, kNow);
+  ASSERT_TRUE(huge_iat);
+  EXPECT_EQ(huge_iat.value().issued_at, 0);
+  for (const auto* exp : {"1e300", "18446744073709551615", "9223372036854775807"}) {
+    const auto claims = std::string(R"({"sub":"u","exp":)") + exp + "}";
+    EXPECT_FALSE(verify_token(hand_made(kHs256, claims, EVP_sha256()), kSecret, kNow)) << exp;
+  }
+}
+
+}  // namespace
