@@ -5,6 +5,7 @@
 #include <cctype>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <sstream>
 
 #include "core/validation.hpp"
@@ -333,6 +334,8 @@ std::optional<Config> parse_config(int argc, char** argv, int* exit_code) {
                  "Webhook POSTs waiting at once; more are dropped and counted")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}));
+  app.add_option("--pid-file", c.pid_file,
+                 "Write circled's process id here while it serves (for `circled reload`)");
   app.add_flag("--allow-anonymous", c.allow_anonymous,
                "Development only: accept a Hello without a token (a throwaway account)");
 
@@ -348,6 +351,11 @@ std::optional<Config> parse_config(int argc, char** argv, int* exit_code) {
   audit->add_option("--limit", audit_query.limit, "The newest N entries")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}));
+  auto* reload = app.add_subcommand(
+      "reload",
+      "Tell the running circled of --pid-file to reload its TLS certificate and key, "
+      "--jwks-file, --support-resources and --log-level (the same as SIGHUP), and exit");
+  reload->fallthrough();
   auto* token = app.add_subcommand(
       "token", "Mint an account token with this server's secret, print it and exit");
   token->fallthrough();
@@ -413,6 +421,16 @@ std::optional<Config> parse_config(int argc, char** argv, int* exit_code) {
     *exit_code = 2;
     return std::nullopt;
   }
+  if (reload->parsed()) {
+    if (c.pid_file.empty()) {
+      std::cerr << "circled reload: give the --pid-file the server writes\n";
+      *exit_code = 2;
+      return std::nullopt;
+    }
+    c.reload_request = true;
+  }
+  c.arguments.assign(argv + 1, argv + argc);
+  c.settings_text = app.config_to_str(/*default_also=*/true, /*write_description=*/false);
   if (audit->parsed()) c.audit_query = audit_query;
   if (token->parsed()) {
     auto ttl = parse_ttl(ttl_text);
@@ -425,6 +443,37 @@ std::optional<Config> parse_config(int argc, char** argv, int* exit_code) {
     c.mint = mint;
   }
   return c;
+}
+
+std::vector<std::string> changed_settings(const std::string& before, const std::string& after) {
+  const auto settings = [](const std::string& text) {
+    std::map<std::string, std::string> values;
+    std::istringstream lines(text);
+    std::string line;
+    std::string section;
+    while (std::getline(lines, line)) {
+      if (line.empty() || line.front() == '#') continue;
+      if (line.front() == '[') {
+        section = line + ".";
+        continue;
+      }
+      const auto equals = line.find('=');
+      if (equals == std::string::npos) continue;
+      values[section + line.substr(0, equals)] = line.substr(equals + 1);
+    }
+    return values;
+  };
+  const auto old_values = settings(before);
+  const auto new_values = settings(after);
+  std::vector<std::string> changed;
+  for (const auto& [key, value] : new_values) {
+    const auto old = old_values.find(key);
+    if (old == old_values.end() || old->second != value) changed.push_back(key);
+  }
+  for (const auto& [key, value] : old_values) {
+    if (!new_values.contains(key)) changed.push_back(key);
+  }
+  return changed;
 }
 
 std::optional<std::chrono::seconds> parse_ttl(const std::string& text) {

@@ -118,6 +118,17 @@ struct Config {
   bool support_webhook_include_text = false;
   std::string token_secret;  // loaded at start-up; never logged
 
+  // The process id is written here while circled serves (for `circled
+  // reload` and service managers); empty: none.
+  std::string pid_file;
+  // `circled reload --pid-file F`: signal that circled to reload and exit.
+  bool reload_request = false;
+  // How this Config was made, for a reload to read the settings again: the
+  // arguments after the program name, and every setting as `key=value`
+  // lines (CLI11's config text).
+  std::vector<std::string> arguments;
+  std::string settings_text;
+
   // `circled token ...`: mint a token and exit.
   struct MintRequest {
     std::string subject;
@@ -136,6 +147,9 @@ struct Config {
 
   core::Limits limits;
 };
+
+// The names of the settings whose values differ between two settings_text.
+std::vector<std::string> changed_settings(const std::string& before, const std::string& after);
 
 // "90s", "30m", "8h", "2d" or plain seconds; nullopt when unreadable or zero.
 std::optional<std::chrono::seconds> parse_ttl(const std::string& text);

@@ -5,9 +5,13 @@
 
 namespace circle::server {
 
-Listener::Listener(net::io_context& ioc, tcp::endpoint endpoint, ssl::context* tls,
-                   ServerContext& context, const WebRoot* web)
-    : ioc_(ioc), acceptor_(net::make_strand(ioc)), tls_(tls), context_(context), web_(web) {
+Listener::Listener(net::io_context& ioc, tcp::endpoint endpoint,
+                   const ServerCertificate* certificate, ServerContext& context, const WebRoot* web)
+    : ioc_(ioc),
+      acceptor_(net::make_strand(ioc)),
+      certificate_(certificate),
+      context_(context),
+      web_(web) {
   open_and_listen(acceptor_, endpoint);
 }
 
@@ -44,8 +48,10 @@ void Listener::on_accept(error_code ec, Socket socket) {
       socket.close(ignored);
       return do_accept();
     }
-    if (tls_) {
-      std::make_shared<HttpSession<TlsSocket>>(std::move(socket), tls_, context_,
+    if (certificate_) {
+      // The certificate of this moment: a reload swaps it for later handshakes.
+      const auto tls = certificate_->current();
+      std::make_shared<HttpSession<TlsSocket>>(std::move(socket), tls.get(), context_,
                                                std::move(admitted), web_)
           ->run();
     } else {

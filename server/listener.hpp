@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "beast.hpp"
+#include "server_certificate.hpp"
 #include "server_context.hpp"
 #include "web_root.hpp"
 
@@ -15,8 +16,9 @@ class Listener : public std::enable_shared_from_this<Listener> {
  public:
   // Binds and listens; throws boost::system::system_error on failure.
   // `web`: the web app to serve besides WebSocket upgrades, or null.
-  Listener(net::io_context& ioc, tcp::endpoint endpoint, ssl::context* tls, ServerContext& context,
-           const WebRoot* web = nullptr);
+  // `certificate`: null for plaintext.
+  Listener(net::io_context& ioc, tcp::endpoint endpoint, const ServerCertificate* certificate,
+           ServerContext& context, const WebRoot* web = nullptr);
   tcp::endpoint local_endpoint() const { return acceptor_.local_endpoint(); }
   void run();
   // Stops accepting; safe from any thread.
@@ -28,7 +30,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
 
   net::io_context& ioc_;
   tcp::acceptor acceptor_;
-  ssl::context* tls_;
+  const ServerCertificate* certificate_;
   ServerContext& context_;
   const WebRoot* web_;
 };

@@ -1,6 +1,12 @@
 // circled: parse settings, bind, print where to connect, serve until a signal.
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <thread>
 #include <vector>
@@ -52,12 +58,51 @@ int print_nats_audit(const circle::server::Config& config) {
   return 0;
 }
 
+// `circled reload --pid-file F`: SIGHUP to the circled whose id F holds.
+int ask_to_reload(const std::string& pid_file) {
+  std::ifstream file(pid_file);
+  long pid = 0;
+  if (!(file >> pid) || pid <= 1) {
+    std::cerr << "circled reload: no process id in " << pid_file << "\n";
+    return 1;
+  }
+  if (::kill(static_cast<pid_t>(pid), SIGHUP) != 0) {
+    std::cerr << "circled reload: cannot signal process " << pid << ": " << std::strerror(errno)
+              << "\n";
+    return 1;
+  }
+  std::cout << "circled reload: asked circled (process " << pid
+            << ") to reload; its log and circle_reload_success say what was taken\n";
+  return 0;
+}
+
+// --pid-file: written once circled listens, removed when it stops.
+class PidFile {
+ public:
+  explicit PidFile(std::string path) : path_(std::move(path)) {
+    if (path_.empty()) return;
+    const std::string partial = path_ + ".partial";
+    std::ofstream(partial) << ::getpid() << '\n';
+    std::filesystem::rename(partial, path_);
+  }
+  ~PidFile() {
+    std::error_code ignored;
+    if (!path_.empty()) std::filesystem::remove(path_, ignored);
+  }
+  PidFile(const PidFile&) = delete;
+  PidFile& operator=(const PidFile&) = delete;
+
+ private:
+  std::string path_;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
   int exit_code = 0;
   auto config = circle::server::parse_config(argc, argv, &exit_code);
   if (!config) return exit_code;
+  if (config->reload_request) return ask_to_reload(config->pid_file);
   if (config->threads == 0) config->threads = std::max(1u, std::thread::hardware_concurrency());
   if (config->audit_query && config->backend == "nats") return print_nats_audit(*config);
   if (config->audit_query) {
@@ -134,6 +179,7 @@ int main(int argc, char** argv) {
       std::cout << "circled: metrics on " << metrics_url << std::endl;
       spdlog::info("metrics on {}", metrics_url);
     }
+    const PidFile pid_file(config->pid_file);
     const int status = server.run();
     spdlog::info("stopped");
     if (status != 0) return status;

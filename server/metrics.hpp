@@ -95,9 +95,9 @@ struct Metrics {
   Level jwks_keys;             // signing keys held now
   Level jwks_loaded_at;        // when the keys held were taken, seconds since the epoch
   // Reloads (SIGHUP): certificate, keys, support text, settings.
-  Counter reloads;
-  Counter reload_failures;
-  Level reload_ok;  // 1: the last reload took everything; 0: it kept the old state
+  Counter reloads;          // finished
+  Counter reload_failures;  // finished with something kept as it was
+  Level reload_ok;          // 1: the last reload took everything; 0: it kept the old state
   Level
       tls_certificate_expires_at;  // the certificate served now: notAfter, seconds since the epoch
 

@@ -1,8 +1,11 @@
 #include "server.hpp"
 
 #include <fmt/ranges.h>
+#include <cctype>
 #include <filesystem>
+#include <iostream>
 #include <random>
+#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -14,6 +17,7 @@
 #include "logging.hpp"
 #include "rooms/local_backend.hpp"
 #include "rooms/room_commands.hpp"
+#include "server_certificate.hpp"
 #include "store/sqlite_store.hpp"
 
 namespace circle::server {
@@ -26,23 +30,6 @@ circle::cluster::NatsClusterOptions nats_cluster_options(const Config& config) {
 }
 
 namespace {
-
-ssl::context make_tls_context(const Config& config) {
-  ssl::context tls(ssl::context::tls_server);
-  tls.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                  ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
-                  ssl::context::single_dh_use);
-  // Idle TLS connections should not hold OpenSSL's read and write buffers
-  // (about 30 KiB each): release them between records.
-  SSL_CTX_set_mode(tls.native_handle(), SSL_MODE_RELEASE_BUFFERS);
-  // No TLS 1.3 session tickets: Circle's clients do not resume TLS sessions
-  // (they resume rooms, by seq), and minting two tickets per handshake costs
-  // the server CPU and a write on every connect.
-  SSL_CTX_set_num_tickets(tls.native_handle(), 0);
-  tls.use_certificate_chain_file(config.cert_file);
-  tls.use_private_key_file(config.key_file, ssl::context::pem);
-  return tls;
-}
 
 std::unique_ptr<PublishedKeys> make_published_keys(const Config& config, net::io_context& ioc,
                                                    Metrics& metrics) {
@@ -109,9 +96,11 @@ Server::Server(const Config& config)
       rooms_(ioc_.get_executor(), config.limits, *backend_, metrics_),
       context_{config, rooms_, sessions_, limits_, metrics_, operators_, published_keys_.get()},
       signals_(ioc_, SIGINT, SIGTERM),
+      reload_signals_(ioc_, SIGHUP),
       shutdown_deadline_(ioc_),
       retention_timer_(ioc_) {
   if (published_keys_) published_keys_->start();
+  metrics_.reload_ok.set(1);  // no reload has failed
   rooms_.set_support_resources(config.support_resources);
   rooms_.set_escalation(escalation_.get());
   if (const auto restored = rooms_.restore(); restored > 0) {
@@ -132,9 +121,11 @@ Server::Server(const Config& config)
     escalation_->set_elsewhere(cluster_operators_.get());
     cluster_operators_->start();
   }
-  if (!config.insecure_plaintext) tls_.emplace(make_tls_context(config));
+  if (!config.insecure_plaintext) {
+    certificate_ = std::make_unique<ServerCertificate>(config.cert_file, config.key_file, metrics_);
+  }
   const tcp::endpoint endpoint(net::ip::make_address(config.listen_address), config.port);
-  listener_ = std::make_shared<Listener>(ioc_, endpoint, tls_ ? &*tls_ : nullptr, context_);
+  listener_ = std::make_shared<Listener>(ioc_, endpoint, certificate_.get(), context_);
   if (config.web_enabled) {
     std::string error;
     web_root_ = WebRoot::load(config.web_root, config.web_max_bytes, error);
@@ -146,7 +137,7 @@ Server::Server(const Config& config)
     } else {
       const tcp::endpoint web_at(net::ip::make_address(config.listen_address), config.web_port);
       web_listener_ =
-          std::make_shared<Listener>(ioc_, web_at, tls_ ? &*tls_ : nullptr, context_, &*web_root_);
+          std::make_shared<Listener>(ioc_, web_at, certificate_.get(), context_, &*web_root_);
       spdlog::info("web app: {} files, {} bytes from {}", web_root_->file_count(),
                    web_root_->total_bytes(), web_root_->root().string());
     }
@@ -227,8 +218,10 @@ int Server::run() {
     if (ec) return;
     spdlog::info("signal {}: shutting down", signal);
     retention_timer_.cancel();
+    reload_signals_.cancel();
     shutdown();
   });
+  wait_for_reload_signal();
   sweep_retention();
   std::vector<std::jthread> threads;
   for (unsigned i = 1; i < config_.threads; ++i) threads.emplace_back([this] { ioc_.run(); });
@@ -239,6 +232,79 @@ int Server::run() {
   if (cluster_operators_) cluster_operators_->stop();
   if (cluster_) cluster_->stop();
   return exit_status_;
+}
+
+void Server::wait_for_reload_signal() {
+  reload_signals_.async_wait([this](error_code ec, int) {
+    if (ec) return;
+    spdlog::info("SIGHUP: reloading");
+    // On an I/O thread: a few small files, read in milliseconds.
+    reload();
+    wait_for_reload_signal();
+  });
+}
+
+bool Server::reload() {
+  std::lock_guard lock(reload_mutex_);
+  std::vector<std::string> failures;
+  // The settings as they read now (the config file may have changed).
+  std::vector<std::string> arguments{"circled"};
+  arguments.insert(arguments.end(), config_.arguments.begin(), config_.arguments.end());
+  std::vector<char*> argv;
+  for (auto& argument : arguments) argv.push_back(argument.data());
+  int exit_code = 0;
+  std::ostringstream ignored_output;
+  auto* old_cerr = std::cerr.rdbuf(ignored_output.rdbuf());
+  auto settings = parse_config(static_cast<int>(argv.size()), argv.data(), &exit_code);
+  std::cerr.rdbuf(old_cerr);
+  if (!settings) {
+    auto why = ignored_output.str();
+    while (!why.empty() && std::isspace(static_cast<unsigned char>(why.back()))) why.pop_back();
+    failures.push_back("the settings no longer read (" + why + ")");
+  } else {
+    std::vector<std::string> need_restart;
+    for (const auto& name : changed_settings(config_.settings_text, settings->settings_text)) {
+      if (name == "log-level") {
+        spdlog::set_level(spdlog::level::from_str(settings->log_level));
+        spdlog::info("reload: log level {}", settings->log_level);
+      } else if (name != "support-resources") {
+        need_restart.push_back(name);
+      }
+    }
+    if (!need_restart.empty()) {
+      spdlog::warn("reload: changed, but taken only at a restart: {}",
+                   fmt::join(need_restart, ", "));
+    }
+  }
+  if (certificate_) {
+    if (auto why = certificate_->reload(); !why.empty()) failures.push_back("TLS: " + why);
+  }
+  if (published_keys_) {
+    if (auto why = published_keys_->reload(); !why.empty()) {
+      failures.push_back("identity provider keys: " + why);
+    }
+  }
+  const auto& resources_file =
+      settings ? settings->support_resources_file : config_.support_resources_file;
+  if (!resources_file.empty()) {
+    if (auto text = read_support_resources(resources_file)) {
+      rooms_.set_support_resources(std::move(*text));
+      spdlog::info("reload: support resources from {}", resources_file);
+    } else {
+      failures.push_back("support resources: " + resources_file +
+                         " is not a readable file of at most " +
+                         std::to_string(kMaxSupportResourcesBytes) + " bytes of UTF-8");
+    }
+  }
+  metrics_.reload_ok.set(failures.empty() ? 1 : 0);
+  metrics_.reloads.add();  // after the outcome: a scrape that sees it sees all of it
+  if (failures.empty()) {
+    spdlog::info("reload: done");
+    return true;
+  }
+  metrics_.reload_failures.add();
+  for (const auto& failure : failures) spdlog::error("reload: kept the old state: {}", failure);
+  return false;
 }
 
 void Server::sweep_retention() {

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <optional>
 
 #include "beast.hpp"
@@ -41,7 +42,13 @@ class Server {
   std::optional<tcp::endpoint> web_endpoint() const;
   // Where GET /metrics is served; none with --no-metrics.
   std::optional<tcp::endpoint> metrics_endpoint() const;
-  bool tls() const { return tls_.has_value(); }
+  bool tls() const { return certificate_ != nullptr; }
+  // Reads again what can change without dropping anyone: the TLS certificate
+  // and key, --jwks-file, the --support-resources text and the log level
+  // (SIGHUP does this too). What cannot be taken is logged and counted, and
+  // the state held stays; settings that need a restart are named in the log.
+  // Returns whether everything was taken. From any thread.
+  bool reload();
   // Serves until SIGINT/SIGTERM, then closes every client and returns 0;
   // or stops at once and returns kExitRoomLogMovedOn (see ReplicationOptions::fatal).
   int run();
@@ -60,7 +67,8 @@ class Server {
   ConnectionLimits limits_;
   Metrics metrics_;
   net::io_context ioc_;
-  std::optional<ssl::context> tls_;
+  // The certificate new handshakes present; null with --insecure-plaintext.
+  std::unique_ptr<class ServerCertificate> certificate_;
   // Rooms, history and settings: <data-dir>/circle.db (--backend sqlite).
   // Before rooms_, so that it outlives them.
   std::unique_ptr<circle::store::Store> store_;
@@ -89,6 +97,9 @@ class Server {
   std::optional<WebRoot> web_root_;
   std::shared_ptr<Listener> web_listener_;  // null: no web app
   net::signal_set signals_;
+  net::signal_set reload_signals_;  // SIGHUP
+  void wait_for_reload_signal();
+  std::mutex reload_mutex_;  // one reload at a time
   net::steady_timer shutdown_deadline_;
   net::steady_timer retention_timer_;
 };

@@ -85,7 +85,9 @@ void act(core::Room& room, const RoomCommand& command, const CommandContext& con
   auto result = room.act(command.connection(), command.act(), command.time_ms());
   answer(room, command, context, result,
          [&](ServerMessage& reply, circle::v1::RoomActionResponse& done) {
-           if (done.has_support()) done.mutable_support()->set_resources(context.support_resources);
+           if (done.has_support()) {
+             done.mutable_support()->set_resources(*context.support_resources.text());
+           }
            *reply.mutable_room_action() = std::move(done);
          });
 }

@@ -9,6 +9,7 @@
 #include "circle/v1/room_command.pb.h"
 #include "core/room.hpp"
 #include "metrics.hpp"
+#include "rooms/support_resources.hpp"
 
 namespace circle::server {
 
@@ -26,7 +27,7 @@ struct CommandContext {
   bool shared_with_other_nodes = false;
   // The operator's crisis resources, given with every answer to a request
   // for support (empty: none configured).
-  const std::string& support_resources;
+  const SupportResources& support_resources;
 };
 
 // On the room's strand. Not for CreateRoomCommand (the registry makes rooms).

@@ -17,6 +17,7 @@
 #include "rooms/alert_escalation.hpp"
 #include "rooms/room_backend.hpp"
 #include "rooms/room_host.hpp"
+#include "rooms/support_resources.hpp"
 
 namespace circle::server {
 
@@ -27,8 +28,9 @@ class RoomRegistry : public CommandApplier {
 
   // This node's connection-id prefix (several nodes); before serving.
   void set_node_prefix(std::uint64_t prefix) { own_node_prefix_ = prefix; }
-  // The operator's crisis resources (--support-resources); before serving.
-  void set_support_resources(std::string text) { support_resources_ = std::move(text); }
+  // The operator's crisis resources (--support-resources); any time, from
+  // any thread (a reload).
+  void set_support_resources(std::string text) { support_resources_.set(std::move(text)); }
   // Where support alerts nobody answered go; before restore() and serving.
   void set_escalation(AlertEscalation* escalation) { escalation_ = escalation; }
   const core::Limits& limits() const { return limits_; }
@@ -71,7 +73,7 @@ class RoomRegistry : public CommandApplier {
   RoomBackend& backend_;
   Metrics* metrics_;
   std::uint64_t own_node_prefix_ = 0;
-  std::string support_resources_;
+  SupportResources support_resources_;
   AlertEscalation* escalation_ = nullptr;
   mutable std::mutex mutex_;
   std::map<std::string, std::shared_ptr<RoomHost>> rooms_;

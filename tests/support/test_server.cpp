@@ -94,10 +94,10 @@ TestServer::TestServer(std::vector<std::string> extra_args, bool tls, std::strin
   const bool web = has("--web-root");
   if (!web) argv.push_back("--no-web");
   if (web && !has("--web-port")) argv.insert(argv.end(), {"--web-port", "0"});
-  if (tls) {
+  if (tls && !has("--cert")) {
     argv.insert(argv.end(), {"--cert", test_cert_dir() + "/server.crt", "--key",
                              test_cert_dir() + "/server.key"});
-  } else {
+  } else if (!tls) {
     argv.push_back("--insecure-plaintext");
   }
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
