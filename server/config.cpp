@@ -351,6 +351,15 @@ std::optional<Config> parse_config(int argc, char** argv, int* exit_code) {
   audit->add_option("--limit", audit_query.limit, "The newest N entries")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}));
+  std::string backup_out;
+  auto* backup = app.add_subcommand(
+      "backup",
+      "Copy the data directory's store (circle.db) to --out while the server runs, as of one "
+      "moment, and exit; start a server on a copy by putting it in an empty --data-dir as "
+      "circle.db");
+  backup->fallthrough();
+  backup->add_option("--out", backup_out, "Where the copy goes (replaced whole when it exists)")
+      ->required();
   auto* reload = app.add_subcommand(
       "reload",
       "Tell the running circled of --pid-file to reload its TLS certificate and key, "
@@ -432,6 +441,7 @@ std::optional<Config> parse_config(int argc, char** argv, int* exit_code) {
   c.arguments.assign(argv + 1, argv + argc);
   c.settings_text = app.config_to_str(/*default_also=*/true, /*write_description=*/false);
   if (audit->parsed()) c.audit_query = audit_query;
+  if (backup->parsed()) c.backup_out = backup_out;
   if (token->parsed()) {
     auto ttl = parse_ttl(ttl_text);
     if (!ttl) {

@@ -138,6 +138,9 @@ struct Config {
   };
   std::optional<MintRequest> mint;
 
+  // `circled backup --out FILE`: copy the store and exit.
+  std::optional<std::string> backup_out;
+
   // `circled audit ...`: print the moderation audit log from the store and exit.
   struct AuditQuery {
     std::string room_id;  // empty: every room

@@ -19,6 +19,7 @@
 #include "config.hpp"
 #include "logging.hpp"
 #include "server.hpp"
+#include "store/sqlite_backup.hpp"
 #include "store/sqlite_store.hpp"
 
 namespace {
@@ -56,6 +57,25 @@ int print_nats_audit(const circle::server::Config& config) {
     std::cout << *json << '\n';
   }
   return 0;
+}
+
+// `circled backup --out FILE`.
+int back_up(const circle::server::Config& config) {
+  if (config.backend == "nats") {
+    std::cerr << "circled backup: with --backend nats the rooms are kept in JetStream; back up "
+                 "its streams with `nats stream backup` (docs/OPERATIONS.md, Backups)\n";
+    return 2;
+  }
+  const auto db = std::filesystem::path(config.data_dir) / "circle.db";
+  try {
+    const auto copy = circle::store::backup_sqlite_database(db.string(), *config.backup_out);
+    std::cout << "circled backup: " << db.string() << " copied to " << *config.backup_out << " ("
+              << copy.pages << " pages, " << copy.bytes << " bytes)\n";
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "circled backup: " << e.what() << "\n";
+    return 1;
+  }
 }
 
 // `circled reload --pid-file F`: SIGHUP to the circled whose id F holds.
@@ -105,6 +125,7 @@ int main(int argc, char** argv) {
   if (config->reload_request) return ask_to_reload(config->pid_file);
   if (config->threads == 0) config->threads = std::max(1u, std::thread::hardware_concurrency());
   if (config->audit_query && config->backend == "nats") return print_nats_audit(*config);
+  if (config->backup_out) return back_up(*config);
   if (config->audit_query) {
     const auto db = std::filesystem::path(config->data_dir) / "circle.db";
     if (!std::filesystem::exists(db)) {
