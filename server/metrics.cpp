@@ -78,6 +78,16 @@ std::string render_prometheus(const Metrics& m, const Gauges& g) {
   gauge("circle_sessions", "Open WebSocket sessions", g.sessions);
   gauge("circle_rooms", "Rooms on the server", g.rooms);
   gauge("circle_room_members", "Room memberships, summed over rooms", g.members);
+  gauge("circle_support_escalations_open",
+        "Support alerts that went to the operators and are not resolved yet", g.open_escalations);
+  if (g.nats_connected >= 0) {
+    gauge("circle_nats_connected", "1 while this node reaches the NATS cluster",
+          static_cast<std::uint64_t>(g.nats_connected));
+  }
+  if (g.room_log_following >= 0) {
+    gauge("circle_room_log_following", "1 while this node follows the cluster's room log",
+          static_cast<std::uint64_t>(g.room_log_following));
+  }
   counter("circle_requests_total", "Client requests read", m.requests);
   counter("circle_messages_posted_total", "Chat messages accepted", m.messages_posted);
   counter("circle_deliveries_total", "Frames queued to connections", m.deliveries);

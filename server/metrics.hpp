@@ -54,6 +54,11 @@ struct Gauges {
   std::uint64_t sessions = 0;     // open WebSocket sessions
   std::uint64_t rooms = 0;
   std::uint64_t members = 0;  // room memberships, summed over rooms
+  // Support alerts that went to the operators and are still open.
+  std::uint64_t open_escalations = 0;
+  // --backend nats only (-1: not clustered): 1/0.
+  int nats_connected = -1;
+  int room_log_following = -1;
 };
 
 // Why a connection was refused; labels of circle_connections_refused_total.

@@ -157,6 +157,12 @@ Gauges Server::gauges() const {
     ++gauges.rooms;
     gauges.members += room.member_count();
   }
+  gauges.open_escalations = rooms_.open_escalations().size();
+  if (cluster_) {
+    const auto health = cluster_->health();
+    gauges.nats_connected = health.nats_connected.value_or(false) ? 1 : 0;
+    gauges.room_log_following = health.room_log_following.value_or(false) ? 1 : 0;
+  }
   return gauges;
 }
 

@@ -269,6 +269,8 @@ Health ClusterBackend::health() const {
   const bool limits_differ = liveness_.limits_differ();
   Health health;
   health.ok = connected && following;
+  health.nats_connected = connected;
+  health.room_log_following = following;
   health.json =
       nlohmann::json{{"status", health.ok ? "ok" : "unavailable"},
                      {"backend", "nats"},

@@ -356,6 +356,10 @@ TEST_F(ScaleOut, HealthSaysTheNodeIsConnectedToTheCluster) {
   EXPECT_NE(health.body.find("\"nats\":\"connected\""), std::string::npos) << health.body;
   EXPECT_NE(health.body.find("\"room_log\":\"following\""), std::string::npos) << health.body;
   EXPECT_NE(health.body.find("\"room_limits\":\"same\""), std::string::npos) << health.body;
+  // The same for Prometheus (docs/monitoring's CircleNodeCutOffFromNats).
+  const auto metrics = http_get(a_.metrics_url()).body;
+  EXPECT_EQ(metric_sample(metrics, "circle_nats_connected"), 1) << metrics;
+  EXPECT_EQ(metric_sample(metrics, "circle_room_log_following"), 1) << metrics;
 }
 
 TEST_F(ScaleOut, ANodeKilledUnderTrafficLosesNothingAndItsClientsResumeOnTheOther) {
