@@ -20,6 +20,7 @@
 
 #include "cluster/nats/jetstream_log.hpp"
 #include "cluster/nats/room_replica_bucket.hpp"
+#include "support/haproxy_balancer.hpp"
 #include "support/load_run.hpp"
 #include "support/recording_member.hpp"
 #include "support/tcp_proxy.hpp"
@@ -406,6 +407,62 @@ TEST_F(ScaleOut, ANodeKilledUnderTrafficLosesNothingAndItsClientsResumeOnTheOthe
   EXPECT_TRUE(alex.wait_event([](const RoomEvent& e) {
     return e.has_member_left() && e.member_left().member().display_name() == "sam";
   }));
+}
+
+// The port of `server`'s metrics listener (its /healthz), from its URL.
+std::string health_port(const TestServer& server) {
+  const auto& url = server.metrics_url();  // http://127.0.0.1:PORT/metrics
+  const auto colon = url.rfind(':');
+  return url.substr(colon + 1, url.rfind('/') - colon - 1);
+}
+
+double sessions_on(const TestServer& server) {
+  return metric_sample(http_get(server.metrics_url()).body, "circle_sessions");
+}
+
+TEST_F(ScaleOut, ThroughHaproxyAClientWhoseNodeIsKilledResumesOnAnotherAtTheSameAddress) {
+  HaproxyBalancer balancer(
+      {{a_.address().port, health_port(a_)}, {b_.address().port, health_port(b_)}});
+  auto one_address = a_.address();
+  one_address.port = balancer.port();
+  const auto room = fresh_room();
+  // Each member signs in through the one address; which node it got is
+  // read from the nodes' session counts around its connect.
+  const auto connect = [&](const std::string& account) {
+    const double on_a = sessions_on(a_);
+    auto member = std::make_unique<Member>(a_, account, one_address);
+    return std::make_pair(std::move(member), sessions_on(a_) > on_a ? &a_ : &b_);
+  };
+  auto [alex, alex_node] = connect("alex");
+  ASSERT_TRUE(call(alex->client(), client::make_create_room(room, "Group")).has_create_room());
+  alex->join(room);
+  auto [sam, sam_node] = connect("sam");
+  sam->join(room);
+  Talker alex_talks(alex->client(), room, "alex ");
+  Talker sam_talks(sam->client(), room, "sam ");
+  ASSERT_TRUE(alex_talks.wait_acked(20));
+  ASSERT_TRUE(sam_talks.wait_acked(20));
+
+  // Sam's node dies (and Alex's too, when HAProxy put both on one node).
+  const auto sam_statuses = sam->status_count();
+  const auto alex_statuses = alex->status_count();
+  sam_node->process().signal(SIGKILL);
+  ASSERT_TRUE(sam_node->process().wait_exit(kDeadline));
+  ASSERT_TRUE(sam->wait_status(State::kReconnecting, sam_statuses));
+  ASSERT_TRUE(sam->wait_status(State::kOnline, sam_statuses));
+  if (alex_node == sam_node) {
+    ASSERT_TRUE(alex->wait_status(State::kOnline, alex_statuses));
+  }
+  ASSERT_TRUE(sam_talks.wait_acked(20));
+  ASSERT_TRUE(alex_talks.wait_acked(20));
+  alex_talks.stop();
+  sam_talks.stop();
+  // Nothing acknowledged lost: each member saw every acknowledged message once.
+  expect_every_ack_seen_once_by_both(room, *alex, *sam, alex_talks, sam_talks);
+  const auto rejoins = sam->rejoins();
+  ASSERT_FALSE(rejoins.empty());
+  ASSERT_TRUE(rejoins.back().has_join_room()) << rejoins.back().DebugString();
+  EXPECT_TRUE(rejoins.back().join_room().resumed());
 }
 
 TEST_F(ScaleOut, SanctionsFollowTheAccountToTheOtherNode) {
