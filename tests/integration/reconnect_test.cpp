@@ -320,7 +320,7 @@ TEST(Reconnect, AJoinWaitingToBeAdmittedIsAskedAgainAfterADrop) {
 }
 
 TEST(Reconnect, ARefusalIsFinalAndQueuedMessagesFailRatherThanWaitForever) {
-  TestServer server;
+  TestServer server({"--token-leeway-seconds", "0"});  // the session ends at exp itself
   client::SyncClient sam(server.client_tls(), kQuickReconnect);
   ASSERT_FALSE(sam.connect(server.address()));
   // A token that expires in a second: the server ends the session then, and
