@@ -169,16 +169,18 @@ void Dispatcher::check_account_token(const ClientMessage& request, std::string d
     // The provider may have rotated its keys: this Hello waits for one
     // fetch (if one may run now), then is checked once more.
     hello_pending_ = true;
-    published->refresh_for_unknown_key(
-        [this, weak = outbox_, request, display_name = std::move(display_name)](bool) mutable {
-          boost::asio::post(strand_, [this, weak, request = std::move(request),
-                                      display_name = std::move(display_name)]() mutable {
-            const auto alive = weak.lock();  // keeps `this` alive across the call
-            if (!alive) return;
-            hello_pending_ = false;
-            check_account_token(request, std::move(display_name), /*may_refresh_keys=*/false);
-          });
-        });
+    // Nothing of `this` is touched until the session is known to be alive:
+    // the strand is captured by value.
+    published->refresh_for_unknown_key([this, strand = strand_, weak = outbox_, request,
+                                        display_name = std::move(display_name)](bool) mutable {
+      boost::asio::post(strand, [this, weak, request = std::move(request),
+                                 display_name = std::move(display_name)]() mutable {
+        const auto alive = weak.lock();  // keeps `this` alive across the call
+        if (!alive) return;
+        hello_pending_ = false;
+        check_account_token(request, std::move(display_name), /*may_refresh_keys=*/false);
+      });
+    });
     return;
   }
   if (!identity) {
