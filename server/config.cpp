@@ -425,6 +425,15 @@ std::optional<Config> parse_config(int argc, char** argv, int* exit_code) {
     *exit_code = 2;
     return std::nullopt;
   }
+  if ((!c.jwks_url.empty() || !c.jwks_file.empty()) &&
+      (rules.issuer.empty() || rules.audience.empty())) {
+    // Without them, a token the provider issued to any other app of the same
+    // realm or tenant would sign in here, roles and all.
+    std::cerr << "circled: with --jwks-url or --jwks-file, give --token-issuer and "
+                 "--token-audience (your provider's issuer URL and Circle's client id there)\n";
+    *exit_code = 2;
+    return std::nullopt;
+  }
   if (c.jwks_min_refresh > c.jwks_max_refresh) {
     std::cerr << "circled: --jwks-min-refresh-seconds is more than --jwks-max-refresh-seconds\n";
     *exit_code = 2;

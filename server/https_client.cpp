@@ -62,8 +62,9 @@ class HttpsExchange : public std::enable_shared_from_this<HttpsExchange> {
       return finish("TLS server name");
     }
     stream_.set_verify_callback(ssl::host_name_verification(url_.host));
-    // A name lookup that hangs must not hold up what waits behind it.
-    resolve_deadline_.expires_after(timeout_);
+    // One deadline for the whole exchange, a hanging name lookup included.
+    deadline_ = std::chrono::steady_clock::now() + timeout_;
+    resolve_deadline_.expires_at(deadline_);
     resolve_deadline_.async_wait([self = shared_from_this()](error_code ec) {
       if (!ec) self->resolver_.cancel();
     });
@@ -77,7 +78,7 @@ class HttpsExchange : public std::enable_shared_from_this<HttpsExchange> {
   void on_resolve(error_code ec, const tcp::resolver::results_type& results) {
     resolve_deadline_.cancel();
     if (ec) return finish("resolve: " + ec.message());
-    beast::get_lowest_layer(stream_).expires_after(timeout_);
+    beast::get_lowest_layer(stream_).expires_at(deadline_);
     beast::get_lowest_layer(stream_).async_connect(
         results, [self = shared_from_this()](error_code ec, const tcp::endpoint&) {
           if (ec) return self->finish("connect: " + ec.message());
@@ -101,6 +102,7 @@ class HttpsExchange : public std::enable_shared_from_this<HttpsExchange> {
 
   HttpsUrl url_;
   std::chrono::milliseconds timeout_;
+  std::chrono::steady_clock::time_point deadline_;
   HttpsHandler done_;
   tcp::resolver resolver_;
   net::steady_timer resolve_deadline_;

@@ -1,7 +1,7 @@
 // One HTTPS request from the server to someone else's service (the support
 // webhook's POSTs, an identity provider's JWK Set): resolve, connect, TLS
 // with the peer's certificate and host name checked, write, read; every step
-// under one deadline, so a dead or slow peer never holds anything up.
+// within one deadline, so a dead or slow peer never holds anything up.
 #pragma once
 
 #include <chrono>

@@ -86,6 +86,16 @@ int ask_to_reload(const std::string& pid_file) {
     std::cerr << "circled reload: no process id in " << pid_file << "\n";
     return 1;
   }
+  // A file left by a circled that crashed may name another program by now:
+  // signal only a circled (SIGHUP would end most other programs).
+  std::error_code unreadable;
+  const auto program =
+      std::filesystem::read_symlink("/proc/" + std::to_string(pid) + "/exe", unreadable);
+  if (unreadable || program.filename() != "circled") {
+    std::cerr << "circled reload: process " << pid << " of " << pid_file
+              << " is not a running circled (a file left by one that stopped?)\n";
+    return 1;
+  }
   if (::kill(static_cast<pid_t>(pid), SIGHUP) != 0) {
     std::cerr << "circled reload: cannot signal process " << pid << ": " << std::strerror(errno)
               << "\n";

@@ -35,13 +35,17 @@ std::unique_ptr<PublishedKeys> make_published_keys(const Config& config, net::io
                                                    Metrics& metrics) {
   if (!config.jwks_file.empty()) return std::make_unique<JwksFile>(config.jwks_file, metrics);
   if (config.jwks_url.empty()) return nullptr;
-  return std::make_unique<JwksUrl>(ioc,
-                                   JwksUrlOptions{.url = config.jwks_url,
-                                                  .ca_file = config.jwks_ca_file,
-                                                  .min_refresh = config.jwks_min_refresh,
-                                                  .max_refresh = config.jwks_max_refresh,
-                                                  .timeout = config.jwks_timeout},
-                                   metrics);
+  return std::make_unique<JwksUrl>(
+      ioc,
+      JwksUrlOptions{.url = config.jwks_url,
+                     .ca_file = config.jwks_ca_file,
+                     .min_refresh = config.jwks_min_refresh,
+                     .max_refresh = config.jwks_max_refresh,
+                     // A Hello may wait for a fetch:
+                     // it must end well within the Hello's time.
+                     .timeout = std::min<std::chrono::milliseconds>(config.jwks_timeout,
+                                                                    config.hello_timeout / 2)},
+      metrics);
 }
 
 std::unique_ptr<circle::store::Store> open_store(const Config& config, net::io_context& ioc) {

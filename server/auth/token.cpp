@@ -20,11 +20,19 @@ using nlohmann::json;
 constexpr std::string_view kHs256 = "HS256";
 constexpr std::size_t kMaxTokenBytes = 16 * 1024;
 
+constexpr std::size_t kHs256Bytes = 32;
+
+// The HMAC-SHA256 of `input`; throws when OpenSSL cannot make one, so that a
+// failure can never leave an empty MAC for an empty signature to match.
 std::string hs256(std::string_view secret, std::string_view input) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
-  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-       reinterpret_cast<const unsigned char*>(input.data()), input.size(), digest, &length);
+  if (HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+           reinterpret_cast<const unsigned char*>(input.data()), input.size(), digest,
+           &length) == nullptr ||
+      length != kHs256Bytes) {
+    throw std::runtime_error("HMAC-SHA256 failed");
+  }
   return std::string(reinterpret_cast<char*>(digest), length);
 }
 
@@ -138,8 +146,13 @@ std::optional<Refused> check_signature(const Jws& jws, const TokenKeys& keys) {
     if (keys.secret.size() < kMinSecretBytes) {
       return Refused{TokenFault::kServerMisconfigured, "server token secret too short"};
     }
-    const auto expected = hs256(keys.secret, jws.signing_input);
-    if (jws.signature.size() != expected.size() ||
+    std::string expected;
+    try {
+      expected = hs256(keys.secret, jws.signing_input);
+    } catch (const std::runtime_error&) {
+      return Refused{TokenFault::kServerMisconfigured, "the token cannot be checked now"};
+    }
+    if (jws.signature.size() != kHs256Bytes || expected.size() != kHs256Bytes ||
         CRYPTO_memcmp(jws.signature.data(), expected.data(), expected.size()) != 0) {
       return Refused{TokenFault::kBadSignature, "the token's signature does not verify"};
     }

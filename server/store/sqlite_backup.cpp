@@ -45,6 +45,14 @@ BackupCopy backup_sqlite_database(const std::string& db_path, const std::string&
   const std::string partial = out_path + ".partial";
   std::error_code ignored;
   fs::remove(partial, ignored);
+  // The copy holds the groups' history: readable by its owner only, whatever
+  // the umask of whoever runs the backup (SQLite would create it 0644).
+  if (const int fd = ::open(partial.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+      fd >= 0) {
+    ::close(fd);
+  } else {
+    throw std::runtime_error(partial + ": cannot be created");
+  }
   // Read-write without create: a WAL reader may need to set up the shared
   // memory index; nothing is written to the source.
   auto source = open(db_path, SQLITE_OPEN_READWRITE);

@@ -69,6 +69,9 @@ TEST(Backup, ACopyTakenDuringTrafficHoldsEveryMessageAcknowledgedBeforeIt) {
   stop = true;
   if (sender.joinable()) sender.join();
   EXPECT_FALSE(std::filesystem::exists(copy + ".partial"));
+  // The groups' history: for its owner's eyes only, whatever the umask.
+  EXPECT_EQ(std::filesystem::status(copy).permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
 
   // A second server on the copy, while the first one still runs.
   TestServer restored(args, true, copy_dir);

@@ -124,13 +124,40 @@ TEST(IdentityProvider, AJwksFileThatCannotBeUsedStopsTheStart) {
   write_file(dir / "jwks.json", R"({"keys":[{"kty":"oct","k":"c2VjcmV0"}]})");
   ChildProcess circled(
       {circled_path(), "--port", "0", "--data-dir", (dir / "data").string(), "--insecure-plaintext",
-       "--no-web", "--no-metrics", "--jwks-file", (dir / "jwks.json").string()},
+       "--no-web", "--no-metrics", "--jwks-file", (dir / "jwks.json").string(), "--token-issuer",
+       kIssuer, "--token-audience", "circle"},
       {.capture_stdout = true, .capture_stderr = true});
   const auto status = circled.wait_exit(kDeadline);
   ASSERT_TRUE(status);
   EXPECT_EQ(*status, 1);
   EXPECT_NE(circled.read_stderr(kDeadline).find("holds no RS256, PS256 or ES256 signing key"),
             std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(IdentityProvider, KeysWithoutAnIssuerAndAudienceToCheckAreRefused) {
+  // Any app of the same realm could otherwise sign people in here.
+  const auto dir = key_dir();
+  const auto rsa = SigningKey::make(SigningKey::Type::kRsa, dir, "rsa-1");
+  write_file(dir / "jwks.json", jwk_set({rsa.jwk()}));
+  for (const auto& missing : {std::vector<std::string>{"--token-issuer", kIssuer},
+                              std::vector<std::string>{"--token-audience", "circle"}}) {
+    std::vector<std::string> argv = {circled_path(),
+                                     "--port",
+                                     "0",
+                                     "--data-dir",
+                                     (dir / "data").string(),
+                                     "--insecure-plaintext",
+                                     "--no-web",
+                                     "--no-metrics",
+                                     "--jwks-file",
+                                     (dir / "jwks.json").string()};
+    argv.insert(argv.end(), missing.begin(), missing.end());
+    ChildProcess circled(argv, {.capture_stdout = true, .capture_stderr = true});
+    EXPECT_EQ(circled.wait_exit(kDeadline), 2);
+    EXPECT_NE(circled.read_stderr(kDeadline).find("give --token-issuer and --token-audience"),
+              std::string::npos);
+  }
   std::filesystem::remove_all(dir);
 }
 
@@ -151,7 +178,8 @@ TEST(IdentityProvider, KeysFromAUrlFollowARotationAndOutliveTheProvidersOutage) 
   std::optional<HttpsReceiver> provider(std::in_place);
   provider->serve(jwk_set({first.jwk()}), "public, max-age=3600");
   TestServer server({"--jwks-url", provider->url("/realms/peers/protocol/openid-connect/certs"),
-                     "--jwks-ca", test_cert_dir() + "/ca.crt", "--jwks-min-refresh-seconds", "1"});
+                     "--jwks-ca", test_cert_dir() + "/ca.crt", "--jwks-min-refresh-seconds", "1",
+                     "--token-issuer", kIssuer, "--token-audience", "circle"});
   ASSERT_TRUE(provider->wait_requests(1, kDeadline));
   EXPECT_EQ(provider->requests().front().method, "GET");
   EXPECT_EQ(provider->requests().front().target, "/realms/peers/protocol/openid-connect/certs");
@@ -181,7 +209,8 @@ TEST(IdentityProvider, UnknownKeysBringAtMostOneFetchPerInterval) {
   HttpsReceiver provider;
   provider.serve(jwk_set({known.jwk()}));
   TestServer server({"--jwks-url", provider.url("/certs"), "--jwks-ca", test_cert_dir() + "/ca.crt",
-                     "--jwks-min-refresh-seconds", "3600"});
+                     "--jwks-min-refresh-seconds", "3600", "--token-issuer", kIssuer,
+                     "--token-audience", "circle"});
   ASSERT_TRUE(provider.wait_requests(1, kDeadline));
   ASSERT_TRUE(welcomed_within_deadline(server, known.sign("ES256", claims("u-1"))));
   // Twenty tokens under a key not published: refused at once, and the

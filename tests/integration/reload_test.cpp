@@ -126,4 +126,17 @@ TEST(Reload, TheSupportTextChangesInPlace) {
   fs::remove_all(dir);
 }
 
+TEST(Reload, APidFileLeftBehindNeverSignalsAnotherProgram) {
+  const auto dir = scratch_dir();
+  ChildProcess other({"/bin/sleep", "60"}, {.capture_stdout = true});
+  const auto pid_file = dir / "circled.pid";
+  std::ofstream(pid_file) << other.pid() << "\n";
+  ChildProcess ask({circled_path(), "reload", "--pid-file", pid_file.string()},
+                   {.capture_stdout = true, .capture_stderr = true});
+  EXPECT_EQ(ask.wait_exit(kDeadline), 1);
+  EXPECT_NE(ask.read_stderr(kDeadline).find("is not a running circled"), std::string::npos);
+  EXPECT_FALSE(other.wait_exit(std::chrono::milliseconds(200)));  // not signalled: still running
+  fs::remove_all(dir);
+}
+
 }  // namespace
