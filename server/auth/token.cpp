@@ -106,26 +106,25 @@ const json* roles_of(const json& claims, const std::string& where) {
   return it == claims.end() ? nullptr : &*it;
 }
 
-bool has_role(const json& claims, const TokenRules& rules) {
-  const json* roles = roles_of(claims, rules.roles_claim);
-  if (roles == nullptr) return false;
-  if (roles->is_string()) return roles->get<std::string>() == rules.admin_role;
-  if (!roles->is_array()) return false;
-  for (const auto& entry : *roles) {
-    if (entry.is_string() && entry.get<std::string>() == rules.admin_role) return true;
+// Whether `value` is the string `wanted` or a list holding it (the shapes
+// of both `aud` and a roles claim).
+bool names(const json* value, const std::string& wanted) {
+  if (value == nullptr) return false;
+  if (value->is_string()) return value->get<std::string>() == wanted;
+  if (!value->is_array()) return false;
+  for (const auto& entry : *value) {
+    if (entry.is_string() && entry.get<std::string>() == wanted) return true;
   }
   return false;
 }
 
+bool has_role(const json& claims, const TokenRules& rules) {
+  return names(roles_of(claims, rules.roles_claim), rules.admin_role);
+}
+
 bool has_audience(const json& claims, const std::string& audience) {
   const auto it = claims.find("aud");
-  if (it == claims.end()) return false;
-  if (it->is_string()) return it->get<std::string>() == audience;
-  if (!it->is_array()) return false;
-  for (const auto& entry : *it) {
-    if (entry.is_string() && entry.get<std::string>() == audience) return true;
-  }
-  return false;
+  return names(it == claims.end() ? nullptr : &*it, audience);
 }
 
 struct Refused {
