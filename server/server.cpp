@@ -294,10 +294,14 @@ bool Server::reload() {
       failures.push_back("identity provider keys: " + why);
     }
   }
+  // parse_config has read and checked the text already; read it here only
+  // when the settings did not parse, from the file named at start.
   const auto& resources_file =
       settings ? settings->support_resources_file : config_.support_resources_file;
   if (!resources_file.empty()) {
-    if (auto text = read_support_resources(resources_file)) {
+    auto text = settings ? std::optional<std::string>(settings->support_resources)
+                         : read_support_resources(resources_file);
+    if (text) {
       rooms_.set_support_resources(std::move(*text));
       spdlog::info("reload: support resources from {}", resources_file);
     } else {
