@@ -98,6 +98,12 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   load_command->add_flag("--quiet,-q", load.quiet, "No live progress lines");
   load_command
+      ->add_option("--report-interval", load.report_interval_seconds,
+                   "Seconds between progress lines; each line and each entry of the --json "
+                   "\"intervals\" series holds that interval's deliveries and latency")
+      ->capture_default_str()
+      ->check(CLI::Range(0.1, 3600.0));
+  load_command
       ->add_option("--threads", load.threads,
                    "Event loops, each on its own thread with whole rooms; the summary says "
                    "when the generator itself was saturated")

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -56,6 +57,29 @@ std::optional<double> process_cpu_seconds(int pid) {
   return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
+// Resident memory of another process (VmRSS, in bytes), or nothing.
+std::optional<std::uint64_t> process_rss_bytes(int pid) {
+  std::ifstream file("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(file, line);) {
+    if (line.rfind("VmRSS:", 0) != 0) continue;
+    std::istringstream fields(line.substr(6));
+    std::uint64_t kib = 0;
+    if (fields >> kib) return kib * 1024;
+  }
+  return std::nullopt;
+}
+
+// One report interval: what was sent and delivered in it, and the latency of
+// those deliveries.
+struct Interval {
+  std::chrono::steady_clock::time_point end;
+  const char* phase = "";
+  std::uint64_t sent = 0, delivered = 0;
+  LatencyHistogram latency;
+  std::optional<double> server_cpu_s;       // --server-pid: its CPU in this interval
+  std::optional<std::uint64_t> server_rss;  // and its resident memory at the end
+};
+
 class LoadRun {
  public:
   explicit LoadRun(const LoadOptions& options) : options_(options) {}
@@ -63,7 +87,13 @@ class LoadRun {
 
  private:
   std::vector<LoadShard::Snapshot> snapshots();
-  void report_progress(const Figures& now, const LatencyHistogram& interval);
+  void end_interval(const Figures& now, const LatencyHistogram& latency, const char* phase,
+                    Clock::time_point at);
+  // Seconds from the start of sending to `t` (negative before it; from the
+  // start of the run while it is not known yet).
+  double since_sending(Clock::time_point t) const {
+    return std::chrono::duration<double>(t - sending_started_.value_or(run_started_)).count();
+  }
   void print_summary(double wall_seconds, double cpu);
   std::string describe_sending() const;
   void write_json(double wall_seconds, double cpu);
@@ -77,6 +107,11 @@ class LoadRun {
   GeneratorLoad generator_;  // while sending
   std::optional<double> server_cpu_sending_;
   std::uint64_t last_progress_delivered_ = 0, last_progress_sent_ = 0;
+  std::optional<double> last_server_cpu_;
+  Clock::time_point run_started_ = Clock::now();
+  std::optional<Clock::time_point> sending_started_;
+  Clock::time_point last_interval_end_ = run_started_;
+  std::vector<Interval> intervals_;  // the --json "intervals" series
 };
 
 std::vector<LoadShard::Snapshot> LoadRun::snapshots() {
@@ -85,17 +120,38 @@ std::vector<LoadShard::Snapshot> LoadRun::snapshots() {
   return result;
 }
 
-void LoadRun::report_progress(const Figures& now, const LatencyHistogram& interval) {
-  if (options_.quiet) return;
-  const auto delivered = now.delivered - last_progress_delivered_;
-  const auto sent = now.sent - last_progress_sent_;
+void LoadRun::end_interval(const Figures& now, const LatencyHistogram& latency, const char* phase,
+                           Clock::time_point at) {
+  Interval interval{.end = at,
+                    .phase = phase,
+                    .sent = now.sent - last_progress_sent_,
+                    .delivered = now.delivered - last_progress_delivered_,
+                    .latency = latency,
+                    .server_cpu_s = std::nullopt,
+                    .server_rss = std::nullopt};
   last_progress_delivered_ = now.delivered;
   last_progress_sent_ = now.sent;
+  if (options_.server_pid > 0) {
+    if (auto cpu = process_cpu_seconds(options_.server_pid)) {
+      if (last_server_cpu_) interval.server_cpu_s = *cpu - *last_server_cpu_;
+      last_server_cpu_ = cpu;
+    }
+    interval.server_rss = process_rss_bytes(options_.server_pid);
+  }
+  const double length = std::chrono::duration<double>(at - last_interval_end_).count();
+  intervals_.push_back(interval);
+  last_interval_end_ = at;
+  if (options_.quiet) return;
   const std::uint64_t errors = now.send_errors + now.connect_failures + now.join_failures;
-  std::cerr << "load: " << now.joined << "/" << options_.connections << " joined, " << sent
-            << " sent/s, " << delivered << " delivered/s, latency this second p50 "
-            << interval.percentile(50) / 1000 << " us, p99 " << interval.percentile(99) / 1000
-            << " us, max " << interval.max() / 1000 << " us, " << errors << " errors\n";
+  const double per_second = 1 / std::max(length, 1e-3);
+  std::cerr << "load: " << phase << " " << static_cast<long>(std::lround(since_sending(at)))
+            << " s: " << now.joined << "/" << options_.connections << " joined, "
+            << static_cast<std::uint64_t>(static_cast<double>(interval.sent) * per_second)
+            << " sent/s, "
+            << static_cast<std::uint64_t>(static_cast<double>(interval.delivered) * per_second)
+            << " delivered/s, latency in this interval p50 " << latency.percentile(50) / 1000
+            << " us, p99 " << latency.percentile(99) / 1000 << " us, max " << latency.max() / 1000
+            << " us, " << errors << " errors\n";
 }
 
 int LoadRun::run() {
@@ -122,9 +178,9 @@ int LoadRun::run() {
     return 2;
   }
   if (options_.connections == 0 || options_.room_size == 0 || options_.duration_seconds <= 0 ||
-      options_.threads == 0) {
-    std::cerr
-        << "circle load: --connections, --room-size, --duration and --threads must be positive\n";
+      options_.threads == 0 || options_.report_interval_seconds <= 0) {
+    std::cerr << "circle load: --connections, --room-size, --duration, --threads and "
+                 "--report-interval must be positive\n";
     return 2;
   }
   // Whole rooms per shard, dealt out in turn.
@@ -153,13 +209,14 @@ int LoadRun::run() {
 
   const auto wall_start = Clock::now();
   const double cpu_start = cpu_seconds(RUSAGE_SELF);
+  if (options_.server_pid > 0) last_server_cpu_ = process_cpu_seconds(options_.server_pid);
   // Each shard ramps its share of the connections, so that all finish together.
   for (auto& shard : shards_) {
     shard->start(options_.ramp_per_second * static_cast<double>(shard->size()) /
                  static_cast<double>(options_.connections));
   }
 
-  // Once a second: progress, and the phase changes.
+  // At least once a second: the phase changes; once a report interval: progress.
   enum class Phase { kJoining, kSending, kDraining } phase = Phase::kJoining;
   auto phase_started = Clock::now();
   const auto seconds = [](double s) {
@@ -174,12 +231,18 @@ int LoadRun::run() {
   double process_cpu_at_start = 0;
   std::vector<double> thread_cpu_at_start;
   std::optional<double> server_cpu_at_start;
-  // Progress once a second; the sending window ends on time, not on a tick.
-  auto next_tick = Clock::now() + std::chrono::seconds(1);
+  // Progress once a report interval; the sending window ends on time, not on
+  // a tick. Intervals restart when sending starts, so that the series lines
+  // up with the sending window.
+  const auto report_every = seconds(options_.report_interval_seconds);
+  auto next_tick = Clock::now() + report_every;
   auto sending_end = Clock::time_point::max();
   LatencyHistogram interval;  // deliveries since the last progress line
+  const char* const phase_names[] = {"joining", "sending", "draining"};
   for (;;) {
-    std::this_thread::sleep_until(std::min(next_tick, sending_end));  // a clock, not an event
+    // A clock, not an event: the phases are checked at least once a second.
+    std::this_thread::sleep_until(
+        std::min({next_tick, sending_end, Clock::now() + std::chrono::seconds(1)}));
     const auto now = Clock::now();
     auto snaps = snapshots();
     Figures merged;
@@ -188,16 +251,23 @@ int LoadRun::run() {
       interval.merge(snap.interval_latency);
     }
     if (now >= next_tick) {
-      next_tick += std::chrono::seconds(1);
-      report_progress(merged, interval);
+      next_tick += report_every;
+      end_interval(merged, interval, phase_names[static_cast<int>(phase)], now);
       interval = {};
     }
     if (now > hard_stop) break;
     const bool all_in =
         merged.joined + merged.join_failures + merged.connect_failures >= options_.connections;
     if (phase == Phase::kJoining && (all_in || now > join_deadline)) {
+      // The joining phase's last, partial interval ends here.
+      if (interval.count() > 0 || merged.sent > last_progress_sent_) {
+        end_interval(merged, interval, phase_names[static_cast<int>(phase)], now);
+        interval = {};
+      }
       phase = Phase::kSending;
       phase_started = now;
+      sending_started_ = now;
+      next_tick = now + report_every;
       sending_end = now + seconds(options_.duration_seconds);
       const std::uint64_t window_start = now_ns();
       const std::uint64_t window_end =
@@ -227,6 +297,13 @@ int LoadRun::run() {
         if (auto end = process_cpu_seconds(options_.server_pid)) {
           server_cpu_sending_ = *end - *server_cpu_at_start;
         }
+      }
+      // The sending series ends with the window: its last, partial interval
+      // here, unless a tick just ended one.
+      if (now - last_interval_end_ > report_every / 10) {
+        end_interval(merged, interval, phase_names[static_cast<int>(phase)], now);
+        interval = {};
+        next_tick = now + report_every;
       }
       phase = Phase::kDraining;
       phase_started = now;
@@ -376,6 +453,19 @@ void LoadRun::write_json(double wall, double cpu) {
             ? *server_cpu_sending_ * 1e6 / static_cast<double>(figures_.delivered_in_window)
             : 0.0;
   }
+  // The series: one entry per report interval, from the first progress line.
+  auto& series = out["intervals"] = nlohmann::json::array();
+  for (const auto& interval : intervals_) {
+    nlohmann::json entry = {{"end_s", since_sending(interval.end)},
+                            {"phase", interval.phase},
+                            {"sent", interval.sent},
+                            {"delivered", interval.delivered},
+                            {"latency", histogram(interval.latency)}};
+    if (interval.server_cpu_s) entry["server_cpu_s"] = *interval.server_cpu_s;
+    if (interval.server_rss) entry["server_rss_bytes"] = *interval.server_rss;
+    series.push_back(std::move(entry));
+  }
+  out["settings"]["report_interval_s"] = options_.report_interval_seconds;
   std::ofstream(options_.json_file) << out.dump(2) << "\n";
 }
 

@@ -42,6 +42,10 @@ struct LoadOptions {
   // (sub "load-<n>"). Empty: anonymous Hello (servers with --allow-anonymous).
   std::string token_secret;
   bool quiet = false;  // no live progress lines
+  // Seconds between progress lines; each line, and each entry of the --json
+  // "intervals" series, holds that interval's deliveries and latency, so a
+  // long run shows when its tail happened, not only that it did.
+  double report_interval_seconds = 1;
   // Event loops, each on its own thread with its own rooms: enough that the
   // generator is never the limit (the summary says when it was).
   unsigned threads = 1;

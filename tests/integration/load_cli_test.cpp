@@ -63,6 +63,43 @@ TEST(LoadCli, ThreadsShareTheRoomsAndTheServersCpuIsReported) {
   EXPECT_GT(figures["server_cpu_us_per_delivery"].get<double>(), 0.0);
 }
 
+TEST(LoadCli, ReportsLatencyPerIntervalSoALongRunShowsWhenItsTailHappened) {
+  TestServer server;
+  const auto pid = std::to_string(server.process().pid());
+  auto figures = run_load(server, {"-n", "20", "-k", "5", "-r", "20", "-d", "2",
+                                   "--report-interval", "0.5", "--server-pid", pid});
+  EXPECT_EQ(figures["settings"]["report_interval_s"], 0.5);
+  const auto& series = figures["intervals"];
+  ASSERT_TRUE(series.is_array());
+  // Two seconds of sending in half-second intervals: four, each ending half
+  // a second after the one before, from the start of sending.
+  std::vector<nlohmann::json> sending;
+  for (const auto& entry : series) {
+    if (entry["phase"] == "sending") sending.push_back(entry);
+  }
+  ASSERT_EQ(sending.size(), 4u) << series.dump(1);
+  std::uint64_t delivered = 0, sent = 0;
+  for (std::size_t i = 0; i < sending.size(); ++i) {
+    EXPECT_NEAR(sending[i]["end_s"].get<double>(), 0.5 * static_cast<double>(i + 1), 0.1);
+    const auto& latency = sending[i]["latency"];
+    EXPECT_EQ(latency["count"], sending[i]["delivered"]);
+    EXPECT_GT(latency["count"].get<int>(), 0);
+    EXPECT_LE(latency["p50_ns"].get<std::uint64_t>(), latency["p99_ns"].get<std::uint64_t>());
+    EXPECT_LE(latency["p99_ns"].get<std::uint64_t>(), latency["max_ns"].get<std::uint64_t>());
+    EXPECT_LE(latency["max_ns"].get<std::uint64_t>(),
+              figures["latency"]["max_ns"].get<std::uint64_t>());
+    EXPECT_GT(sending[i]["server_rss_bytes"].get<std::uint64_t>(), 0u);
+    EXPECT_GE(sending[i]["server_cpu_s"].get<double>(), 0.0);
+    delivered += sending[i]["delivered"].get<std::uint64_t>();
+    sent += sending[i]["sent"].get<std::uint64_t>();
+  }
+  // Every send of the window is in the sending series; the deliveries not in
+  // it arrived while draining.
+  EXPECT_EQ(sent, figures["sent"].get<std::uint64_t>());
+  EXPECT_LE(delivered, figures["delivered"].get<std::uint64_t>());
+  EXPECT_GT(delivered, figures["delivered"].get<std::uint64_t>() / 2);
+}
+
 }  // namespace
 
 namespace {
