@@ -1,5 +1,7 @@
 #include "store/sqlite_store.hpp"
 
+#include "store/sqlite_retention_sql.hpp"
+
 #include <pthread.h>
 #include <sqlite3.h>
 
@@ -60,11 +62,23 @@ constexpr const char* kMigrations[] = {
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
-// The WAL is copied back into the database once it holds this many pages
+// The WAL is started again from its beginning once it holds this many pages
 // (SQLite's default: 1,000). Messages of many rooms rewrite the same index
-// pages commit after commit; a longer WAL copies each of them back once
-// instead of many times (the WAL file grows to ~40 MiB and is reused).
+// pages commit after commit; a longer WAL copies each of them back fewer
+// times (the WAL file grows to ~40 MiB and is reused).
 constexpr int kCheckpointPages = 10'000;
+// Checkpoints run on a thread of their own, once this many pages more are in
+// the WAL; the writer only finishes one (what is left to copy) once the WAL
+// reaches kCheckpointPages. Run by the writer, SQLite's automatic checkpoint
+// copied up to kCheckpointPages pages and synced the database while every
+// acknowledgement waited (issue 23: it grew with the store).
+constexpr int kBackgroundCheckpointPages = 2'500;
+
+// The retention sweep deletes at most this many events per group commit, and
+// goes on in the next group: the writer never stops acknowledging messages
+// for longer than one such chunk takes (a few ms), however much expired at
+// once. bench/micro's BM_RetentionSweepChunk measures one.
+constexpr std::int64_t kSweepChunk = 250;
 
 class Database {
  public:
@@ -186,10 +200,12 @@ class SqliteStore final : public Store {
   SqliteStore(const std::string& path, const SqliteOptions& options)
       : writer_db_(path, options.busy_timeout_ms),
         reader_db_(path, options.busy_timeout_ms),
+        checkpoint_db_(path, options.busy_timeout_ms),
         run_completions_(options.run_completions),
         min_commit_interval_(options.min_commit_interval) {
     writer_db_.exec_or_throw("PRAGMA journal_mode = WAL");
-    writer_db_.exec_or_throw("PRAGMA wal_autocheckpoint = " + std::to_string(kCheckpointPages));
+    // Instead of SQLite's automatic checkpoint (which it replaces).
+    sqlite3_wal_hook(writer_db_.get(), &SqliteStore::after_commit, this);
     // Redacted and expired text is overwritten, not just unlinked.
     writer_db_.exec_or_throw("PRAGMA secure_delete = ON");
     writer_db_.exec_or_throw("PRAGMA cache_size = -" + std::to_string(options.cache_mib * 1024));
@@ -227,6 +243,10 @@ class SqliteStore final : public Store {
     writer_ = std::thread([this] {
       pthread_setname_np(pthread_self(), "circle-store");  // for top -H and perf
       write_loop();
+    });
+    checkpointer_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "circle-ckpt");
+      checkpoint_loop();
     });
   }
 
@@ -316,16 +336,22 @@ class SqliteStore final : public Store {
 
   void expire(std::int64_t now_ms, std::int64_t reconnect_window_ms,
               std::function<void(std::size_t)> done) override {
-    // Counted inside the transaction, answered once it has committed.
+    // Counted inside the transactions, answered once the last has committed.
     auto count = std::make_shared<std::size_t>(0);
+    auto first = std::make_shared<bool>(true);
     {
       std::lock_guard lock(queue_mutex_);
       if (!stopping_) {
         queue_.push_back(
             Pending{{},
                     [done, count](const Status& status) { done(status.ok ? *count : 0); },
-                    [this, count, now_ms, reconnect_window_ms] {
-                      *count = delete_expired_now(now_ms, reconnect_window_ms);
+                    [this, count, first, now_ms, reconnect_window_ms] {
+                      if (*first) keep_last_seq_of_expiring(now_ms, reconnect_window_ms);
+                      *first = false;
+                      const std::size_t deleted =
+                          delete_expired_now(now_ms, reconnect_window_ms, kSweepChunk);
+                      *count += deleted;
+                      return deleted == static_cast<std::size_t>(kSweepChunk);
                     }});
         wake_writer();
         return;
@@ -342,6 +368,12 @@ class SqliteStore final : public Store {
       queue_changed_.notify_one();
     }
     if (writer_.joinable()) writer_.join();
+    {
+      std::lock_guard lock(checkpoint_mutex_);
+      checkpointer_stopping_ = true;
+      checkpoint_wanted_.notify_one();
+    }
+    if (checkpointer_.joinable()) checkpointer_.join();
     insert_event_.reset();
     upsert_room_.reset();
     redact_event_.reset();
@@ -355,8 +387,46 @@ class SqliteStore final : public Store {
   struct Pending {
     WriteBatch batch;
     WriteDone done;
-    std::function<void()> task;  // maintenance (retention) run in the transaction
+    // Maintenance (retention) run in the transaction; true when it has more
+    // to do in the next group (then `done` waits for that).
+    std::function<bool()> task;
   };
+
+  // SQLite's WAL hook: on the writer, after each commit, with the WAL's
+  // length in pages. A checkpoint can only finish (and the WAL start again
+  // from its beginning) while nobody appends: the writer finishes it here,
+  // between transactions, once the WAL is long; by then the checkpointer has
+  // copied all but the last pages.
+  static int after_commit(void* self, sqlite3* db, const char*, int pages) {
+    auto& store = *static_cast<SqliteStore*>(self);
+    if (pages < store.pages_at_last_checkpoint_) store.pages_at_last_checkpoint_ = 0;  // restarted
+    if (pages >= kCheckpointPages) {
+      // SQLITE_BUSY while the checkpointer runs: tried again after the next commit.
+      sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    } else if (pages - store.pages_at_last_checkpoint_ >= kBackgroundCheckpointPages) {
+      store.pages_at_last_checkpoint_ = pages;
+      std::lock_guard lock(store.checkpoint_mutex_);
+      store.checkpoint_requested_ = true;
+      store.checkpoint_wanted_.notify_one();
+    }
+    return SQLITE_OK;
+  }
+
+  // Copies the WAL's pages into the database and syncs it, beside the writer
+  // (a passive checkpoint takes no lock the writer needs).
+  void checkpoint_loop() {
+    for (;;) {
+      {
+        std::unique_lock lock(checkpoint_mutex_);
+        checkpoint_wanted_.wait(lock,
+                                [this] { return checkpoint_requested_ || checkpointer_stopping_; });
+        if (checkpointer_stopping_) return;
+        checkpoint_requested_ = false;
+      }
+      sqlite3_wal_checkpoint_v2(checkpoint_db_.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr,
+                                nullptr);
+    }
+  }
 
   // Under queue_mutex_. Only an idle writer is woken: one waiting out the
   // commit interval gathers batches without a wake-up for each.
@@ -389,6 +459,7 @@ class SqliteStore final : public Store {
   // so that one refused batch (a repeated client_message_id) fails alone.
   void commit(std::deque<Pending>& work) {
     std::vector<Status> results(work.size());
+    std::vector<bool> again(work.size());
     if (!writer_db_.exec("BEGIN IMMEDIATE")) {
       const Status failed{false, "store: " + writer_db_.error()};
       for (auto& pending : work) finish(pending, failed);
@@ -396,7 +467,7 @@ class SqliteStore final : public Store {
     }
     for (std::size_t i = 0; i < work.size(); ++i) {
       if (work[i].task) {
-        work[i].task();
+        again[i] = work[i].task();
         continue;
       }
       // A batch that repeats a client_message_id fails alone; any other
@@ -445,6 +516,15 @@ class SqliteStore final : public Store {
         if (result.ok) result = Status{false, message};
       }
     }
+    // Maintenance with more to do goes on in the next group, behind the
+    // batches that arrived meanwhile; its `done` waits for its last part.
+    for (std::size_t i = 0; i < work.size(); ++i) {
+      if (!again[i] || !results[i].ok) continue;
+      std::lock_guard lock(queue_mutex_);
+      if (stopping_) continue;  // close() commits what is queued; this may stop here
+      queue_.push_back(std::move(work[i]));
+      work[i] = Pending{};
+    }
     if (!run_completions_) {
       for (std::size_t i = 0; i < work.size(); ++i) finish(work[i], results[i]);
       return;
@@ -459,33 +539,39 @@ class SqliteStore final : public Store {
     });
   }
 
-  // On the writer, inside its transaction.
-  std::size_t delete_expired_now(std::int64_t now_ms, std::int64_t reconnect_window_ms) {
-    keep_last_seq("");
+  // On the writer, inside its transaction: deletes at most `limit` expired
+  // events, oldest first; returns how many.
+  std::size_t delete_expired_now(std::int64_t now_ms, std::int64_t reconnect_window_ms,
+                                 std::int64_t limit) {
     // Kept days, for rooms that keep history.
-    Statement kept(writer_db_.get(),
-                   "DELETE FROM events WHERE time_ms < ?1 - 86400000 * (SELECT retention_days"
-                   " FROM rooms WHERE rooms.room_id = events.room_id AND retention_days > 0)");
-    kept.bind(1, now_ms);
+    Statement kept(writer_db_.get(), retention_sql::kDeleteExpiredKept);
+    kept.bind(1, now_ms).bind(2, limit);
     kept.step();
-    std::size_t deleted = static_cast<std::size_t>(sqlite3_changes(writer_db_.get()));
+    auto deleted = static_cast<std::int64_t>(sqlite3_changes(writer_db_.get()));
     // The reconnect window, for ephemeral rooms (and rooms without a record).
-    Statement ephemeral(writer_db_.get(),
-                        "DELETE FROM events WHERE time_ms < ?1 - ?2 AND COALESCE((SELECT"
-                        " retention_days FROM rooms WHERE rooms.room_id = events.room_id), 0) = 0");
-    ephemeral.bind(1, now_ms).bind(2, reconnect_window_ms);
-    ephemeral.step();
-    deleted += static_cast<std::size_t>(sqlite3_changes(writer_db_.get()));
-    return deleted;
+    if (deleted < limit) {
+      Statement ephemeral(writer_db_.get(), retention_sql::kDeleteExpiredEphemeral);
+      ephemeral.bind(1, now_ms).bind(2, reconnect_window_ms).bind(3, limit - deleted);
+      ephemeral.step();
+      deleted += sqlite3_changes(writer_db_.get());
+    }
+    return static_cast<std::size_t>(deleted);
   }
 
-  // Remembers the last seq of `room_id` (empty: of every room) in its room
-  // record before its events may be deleted, so that seq never goes back
-  // (last_seq() reads the larger of the two).
+  // Before a sweep deletes a room's newest event, its room record remembers
+  // that seq, so that seq never goes back.
+  void keep_last_seq_of_expiring(std::int64_t now_ms, std::int64_t reconnect_window_ms) {
+    Statement keep(writer_db_.get(), retention_sql::kKeepLastSeqOfExpiring);
+    keep.bind(1, now_ms).bind(2, reconnect_window_ms);
+    keep.step();
+  }
+
+  // Remembers the last seq of `room_id` in its room record before its events
+  // are deleted, so that seq never goes back.
   bool keep_last_seq(const std::string& room_id) {
     Statement keep(writer_db_.get(),
                    "UPDATE rooms SET last_seq = MAX(last_seq, COALESCE((SELECT MAX(seq) FROM events"
-                   " WHERE events.room_id = rooms.room_id), 0)) WHERE ?1 = '' OR room_id = ?1");
+                   " WHERE events.room_id = rooms.room_id), 0)) WHERE room_id = ?1");
     keep.bind(1, room_id);
     return keep.step() == SQLITE_DONE;
   }
@@ -545,8 +631,9 @@ class SqliteStore final : public Store {
     return {};
   }
 
-  Database writer_db_;  // only on writer_ (and during construction)
-  Database reader_db_;  // under reader_mutex_
+  Database writer_db_;      // only on writer_ (and during construction)
+  Database reader_db_;      // under reader_mutex_
+  Database checkpoint_db_;  // only on checkpointer_
   std::function<void(std::function<void()>)> run_completions_;
   std::chrono::microseconds min_commit_interval_;
   std::mutex reader_mutex_;
@@ -560,6 +647,13 @@ class SqliteStore final : public Store {
   bool stopping_ = false;      // under queue_mutex_
   bool writer_idle_ = false;   // under queue_mutex_: waiting for work (not for the interval)
   std::thread writer_;
+
+  int pages_at_last_checkpoint_ = 0;  // only on writer_: the WAL's length at the last request
+  std::mutex checkpoint_mutex_;
+  std::condition_variable checkpoint_wanted_;
+  bool checkpoint_requested_ = false;   // under checkpoint_mutex_
+  bool checkpointer_stopping_ = false;  // under checkpoint_mutex_
+  std::thread checkpointer_;
 };
 
 }  // namespace
