@@ -194,7 +194,7 @@ void BM_RetentionSweep(benchmark::State& state) {
   for (auto _ : state) {
     if (expiring) {
       state.PauseTiming();
-      fill(250, now - 2 * kWindow);  // one chunk's worth, expired
+      fill(100, now - 2 * kWindow);  // one chunk's worth, expired
       state.ResumeTiming();
     }
     benchmark::DoNotOptimize(store->delete_expired(now, kWindow));

@@ -62,23 +62,18 @@ constexpr const char* kMigrations[] = {
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
-// The WAL is started again from its beginning once it holds this many pages
+// The WAL is copied back into the database once it holds this many pages
 // (SQLite's default: 1,000). Messages of many rooms rewrite the same index
-// pages commit after commit; a longer WAL copies each of them back fewer
-// times (the WAL file grows to ~40 MiB and is reused).
+// pages commit after commit; a longer WAL copies each of them back once
+// instead of many times (the WAL file grows to ~40 MiB and is reused). The
+// copy runs on the writer; bench/soak shows it within the latency targets.
 constexpr int kCheckpointPages = 10'000;
-// Checkpoints run on a thread of their own, once this many pages more are in
-// the WAL; the writer only finishes one (what is left to copy) once the WAL
-// reaches kCheckpointPages. Run by the writer, SQLite's automatic checkpoint
-// copied up to kCheckpointPages pages and synced the database while every
-// acknowledgement waited (issue 23: it grew with the store).
-constexpr int kBackgroundCheckpointPages = 2'500;
 
 // The retention sweep deletes at most this many events per group commit, and
 // goes on in the next group: the writer never stops acknowledging messages
 // for longer than one such chunk takes (a few ms), however much expired at
 // once. bench/micro's BM_RetentionSweepChunk measures one.
-constexpr std::int64_t kSweepChunk = 250;
+constexpr std::int64_t kSweepChunk = 100;
 
 class Database {
  public:
@@ -200,12 +195,10 @@ class SqliteStore final : public Store {
   SqliteStore(const std::string& path, const SqliteOptions& options)
       : writer_db_(path, options.busy_timeout_ms),
         reader_db_(path, options.busy_timeout_ms),
-        checkpoint_db_(path, options.busy_timeout_ms),
         run_completions_(options.run_completions),
         min_commit_interval_(options.min_commit_interval) {
     writer_db_.exec_or_throw("PRAGMA journal_mode = WAL");
-    // Instead of SQLite's automatic checkpoint (which it replaces).
-    sqlite3_wal_hook(writer_db_.get(), &SqliteStore::after_commit, this);
+    writer_db_.exec_or_throw("PRAGMA wal_autocheckpoint = " + std::to_string(kCheckpointPages));
     // Redacted and expired text is overwritten, not just unlinked.
     writer_db_.exec_or_throw("PRAGMA secure_delete = ON");
     writer_db_.exec_or_throw("PRAGMA cache_size = -" + std::to_string(options.cache_mib * 1024));
@@ -243,10 +236,6 @@ class SqliteStore final : public Store {
     writer_ = std::thread([this] {
       pthread_setname_np(pthread_self(), "circle-store");  // for top -H and perf
       write_loop();
-    });
-    checkpointer_ = std::thread([this] {
-      pthread_setname_np(pthread_self(), "circle-ckpt");
-      checkpoint_loop();
     });
   }
 
@@ -368,12 +357,6 @@ class SqliteStore final : public Store {
       queue_changed_.notify_one();
     }
     if (writer_.joinable()) writer_.join();
-    {
-      std::lock_guard lock(checkpoint_mutex_);
-      checkpointer_stopping_ = true;
-      checkpoint_wanted_.notify_one();
-    }
-    if (checkpointer_.joinable()) checkpointer_.join();
     insert_event_.reset();
     upsert_room_.reset();
     redact_event_.reset();
@@ -391,42 +374,6 @@ class SqliteStore final : public Store {
     // to do in the next group (then `done` waits for that).
     std::function<bool()> task;
   };
-
-  // SQLite's WAL hook: on the writer, after each commit, with the WAL's
-  // length in pages. A checkpoint can only finish (and the WAL start again
-  // from its beginning) while nobody appends: the writer finishes it here,
-  // between transactions, once the WAL is long; by then the checkpointer has
-  // copied all but the last pages.
-  static int after_commit(void* self, sqlite3* db, const char*, int pages) {
-    auto& store = *static_cast<SqliteStore*>(self);
-    if (pages < store.pages_at_last_checkpoint_) store.pages_at_last_checkpoint_ = 0;  // restarted
-    if (pages >= kCheckpointPages) {
-      // SQLITE_BUSY while the checkpointer runs: tried again after the next commit.
-      sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
-    } else if (pages - store.pages_at_last_checkpoint_ >= kBackgroundCheckpointPages) {
-      store.pages_at_last_checkpoint_ = pages;
-      std::lock_guard lock(store.checkpoint_mutex_);
-      store.checkpoint_requested_ = true;
-      store.checkpoint_wanted_.notify_one();
-    }
-    return SQLITE_OK;
-  }
-
-  // Copies the WAL's pages into the database and syncs it, beside the writer
-  // (a passive checkpoint takes no lock the writer needs).
-  void checkpoint_loop() {
-    for (;;) {
-      {
-        std::unique_lock lock(checkpoint_mutex_);
-        checkpoint_wanted_.wait(lock,
-                                [this] { return checkpoint_requested_ || checkpointer_stopping_; });
-        if (checkpointer_stopping_) return;
-        checkpoint_requested_ = false;
-      }
-      sqlite3_wal_checkpoint_v2(checkpoint_db_.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr,
-                                nullptr);
-    }
-  }
 
   // Under queue_mutex_. Only an idle writer is woken: one waiting out the
   // commit interval gathers batches without a wake-up for each.
@@ -631,9 +578,8 @@ class SqliteStore final : public Store {
     return {};
   }
 
-  Database writer_db_;      // only on writer_ (and during construction)
-  Database reader_db_;      // under reader_mutex_
-  Database checkpoint_db_;  // only on checkpointer_
+  Database writer_db_;  // only on writer_ (and during construction)
+  Database reader_db_;  // under reader_mutex_
   std::function<void(std::function<void()>)> run_completions_;
   std::chrono::microseconds min_commit_interval_;
   std::mutex reader_mutex_;
@@ -647,13 +593,6 @@ class SqliteStore final : public Store {
   bool stopping_ = false;      // under queue_mutex_
   bool writer_idle_ = false;   // under queue_mutex_: waiting for work (not for the interval)
   std::thread writer_;
-
-  int pages_at_last_checkpoint_ = 0;  // only on writer_: the WAL's length at the last request
-  std::mutex checkpoint_mutex_;
-  std::condition_variable checkpoint_wanted_;
-  bool checkpoint_requested_ = false;   // under checkpoint_mutex_
-  bool checkpointer_stopping_ = false;  // under checkpoint_mutex_
-  std::thread checkpointer_;
 };
 
 }  // namespace
