@@ -83,8 +83,10 @@ class Store {
   // The newest `limit` audit entries (of `room_id`; empty: every room), oldest first.
   virtual std::vector<AuditRecord> load_audit(const std::string& room_id, std::size_t limit) = 0;
   // Deletes history past each room's retention: ephemeral rooms keep
-  // `reconnect_window_ms`, the others their days. `done` gets the number of
-  // events deleted once that is committed (where write()'s callbacks run).
+  // `reconnect_window_ms`, the others their days, in parts between the writes
+  // queued meanwhile (a large sweep never holds them back for long). `done`
+  // gets the number of events deleted once all is committed (where write()'s
+  // callbacks run).
   virtual void expire(std::int64_t now_ms, std::int64_t reconnect_window_ms,
                       std::function<void(std::size_t)> done) = 0;
   // The same, waiting for it; never from the thread that runs completions.
