@@ -87,8 +87,10 @@ class LoadRun {
 
  private:
   std::vector<LoadShard::Snapshot> snapshots();
+  // Ends the current report interval at `at` (`now`: the figures then); with
+  // `extend`, adds it to the last one instead (one that ended just before).
   void end_interval(const Figures& now, const LatencyHistogram& latency, const char* phase,
-                    Clock::time_point at);
+                    Clock::time_point at, bool extend = false);
   // Seconds from the start of sending to `t` (negative before it; from the
   // start of the run while it is not known yet).
   double since_sending(Clock::time_point t) const {
@@ -121,7 +123,16 @@ std::vector<LoadShard::Snapshot> LoadRun::snapshots() {
 }
 
 void LoadRun::end_interval(const Figures& now, const LatencyHistogram& latency, const char* phase,
-                           Clock::time_point at) {
+                           Clock::time_point at, bool extend) {
+  if (extend && !intervals_.empty()) {
+    auto& last = intervals_.back();
+    last.sent += now.sent - last_progress_sent_;
+    last.delivered += now.delivered - last_progress_delivered_;
+    last.latency.merge(latency);
+    last_progress_delivered_ = now.delivered;
+    last_progress_sent_ = now.sent;
+    return;
+  }
   Interval interval{.end = at,
                     .phase = phase,
                     .sent = now.sent - last_progress_sent_,
@@ -239,6 +250,7 @@ int LoadRun::run() {
   auto sending_end = Clock::time_point::max();
   LatencyHistogram interval;  // deliveries since the last progress line
   const char* const phase_names[] = {"joining", "sending", "draining"};
+  Figures last_merged;  // the latest figures the loop saw
   for (;;) {
     // A clock, not an event: the phases are checked at least once a second.
     std::this_thread::sleep_until(
@@ -250,8 +262,10 @@ int LoadRun::run() {
       merged.merge(snap.figures);
       interval.merge(snap.interval_latency);
     }
+    last_merged = merged;
     if (now >= next_tick) {
-      next_tick += report_every;
+      // After a stall, the next interval is a whole one, not a burst of empty ones.
+      next_tick = now >= next_tick + report_every ? now + report_every : next_tick + report_every;
       end_interval(merged, interval, phase_names[static_cast<int>(phase)], now);
       interval = {};
     }
@@ -298,13 +312,15 @@ int LoadRun::run() {
           server_cpu_sending_ = *end - *server_cpu_at_start;
         }
       }
-      // The sending series ends with the window: its last, partial interval
-      // here, unless a tick just ended one.
-      if (now - last_interval_end_ > report_every / 10) {
-        end_interval(merged, interval, phase_names[static_cast<int>(phase)], now);
-        interval = {};
-        next_tick = now + report_every;
-      }
+      // The sending series ends with the window and holds every send of it
+      // (the shards had stopped when `ending` was taken): a last, partial
+      // interval, or, when a tick has just ended one, added to that one.
+      Figures at_end;
+      for (const auto& snap : ending) at_end.merge(snap.figures);
+      end_interval(at_end, interval, phase_names[static_cast<int>(phase)], now,
+                   /*extend=*/now - last_interval_end_ <= report_every / 10);
+      interval = {};
+      next_tick = now + report_every;
       phase = Phase::kDraining;
       phase_started = now;
     } else if (phase == Phase::kDraining) {
@@ -312,6 +328,11 @@ int LoadRun::run() {
           merged.delivered >= merged.expected && merged.acked + merged.send_errors >= merged.sent;
       if (drained || now - phase_started >= seconds(options_.drain_seconds)) break;
     }
+  }
+  // The series ends with what arrived while draining.
+  if (phase == Phase::kDraining &&
+      (interval.count() > 0 || last_merged.sent > last_progress_sent_)) {
+    end_interval(last_merged, interval, phase_names[static_cast<int>(phase)], Clock::now());
   }
   for (auto& shard : shards_) shard->finish();
   for (auto& shard : shards_) {

@@ -11,6 +11,7 @@
 #include <future>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 #include <utility>
@@ -325,22 +326,29 @@ class SqliteStore final : public Store {
 
   void expire(std::int64_t now_ms, std::int64_t reconnect_window_ms,
               std::function<void(std::size_t)> done) override {
-    // Counted inside the transactions, answered once the last has committed.
+    // Counted inside the transactions, answered once the last has committed
+    // (if one fails, with what the committed ones deleted).
     auto count = std::make_shared<std::size_t>(0);
-    auto first = std::make_shared<bool>(true);
+    auto this_part = std::make_shared<std::size_t>(0);
+    // The rooms written when the sweep last recorded the last seqs: a room
+    // whose retention changed since may now lose its newest event.
+    auto recorded_at = std::make_shared<std::optional<std::uint64_t>>();
     {
       std::lock_guard lock(queue_mutex_);
       if (!stopping_) {
         queue_.push_back(
             Pending{{},
-                    [done, count](const Status& status) { done(status.ok ? *count : 0); },
-                    [this, count, first, now_ms, reconnect_window_ms] {
-                      if (*first) keep_last_seq_of_expiring(now_ms, reconnect_window_ms);
-                      *first = false;
-                      const std::size_t deleted =
-                          delete_expired_now(now_ms, reconnect_window_ms, kSweepChunk);
-                      *count += deleted;
-                      return deleted == static_cast<std::size_t>(kSweepChunk);
+                    [done, count, this_part](const Status& status) {
+                      done(status.ok ? *count : *count - *this_part);
+                    },
+                    [this, count, this_part, recorded_at, now_ms, reconnect_window_ms] {
+                      if (*recorded_at != rooms_written_) {
+                        keep_last_seq_of_expiring(now_ms, reconnect_window_ms);
+                        *recorded_at = rooms_written_;
+                      }
+                      *this_part = delete_expired_now(now_ms, reconnect_window_ms, kSweepChunk);
+                      *count += *this_part;
+                      return *this_part == static_cast<std::size_t>(kSweepChunk);
                     }});
         wake_writer();
         return;
@@ -543,6 +551,7 @@ class SqliteStore final : public Store {
     }
     // Rooms first: an event advances its room's last_seq.
     for (const auto& room : batch.rooms) {
+      ++rooms_written_;
       auto& upsert = *upsert_room_;
       upsert.reset();
       upsert.bind(1, room.room_id)
@@ -578,8 +587,9 @@ class SqliteStore final : public Store {
     return {};
   }
 
-  Database writer_db_;  // only on writer_ (and during construction)
-  Database reader_db_;  // under reader_mutex_
+  Database writer_db_;               // only on writer_ (and during construction)
+  std::uint64_t rooms_written_ = 0;  // only on writer_: room records upserted
+  Database reader_db_;               // under reader_mutex_
   std::function<void(std::function<void()>)> run_completions_;
   std::chrono::microseconds min_commit_interval_;
   std::mutex reader_mutex_;
