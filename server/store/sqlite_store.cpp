@@ -73,7 +73,7 @@ constexpr int kCheckpointPages = 10'000;
 // The retention sweep deletes at most this many events per group commit, and
 // goes on in the next group: the writer never stops acknowledging messages
 // for longer than one such chunk takes (a few ms), however much expired at
-// once. bench/micro's BM_RetentionSweepChunk measures one.
+// once. bench/micro's BM_RetentionSweep (/1) measures one.
 constexpr std::int64_t kSweepChunk = 100;
 
 class Database {
