@@ -71,6 +71,16 @@ class SqliteStoreTest : public ::testing::Test {
                        .event = "event:" + text};
   }
 
+  static WriteBatch with_rooms(std::vector<RoomRecord> rooms) {
+    WriteBatch batch;
+    batch.rooms = std::move(rooms);
+    return batch;
+  }
+
+  // The sweep tests' clock: the reconnect window, and the time of the sweep.
+  static constexpr std::int64_t kWindow = 10 * 60'000;
+  static constexpr std::int64_t kNow = 1'000'000'000'000;
+
   static WriteBatch with_events(std::vector<EventRecord> events) {
     WriteBatch batch;
     batch.events = std::move(events);
@@ -329,31 +339,28 @@ TEST_F(SqliteStoreTest, TheRetentionSweepSearchesIndexesAndNeverScansTheEvents) 
 // room whose whole history expired keeps its seq.
 TEST_F(SqliteStoreTest, ALargeSweepGoesInChunksAndMessagesAreCommittedBetweenThem) {
   auto store = open_sqlite_store(path_);
-  constexpr std::int64_t kWindow = 10 * 60'000;
-  const std::int64_t now = 1'000'000'000'000;
-  WriteBatch rooms;
-  rooms.rooms = {{.room_id = "gone", .state = "s", .retention_days = 0},
-                 {.room_id = "busy", .state = "s", .retention_days = 0}};
-  ASSERT_TRUE(write(*store, rooms).ok);
+  ASSERT_TRUE(write(*store, with_rooms({{.room_id = "gone", .state = "s", .retention_days = 0},
+                                        {.room_id = "busy", .state = "s", .retention_days = 0}}))
+                  .ok);
   constexpr std::uint64_t kExpired = 3'500;  // many chunks
   std::vector<EventRecord> events;
   for (std::uint64_t seq = 1; seq <= kExpired; ++seq) {
     events.push_back(event(seq % 2 ? "gone" : "busy", (seq + 1) / 2,
-                           now - kWindow - 60'000 + static_cast<std::int64_t>(seq), "old"));
+                           kNow - kWindow - 60'000 + static_cast<std::int64_t>(seq), "old"));
   }
   ASSERT_TRUE(write(*store, with_events(std::move(events))).ok);
-  ASSERT_TRUE(write(*store, with_events({event("busy", kExpired, now - 1'000, "recent")})).ok);
+  ASSERT_TRUE(write(*store, with_events({event("busy", kExpired, kNow - 1'000, "recent")})).ok);
 
   std::mutex mutex;
   std::vector<std::string> finished;
   std::promise<std::size_t> swept;
-  store->expire(now, kWindow, [&](std::size_t count) {
+  store->expire(kNow, kWindow, [&](std::size_t count) {
     std::lock_guard lock(mutex);
     finished.push_back("sweep");
     swept.set_value(count);
   });
   std::promise<Status> posted;
-  store->write(with_events({event("busy", kExpired + 1, now, "during")}),
+  store->write(with_events({event("busy", kExpired + 1, kNow, "during")}),
                [&](const Status& status) {
                  std::lock_guard lock(mutex);
                  finished.push_back("message");
@@ -372,7 +379,7 @@ TEST_F(SqliteStoreTest, ALargeSweepGoesInChunksAndMessagesAreCommittedBetweenThe
   EXPECT_EQ(busy[0].event, "event:recent");
   EXPECT_EQ(raw_count("SELECT COUNT(*) FROM events"), 2);
   // Nothing else expired: the next sweep deletes nothing.
-  EXPECT_EQ(store->delete_expired(now, kWindow), 0u);
+  EXPECT_EQ(store->delete_expired(kNow, kWindow), 0u);
 }
 
 // A room whose retention shortens while a sweep is under way (its parts are
@@ -380,28 +387,24 @@ TEST_F(SqliteStoreTest, ALargeSweepGoesInChunksAndMessagesAreCommittedBetweenThe
 // must still never go back.
 TEST_F(SqliteStoreTest, ARoomMadeEphemeralDuringASweepKeepsItsSeq) {
   auto store = open_sqlite_store(path_);
-  constexpr std::int64_t kWindow = 10 * 60'000;
-  const std::int64_t now = 1'000'000'000'000;
-  WriteBatch rooms;
-  rooms.rooms = {{.room_id = "filler", .state = "s", .retention_days = 0},
-                 {.room_id = "kept", .state = "s", .retention_days = 30}};
-  ASSERT_TRUE(write(*store, rooms).ok);
+  ASSERT_TRUE(write(*store, with_rooms({{.room_id = "filler", .state = "s", .retention_days = 0},
+                                        {.room_id = "kept", .state = "s", .retention_days = 30}}))
+                  .ok);
   std::vector<EventRecord> events;
   for (std::uint64_t seq = 1; seq <= 2'000; ++seq) {
     events.push_back(
-        event("filler", seq, now - kWindow - 60'000 + static_cast<std::int64_t>(seq), "old"));
+        event("filler", seq, kNow - kWindow - 60'000 + static_cast<std::int64_t>(seq), "old"));
   }
   // Past the window, kept by the days: after every filler event in time.
   for (std::uint64_t seq = 1; seq <= 5; ++seq) {
     events.push_back(
-        event("kept", seq, now - kWindow - 10 + static_cast<std::int64_t>(seq), "kept"));
+        event("kept", seq, kNow - kWindow - 10 + static_cast<std::int64_t>(seq), "kept"));
   }
   ASSERT_TRUE(write(*store, with_events(std::move(events))).ok);
   std::promise<std::size_t> swept;
-  store->expire(now, kWindow, [&](std::size_t count) { swept.set_value(count); });
-  WriteBatch ephemeral;
-  ephemeral.rooms = {{.room_id = "kept", .state = "s", .retention_days = 0}};
-  ASSERT_TRUE(write(*store, ephemeral).ok);
+  store->expire(kNow, kWindow, [&](std::size_t count) { swept.set_value(count); });
+  ASSERT_TRUE(
+      write(*store, with_rooms({{.room_id = "kept", .state = "s", .retention_days = 0}})).ok);
   EXPECT_EQ(swept.get_future().get(), 2'005u);
   EXPECT_TRUE(store->load_events("kept", 0, 10).empty());
   EXPECT_EQ(store->last_seq("kept"), 5u);
